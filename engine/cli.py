@@ -1,0 +1,202 @@
+"""The ``intent`` command line. Renders what the engine returns; the engine itself never prints.
+
+Exit codes (CONTRACT §4): 0 success (with --detailed-exitcode: success and no changes),
+1 error (invalid input, refused plan), 2 changes pending (only with --detailed-exitcode).
+No Python traceback reaches the user: set INTENT_DEBUG=1 to see one for an internal error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+from rich.console import Console
+from rich.text import Text
+
+from engine import __version__
+from engine.errors import AdmissionError, IntentError, ValidationError
+
+F = TypeVar("F", bound=Callable[..., Any])
+EPILOG = "Docs: README.md. Exit codes: 0 ok, 1 error, 2 changes pending (--detailed-exitcode)."
+
+
+def _stdout() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _error_lines(exc: IntentError) -> list[str]:
+    if isinstance(exc, ValidationError):
+        return exc.lines()
+    if isinstance(exc, AdmissionError):
+        return exc.messages
+    return [str(exc)]
+
+
+def _fail(lines: list[str]) -> NoReturn:
+    console = _stderr()
+    for line in lines:
+        console.print(Text(f"error: {line}" if not _has_location(line) else line, style="red"))
+    sys.exit(1)
+
+
+def _has_location(line: str) -> bool:
+    head = line.split(": ", 1)[0]
+    return head.count(":") >= 2 and head.rsplit(":", 2)[-1].isdigit()
+
+
+def _guard(func: F) -> F:
+    """Turn engine errors into messages and exit 1; never show a traceback for bad input."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except IntentError as exc:
+            _fail(_error_lines(exc))
+        except KeyboardInterrupt:
+            _fail(["interrupted"])
+        except Exception as exc:  # noqa: BLE001 - last line of defence for the user
+            if os.environ.get("INTENT_DEBUG"):
+                traceback.print_exc()
+            _fail([f"internal error: {type(exc).__name__}: {exc} (please report it; INTENT_DEBUG=1 shows details)"])
+
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="intent")
+def main() -> None:
+    """Declarative network intents: validate, plan and apply them across Linux and vendor devices.
+
+    \b
+    Write a site file (intents, an Ansible YAML inventory, a topology), then:
+      intent validate site.yaml                     check everything, every error with FILE:LINE:COL
+      intent plan site.yaml --running saved/        what would change on every device, offline
+      intent plan site.yaml --running saved/ --format markdown > comment.md
+    """
+
+
+SITE = click.argument("site", type=click.Path(dir_okay=False, path_type=Path))
+PLAINTEXT = click.option("--allow-plaintext-secrets", is_flag=True,
+                         help="Accept plain passwords in the inventory (they are still masked in all output).")
+
+
+@main.command(epilog=EPILOG)
+@SITE
+@PLAINTEXT
+@_guard
+def validate(site: Path, allow_plaintext_secrets: bool) -> None:
+    """Check SITE: JSON Schema, references, addressing, paths and admission control.
+
+    Every problem in every file is reported in one run as FILE:LINE:COL: message; exit 1 if any.
+    Works as a pre-commit hook (see .pre-commit-hooks.yaml).
+    """
+    from engine.compiler import compile_site
+    from engine.loader import load_site
+
+    loaded = load_site(site, allow_plaintext_secrets=allow_plaintext_secrets)
+    compilation = compile_site(loaded)
+    _stdout().print(f"{site}: valid ({len(loaded.intents)} intents, {len(loaded.devices)} devices, "
+                    f"{len(loaded.links)} links, {len(compilation.reservations)} reserved interfaces)")
+
+
+@main.command(epilog=EPILOG)
+@SITE
+@click.option("--running", "running_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Plan against saved running state: DIR/<device>.cfg (CLI platforms) or DIR/<device>.json (Linux). "
+                   "A device without a file is planned as fresh.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True, help="text for terminals, json for pipelines, markdown for PR comments.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the plan as JSON to this file.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when there are none.")
+@PLAINTEXT
+@_guard
+def plan(site: Path, running_dir: Path | None, output_format: str, out_file: Path | None, detailed_exitcode: bool,
+         allow_plaintext_secrets: bool) -> None:
+    """Show what applying SITE would change on every device.
+
+    The diff of each device touches only what intent owns; the rest of its configuration is
+    left out and never changed. Output is deterministic: same input, same bytes.
+    """
+    from engine.compiler import compile_site
+    from engine.loader import load_site
+    from engine.plan import RunningState, make_plan
+    from engine.report import plan_markdown, plan_text
+
+    try:
+        loaded = load_site(site, allow_plaintext_secrets=allow_plaintext_secrets)
+        if running_dir is None:
+            raise IntentError("planning against live devices needs device drivers, which this version does not have "
+                              "yet; pass --running DIR with saved running state")
+        if not running_dir.is_dir():
+            raise IntentError(f"--running {running_dir}: no such directory")
+        compilation = compile_site(loaded)
+        result = make_plan(loaded, compilation, RunningState(running_dir))
+    except IntentError as exc:
+        if output_format == "json":
+            payload = {"site": None, "changes": False, "devices": {}, "reservations": [], "errors": _error_lines(exc)}
+            click.echo(json.dumps(payload, indent=2))
+            sys.exit(1)
+        raise
+    if out_file:
+        out_file.write_text(result.to_json(), encoding="utf-8")
+    if output_format == "json":
+        click.echo(result.to_json(), nl=False)
+    elif output_format == "markdown":
+        click.echo(plan_markdown(result), nl=False)
+    else:
+        _print_text(plan_text(result))
+    if detailed_exitcode and result.changes:
+        sys.exit(2)
+
+
+def _print_text(text: str) -> None:
+    if not sys.stdout.isatty():
+        click.echo(text, nl=False)
+        return
+    console = _stdout()
+    for line in text.splitlines():
+        style = None
+        if line.startswith(("+++", "---")):
+            style = "bold"
+        elif line.startswith("+"):
+            style = "green"
+        elif line.startswith("-"):
+            style = "red"
+        elif line.startswith("@@"):
+            style = "cyan"
+        console.print(Text(line, style=style or ""))
+
+
+@main.command(epilog=EPILOG)
+@click.argument("which", type=click.Choice(["site", "inventory", "topology"]))
+@_guard
+def schema(which: str) -> None:
+    """Print the JSON Schema (draft 2020-12) of a site, inventory or topology file.
+
+    \b
+    For editor completion and checks, save it and point yaml-language-server at it:
+      intent schema site > schemas/site.schema.json
+      # yaml-language-server: $schema=schemas/site.schema.json   (first line of site.yaml)
+    """
+    from engine.loader import editor_schema
+    from engine.loader import schema as shipped
+
+    document = editor_schema() if which == "site" else shipped(which)
+    click.echo(json.dumps(document, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""compile(site) -> per-device configuration. Pure: no I/O, no printing, no vendor libraries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.build import Build, Reservation
+from engine.device import DeviceModel
+from engine.model import Site
+from engine.network import Network
+from engine.render import DeviceConfig, render
+from intents import Registry
+
+
+@dataclass(frozen=True)
+class Compilation:
+    models: dict[str, DeviceModel]
+    configs: dict[str, DeviceConfig]
+    reservations: tuple[Reservation, ...]
+
+
+def compile_site(site: Site, registry: Registry | None = None) -> Compilation:
+    """Compile every intent of ``site``; raises TopologyError, AdmissionError or RenderError."""
+    registry = registry or Registry()
+    build = Build(site, Network(site))
+    for kind in registry.ordered():
+        intents = site.intents_of(kind.key)
+        if intents:
+            kind.compile(intents, build)
+    models = build.finish()
+    configs = {name: render(model) for name, model in models.items()}
+    return Compilation(models, configs, tuple(build.reservations()))
+
+
+def compile(site: Site) -> dict[str, DeviceConfig]:  # noqa: A001 - the name the design card gives it
+    """The desired configuration of every device in the site."""
+    return compile_site(site).configs

@@ -1,0 +1,144 @@
+"""The compiled, platform-neutral model of one device: what every template renders from.
+
+``compile()`` produces one ``DeviceModel`` per device that any intent touches. Templates in
+``templates/<platform>/`` turn it into that platform's configuration. Everything here is frozen
+and sorted, so the same site always renders the same bytes.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class PortMode(StrEnum):
+    ACCESS = "access"  # untagged member of one VLAN
+    TRUNK = "trunk"  # 802.1Q tagged, several VLANs
+    ROUTED = "routed"  # layer-3 transit between gateways
+
+
+@dataclass(frozen=True)
+class Vlan:
+    id: int
+    name: str
+    subnet: str  # "10.10.0.0/24"
+    intent: str
+
+
+@dataclass(frozen=True)
+class Svi:
+    """The routed interface of a VLAN on its gateway (Linux: address on the VLAN's bridge)."""
+
+    vlan: int
+    name: str
+    address: str  # "10.10.0.1"
+    prefixlen: int
+    intent: str
+
+    @property
+    def netmask(self) -> str:
+        return str(ipaddress.IPv4Network(f"0.0.0.0/{self.prefixlen}").netmask)
+
+
+@dataclass(frozen=True)
+class Port:
+    """A physical interface the engine configures: an access port, a trunk, or a routed transit."""
+
+    name: str
+    mode: PortMode
+    vlans: tuple[int, ...] = ()
+    address: str | None = None  # routed ports: "10.255.0.0"
+    prefixlen: int | None = None
+    peer: str = ""  # "acc1:eth0", or "hosts" for an access port
+    bandwidth_bps: int | None = None
+
+    @property
+    def netmask(self) -> str | None:
+        if self.prefixlen is None:
+            return None
+        return str(ipaddress.IPv4Network(f"0.0.0.0/{self.prefixlen}").netmask)
+
+
+@dataclass(frozen=True)
+class NextHop:
+    address: str
+    interface: str
+
+
+@dataclass(frozen=True)
+class Route:
+    prefix: str  # "10.20.0.0/24"
+    next_hops: tuple[NextHop, ...]
+    intent: str
+
+    @property
+    def network(self) -> str:
+        return str(ipaddress.IPv4Network(self.prefix).network_address)
+
+    @property
+    def netmask(self) -> str:
+        return str(ipaddress.IPv4Network(self.prefix).netmask)
+
+
+@dataclass(frozen=True)
+class Match:
+    """One direction of traffic a class takes: source and destination prefixes plus narrowing."""
+
+    src: str  # "10.10.0.0/24"
+    dst: str
+    dscp: int | None = None
+    protocol: int | None = None  # IP protocol number (6 tcp, 17 udp)
+    ports: tuple[tuple[int, int], ...] = ()  # destination port ranges, inclusive
+
+
+@dataclass(frozen=True)
+class QosClass:
+    """A guarantee on one egress interface."""
+
+    intent: str
+    name: str  # platform-safe identifier: "INTENT-video-10-20"
+    minor: int  # HTB class minor (hex in tc), stable per intent name
+    rate_bps: int
+    ceil_bps: int
+    priority: bool
+    queue: str
+    matches: tuple[Match, ...]
+    traffic_class: int = 1  # hardware queue / forwarding class number on vendor platforms (1..6)
+
+
+@dataclass(frozen=True)
+class EgressPolicy:
+    """The shaping tree on one egress interface: guarantees plus a default class for the rest."""
+
+    interface: str
+    capacity_bps: int
+    classes: tuple[QosClass, ...]
+    default_rate_bps: int
+    name: str  # "INTENT-OUT-eth1"
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A hard cap on everything routed in and out of a VLAN at its gateway."""
+
+    intent: str
+    name: str
+    vlan: int
+    subnet: str
+    rate_bps: int
+
+
+@dataclass(frozen=True)
+class DeviceModel:
+    name: str
+    platform: str
+    site: str
+    vlans: tuple[Vlan, ...] = ()
+    svis: tuple[Svi, ...] = ()
+    ports: tuple[Port, ...] = ()
+    routes: tuple[Route, ...] = ()
+    egress: tuple[EgressPolicy, ...] = ()
+    limits: tuple[RateLimit, ...] = ()
+    forwarding: bool = False
+    intents: tuple[str, ...] = field(default=())

@@ -1,0 +1,246 @@
+"""Linux desired state: a document of kernel objects the driver applies over netlink.
+
+The document is plain JSON-able data (``links``, ``addresses``, ``sysctl``, ``routes``, ``qdiscs``,
+``classes``, ``filters``), each object with a stable key. The same document read back from a
+device (``--running DIR/<device>.json``) is compared object by object; ``lines()`` gives the
+canonical ``ip``/``tc`` form that humans read in diffs and code review.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.device import DeviceModel, Match, PortMode
+from engine.errors import RenderError
+from intents.match import port_masks
+
+SECTIONS = ("sysctl", "links", "addresses", "routes", "qdiscs", "classes", "filters")
+IFNAMSIZ = 15
+DEFAULT_MINOR = 2
+ROOT_MINOR = 1
+
+
+def bridge(vlan: int) -> str:
+    return f"br{vlan}"
+
+
+def ifb(vlan: int) -> str:
+    return f"ifb{vlan}"
+
+
+def desired_state(model: DeviceModel) -> dict[str, Any]:
+    """The kernel objects that realise ``model`` on a Linux device."""
+    links: dict[str, dict[str, Any]] = {}
+    addresses: list[dict[str, Any]] = []
+    qdiscs: list[dict[str, Any]] = []
+    classes: list[dict[str, Any]] = []
+    filters: list[dict[str, Any]] = []
+
+    def link(name: str, **attrs: Any) -> None:
+        if len(name) > IFNAMSIZ:
+            raise RenderError(f"{model.name}: interface name {name!r} is longer than Linux allows ({IFNAMSIZ})")
+        links[name] = {"name": name, "kind": attrs.get("kind"), "link": attrs.get("parent"), "id": attrs.get("vlan_id"),
+                       "master": attrs.get("master"), "up": True}
+
+    for vlan in model.vlans:
+        link(bridge(vlan.id), kind="bridge")
+    for port in model.ports:
+        if port.mode is PortMode.ACCESS:
+            link(port.name, master=bridge(port.vlans[0]))
+        elif port.mode is PortMode.TRUNK:
+            link(port.name)
+            for vid in port.vlans:
+                link(f"{port.name}.{vid}", kind="vlan", parent=port.name, vlan_id=vid, master=bridge(vid))
+        else:
+            link(port.name)
+            addresses.append({"dev": port.name, "address": f"{port.address}/{port.prefixlen}"})
+    for svi in model.svis:
+        addresses.append({"dev": bridge(svi.vlan), "address": f"{svi.address}/{svi.prefixlen}"})
+
+    for policy in model.egress:
+        dev = policy.interface
+        qdiscs.append({"dev": dev, "parent": "root", "handle": "1:", "kind": "htb", "default": _hex(DEFAULT_MINOR)})
+        classes.append(_class(dev, ROOT_MINOR, "1:", policy.capacity_bps, policy.capacity_bps, None))
+        classes.append(_class(dev, DEFAULT_MINOR, f"1:{ROOT_MINOR}", policy.default_rate_bps, policy.capacity_bps, 7))
+        for qos in policy.classes:
+            classes.append(_class(dev, qos.minor, f"1:{ROOT_MINOR}", qos.rate_bps, qos.ceil_bps, 0 if qos.priority else 1))
+            qdiscs.append({"dev": dev, "parent": f"1:{_hex(qos.minor)}", "handle": f"{_hex(qos.minor)}:", "kind": qos.queue})
+            for match in qos.matches:
+                filters.extend(_u32_filters(dev, qos.minor, match))
+    for limit in model.limits:
+        br, shaper = bridge(limit.vlan), ifb(limit.vlan)
+        link(shaper, kind="ifb")
+        for dev in (br, shaper):
+            qdiscs.append({"dev": dev, "parent": "root", "handle": "1:", "kind": "htb", "default": _hex(ROOT_MINOR)})
+            classes.append(_class(dev, ROOT_MINOR, "1:", limit.rate_bps, limit.rate_bps, None))
+        qdiscs.append({"dev": br, "parent": "ingress", "handle": "ffff:", "kind": "ingress"})
+        filters.append({"dev": br, "parent": "ffff:", "protocol": "ip", "pref": 1,
+                        "match": [["u32", "0", "0"]], "flowid": None, "action": f"mirred egress redirect dev {shaper}"})
+
+    routes = [
+        {"dst": route.prefix, "nexthops": [{"via": hop.address, "dev": hop.interface} for hop in route.next_hops]}
+        for route in model.routes
+    ]
+    document = {
+        "device": model.name,
+        "platform": "linux",
+        "sysctl": {"net.ipv4.ip_forward": "1"} if model.forwarding else {},
+        "links": [links[name] for name in sorted(links, key=_link_order(links))],
+        "addresses": sorted(addresses, key=lambda a: (a["dev"], a["address"])),
+        "routes": routes,
+        "qdiscs": sorted(qdiscs, key=_tc_order),
+        "classes": sorted(classes, key=_tc_order),
+        "filters": sorted(filters, key=lambda f: (f["dev"], f["parent"], f["pref"], _match_text(f))),
+    }
+    return document
+
+
+def _hex(minor: int) -> str:
+    return f"{minor:x}"
+
+
+def _class(dev: str, minor: int, parent: str, rate: int, ceil: int, prio: int | None) -> dict[str, Any]:
+    return {"dev": dev, "classid": f"1:{_hex(minor)}", "parent": parent, "kind": "htb", "rate": rate, "ceil": ceil,
+            "prio": prio}
+
+
+def _u32_filters(dev: str, minor: int, match: Match) -> list[dict[str, Any]]:
+    """One u32 filter per port block; more specific matches get lower (earlier) prefs.
+
+    All filters of one guarantee on one interface share a pref (unique per intent), so the
+    driver replaces an intent's filters as one unit; the kernel picks the u32 handles.
+    """
+    narrowing = (match.dscp is not None) + (match.protocol is not None) + bool(match.ports)
+    pref = 0x4000 * (3 - narrowing) + minor
+    keys: list[list[str]] = [["src", match.src], ["dst", match.dst]]
+    if match.dscp is not None:
+        keys.append(["tos", f"0x{match.dscp << 2:02x}", "0xfc"])
+    if match.protocol is not None:
+        keys.append(["protocol", str(match.protocol), "0xff"])
+    blocks: list[tuple[int, int] | None] = [b for low, high in match.ports for b in port_masks(low, high)] or [None]
+    result = []
+    for block in blocks:
+        port_keys = [["dport", str(block[0]), f"0x{block[1]:04x}"]] if block else []
+        result.append({"dev": dev, "parent": "1:", "protocol": "ip", "pref": pref, "match": keys + port_keys,
+                       "flowid": f"1:{_hex(minor)}", "action": None})
+    return result
+
+
+def _link_order(links: dict[str, dict[str, Any]]) -> Any:
+    rank = {"bridge": 0, "ifb": 1, None: 2, "vlan": 3}
+    return lambda name: (rank.get(links[name]["kind"], 4), name)
+
+
+def _tc_order(obj: dict[str, Any]) -> tuple[Any, ...]:
+    handle = obj.get("classid") or obj.get("handle") or ""
+    parent = obj["parent"]
+    depth = 0 if parent in ("root", "ingress") else 1 if parent == "1:" else 2
+    return (obj["dev"], depth, handle, parent)
+
+
+# -- keys, lines and scope ---------------------------------------------------------------------
+
+def objects(document: dict[str, Any]) -> list[tuple[str, str]]:
+    """(key, canonical line) for every object of a document, in apply order."""
+    result: list[tuple[str, str]] = []
+    for name, value in sorted((document.get("sysctl") or {}).items()):
+        result.append((f"sysctl {name}", f"sysctl -w {name}={value}"))
+    for obj in document.get("links") or []:
+        if obj.get("kind"):
+            result.append((f"create {obj['name']}", _create_line(obj)))
+        state = "up" if obj.get("up", True) else "down"
+        master = f" master {obj['master']}" if obj.get("master") else ""
+        result.append((f"link {obj['name']}", f"ip link set {obj['name']}{master} {state}"))
+    for obj in document.get("addresses") or []:
+        result.append((f"address {obj['dev']} {obj['address']}", f"ip address add {obj['address']} dev {obj['dev']}"))
+    for obj in document.get("routes") or []:
+        hops = " ".join(f"nexthop via {hop['via']} dev {hop['dev']}" for hop in obj["nexthops"])
+        result.append((f"route {obj['dst']}", f"ip route replace {obj['dst']} {hops}"))
+    for obj in document.get("qdiscs") or []:
+        key = f"qdisc {obj['dev']} {obj['parent']}"
+        if obj["kind"] == "ingress":
+            result.append((key, f"tc qdisc replace dev {obj['dev']} ingress"))
+            continue
+        parent = "root" if obj["parent"] == "root" else f"parent {obj['parent']}"
+        extra = f" default {obj['default']}" if obj.get("default") else ""
+        result.append((key, f"tc qdisc replace dev {obj['dev']} {parent} handle {obj['handle']} {obj['kind']}{extra}"))
+    for obj in document.get("classes") or []:
+        prio = f" prio {obj['prio']}" if obj.get("prio") is not None else ""
+        result.append((f"class {obj['dev']} {obj['classid']}",
+                       f"tc class replace dev {obj['dev']} parent {obj['parent']} classid {obj['classid']} htb "
+                       f"rate {tc_rate(obj['rate'])} ceil {tc_rate(obj['ceil'])}{prio}"))
+    for obj in document.get("filters") or []:
+        text = _match_text(obj)
+        result.append((f"filter {obj['dev']} {obj['parent']} {obj['pref']} {text}",
+                       f"tc filter add dev {obj['dev']} parent {obj['parent']} protocol {obj['protocol']} "
+                       f"pref {obj['pref']} u32 {text}"))
+    return result
+
+
+def _match_text(obj: dict[str, Any]) -> str:
+    """``match ip src 10.10.0.0/24 match ip dst ... flowid 1:338c``: a filter's identity and its tc form."""
+    matches = " ".join(
+        f"match u32 {key[1]} {key[2]}" if key[0] == "u32" else
+        f"match ip {key[0]} {key[1]}" + (f" {key[2]}" if len(key) > 2 else "")
+        for key in obj["match"]
+    )
+    target = f" flowid {obj['flowid']}" if obj.get("flowid") else ""
+    action = f" action {obj['action']}" if obj.get("action") else ""
+    return f"{matches}{target}{action}"
+
+
+def _create_line(obj: dict[str, Any]) -> str:
+    if obj["kind"] == "vlan":
+        return f"ip link add link {obj['link']} name {obj['name']} type vlan id {obj['id']}"
+    return f"ip link add {obj['name']} type {obj['kind']}"
+
+
+def lines(document: dict[str, Any]) -> list[str]:
+    return [line for _, line in objects(document)]
+
+
+def in_scope(running: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
+    """The part of a running document the engine may touch.
+
+    That is: objects the engine recorded as its own (``owned``), objects at the same key as a
+    desired object (they will be replaced), and the whole tc tree under a root qdisc in scope.
+    Everything else on the device is left out of the diff and never changed.
+    """
+    wanted = {key for key, _ in objects(desired)} | set(running.get("owned") or [])
+    tc_devs = {key.split()[1] for key in wanted if key.startswith("qdisc ") and key.endswith(" root")}
+    ingress_devs = {key.split()[1] for key in wanted if key.startswith("qdisc ") and key.endswith(" ingress")}
+    scoped: dict[str, Any] = {"sysctl": {k: v for k, v in (running.get("sysctl") or {}).items() if f"sysctl {k}" in wanted}}
+    for section in SECTIONS[1:]:
+        kept = []
+        for obj in running.get(section) or []:
+            keys = {key for key, _ in objects({section: [obj]})}
+            dev = obj.get("dev")
+            under_root = section in ("classes", "qdiscs", "filters") and dev in tc_devs and obj.get("parent") != "ffff:" \
+                and obj.get("parent") != "ingress"
+            under_ingress = dev in ingress_devs and obj.get("parent") in ("ffff:", "ingress")
+            if keys & wanted or under_root or under_ingress:
+                kept.append(obj)
+        scoped[section] = kept
+    return scoped
+
+
+def foreign_replaced(running: dict[str, Any], desired: dict[str, Any]) -> list[str]:
+    """Root qdiscs the engine would replace although it did not create them (worth a warning)."""
+    owned = set(running.get("owned") or [])
+    desired_keys = {key for key, _ in objects(desired)}
+    notes = []
+    for obj in running.get("qdiscs") or []:
+        key = f"qdisc {obj['dev']} {obj['parent']}"
+        if key in desired_keys and key not in owned and obj.get("kind") != next(
+            (q["kind"] for q in desired["qdiscs"] if f"qdisc {q['dev']} {q['parent']}" == key), None
+        ):
+            notes.append(f"replaces a {obj['kind']} qdisc on {obj['dev']} that intent did not create")
+    return notes
+
+
+def tc_rate(bps: int) -> str:
+    """Bits per second in tc's units (SI: 1kbit = 1000 bit)."""
+    for unit, factor in (("gbit", 10**9), ("mbit", 10**6), ("kbit", 10**3)):
+        if bps >= factor and bps % factor == 0:
+            return f"{bps // factor}{unit}"
+    return f"{bps}bit"

@@ -1,0 +1,396 @@
+"""Load and validate a site: site file, Ansible inventory, topology, intents.
+
+Every problem in every file is collected and raised once as ``ValidationError`` with
+``FILE:LINE:COL`` for each: JSON Schema first (draft 2020-12), then semantic checks.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import json
+import os
+import re
+from collections import defaultdict
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from engine.errors import ValidationError
+from engine.model import Defaults, Device, DriverName, Endpoint, Intent, Link, Platform, Site
+from engine.units import parse_bandwidth, parse_percent
+from engine.yamlsrc import JsonPath, SourceDoc, Vaulted, load_yaml
+from intents import Registry
+from intents.base import ParseContext, Problem
+
+NETWORK_OS = {
+    "ios": Platform.IOS, "cisco.ios.ios": Platform.IOS, "cisco.ios": Platform.IOS,
+    "eos": Platform.EOS, "arista.eos.eos": Platform.EOS, "arista.eos": Platform.EOS,
+    "junos": Platform.JUNOS, "junipernetworks.junos.junos": Platform.JUNOS, "juniper.junos.junos": Platform.JUNOS,
+    "nxos": Platform.NXOS, "cisco.nxos.nxos": Platform.NXOS, "cisco.nxos": Platform.NXOS,
+    "linux": Platform.LINUX,
+}
+PASSWORD_KEYS = ("password", "ansible_password", "ansible_ssh_pass")
+_ENV_LOOKUP = re.compile(r"""^\{\{\s*lookup\(\s*['"]env['"]\s*,\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\)\s*\}\}$""")
+
+
+def schema(name: str) -> dict[str, Any]:
+    """A shipped schema: ``site``, ``inventory`` or ``topology``."""
+    text = resources.files("engine.schemas").joinpath(f"{name}.schema.json").read_text(encoding="utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def editor_schema(registry: Registry | None = None) -> dict[str, Any]:
+    """The site schema with every intent kind inlined, for editors (yaml-language-server)."""
+    registry = registry or Registry()
+    combined = copy.deepcopy(schema("site"))
+    items = combined["properties"]["intents"]["items"]
+    variants = []
+    for kind in registry.ordered():
+        body = {k: v for k, v in kind.schema.items() if k not in ("$schema", "$id")}
+        variants.append({
+            "type": "object", "additionalProperties": False, "required": ["name", kind.key],
+            "properties": {"name": items["properties"]["name"], kind.key: body},
+        })
+    combined["properties"]["intents"]["items"] = {"oneOf": variants}
+    return combined
+
+
+def _schema_problems(doc: SourceDoc, schema_doc: dict[str, Any], base: JsonPath = ()) -> list[Problem]:
+    validator = jsonschema.Draft202012Validator(schema_doc)
+    instance = doc.data
+    for key in base:
+        instance = instance[key]
+    problems = []
+    for error in validator.iter_errors(instance):
+        path: JsonPath = (*base, *error.absolute_path)
+        where = doc.at(path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            rule: Any = error.schema if isinstance(error.schema, dict) else {}
+            extra = sorted(k for k in error.instance if k not in rule.get("properties", {}))
+            where = doc.at_key((*path, str(extra[0]))) if extra else where
+        problems.append((where, _describe(error)))
+    return problems
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    where = ".".join(str(p) for p in error.absolute_path)
+    prefix = f"{where}: " if where else ""
+    rule: Any = error.schema if isinstance(error.schema, dict) else {}
+    expected: Any = error.validator_value
+    if error.validator == "additionalProperties":
+        instance: Any = error.instance
+        extra = sorted(set(instance) - set(rule.get("properties", {})))
+        allowed = ", ".join(sorted(rule.get("properties", {})))
+        return f"{prefix}unknown key {', '.join(map(repr, extra))}" + (f" (allowed: {allowed})" if allowed else "")
+    if error.validator == "required":
+        present: Any = error.instance
+        missing = [k for k in expected if k not in present]
+        return f"{prefix}missing required key {', '.join(map(repr, missing))}"
+    if error.validator == "type":
+        wanted = expected if isinstance(expected, str) else " or ".join(expected)
+        return f"{prefix}expected {wanted}, got {_shown(error.instance)}"
+    if error.validator == "enum":
+        return f"{prefix}{_shown(error.instance)} is not one of {', '.join(map(str, expected))}"
+    if error.validator == "pattern":
+        return f"{prefix}{_shown(error.instance)} does not match the expected form {expected}"
+    if error.validator in ("minimum", "maximum"):
+        return f"{prefix}{error.instance} is out of range ({error.validator} {expected})"
+    return f"{prefix}{error.message}"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, Vaulted):
+        return "an encrypted value"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (dict, list)):
+        return "a mapping" if isinstance(value, dict) else "a list"
+    return f"{type(value).__name__} {value!r}" if not isinstance(value, str) else repr(value)
+
+
+def load_site(source: str | os.PathLike[str], *, allow_plaintext_secrets: bool = False,
+              registry: Registry | None = None) -> Site:
+    """Load, validate and return the site at ``path``; raise ValidationError listing every problem."""
+    registry = registry or Registry()
+    site_path = Path(source)
+    site_doc = load_yaml(site_path)
+    problems: list[Problem] = []
+    if not isinstance(site_doc.data, dict):
+        raise ValidationError([(site_doc.at(()), "the site file must be a mapping with site, inventory, topology, intents")])
+    problems += _schema_problems(site_doc, schema("site"))
+    data = site_doc.data
+    defaults = _defaults(site_doc, problems)
+
+    devices: dict[str, Device] = {}
+    known_hosts: set[str] = set()
+    inventory_doc = None
+    if isinstance(data.get("inventory"), str):
+        try:
+            inventory_doc = load_yaml(site_path.parent / data["inventory"], _display(site_path, data["inventory"]))
+            devices, known_hosts = _inventory(inventory_doc, problems, allow_plaintext_secrets)
+        except ValidationError as exc:
+            problems += exc.problems
+    links: tuple[Link, ...] = ()
+    topology_doc = None
+    if isinstance(data.get("topology"), str):
+        try:
+            topology_doc = load_yaml(site_path.parent / data["topology"], _display(site_path, data["topology"]))
+            links = _topology(topology_doc, devices, problems, known_hosts if inventory_doc is not None else None)
+        except ValidationError as exc:
+            problems += exc.problems
+
+    ctx = ParseContext(devices, links, site_doc.at, known_hosts=known_hosts)
+    intents: list[Intent] = []
+    locations: dict[str, str] = {}
+    seen_names: dict[str, int] = {}
+    raw_intents: list[Any] = data["intents"] if isinstance(data.get("intents"), list) else []
+    for index, item in enumerate(raw_intents):
+        path = ("intents", index)
+        if not isinstance(item, dict):
+            continue  # reported by the schema
+        name = item.get("name")
+        if isinstance(name, str):
+            if name in seen_names:
+                ctx.error((*path, "name"), f"duplicate intent name {name!r} (first at item {seen_names[name] + 1})")
+                continue
+            seen_names[name] = index
+        kinds = [key for key in item if key != "name"]
+        known = [key for key in kinds if key in registry.kinds]
+        unknown = [key for key in kinds if key not in registry.kinds]
+        for key in unknown:
+            ctx.problems.append((site_doc.at_key((*path, key)), f"unknown intent kind {key!r} (known: {', '.join(sorted(registry.kinds))})"))
+        if not kinds:
+            ctx.error(path, f"intent {name!r} has no kind: add one of {', '.join(sorted(registry.kinds))}")
+        if len(known) > 1:
+            ctx.error(path, f"intent {name!r} has {len(known)} kinds ({', '.join(known)}); write exactly one per intent")
+        if len(known) != 1 or unknown or not isinstance(name, str):
+            continue
+        kind = registry.kinds[known[0]]
+        before = len(ctx.problems)
+        ctx.problems += _schema_problems(site_doc, kind.schema, (*path, kind.key))
+        if len(ctx.problems) > before or not isinstance(item[kind.key], dict):
+            continue
+        intent = kind.parse(name, item[kind.key], (*path, kind.key), ctx)
+        if intent is not None:
+            intents.append(intent)
+            locations[name] = str(site_doc.at(path))
+
+    files = tuple(str(doc.path) for doc in (site_doc, inventory_doc, topology_doc) if doc is not None)
+    site = Site(str(data.get("site", "site")), str(site_path), devices, links, defaults, tuple(intents), files, locations)
+    ctx.intent_paths = {intent.name: ("intents", seen_names[intent.name], intent.kind) for intent in intents}
+    for kind in registry.ordered():
+        kind.check(site.intents_of(kind.key), site, ctx)
+    problems += ctx.problems
+    if problems:
+        raise ValidationError(problems)
+    return site
+
+
+def _display(site_path: Path, relative: str) -> str:
+    return os.path.normpath(str(site_path.parent / relative))
+
+
+def _defaults(doc: SourceDoc, problems: list[Problem]) -> Defaults:
+    raw = doc.data.get("defaults") or {}
+    if not isinstance(raw, dict):
+        return Defaults()
+    reservable = 100.0
+    pool = Defaults().transit_pool
+    if isinstance(raw.get("reservable"), str):
+        try:
+            reservable = parse_percent(raw["reservable"])
+        except ValueError as exc:
+            problems.append((doc.at(("defaults", "reservable")), str(exc)))
+    if isinstance(raw.get("transit_pool"), str):
+        try:
+            network = ipaddress.IPv4Network(raw["transit_pool"])
+            if network.prefixlen > 30:
+                raise ValueError("too small")
+            pool = str(network)
+        except ValueError:
+            problems.append((doc.at(("defaults", "transit_pool")),
+                             f"invalid transit_pool {raw['transit_pool']!r}: an IPv4 network of /30 or larger, e.g. 10.255.0.0/16"))
+    return Defaults(reservable, pool)
+
+
+def _inventory(doc: SourceDoc, problems: list[Problem], allow_plaintext: bool) -> tuple[dict[str, Device], set[str]]:
+    """Devices that loaded, and every host name the inventory mentions (valid or not)."""
+    if not isinstance(doc.data, dict):
+        problems.append((doc.at(()), "the inventory must be an Ansible YAML inventory (a mapping with 'all')"))
+        return {}, set()
+    problems += _schema_problems(doc, schema("inventory"))  # reported; hosts still load where they can
+    group_vars: dict[str, list[tuple[JsonPath, dict[str, Any]]]] = defaultdict(list)
+    parents: dict[str, set[str]] = defaultdict(set)
+    depth: dict[str, int] = {}
+    host_groups: dict[str, set[str]] = defaultdict(set)
+    host_vars: dict[str, list[tuple[JsonPath, dict[str, Any]]]] = defaultdict(list)
+    first_seen: dict[str, JsonPath] = {}
+
+    def walk(name: str, group: dict[str, Any] | None, path: JsonPath, level: int, parent: str | None) -> None:
+        depth[name] = max(depth.get(name, 0), level)
+        if parent:
+            parents[name].add(parent)
+        group = group if isinstance(group, dict) else {}
+        if isinstance(group.get("vars"), dict):
+            group_vars[name].append(((*path, "vars"), group["vars"]))
+        hosts = group.get("hosts") if isinstance(group.get("hosts"), dict) else {}
+        for host, hvars in hosts.items():
+            host_groups[host].add(name)
+            first_seen.setdefault(host, (*path, "hosts", host))
+            if isinstance(hvars, dict):
+                host_vars[host].append(((*path, "hosts", host), hvars))
+        children = group.get("children") if isinstance(group.get("children"), dict) else {}
+        for child, body in children.items():
+            walk(child, body, (*path, "children", child), level + 1, name)
+
+    for top, body in doc.data.items():
+        walk(top, body, (top,), 0 if top == "all" else 1, None if top == "all" else "all")
+
+    def ancestors(group: str) -> set[str]:
+        found, stack = set(), [group]
+        while stack:
+            current = stack.pop()
+            for parent in parents.get(current, ()):
+                if parent not in found:
+                    found.add(parent)
+                    stack.append(parent)
+        return found
+
+    devices: dict[str, Device] = {}
+    for host in sorted(host_groups):
+        groups = set(host_groups[host])
+        for group in list(groups):
+            groups |= ancestors(group)
+        groups.add("all")
+        merged: dict[str, tuple[JsonPath, Any]] = {}
+        for group in sorted(groups, key=lambda g: (depth.get(g, 0), g)):
+            for path, values in group_vars.get(group, []):
+                merged.update({key: ((*path, key), value) for key, value in values.items()})
+        for path, values in host_vars.get(host, []):
+            merged.update({key: ((*path, key), value) for key, value in values.items()})
+        device = _device(host, merged, doc, first_seen[host], problems, allow_plaintext,
+                         tuple(sorted(groups - {"all"})))
+        if device:
+            devices[host] = device
+    return devices, set(host_groups)
+
+
+def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc, where: JsonPath,
+            problems: list[Problem], allow_plaintext: bool, groups: tuple[str, ...]) -> Device | None:
+    def get(*keys: str) -> tuple[JsonPath, Any] | tuple[None, None]:
+        for key in keys:
+            if key in merged:
+                return merged[key]
+        return None, None
+
+    platform_path, platform = get("platform")
+    if platform is None:
+        platform_path, os_name = get("ansible_network_os")
+        if os_name is not None:
+            platform = NETWORK_OS.get(str(os_name).lower())
+            if platform is None:
+                problems.append((doc.at(platform_path or where), f"host {name}: unsupported ansible_network_os {os_name!r} "
+                                 f"(supported: {', '.join(sorted(NETWORK_OS))})"))
+                return None
+    if platform is None:
+        problems.append((doc.at(where), f"host {name}: no platform; set platform (linux, ios, eos, junos, nxos) "
+                         "or ansible_network_os"))
+        return None
+    driver_path, driver = get("driver")
+    if platform not in {p.value for p in Platform} or driver not in {None, *(d.value for d in DriverName)}:
+        return None  # the schema has reported it
+    platform = Platform(platform)
+    driver = DriverName(driver) if driver else DriverName.LINUX if platform is Platform.LINUX else DriverName.NAPALM
+    if (platform is Platform.LINUX) != (driver is DriverName.LINUX):
+        problems.append((doc.at(driver_path or where), f"host {name}: driver {driver.value} cannot manage platform "
+                         f"{platform.value} (linux devices use the linux driver; vendor devices napalm or netmiko)"))
+        return None
+    password_env = get("password_env")[1]
+    password = None
+    secret_path, secret = get(*PASSWORD_KEYS)
+    if secret is not None and secret_path is not None:
+        lookup = _ENV_LOOKUP.match(secret) if isinstance(secret, str) else None
+        if lookup:
+            password_env = password_env or lookup.group(1)
+        elif isinstance(secret, Vaulted):
+            problems.append((doc.at(secret_path), f"host {name}: {secret_path[-1]} is ansible-vault encrypted, which "
+                             "intent cannot decrypt; use password_env: VARIABLE instead"))
+        elif allow_plaintext:
+            password = str(secret)
+        else:
+            problems.append((doc.at(secret_path), f"host {name}: plaintext {secret_path[-1]} refused; use "
+                             "password_env: VARIABLE (or --allow-plaintext-secrets)"))
+    interfaces = get("interfaces")[1]
+    port = get("port", "ansible_port")[1]
+    netns = get("netns")[1]
+    host = get("host", "ansible_host")[1]
+    if host is None and netns is None:
+        host = name  # Ansible's rule: the inventory name is the address
+    known = {"platform", "driver", "host", "ansible_host", "port", "ansible_port", "username", "ansible_user",
+             "password_env", "netns", "interfaces", "ansible_network_os", *PASSWORD_KEYS}
+    extra = tuple(sorted((k, v) for k, (_, v) in merged.items() if k not in known and not isinstance(v, (dict, list))))
+    return Device(
+        name=name, platform=platform, driver=driver, host=host, port=port, netns=netns,
+        username=get("username", "ansible_user")[1], password_env=password_env, password=password,
+        interfaces=tuple(interfaces) if interfaces is not None else None, groups=groups, extra=extra,
+    )
+
+
+def _topology(doc: SourceDoc, devices: dict[str, Device], problems: list[Problem],
+              known_hosts: set[str] | None) -> tuple[Link, ...]:
+    """Links between inventory devices. ``known_hosts`` is None when the inventory could not be read."""
+    if not isinstance(doc.data, dict):
+        problems.append((doc.at(()), "the topology must be a mapping with 'links'"))
+        return ()
+    before = len(problems)
+    problems += _schema_problems(doc, schema("topology"))
+    if len(problems) > before:
+        return ()
+    links: list[Link] = []
+    used: dict[Endpoint, int] = {}
+    for index, raw in enumerate(doc.data.get("links") or []):
+        path: JsonPath = ("links", index)
+        ok = True
+        ends = []
+        for side in ("a", "b"):
+            device, interface = raw[side].split(":", 1)
+            end = Endpoint(device, interface)
+            ends.append(end)
+            if device not in devices:
+                if known_hosts is not None and device not in known_hosts:
+                    problems.append((doc.at((*path, side)), f"link to unknown device {device!r}: it is not in the inventory"))
+                ok = False
+                continue
+            declared = devices[device].interfaces
+            if declared is not None and interface not in declared:
+                problems.append((doc.at((*path, side)), f"{device} has no interface {interface!r} (known: {', '.join(declared)})"))
+                ok = False
+            if end in used:
+                problems.append((doc.at((*path, side)), f"interface {end} is already used by link {used[end] + 1}"))
+                ok = False
+            used.setdefault(end, index)
+        if ends[0].device == ends[1].device:
+            problems.append((doc.at(path), f"link {ends[0]} -- {ends[1]} connects {ends[0].device} to itself"))
+            ok = False
+        try:
+            bandwidth = parse_bandwidth(raw["bandwidth"])
+        except ValueError as exc:
+            problems.append((doc.at((*path, "bandwidth")), str(exc)))
+            ok = False
+        subnet = raw.get("subnet")
+        if subnet is not None:
+            try:
+                net = ipaddress.IPv4Network(subnet)
+                if net.prefixlen not in (30, 31):
+                    raise ValueError
+                subnet = str(net)
+            except ValueError:
+                problems.append((doc.at((*path, "subnet")), f"invalid link subnet {subnet!r}: use an IPv4 /31 or /30"))
+                ok = False
+        if ok:
+            links.append(Link(len(links), ends[0], ends[1], bandwidth, raw.get("cost", 1), subnet))
+    return tuple(links)

@@ -1,0 +1,95 @@
+"""The loaded site: inventory devices, topology links, defaults and intents. Frozen, validated data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Platform(StrEnum):
+    LINUX = "linux"
+    IOS = "ios"
+    EOS = "eos"
+    JUNOS = "junos"
+    NXOS = "nxos"
+
+
+class DriverName(StrEnum):
+    LINUX = "linux"
+    NAPALM = "napalm"
+    NETMIKO = "netmiko"
+
+
+@dataclass(frozen=True)
+class Device:
+    """One inventory host with its connection data. ``password`` is never shown in repr."""
+
+    name: str
+    platform: Platform
+    driver: DriverName
+    host: str | None = None
+    port: int | None = None
+    netns: str | None = None
+    username: str | None = None
+    password_env: str | None = None
+    password: str | None = field(default=None, repr=False)
+    interfaces: tuple[str, ...] | None = None
+    groups: tuple[str, ...] = ()
+    extra: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    device: str
+    interface: str
+
+    def __str__(self) -> str:
+        return f"{self.device}:{self.interface}"
+
+
+@dataclass(frozen=True)
+class Link:
+    """A full-duplex link; ``bandwidth_bps`` is per direction."""
+
+    index: int
+    a: Endpoint
+    b: Endpoint
+    bandwidth_bps: int
+    cost: int = 1
+    subnet: str | None = None
+
+    def other(self, device: str) -> Endpoint:
+        return self.b if self.a.device == device else self.a
+
+    def local(self, device: str) -> Endpoint:
+        return self.a if self.a.device == device else self.b
+
+
+@dataclass(frozen=True)
+class Defaults:
+    reservable_percent: float = 100.0
+    transit_pool: str = "10.255.0.0/16"
+
+
+@dataclass(frozen=True)
+class Intent:
+    """Base of every intent kind's parsed form."""
+
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Site:
+    name: str
+    path: str
+    devices: dict[str, Device]
+    links: tuple[Link, ...]
+    defaults: Defaults
+    intents: tuple[Intent, ...]
+    files: tuple[str, ...] = ()
+    locations: dict[str, str] = field(default_factory=dict)  # intent name -> "FILE:LINE:COL"
+
+    def intents_of(self, kind: str) -> list[Intent]:
+        return [intent for intent in self.intents if intent.kind == kind]

@@ -1,0 +1,173 @@
+"""plan: the change each device needs, and its undo, computed before anything is touched.
+
+Against saved running state (``--running DIR``: ``DIR/<device>.cfg`` for CLI platforms,
+``DIR/<device>.json`` for Linux). A device without a file is planned as fresh. The diff shows
+only what the engine owns; every text that leaves here has secrets masked.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine import cliconfig, linux
+from engine.build import Reservation
+from engine.compiler import Compilation
+from engine.errors import Location, ValidationError
+from engine.model import Site
+from engine.render import DeviceConfig, platform_spec
+from engine.secrets import SecretMasker
+from intents import Registry
+
+
+@dataclass(frozen=True)
+class DevicePlan:
+    device: str
+    platform: str
+    changed: bool
+    diff: str
+    config: str
+    fresh: bool = False
+    commands: tuple[str, ...] = ()  # CLI platforms: what to send
+    rollback: tuple[str, ...] = ()  # CLI platforms: what undoes it
+    notes: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "platform": self.platform, "changed": self.changed, "diff": self.diff, "config": self.config,
+            "fresh": self.fresh, "commands": list(self.commands), "rollback": list(self.rollback),
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class IntentSummary:
+    name: str
+    kind: str
+    summary: str
+    devices: tuple[str, ...]
+    changed_devices: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "summary": self.summary, "devices": list(self.devices),
+                "changed_devices": list(self.changed_devices)}
+
+
+@dataclass(frozen=True)
+class Plan:
+    site: str
+    devices: dict[str, DevicePlan]
+    reservations: tuple[Reservation, ...]
+    intents: tuple[IntentSummary, ...] = ()
+    errors: tuple[str, ...] = ()
+    source: str = ""  # where running state came from
+
+    @property
+    def changes(self) -> bool:
+        return any(device.changed for device in self.devices.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "site": self.site,
+            "changes": self.changes,
+            "devices": {name: plan.as_dict() for name, plan in sorted(self.devices.items())},
+            "reservations": [r.as_dict() for r in self.reservations],
+            "intents": [i.as_dict() for i in self.intents],
+            "errors": list(self.errors),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), indent=2) + "\n"
+
+
+@dataclass
+class RunningState:
+    """Saved running state of each device, read from a directory."""
+
+    directory: Path
+    texts: dict[str, str] = field(default_factory=dict)
+
+    def read(self, device: str, platform: str) -> str | None:
+        suffix = ".json" if platform == "linux" else ".cfg"
+        path = self.directory / f"{device}{suffix}"
+        try:
+            return path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+
+def masker_for(site: Site) -> SecretMasker:
+    masker = SecretMasker()
+    for device in site.devices.values():
+        masker.add(device.password)
+    return masker
+
+
+def make_plan(site: Site, compilation: Compilation, running: RunningState, registry: Registry | None = None) -> Plan:
+    """Diff every device's desired config against its saved running state."""
+    masker = masker_for(site)
+    devices: dict[str, DevicePlan] = {}
+    problems: list[tuple[Location, str]] = []
+    for name in sorted(compilation.configs):
+        config = compilation.configs[name]
+        text = running.read(name, config.platform)
+        try:
+            devices[name] = _device_plan(config, text, masker, running.directory)
+        except ValueError as exc:
+            suffix = ".json" if config.platform == "linux" else ".cfg"
+            problems.append((Location(str(running.directory / f"{name}{suffix}"), 1, 1), str(exc)))
+    if problems:
+        raise ValidationError(problems)
+    registry = registry or Registry()
+    summaries = []
+    for intent in site.intents:
+        touched = tuple(n for n, m in sorted(compilation.models.items()) if intent.name in m.intents)
+        kind = registry.kinds[intent.kind]
+        describe = getattr(kind, "describe", None)
+        summary = describe(intent, compilation) if describe else intent.kind
+        summaries.append(IntentSummary(intent.name, intent.kind, summary, touched,
+                                       tuple(d for d in touched if devices[d].changed)))
+    return Plan(site.name, devices, compilation.reservations, tuple(summaries), source=str(running.directory))
+
+
+def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretMasker, directory: Path) -> DevicePlan:
+    fresh = running_text is None
+    notes = [f"no saved running state in {directory}: planned as a fresh device"] if fresh else []
+    if config.document is not None:
+        running_doc: dict[str, Any] = {}
+        if running_text is not None:
+            try:
+                running_doc = json.loads(running_text)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"invalid JSON running state: {exc.msg} at line {exc.lineno}") from None
+            if not isinstance(running_doc, dict):
+                raise ValueError("running state must be a JSON object (a Linux state document)")
+        before = linux.lines(linux.in_scope(running_doc, config.document))
+        after = linux.lines(config.document)
+        notes += linux.foreign_replaced(running_doc, config.document)
+        diff = _unified(before, after, config.device)
+        return DevicePlan(config.device, config.platform, bool(diff), masker(diff), masker(config.text), fresh,
+                          notes=tuple(notes))
+    spec = platform_spec(config.platform)
+    assert spec.syntax is not None
+    running_nodes = cliconfig.parse(running_text or "", spec.syntax)
+    desired_nodes = cliconfig.parse(config.text, spec.syntax)
+    merged = cliconfig.merge(running_nodes, desired_nodes, spec.syntax)
+    before_text = cliconfig.render(running_nodes, spec.syntax)
+    after_text = cliconfig.render(merged, spec.syntax)
+    diff = _unified(before_text.splitlines(), after_text.splitlines(), config.device)
+    commands = cliconfig.remediation(running_nodes, merged, spec.syntax, order=desired_nodes)
+    undo = cliconfig.remediation(merged, running_nodes, spec.syntax)
+    return DevicePlan(
+        config.device, config.platform, bool(diff), masker(diff), masker(config.text), fresh,
+        tuple(masker(c) for c in commands), tuple(masker(c) for c in undo), tuple(notes),
+    )
+
+
+def _unified(before: list[str], after: list[str], device: str) -> str:
+    lines = difflib.unified_diff(before, after, f"{device} (running)", f"{device} (intent)", lineterm="", n=3)
+    text = "\n".join(lines)
+    return text + "\n" if text else ""

@@ -1,0 +1,120 @@
+"""Render compiled DeviceModels to per-platform configuration through Jinja2 templates.
+
+Platform differences live in ``templates/<platform>/``: ``platform.yaml`` (syntax and ownership
+rules, see ``engine.cliconfig``) and the templates. Undefined variables are errors
+(``StrictUndefined``); autoescape is off because the output is device configuration, not HTML.
+Templates are ours only: none is loaded from user input.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass, replace
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jinja2
+import yaml
+
+from engine import linux
+from engine.cliconfig import PlatformSyntax, format_vlan_list
+from engine.device import DeviceModel, QosClass
+from engine.errors import RenderError
+from engine.units import format_bps
+from intents.match import dscp_name, port_masks
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    """The desired configuration of one device: text for humans and CLI devices, a document for Linux."""
+
+    device: str
+    platform: str
+    text: str
+    document: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class PlatformSpec:
+    name: str
+    syntax: PlatformSyntax | None  # None for linux (state document instead of CLI text)
+    template: str
+    max_classes: int | None
+    raw: dict[str, Any]
+
+
+@cache
+def platform_spec(platform: str) -> PlatformSpec:
+    try:
+        text = resources.files("templates").joinpath(platform, "platform.yaml").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RenderError(f"no templates for platform {platform!r}") from None
+    raw = yaml.safe_load(text)
+    syntax = None if raw["style"] == "linux" else PlatformSyntax.from_dict(raw)
+    return PlatformSpec(platform, syntax, raw["template"], raw.get("max_classes"), raw)
+
+
+@cache
+def environment() -> jinja2.Environment:
+    root = resources.files("templates")
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(root)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        kbps=lambda bps: bps // 1000,
+        mbps=lambda bps: bps // 1_000_000,
+        bps_text=format_bps,
+        tc_rate=linux.tc_rate,
+        netmask=lambda prefix: str(ipaddress.IPv4Network(prefix).netmask),
+        wildcard=lambda prefix: str(ipaddress.IPv4Network(prefix).hostmask),
+        network=lambda prefix: str(ipaddress.IPv4Network(prefix).network_address),
+        dscp_name=dscp_name,
+        port_masks=lambda ports: [block for low, high in ports for block in port_masks(low, high)],
+        percent_of=lambda part, whole: max(1, round(100 * part / whole)),
+        hex=lambda number: f"{number:x}",
+        tojson=lambda value: json.dumps(value, sort_keys=True),
+        vlan_ranges=format_vlan_list,
+    )
+    env.globals["protocol_names"] = {1: "icmp", 6: "tcp", 17: "udp", 47: "gre", 50: "esp", 132: "sctp"}
+    return env
+
+
+def guarantees(model: DeviceModel) -> list[QosClass]:
+    """Each guarantee on the device once, with the matches of all its egress interfaces (for ACLs, class-maps)."""
+    merged: dict[str, QosClass] = {}
+    for policy in model.egress:
+        for qos in policy.classes:
+            known = merged.get(qos.intent)
+            if known is None:
+                merged[qos.intent] = qos
+            else:
+                matches = tuple(dict.fromkeys(known.matches + qos.matches))
+                merged[qos.intent] = replace(known, matches=matches)
+    return [merged[name] for name in sorted(merged)]
+
+
+def render(model: DeviceModel) -> DeviceConfig:
+    """The desired configuration of one device."""
+    spec = platform_spec(model.platform)
+    classes = {c.intent for policy in model.egress for c in policy.classes if not c.priority}
+    if spec.max_classes is not None and len(classes) > spec.max_classes:
+        raise RenderError(
+            f"{model.name}: {len(classes)} guarantees meet on this {model.platform} device, which has queues for "
+            f"{spec.max_classes}; merge some guarantees or route them apart"
+        )
+    document = linux.desired_state(model) if spec.syntax is None else None
+    try:
+        text = environment().get_template(f"{model.platform}/{spec.template}").render(
+            device=model, document=document, objects=linux.objects(document) if document else [],
+            guarantees=guarantees(model),
+        )
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"{model.name}: template {model.platform}/{spec.template} failed: {exc}") from exc
+    return DeviceConfig(model.name, model.platform, text, document)

@@ -1,0 +1,75 @@
+"""What an intent kind is: a JSON Schema, a parser into a frozen dataclass, semantic checks, a compiler.
+
+Adding a kind means adding one module that defines a ``Kind`` and registering it; no other kind
+changes. Third-party kinds register through the ``intent_engine.kinds`` entry-point group.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import TYPE_CHECKING, Any, Protocol
+
+from engine.errors import Location
+from engine.model import Device, Intent, Link
+
+if TYPE_CHECKING:
+    from engine.build import Build
+    from engine.model import Site
+
+JsonPath = tuple[str | int, ...]
+Problem = tuple[Location, str]
+
+
+@dataclass
+class ParseContext:
+    """What a kind's parser may consult: the inventory, the topology, and where things were written."""
+
+    devices: dict[str, Device]
+    links: tuple[Link, ...]
+    where: Callable[[JsonPath], Location]
+    problems: list[Problem] = field(default_factory=list)
+    intent_paths: dict[str, JsonPath] = field(default_factory=dict)  # intent name -> ("intents", i, kind)
+    # Names other intents may refer to, declared even when the declaring intent has errors of its
+    # own (so one mistake does not cascade into "VLAN 10 is not defined" elsewhere): {"vlan": {10}}
+    declared: dict[str, set[object]] = field(default_factory=dict)
+    known_hosts: set[str] = field(default_factory=set)  # every inventory host, even ones with errors
+
+    def unknown_device(self, name: str) -> bool:
+        """True when ``name`` is not in the inventory at all (not merely a host with its own errors)."""
+        return name not in self.devices and name not in self.known_hosts
+
+    def error(self, json_path: JsonPath, message: str) -> None:
+        self.problems.append((self.where(json_path), message))
+
+    def intent_path(self, name: str) -> JsonPath:
+        """Where intent ``name``'s kind body is in the site file (for semantic checks)."""
+        return self.intent_paths[name]
+
+
+class Kind(Protocol):
+    """One intent kind. ``key`` is the word users write in the site file (``qos_guarantee``)."""
+
+    key: str
+    order: int  # compile order: kinds others depend on (vlan) compile first
+    schema: dict[str, Any]
+
+    def parse(self, name: str, body: dict[str, Any], path: JsonPath, ctx: ParseContext) -> Intent | None:
+        """Turn a schema-valid body into the kind's dataclass; report problems to ``ctx``."""
+        ...
+
+    def check(self, intents: list[Intent], site: Site, ctx: ParseContext) -> None:
+        """Semantic checks that need the whole site (references to other intents, conflicts)."""
+        ...
+
+    def compile(self, intents: list[Intent], build: Build) -> None:
+        """Contribute this kind's configuration to the per-device builders. Pure: no I/O."""
+        ...
+
+
+def load_schema(module: str, filename: str) -> dict[str, Any]:
+    text = resources.files(module).joinpath(filename).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema

@@ -1,0 +1,148 @@
+"""``qos_guarantee``: a guaranteed rate between two VLANs, both directions, every equal-cost path.
+
+Traffic from VLAN A to VLAN B runs from each access port of A over the L2 path to A's gateway,
+over the routed path to B's gateway, and over the L2 path to each access port of B. Every egress
+interface on every equal-cost path of that journey, in both directions, gets a class with the
+full rate (hashing may put all of it on one path) and a reservation checked against the link.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from engine.device import Match
+from engine.errors import TopologyError
+from engine.model import Intent, Link
+from engine.units import Rate, parse_rate
+from intents.base import JsonPath, ParseContext, load_schema
+from intents.match import parse_dscp, parse_ports, parse_protocol
+
+if TYPE_CHECKING:
+    from engine.build import Build
+    from engine.compiler import Compilation
+    from engine.model import Site
+    from intents.vlan import VlanIntent
+
+
+@dataclass(frozen=True)
+class QosGuaranteeIntent(Intent):
+    vlans: tuple[int, int]
+    rate: Rate
+    ceil: Rate | None = None
+    priority: bool = False
+    dscp: int | None = None
+    protocol: int | None = None
+    ports: tuple[int, int] | None = None
+    queue: str = "fq_codel"
+
+
+class QosGuaranteeKind:
+    key = "qos_guarantee"
+    order = 10
+    schema = load_schema("intents", "qos_guarantee.schema.json")
+
+    def parse(self, name: str, body: dict[str, Any], path: JsonPath, ctx: ParseContext) -> Intent | None:
+        ok = True
+        rate = ceil = None
+        try:
+            rate = parse_rate(body["rate"])
+        except ValueError as exc:
+            ctx.error((*path, "rate"), str(exc))
+            ok = False
+        if "ceil" in body:
+            try:
+                ceil = parse_rate(body["ceil"])
+            except ValueError as exc:
+                ctx.error((*path, "ceil"), str(exc))
+                ok = False
+        if rate and ceil and rate.bps is not None and ceil.bps is not None and ceil.bps < rate.bps:
+            ctx.error((*path, "ceil"), f"ceil {ceil} is below the guaranteed rate {rate}")
+            ok = False
+        priority = bool(body.get("priority", False))
+        if priority and ceil is not None:
+            ctx.error((*path, "ceil"), "a priority guarantee is capped at its rate; remove ceil or set priority: false")
+            ok = False
+        match = body.get("match", {})
+        dscp = protocol = None
+        ports: tuple[int, int] | None = None
+        try:
+            dscp = parse_dscp(match["dscp"]) if "dscp" in match else None
+        except ValueError as exc:
+            ctx.error((*path, "match", "dscp"), str(exc))
+            ok = False
+        try:
+            protocol = parse_protocol(match["protocol"]) if "protocol" in match else None
+        except ValueError as exc:
+            ctx.error((*path, "match", "protocol"), str(exc))
+            ok = False
+        try:
+            ports = parse_ports(match["ports"]) if "ports" in match else None
+        except ValueError as exc:
+            ctx.error((*path, "match", "ports"), str(exc))
+            ok = False
+        if ports is not None and protocol not in (6, 17, 132):
+            ctx.error((*path, "match", "ports"), "ports need a protocol with ports: add protocol: tcp, udp or sctp")
+            ok = False
+        vlans = tuple(end["vlan"] for end in body["between"])
+        if vlans[0] == vlans[1]:
+            ctx.error((*path, "between"), f"both ends are VLAN {vlans[0]}: a guarantee runs between two different VLANs")
+            ok = False
+        if not ok or rate is None:
+            return None
+        return QosGuaranteeIntent(
+            name, self.key, (vlans[0], vlans[1]), rate, ceil, priority, dscp, protocol, ports,
+            body.get("queue", "fq_codel"),
+        )
+
+    def check(self, intents: list[Intent], site: Site, ctx: ParseContext) -> None:
+        known = ctx.declared.get("vlan", set())
+        for intent in intents:
+            assert isinstance(intent, QosGuaranteeIntent)
+            for side, vlan in enumerate(intent.vlans):
+                if vlan not in known:
+                    ctx.error(
+                        (*ctx.intent_path(intent.name), "between", side, "vlan"),
+                        f"VLAN {vlan} is not defined by any vlan intent in this site",
+                    )
+
+    def describe(self, intent: Intent, compilation: Compilation) -> str:
+        assert isinstance(intent, QosGuaranteeIntent)
+        count = sum(1 for r in compilation.reservations if intent.name in r.intents)
+        style = "strict priority (capped at its rate)" if intent.priority else "guaranteed"
+        return f"{intent.rate} {style} between VLAN {intent.vlans[0]} and VLAN {intent.vlans[1]}, both directions, " \
+            f"on {count} egress interfaces"
+
+    def compile(self, intents: list[Intent], build: Build) -> None:
+        for intent in intents:
+            assert isinstance(intent, QosGuaranteeIntent)
+            first, second = (build.vlans[v] for v in intent.vlans)
+            for source, target in ((first, second), (second, first)):
+                match = Match(
+                    str(source.subnet), str(target.subnet), intent.dscp, intent.protocol,
+                    (intent.ports,) if intent.ports else (),
+                )
+                for device, link in sorted(_directional_hops(build, source, target), key=lambda h: (h[0], h[1].index)):
+                    capacity = link.bandwidth_bps
+                    rate = intent.rate.on(capacity)
+                    ceil = rate if intent.priority else min(intent.ceil.on(capacity) if intent.ceil else capacity, capacity)
+                    build.add_class(device, link, intent.name, rate, max(ceil, rate), intent.priority, intent.queue, match)
+
+
+def _directional_hops(build: Build, source: VlanIntent, target: VlanIntent) -> set[tuple[str, Link]]:
+    """(sending device, link) for every hop of every equal-cost path from ``source`` hosts to ``target`` hosts."""
+    network = build.network
+    hops: set[tuple[str, Link]] = set()
+    try:
+        for port in source.access:
+            hops.update(network.path_links(port.device, source.gateway))
+        if source.gateway != target.gateway:
+            hops.update(network.path_links(source.gateway, target.gateway))
+        for port in target.access:
+            hops.update((link.other(sender).device, link) for sender, link in network.path_links(port.device, target.gateway))
+    except TopologyError as exc:
+        raise TopologyError(f"VLAN {source.id} to VLAN {target.id}: {exc}") from None
+    return hops
+
+
+KIND = QosGuaranteeKind()

@@ -1,0 +1,119 @@
+"""``vlan``: a VLAN's subnet, its gateway, and the access ports of its hosts.
+
+Compiles to: the VLAN on every device on a shortest path from each access port to the gateway,
+access ports untagged, links that carry one VLAN untagged and several VLANs as 802.1Q trunks,
+the gateway address (first host of the subnet), and routes between VLANs whose gateways differ.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from engine.model import Endpoint, Intent
+from intents.base import JsonPath, ParseContext, load_schema
+
+if TYPE_CHECKING:
+    from engine.build import Build
+    from engine.compiler import Compilation
+    from engine.model import Site
+
+
+@dataclass(frozen=True)
+class VlanIntent(Intent):
+    id: int
+    vlan_name: str
+    subnet: ipaddress.IPv4Network
+    gateway: str
+    access: tuple[Endpoint, ...]
+
+    @property
+    def gateway_address(self) -> ipaddress.IPv4Address:
+        return self.subnet.network_address + 1
+
+
+class VlanKind:
+    key = "vlan"
+    order = 0
+    schema = load_schema("intents", "vlan.schema.json")
+
+    def parse(self, name: str, body: dict[str, Any], path: JsonPath, ctx: ParseContext) -> Intent | None:
+        ctx.declared.setdefault("vlan", set()).add(body["id"])
+        ok = True
+        try:
+            subnet = ipaddress.IPv4Network(body["subnet"], strict=False)
+        except ValueError:
+            ctx.error((*path, "subnet"), f"invalid subnet {body['subnet']!r}: write an IPv4 prefix such as 10.10.0.0/24")
+            return None
+        if ipaddress.IPv4Interface(body["subnet"]).ip != subnet.network_address:
+            ctx.error((*path, "subnet"), f"subnet {body['subnet']} has host bits set; did you mean {subnet}?")
+            ok = False
+        if subnet.prefixlen > 30:
+            ctx.error((*path, "subnet"), f"subnet {subnet} is too small for a gateway and hosts (use /30 or larger)")
+            ok = False
+        gateway = body["gateway"]
+        if gateway not in ctx.devices:
+            if ctx.unknown_device(gateway):
+                ctx.error((*path, "gateway"), f"gateway {gateway!r} is not in the inventory")
+            ok = False
+        access: list[Endpoint] = []
+        for index, text in enumerate(body.get("access", [])):
+            device, interface = text.split(":", 1)
+            endpoint = Endpoint(device, interface)
+            if device not in ctx.devices:
+                if ctx.unknown_device(device):
+                    ctx.error((*path, "access", index), f"access port {text}: device {device!r} is not in the inventory")
+                ok = False
+                continue
+            declared = ctx.devices[device].interfaces
+            if declared is not None and interface not in declared:
+                ctx.error(
+                    (*path, "access", index),
+                    f"access port {text}: {device} has no interface {interface!r} (known: {', '.join(declared)})",
+                )
+                ok = False
+            if any(ep == endpoint for link in ctx.links for ep in (link.a, link.b)):
+                ctx.error((*path, "access", index), f"access port {text} is a topology link, not a host port")
+            access.append(endpoint)
+        if not ok:
+            return None  # the site-wide checks below would only repeat these problems
+        return VlanIntent(name, self.key, body["id"], body.get("name", name), subnet, gateway, tuple(access))
+
+    def check(self, intents: list[Intent], site: Site, ctx: ParseContext) -> None:
+        vlans = [i for i in intents if isinstance(i, VlanIntent)]
+        seen_ids: dict[int, str] = {}
+        seen_ports: dict[Endpoint, str] = {}
+        for vlan in vlans:
+            path = ctx.intent_path(vlan.name)
+            if vlan.id in seen_ids:
+                ctx.error((*path, "id"), f"VLAN {vlan.id} is already defined by intent {seen_ids[vlan.id]!r}")
+            seen_ids.setdefault(vlan.id, vlan.name)
+            for other in vlans:
+                if other is not vlan and other.subnet.overlaps(vlan.subnet) and ctx.intent_path(other.name) < ctx.intent_path(vlan.name):
+                    ctx.error((*path, "subnet"), f"subnet {vlan.subnet} overlaps {other.subnet} of VLAN {other.id} ({other.name})")
+            try:
+                pool = ipaddress.IPv4Network(site.defaults.transit_pool)
+                if pool.overlaps(vlan.subnet):
+                    ctx.error((*path, "subnet"), f"subnet {vlan.subnet} overlaps the transit pool {pool} (defaults.transit_pool)")
+            except ValueError:
+                pass
+            for index, port in enumerate(vlan.access):
+                if port in seen_ports and seen_ports[port] != vlan.name:
+                    ctx.error((*path, "access", index), f"access port {port} already belongs to VLAN intent {seen_ports[port]!r}")
+                seen_ports.setdefault(port, vlan.name)
+
+    def describe(self, intent: Intent, compilation: Compilation) -> str:
+        assert isinstance(intent, VlanIntent)
+        ports = len(intent.access)
+        return f"VLAN {intent.id} {intent.subnet}, gateway {intent.gateway} ({intent.gateway_address}), " \
+            f"{ports} access port{'s' if ports != 1 else ''}"
+
+    def compile(self, intents: list[Intent], build: Build) -> None:
+        vlans = sorted((i for i in intents if isinstance(i, VlanIntent)), key=lambda v: v.id)
+        for vlan in vlans:
+            build.add_vlan(vlan)
+        build.route_between_gateways(vlans)
+
+
+KIND = VlanKind()

@@ -1,0 +1,83 @@
+"""An existing Ansible YAML inventory loads as it is."""
+
+from engine.loader import load_site
+from engine.model import DriverName, Platform
+from tests.conftest import SiteDir
+
+
+def test_groups_inherited_vars_and_ansible_aliases(site_dir: SiteDir) -> None:
+    site_dir.write("inventory.yaml", """\
+        all:
+          vars:
+            ansible_user: admin            # inherited by everyone
+            password_env: NET_PW
+            site_contact: noc@example.net  # unknown vars are kept, not refused
+          children:
+            linux:
+              vars: {platform: linux}
+              hosts:
+                core1: {netns: core1}
+                acc1: {netns: acc1}
+                acc2: {netns: acc2, ansible_user: root}     # host var beats group var
+            network:
+              vars: {ansible_port: 2222}
+              children:
+                cisco:
+                  vars: {ansible_network_os: cisco.ios.ios}
+                  hosts:
+                    sw1: {ansible_host: 192.0.2.21}
+                    sw9:                                    # no address: the name is the address
+                arista:
+                  vars: {ansible_network_os: arista.eos.eos, ansible_port: 22}  # deeper group wins
+                  hosts:
+                    sw2: {ansible_host: 192.0.2.22, driver: netmiko}
+                juniper:
+                  vars: {ansible_network_os: junipernetworks.junos.junos}
+                  hosts:
+                    mx1: {host: 192.0.2.31}
+                nexus:
+                  vars: {ansible_network_os: nxos}
+                  hosts:
+                    nx1:
+        """)
+    devices = load_site(site_dir.site).devices
+    assert devices["acc1"].username == "admin" and devices["acc2"].username == "root"
+    assert devices["core1"].platform is Platform.LINUX and devices["core1"].driver is DriverName.LINUX
+    assert devices["core1"].netns == "core1" and devices["core1"].host is None
+    sw1 = devices["sw1"]
+    assert (sw1.platform, sw1.driver, sw1.host, sw1.port) == (Platform.IOS, DriverName.NAPALM, "192.0.2.21", 2222)
+    assert devices["sw9"].host == "sw9"
+    sw2 = devices["sw2"]
+    assert (sw2.platform, sw2.driver, sw2.port) == (Platform.EOS, DriverName.NETMIKO, 22)
+    assert devices["mx1"].platform is Platform.JUNOS and devices["mx1"].host == "192.0.2.31"
+    assert devices["nx1"].platform is Platform.NXOS
+    assert set(devices["sw1"].groups) == {"cisco", "network"}
+    assert ("site_contact", "noc@example.net") in devices["sw1"].extra
+    assert all(d.password_env == "NET_PW" for d in devices.values())
+
+
+def test_inventory_errors(site_dir: SiteDir) -> None:
+    from engine.errors import ValidationError
+    import pytest
+
+    site_dir.write("inventory.yaml", """\
+        all:
+          hosts:
+            core1: {netns: core1}
+            acc1: {platform: linux, driver: napalm}
+            acc2: {ansible_network_os: vyos.vyos.vyos}
+            sw1: {platform: ios, driver: linux}
+            sw2: {platform: cumulus}
+        """)
+    with pytest.raises(ValidationError) as info:
+        load_site(site_dir.site)
+    text = "\n".join(info.value.lines())
+    assert "host core1: no platform; set platform (linux, ios, eos, junos, nxos) or ansible_network_os" in text
+    assert "host acc1: driver napalm cannot manage platform linux" in text
+    assert "host acc2: unsupported ansible_network_os 'vyos.vyos.vyos'" in text
+    assert "host sw1: driver linux cannot manage platform ios" in text
+    assert "'cumulus' is not one of linux, ios, eos, junos, nxos" in text
+    inventory = site_dir.root / "inventory.yaml"
+    line = inventory.read_text().splitlines()[6]
+    assert f"{inventory}:7:{line.index('cumulus') + 1}: all.hosts.sw2.platform: 'cumulus'" in text
+    assert "not in the inventory" not in text  # hosts with errors of their own cause no cascade
