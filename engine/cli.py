@@ -93,15 +93,25 @@ PLAINTEXT = click.option("--allow-plaintext-secrets", is_flag=True,
 
 
 @main.command(epilog=EPILOG)
-@SITE
+@click.argument("sites", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @PLAINTEXT
-@_guard
-def validate(site: Path, allow_plaintext_secrets: bool) -> None:
-    """Check SITE: JSON Schema, references, addressing, paths and admission control.
+def validate(sites: tuple[Path, ...], allow_plaintext_secrets: bool) -> None:
+    """Check each SITE: JSON Schema, references, addressing, paths and admission control.
 
     Every problem in every file is reported in one run as FILE:LINE:COL: message; exit 1 if any.
     Works as a pre-commit hook (see .pre-commit-hooks.yaml).
     """
+    failed = False
+    for site in sites:
+        try:
+            _validate_one(site, allow_plaintext_secrets)
+        except SystemExit as exit_:
+            failed = failed or exit_.code != 0
+    sys.exit(1 if failed else 0)
+
+
+@_guard
+def _validate_one(site: Path, allow_plaintext_secrets: bool) -> None:
     from engine.compiler import compile_site
     from engine.loader import load_site
 

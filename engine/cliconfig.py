@@ -35,6 +35,9 @@ class PlatformSyntax:
     shared: tuple[tuple[re.Pattern[str], tuple[re.Pattern[str], ...]], ...] = ()
     sections: tuple[re.Pattern[str], ...] = ()  # set style: prefixes that form one section, first match wins
     union: tuple[re.Pattern[str], ...] = ()  # child lines whose VLAN list merges with the running one
+    # (line, when): in a shared section, child lines matching ``line`` are the engine's too when the
+    # desired section has a line matching ``when`` (Junos: one VLAN member on an access port).
+    exclusive: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = ()
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> PlatformSyntax:
@@ -48,12 +51,21 @@ class PlatformSyntax:
             shared=tuple((re.compile(k), tuple(re.compile(c) for c in v)) for k, v in (raw.get("shared") or {}).items()),
             sections=tuple(re.compile(p) for p in raw.get("sections", [])),
             union=tuple(re.compile(p) for p in raw.get("union", [])),
+            exclusive=tuple((re.compile(e["line"]), re.compile(e["when"])) for e in raw.get("exclusive", [])),
         )
 
     def shared_children(self, text: str) -> tuple[re.Pattern[str], ...] | None:
         for pattern, children in self.shared:
             if pattern.search(text):
                 return children
+        return None
+
+    def setting(self, section: str, child: str) -> str | None:
+        """The setting an owned child line sets (``service-policy output ``), so a new value replaces the old."""
+        for pattern in self.shared_children(section) or ():
+            match = pattern.search(child)
+            if match:
+                return match.group(0)
         return None
 
     def owns(self, node: Node) -> bool:
@@ -164,31 +176,39 @@ def merge(running: list[Node], desired: list[Node], syntax: PlatformSyntax) -> l
             continue
         result.append(_merge_section(node, want, syntax))
     present = {node.text for node in result}
+    previous: str | None = None
     for node in desired:
         if node.text and node.text not in present:
             separators = [line for line in node.leading if line.strip() == syntax.comment]
-            _insert(result, Node(node.text, node.children, node.raw, separators), syntax)
+            _insert(result, Node(node.text, node.children, node.raw, separators), syntax, after=previous)
+        if node.text:
+            previous = node.text
     return result
 
 
 def _merge_section(running: Node, desired: Node, syntax: PlatformSyntax) -> Node:
-    owned_children = syntax.shared_children(running.text)
-    if owned_children is None:
+    shared = syntax.shared_children(running.text)
+    if shared is None:
         if running.same(desired):
             return running
         return Node(desired.text, list(desired.children), running.raw, running.leading)
+    owned = list(shared) + [line for line, when in syntax.exclusive if any(when.search(c.text) for c in desired.children)]
+
+    def setting(text: str) -> str | None:
+        return next((m.group(0) for p in owned if (m := p.search(text))), None)
+
     desired_children = [_union(child, running.children, syntax) for child in desired.children]
     wanted = {child.text for child in desired_children}
     indent = _child_indent(running, desired)
     unplaced = [child for child in desired_children if child.text not in {c.text for c in running.children}]
     kept: list[Node] = []
     for child in running.children:
-        owner = next((p for p in owned_children if p.search(child.text)), None)
-        if owner is None or child.text in wanted:
+        key = setting(child.text)
+        if key is None or child.text in wanted:
             kept.append(child)
             continue
         # An owned line that changes: put its replacement where it stood, if there is one.
-        replacement = next((d for d in unplaced if owner.search(d.text)), None)
+        replacement = next((d for d in unplaced if setting(d.text) == key), None)
         if replacement is not None:
             unplaced.remove(replacement)
             kept.append(_reindent(replacement, indent))
@@ -250,9 +270,15 @@ def _reindent(node: Node, indent: str) -> Node:
     return Node(node.text, node.children, indent + node.text, [])
 
 
-def _insert(result: list[Node], node: Node, syntax: PlatformSyntax) -> None:
-    """Place a new section after the last section of its kind (same first word), else at the end."""
+def _insert(result: list[Node], node: Node, syntax: PlatformSyntax, after: str | None = None) -> None:
+    """Place a new section after the section that precedes it in the desired config when that is of
+    the same kind, else after the last section of its kind (same first word), else at the end."""
     kind = _kind(node.text, syntax)
+    if after is not None and _kind(after, syntax) == kind:
+        for index, existing in enumerate(result):
+            if existing.text == after:
+                result.insert(index + 1, node)
+                return
     for index in range(len(result) - 1, -1, -1):
         if result[index].text and _kind(result[index].text, syntax) == kind:
             result.insert(index + 1, node)
@@ -312,14 +338,13 @@ def _section_delta(before: Node, after: Node, syntax: PlatformSyntax) -> list[st
         added = [f"{after.text} {c.text}" for c in after.children if c.text not in old_children]
         return removed + added
     lines = [after.text]
-    owned = syntax.shared_children(after.text) or ()
-    added = [c.text for c in after.children if c.text not in old_children]
+    new_settings = {syntax.setting(after.text, c.text) for c in after.children if c.text not in old_children}
     for child in before.children:
         if child.text in new_children:
             continue
         # A single-valued setting that is set anew (access vlan 5 -> 10) needs no "no" first.
-        pattern = next((p for p in owned if p.search(child.text)), None)
-        if pattern is not None and any(pattern.search(text) for text in added):
+        setting = syntax.setting(after.text, child.text)
+        if setting is not None and setting in new_settings:
             continue
         lines.append(f" {negate(child.text, syntax)}")
     for child in after.children:

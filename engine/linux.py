@@ -8,6 +8,7 @@ canonical ``ip``/``tc`` form that humans read in diffs and code review.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from engine.device import DeviceModel, Match, PortMode
@@ -85,14 +86,33 @@ def desired_state(model: DeviceModel) -> dict[str, Any]:
         "device": model.name,
         "platform": "linux",
         "sysctl": {"net.ipv4.ip_forward": "1"} if model.forwarding else {},
-        "links": [links[name] for name in sorted(links, key=_link_order(links))],
-        "addresses": sorted(addresses, key=lambda a: (a["dev"], a["address"])),
+        "links": list(links.values()),
+        "addresses": addresses,
         "routes": routes,
-        "qdiscs": sorted(qdiscs, key=_tc_order),
-        "classes": sorted(classes, key=_tc_order),
-        "filters": sorted(filters, key=lambda f: (f["dev"], f["parent"], f["pref"], _match_text(f))),
+        "qdiscs": qdiscs,
+        "classes": classes,
+        "filters": filters,
     }
-    return document
+    return canonical(document)
+
+
+def canonical(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with every section in apply order; running state read from a device or a file
+    comes in any order, and both sides of a diff must line up."""
+    result = dict(document)
+    result["links"] = sorted(document.get("links") or [], key=_link_order)
+    result["addresses"] = sorted(document.get("addresses") or [], key=lambda a: (a["dev"], _network_key(a["address"])))
+    result["routes"] = sorted(document.get("routes") or [], key=lambda r: _network_key(r["dst"]))
+    result["qdiscs"] = sorted(document.get("qdiscs") or [], key=_tc_order)
+    result["classes"] = sorted(document.get("classes") or [], key=_tc_order)
+    result["filters"] = sorted(document.get("filters") or [],
+                               key=lambda f: (f["dev"], f["parent"], int(f["pref"]), _match_text(f)))
+    return result
+
+
+def _network_key(prefix: str) -> tuple[int, int]:
+    network = ipaddress.ip_network(prefix, strict=False)
+    return int(network.network_address), network.prefixlen
 
 
 def _hex(minor: int) -> str:
@@ -126,22 +146,28 @@ def _u32_filters(dev: str, minor: int, match: Match) -> list[dict[str, Any]]:
     return result
 
 
-def _link_order(links: dict[str, dict[str, Any]]) -> Any:
-    rank = {"bridge": 0, "ifb": 1, None: 2, "vlan": 3}
-    return lambda name: (rank.get(links[name]["kind"], 4), name)
+_LINK_RANK = {"bridge": 0, "ifb": 1, None: 2, "vlan": 3}
+
+
+def _link_order(link: dict[str, Any]) -> tuple[int, str]:
+    """Bridges and IFBs are created first, then ports are enslaved, then VLAN sub-interfaces."""
+    return _LINK_RANK.get(link.get("kind"), 4), link["name"]
 
 
 def _tc_order(obj: dict[str, Any]) -> tuple[Any, ...]:
-    handle = obj.get("classid") or obj.get("handle") or ""
+    """Per device: root and ingress qdiscs, then classes and leaves by numeric class id."""
     parent = obj["parent"]
-    depth = 0 if parent in ("root", "ingress") else 1 if parent == "1:" else 2
-    return (obj["dev"], depth, handle, parent)
+    depth = 0 if parent in ("root", "ingress") else 1
+    handle = obj.get("classid") or obj.get("handle") or "0:"
+    major, _, minor = handle.partition(":")
+    return obj["dev"], depth, int(major or "0", 16), int(minor or "0", 16), parent
 
 
 # -- keys, lines and scope ---------------------------------------------------------------------
 
 def objects(document: dict[str, Any]) -> list[tuple[str, str]]:
     """(key, canonical line) for every object of a document, in apply order."""
+    document = canonical(document)
     result: list[tuple[str, str]] = []
     for name, value in sorted((document.get("sysctl") or {}).items()):
         result.append((f"sysctl {name}", f"sysctl -w {name}={value}"))

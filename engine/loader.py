@@ -237,13 +237,13 @@ def _inventory(doc: SourceDoc, problems: list[Problem], allow_plaintext: bool) -
         group = group if isinstance(group, dict) else {}
         if isinstance(group.get("vars"), dict):
             group_vars[name].append(((*path, "vars"), group["vars"]))
-        hosts = group.get("hosts") if isinstance(group.get("hosts"), dict) else {}
+        hosts: dict[str, Any] = group["hosts"] if isinstance(group.get("hosts"), dict) else {}
         for host, hvars in hosts.items():
             host_groups[host].add(name)
             first_seen.setdefault(host, (*path, "hosts", host))
             if isinstance(hvars, dict):
                 host_vars[host].append(((*path, "hosts", host), hvars))
-        children = group.get("children") if isinstance(group.get("children"), dict) else {}
+        children: dict[str, Any] = group["children"] if isinstance(group.get("children"), dict) else {}
         for child, body in children.items():
             walk(child, body, (*path, "children", child), level + 1, name)
 

@@ -116,8 +116,8 @@ def _build(
             if not isinstance(key, (str, int, bool)) or key is None:
                 key = str(key)
             if key in result:
-                where = Location(str(doc.path), key_node.start_mark.line + 1, key_node.start_mark.column + 1, json_path)
-                errors.append((where, f"duplicate key {key!r}"))
+                duplicate = Location(str(doc.path), key_node.start_mark.line + 1, key_node.start_mark.column + 1, json_path)
+                errors.append((duplicate, f"duplicate key {key!r}"))
                 continue
             doc.key_positions[(*json_path, str(key))] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             result[key] = _build(loader, value_node, (*json_path, str(key)), doc, errors)

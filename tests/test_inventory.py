@@ -57,8 +57,9 @@ def test_groups_inherited_vars_and_ansible_aliases(site_dir: SiteDir) -> None:
 
 
 def test_inventory_errors(site_dir: SiteDir) -> None:
-    from engine.errors import ValidationError
     import pytest
+
+    from engine.errors import ValidationError
 
     site_dir.write("inventory.yaml", """\
         all:

@@ -208,6 +208,13 @@ def test_cli_validate_ok(site_dir: SiteDir) -> None:
     assert "valid (3 intents, 3 devices, 2 links, 4 reserved interfaces)" in result.stdout
 
 
+def test_cli_validates_several_sites_and_fails_if_any_fails(site_dir: SiteDir) -> None:
+    result = run_intent("validate", str(site_dir.site), "/nonexistent/site.yaml", str(site_dir.site))
+    assert result.returncode == 1
+    assert result.stdout.count("valid (3 intents") == 2
+    assert "/nonexistent/site.yaml:1:1: file not found" in result.stderr
+
+
 def test_cli_missing_site_file() -> None:
     result = run_intent("validate", "/nonexistent/site.yaml")
     assert result.returncode == 1

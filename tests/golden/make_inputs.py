@@ -1,0 +1,89 @@
+"""Write the input site of every golden case (run by hand when the scenario changes; inputs are reviewed like code).
+
+Every platform gets the same scenario with its own interface names: r1 routes VLANs 10, 20 and
+30 (capped), r2 routes VLAN 40 over two equal-cost routed links, s1 reaches r1 over a trunk
+(VLANs 10, 30), s2 over a one-VLAN link; guarantees with DSCP/port narrowing and a priority one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HERE = Path(__file__).parent
+NAMES = {
+    "linux": lambda n: f"eth{n}",
+    "ios": lambda n: f"GigabitEthernet1/0/{n}",
+    "eos": lambda n: f"Ethernet{n}",
+    "nxos": lambda n: f"Ethernet1/{n}",
+    "junos": lambda n: f"ge-0/0/{n}",
+}
+
+SITE = """\
+site: golden
+inventory: inventory.yaml
+topology: topology.yaml
+defaults: {{reservable: 90%}}
+intents:
+  - name: users
+    vlan: {{id: 10, subnet: 10.10.0.0/24, gateway: r1, access: [s1:{a1}]}}
+  - name: video
+    vlan: {{id: 20, subnet: 10.20.0.0/24, gateway: r1, access: [s2:{a1}]}}
+  - name: guest
+    vlan: {{id: 30, subnet: 10.30.0.0/24, gateway: r1, access: [s1:{a2}]}}
+  - name: servers
+    vlan: {{id: 40, subnet: 10.40.0.0/24, gateway: r2, access: [r2:{a1}]}}
+  - name: video-10-20
+    qos_guarantee:
+      between: [{{vlan: 10}}, {{vlan: 20}}]
+      rate: 100Mbps
+      ceil: 400Mbps
+      match: {{protocol: udp, ports: 5004-5010, dscp: af41}}
+  - name: voice
+    qos_guarantee:
+      between: [{{vlan: 10}}, {{vlan: 40}}]
+      rate: 5%
+      priority: true
+      match: {{dscp: ef}}
+      queue: pfifo
+  - name: bulk-20-40
+    qos_guarantee:
+      between: [{{vlan: 20}}, {{vlan: 40}}]
+      rate: 50Mbps
+  - name: cap-guest
+    qos_limit: {{vlan: 30, rate: 20Mbps}}
+"""
+
+TOPOLOGY = """\
+links:
+  - {{a: r1:{p1}, b: s1:{p1}, bandwidth: 1Gbps}}
+  - {{a: r1:{p2}, b: s2:{p1}, bandwidth: 1Gbps}}
+  - {{a: r1:{p3}, b: r2:{p3}, bandwidth: 10Gbps}}
+  - {{a: r1:{p4}, b: r2:{p4}, bandwidth: 10Gbps}}
+"""
+
+INVENTORY = """\
+all:
+  vars: {{platform: {platform}, password_env: GOLDEN_PASSWORD}}
+  hosts:
+    r1: {{host: 192.0.2.1{extra}}}
+    r2: {{host: 192.0.2.2{extra}}}
+    s1: {{host: 192.0.2.3{extra}}}
+    s2: {{host: 192.0.2.4{extra}}}
+"""
+
+
+def main() -> None:
+    for platform, name in NAMES.items():
+        ports = {f"p{n}": name(n) for n in range(1, 5)} | {"a1": name(11), "a2": name(12)}
+        for case in ("fresh", "brownfield"):
+            case_dir = HERE / platform / case
+            case_dir.mkdir(parents=True, exist_ok=True)
+            (case_dir / "site.yaml").write_text(SITE.format(**ports))
+            (case_dir / "topology.yaml").write_text(TOPOLOGY.format(**ports))
+            (case_dir / "inventory.yaml").write_text(INVENTORY.format(platform=platform, extra=""))
+            if case == "brownfield":
+                (case_dir / "running").mkdir(exist_ok=True)  # running state written by hand, per platform
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""The vendor config merge: only what the engine owns changes, and plan and undo are exact."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import cliconfig
+from engine.render import platform_spec
+from tests import cli_device
+
+IOS = platform_spec("ios").syntax
+assert IOS is not None
+
+RUNNING = """\
+!
+hostname sw1
+!
+enable secret 9 $9$abc
+!
+vlan 99
+ name mgmt
+!
+interface GigabitEthernet1/0/1
+ description uplink
+ switchport trunk allowed vlan 99
+ switchport mode trunk
+ service-policy input USER-IN
+!
+interface GigabitEthernet1/0/2
+ description printer
+ switchport access vlan 5
+ switchport mode access
+!
+interface Vlan20
+ description intent:hq:old-vlan
+ ip address 10.20.0.1 255.255.255.0
+!
+class-map match-any INTENT-retired
+ match access-group name INTENT-retired
+!
+policy-map USER-IN
+ class class-default
+  police cir 1000000
+!
+ip route 0.0.0.0 0.0.0.0 192.0.2.1
+ip route 10.77.0.0 255.255.255.0 10.255.0.1 name intent-retired
+!
+end
+"""
+
+DESIRED = """\
+! intent: sw1 (site hq), generated
+vlan 10
+ name users
+!
+class-map match-any INTENT-video
+ match access-group name INTENT-video
+!
+policy-map INTENT-OUT-Gi1
+ class INTENT-video
+  bandwidth 100000
+!
+interface GigabitEthernet1/0/1
+ switchport trunk allowed vlan 10
+ switchport mode trunk
+ service-policy output INTENT-OUT-Gi1
+!
+interface GigabitEthernet1/0/3
+ switchport access vlan 10
+ switchport mode access
+!
+"""
+
+
+def merged() -> tuple[list[cliconfig.Node], list[cliconfig.Node], list[cliconfig.Node]]:
+    running = cliconfig.parse(RUNNING, IOS)
+    desired = cliconfig.parse(DESIRED, IOS)
+    return running, desired, cliconfig.merge(running, desired, IOS)
+
+
+def test_unowned_configuration_survives_untouched() -> None:
+    _, _, after = merged()
+    text = cliconfig.render(after, IOS)
+    for kept in ("hostname sw1", "enable secret 9 $9$abc", "vlan 99\n name mgmt", " description uplink",
+                 " service-policy input USER-IN", "interface GigabitEthernet1/0/2\n description printer\n"
+                 " switchport access vlan 5", "policy-map USER-IN", "ip route 0.0.0.0 0.0.0.0 192.0.2.1"):
+        assert kept in text
+    assert text.endswith("!\nend\n")
+
+
+def test_trunk_vlans_are_added_never_dropped() -> None:
+    _, _, after = merged()
+    uplink = next(n for n in after if n.text == "interface GigabitEthernet1/0/1")
+    assert [c.text for c in uplink.children] == [
+        "description uplink", "switchport trunk allowed vlan 10,99", "switchport mode trunk",
+        "service-policy input USER-IN", "service-policy output INTENT-OUT-Gi1",
+    ]
+
+
+def test_owned_leftovers_are_removed_and_new_sections_placed_by_kind() -> None:
+    _, _, after = merged()
+    texts = [n.text for n in after]
+    assert "interface Vlan20" not in texts  # marked description intent:, no intent wants it
+    assert "class-map match-any INTENT-retired" not in texts
+    assert "ip route 10.77.0.0 255.255.255.0 10.255.0.1 name intent-retired" not in texts
+    assert texts.index("vlan 10") == texts.index("vlan 99") + 1
+    # after its predecessor in the rendered template, which is present and of the same kind
+    assert texts.index("interface GigabitEthernet1/0/3") == texts.index("interface GigabitEthernet1/0/1") + 1
+    assert texts[-1] == ""  # the trailing "end" stays last
+
+
+def test_commands_define_before_use_and_remove_references_first() -> None:
+    running, desired, after = merged()
+    commands = cliconfig.remediation(running, after, IOS, order=desired)
+    assert commands.index("policy-map INTENT-OUT-Gi1") < commands.index("interface GigabitEthernet1/0/1")
+    assert commands.index("class-map match-any INTENT-video") < commands.index("policy-map INTENT-OUT-Gi1")
+    assert commands[-3:] == ["no ip route 10.77.0.0 255.255.255.0 10.255.0.1 name intent-retired",
+                             "no class-map match-any INTENT-retired", "no interface Vlan20"]
+    assert " no switchport trunk allowed vlan 99" not in commands  # set anew, not removed first
+    assert " no service-policy input USER-IN" not in commands
+
+
+@pytest.mark.parametrize("direction", ["forward", "undo"])
+def test_running_plus_plan_equals_desired_and_back(direction: str) -> None:
+    running, desired, after = merged()
+    if direction == "forward":
+        result = cli_device.apply(running, cliconfig.remediation(running, after, IOS, order=desired), IOS)
+        assert cli_device.canonical(result, IOS) == cli_device.canonical(after, IOS)
+    else:
+        result = cli_device.apply(after, cliconfig.remediation(after, running, IOS), IOS)
+        assert cli_device.canonical(result, IOS) == cli_device.canonical(running, IOS)
+
+
+def test_merge_is_idempotent() -> None:
+    _, desired, after = merged()
+    again = cliconfig.merge(after, desired, IOS)
+    assert cliconfig.render(again, IOS) == cliconfig.render(after, IOS)
+    assert cliconfig.remediation(after, again, IOS) == []
+
+
+def test_vlan_lists() -> None:
+    assert cliconfig.parse_vlan_list("1-3,10, 20-21") == {1, 2, 3, 10, 20, 21}
+    assert cliconfig.format_vlan_list([21, 1, 2, 3, 10, 20]) == "1-3,10,20-21"
+    assert cliconfig.negate("no switchport", IOS) == "switchport"

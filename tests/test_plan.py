@@ -1,0 +1,176 @@
+"""intent plan end to end: formats, exit codes, ownership, secrets, determinism."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.compiler import compile_site
+from engine.loader import load_site
+from tests.conftest import SiteDir, run_intent
+
+MIXED_INVENTORY = """\
+all:
+  vars: {password_env: LAB_PASSWORD}
+  children:
+    linux:
+      vars: {platform: linux}
+      hosts:
+        core1: {netns: core1}
+        acc2: {netns: acc2}
+    ios:
+      vars: {ansible_network_os: cisco.ios.ios, ansible_password: "S3cr3tPassw0rd"}
+      hosts:
+        acc1: {ansible_host: 192.0.2.21}
+"""
+MIXED_TOPOLOGY = """\
+links:
+  - {a: core1:eth1, b: acc1:GigabitEthernet1/0/1, bandwidth: 1Gbps}
+  - {a: core1:eth2, b: acc2:eth0, bandwidth: 1Gbps}
+"""
+ACC1_RUNNING = """\
+hostname acc1
+!
+enable secret 9 $9$nm4xq2$Jt5aB9cD0eF1gH2iJ3kL4mN5oP6qR7sT8uV9wX0yZ1
+username netops privilege 15 password 0 S3cr3tPassw0rd
+!
+interface GigabitEthernet1/0/1
+ description uplink
+ switchport mode trunk
+!
+interface GigabitEthernet1/0/3
+ description desk
+ switchport access vlan 5
+ switchport mode access
+!
+snmp-server community pub1icRO RO
+end
+"""
+
+
+@pytest.fixture
+def mixed(site_dir: SiteDir) -> SiteDir:
+    site_dir.write("inventory.yaml", MIXED_INVENTORY)
+    site_dir.write("topology.yaml", MIXED_TOPOLOGY)
+    site_dir.write("site.yaml", (site_dir.root / "site.yaml").read_text().replace("acc1:eth3", "acc1:GigabitEthernet1/0/3"))
+    site_dir.write("running/acc1.cfg", ACC1_RUNNING)
+    return site_dir
+
+
+def plan_json(site: SiteDir, *extra: str) -> dict:
+    result = run_intent("plan", str(site.site), "--running", str(site.root / "running"), "--format", "json",
+                        "--allow-plaintext-secrets", *extra)
+    assert result.returncode in (0, 2), result.stderr
+    return json.loads(result.stdout)
+
+
+def test_json_plan_follows_the_contract(mixed: SiteDir) -> None:
+    plan = plan_json(mixed)
+    assert list(plan)[:5] == ["site", "changes", "devices", "reservations", "intents"] and plan["errors"] == []
+    assert plan["site"] == "lab" and plan["changes"] is True
+    acc1 = plan["devices"]["acc1"]
+    assert acc1["platform"] == "ios" and acc1["changed"] and not acc1["fresh"]
+    assert acc1["diff"].startswith("--- acc1 (running)\n+++ acc1 (intent)\n")
+    assert "policy-map INTENT-OUT-GigabitEthernet1_0_1" in acc1["config"]
+    assert plan["devices"]["core1"]["fresh"] is True
+    assert "planned as a fresh device" in plan["devices"]["core1"]["notes"][0]
+    first = plan["reservations"][0]
+    assert first == {"device": "acc1", "interface": "GigabitEthernet1/0/1", "capacity_bps": 1_000_000_000,
+                     "reservable_bps": 1_000_000_000, "reserved_bps": 100_000_000, "headroom_bps": 900_000_000,
+                     "intents": ["video-10-20"]}
+
+
+def test_diff_touches_only_what_the_engine_owns(mixed: SiteDir) -> None:
+    diff = plan_json(mixed)["devices"]["acc1"]["diff"]
+    removed = [line for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
+    # The uplink now carries one VLAN (untagged on both ends, like its Linux peer) and the desk port
+    # moves to VLAN 10; descriptions, secrets, SNMP and everything else stay.
+    assert removed == ["- switchport mode trunk", "- switchport access vlan 5"]
+    assert "+ switchport mode access" in diff and "+ switchport access vlan 10" in diff
+    assert " description uplink" in diff and " description desk" in diff
+
+
+def test_secrets_are_masked_in_every_output(mixed: SiteDir) -> None:
+    secrets = ["S3cr3tPassw0rd", "$9$nm4xq2$Jt5aB9cD0eF1gH2iJ3kL4mN5oP6qR7sT8uV9wX0yZ1", "pub1icRO"]
+    outputs = []
+    for fmt in ("text", "json", "markdown"):
+        result = run_intent("plan", str(mixed.site), "--running", str(mixed.root / "running"), "--format", fmt,
+                            "--allow-plaintext-secrets", "--out", str(mixed.root / f"plan-{fmt}.json"))
+        outputs += [result.stdout, result.stderr, (mixed.root / f"plan-{fmt}.json").read_text()]
+    # Make sure the diff context really includes the secret lines, so masking is exercised.
+    mixed.write("running/acc1.cfg", ACC1_RUNNING.replace("!\ninterface GigabitEthernet1/0/3", "interface GigabitEthernet1/0/3"))
+    assert "<masked>" in plan_json(mixed)["devices"]["acc1"]["diff"]
+    for output in outputs:
+        for secret in secrets:
+            assert secret not in output
+
+
+def test_detailed_exitcode_and_no_changes(site_dir: SiteDir) -> None:
+    running = site_dir.root / "running"
+    running.mkdir()
+    result = run_intent("plan", str(site_dir.site), "--running", str(running), "--detailed-exitcode")
+    assert result.returncode == 2
+    assert "3 of 3 devices to change" in result.stdout
+    for name, config in compile_site(load_site(site_dir.site)).configs.items():
+        (running / f"{name}.json").write_text(json.dumps(config.document))
+    result = run_intent("plan", str(site_dir.site), "--running", str(running), "--detailed-exitcode")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no changes; 3 devices match their intents" in result.stdout
+    assert run_intent("plan", str(site_dir.site), "--running", str(running)).returncode == 0
+
+
+def test_linux_plan_leaves_unowned_objects_out_and_removes_owned_leftovers(site_dir: SiteDir) -> None:
+    document = compile_site(load_site(site_dir.site)).configs["core1"].document
+    assert document is not None
+    document = json.loads(json.dumps(document))
+    document["owned"] = ["route 10.99.0.0/24"]
+    document["routes"].append({"dst": "10.99.0.0/24", "nexthops": [{"via": "192.0.2.1", "dev": "eth0"}]})
+    document["routes"].append({"dst": "0.0.0.0/0", "nexthops": [{"via": "192.0.2.1", "dev": "eth0"}]})
+    document["qdiscs"].append({"dev": "eth9", "parent": "root", "handle": "1:", "kind": "tbf"})
+    site_dir.write("running/core1.json", json.dumps(document))
+    diff = plan_json(site_dir)["devices"]["core1"]["diff"]
+    changes = [line for line in diff.splitlines()[2:] if line[:1] in "+-"]
+    assert changes == ["-ip route replace 10.99.0.0/24 nexthop via 192.0.2.1 dev eth0"]
+
+
+def test_output_is_byte_identical_across_runs_and_hash_seeds(mixed: SiteDir) -> None:
+    for fmt in ("text", "json", "markdown"):
+        outputs = {
+            run_intent("plan", str(mixed.site), "--running", str(mixed.root / "running"), "--format", fmt,
+                       "--allow-plaintext-secrets", env={"PYTHONHASHSEED": seed}).stdout
+            for seed in ("0", "1", "12345")
+        }
+        assert len(outputs) == 1
+
+
+def test_markdown_is_a_review_comment(mixed: SiteDir) -> None:
+    result = run_intent("plan", str(mixed.site), "--running", str(mixed.root / "running"), "--format", "markdown",
+                        "--allow-plaintext-secrets")
+    text = result.stdout
+    assert text.startswith("### intent plan: site `lab`\n\n**Site lab: 3 of 3 devices to change (acc1, acc2, core1).**")
+    assert "| device | interface | capacity | reservable | reserved | headroom | intents |" in text
+    assert "<details>\n<summary><code>acc1</code> (ios): +" in text and "```diff\n--- acc1 (running)" in text
+
+
+def test_invalid_input_in_json_mode_is_reported_as_json(site_dir: SiteDir) -> None:
+    site_dir.write("site.yaml", (site_dir.root / "site.yaml").read_text().replace("rate: 100Mbps", "rate: fast"))
+    running = site_dir.root / "running"
+    running.mkdir()
+    result = run_intent("plan", str(site_dir.site), "--running", str(running), "--format", "json")
+    assert result.returncode == 1
+    payload = json.loads(result.stdout)
+    assert payload["changes"] is False and len(payload["errors"]) == 1 and "invalid rate 'fast'" in payload["errors"][0]
+
+
+def test_plan_needs_running_state_or_says_why(site_dir: SiteDir, tmp_path: Path) -> None:
+    result = run_intent("plan", str(site_dir.site))
+    assert result.returncode == 1 and "pass --running DIR" in result.stderr
+    result = run_intent("plan", str(site_dir.site), "--running", str(tmp_path / "nope"))
+    assert result.returncode == 1 and "no such directory" in result.stderr
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "core1.json").write_text("{not json")
+    result = run_intent("plan", str(site_dir.site), "--running", str(tmp_path / "bad"))
+    assert result.returncode == 1 and f"{tmp_path / 'bad' / 'core1.json'}:1:1: invalid JSON running state" in result.stderr
+    assert "Traceback" not in result.stderr
