@@ -38,6 +38,9 @@ class PlatformSyntax:
     # (line, when): in a shared section, child lines matching ``line`` are the engine's too when the
     # desired section has a line matching ``when`` (Junos: one VLAN member on an access port).
     exclusive: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = ()
+    # Child lines that reference engine objects (``service-policy output INTENT-...``): removed from
+    # any shared section no intent wants any more, so nothing points at an object being deleted.
+    bindings: tuple[re.Pattern[str], ...] = ()
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> PlatformSyntax:
@@ -52,6 +55,7 @@ class PlatformSyntax:
             sections=tuple(re.compile(p) for p in raw.get("sections", [])),
             union=tuple(re.compile(p) for p in raw.get("union", [])),
             exclusive=tuple((re.compile(e["line"]), re.compile(e["when"])) for e in raw.get("exclusive", [])),
+            bindings=tuple(re.compile(p) for p in raw.get("bindings", [])),
         )
 
     def shared_children(self, text: str) -> tuple[re.Pattern[str], ...] | None:
@@ -172,7 +176,7 @@ def merge(running: list[Node], desired: list[Node], syntax: PlatformSyntax) -> l
         want = wanted.get(node.text) if node.text else None
         if want is None:
             if not node.text or not syntax.owns(node):
-                result.append(node)  # not ours: untouched
+                result.append(_unbind(node, syntax))  # not ours: untouched but for our bindings
             continue
         result.append(_merge_section(node, want, syntax))
     present = {node.text for node in result}
@@ -184,6 +188,14 @@ def merge(running: list[Node], desired: list[Node], syntax: PlatformSyntax) -> l
         if node.text:
             previous = node.text
     return result
+
+
+def _unbind(node: Node, syntax: PlatformSyntax) -> Node:
+    """A shared section no intent wants: drop only the lines that bind it to engine objects."""
+    if not syntax.bindings or syntax.shared_children(node.text) is None:
+        return node
+    kept = [c for c in node.children if not any(p.search(c.text) for p in syntax.bindings)]
+    return node if len(kept) == len(node.children) else Node(node.text, kept, node.raw, node.leading)
 
 
 def _merge_section(running: Node, desired: Node, syntax: PlatformSyntax) -> Node:

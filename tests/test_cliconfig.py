@@ -142,3 +142,16 @@ def test_vlan_lists() -> None:
     assert cliconfig.parse_vlan_list("1-3,10, 20-21") == {1, 2, 3, 10, 20, 21}
     assert cliconfig.format_vlan_list([21, 1, 2, 3, 10, 20]) == "1-3,10,20-21"
     assert cliconfig.negate("no switchport", IOS) == "switchport"
+
+
+def test_a_port_that_left_every_intent_loses_its_bindings_before_the_policy_goes() -> None:
+    running = cliconfig.parse(
+        "interface GigabitEthernet1/0/7\n description old camera\n switchport access vlan 10\n"
+        " service-policy output INTENT-OUT-Gi7\n!\npolicy-map INTENT-OUT-Gi7\n class class-default\n  fair-queue\n", IOS)
+    after = cliconfig.merge(running, [], IOS)
+    port = next(n for n in after if n.text == "interface GigabitEthernet1/0/7")
+    assert [c.text for c in port.children] == ["description old camera", "switchport access vlan 10"]
+    assert [n.text for n in after if n.text.startswith("policy-map")] == []
+    commands = cliconfig.remediation(running, after, IOS)
+    assert commands == ["interface GigabitEthernet1/0/7", " no service-policy output INTENT-OUT-Gi7",
+                        "no policy-map INTENT-OUT-Gi7"]
