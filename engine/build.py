@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from intents.vlan import VlanIntent
 
 MIN_DEFAULT_RATE_BPS = 8_000
-MAX_VENDOR_CLASSES = 4  # hardware queues left for guarantees next to default and priority
 
 
 @dataclass(frozen=True)

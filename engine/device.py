@@ -12,6 +12,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 
+def netmask(prefixlen: int) -> str:
+    """24 -> "255.255.255.0"."""
+    return str(ipaddress.IPv4Network(f"0.0.0.0/{prefixlen}").netmask)
+
+
 class PortMode(StrEnum):
     ACCESS = "access"  # untagged member of one VLAN
     TRUNK = "trunk"  # 802.1Q tagged, several VLANs
@@ -38,7 +43,7 @@ class Svi:
 
     @property
     def netmask(self) -> str:
-        return str(ipaddress.IPv4Network(f"0.0.0.0/{self.prefixlen}").netmask)
+        return netmask(self.prefixlen)
 
 
 @dataclass(frozen=True)
@@ -55,9 +60,7 @@ class Port:
 
     @property
     def netmask(self) -> str | None:
-        if self.prefixlen is None:
-            return None
-        return str(ipaddress.IPv4Network(f"0.0.0.0/{self.prefixlen}").netmask)
+        return None if self.prefixlen is None else netmask(self.prefixlen)
 
 
 @dataclass(frozen=True)

@@ -130,9 +130,22 @@ def test_linux_plan_leaves_unowned_objects_out_and_removes_owned_leftovers(site_
     document["routes"].append({"dst": "0.0.0.0/0", "nexthops": [{"via": "192.0.2.1", "dev": "eth0"}]})
     document["qdiscs"].append({"dev": "eth9", "parent": "root", "handle": "1:", "kind": "tbf"})
     site_dir.write("running/core1.json", json.dumps(document))
-    diff = plan_json(site_dir)["devices"]["core1"]["diff"]
-    changes = [line for line in diff.splitlines()[2:] if line[:1] in "+-"]
+    core1 = plan_json(site_dir)["devices"]["core1"]
+    changes = [line for line in core1["diff"].splitlines()[2:] if line[:1] in "+-"]
     assert changes == ["-ip route replace 10.99.0.0/24 nexthop via 192.0.2.1 dev eth0"]
+    assert core1["notes"] == []
+
+
+def test_linux_plan_says_when_it_replaces_a_qdisc_it_did_not_create(site_dir: SiteDir) -> None:
+    site_dir.write("running/core1.json", json.dumps({
+        "device": "core1", "platform": "linux",
+        "qdiscs": [{"dev": "eth1", "parent": "root", "handle": "8001:", "kind": "tbf"},
+                   {"dev": "eth5", "parent": "root", "handle": "1:", "kind": "tbf"}],
+    }))
+    core1 = plan_json(site_dir)["devices"]["core1"]
+    assert core1["notes"] == ["replaces a tbf qdisc on eth1 that intent did not create"]
+    assert "-tc qdisc replace dev eth1 root handle 8001: tbf" in core1["diff"]
+    assert "eth5" not in core1["diff"]
 
 
 def test_output_is_byte_identical_across_runs_and_hash_seeds(mixed: SiteDir) -> None:
