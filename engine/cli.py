@@ -190,6 +190,201 @@ def _print_text(text: str) -> None:
         console.print(Text(line, style=style or ""))
 
 
+STATE_DIR = click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), envvar="INTENT_STATE_DIR",
+                         help="Where snapshots and apply records live [default: .intent/ next to the site; "
+                              "env INTENT_STATE_DIR].")
+
+
+def _load(site: Path, allow_plaintext_secrets: bool = False) -> tuple[Any, Any]:
+    from engine.compiler import compile_site
+    from engine.loader import load_site
+
+    loaded = load_site(site, allow_plaintext_secrets=allow_plaintext_secrets)
+    return loaded, compile_site(loaded)
+
+
+def _report(run: Any, title: str) -> None:
+    """Per-device outcome table on stderr-free stdout; exit code decided by the caller."""
+    console = _stdout()
+    for name, result in sorted(run.results.items()):
+        if result.failed:
+            state, style = "FAILED", "red"
+        elif result.rolled_back:
+            state, style = "rolled back", "yellow"
+        elif result.changed:
+            state, style = "changed", "green"
+        else:
+            state, style = "unchanged" if not result.error else "skipped", ""
+        detail = f" ({result.changes} netlink changes)" if result.changes else ""
+        console.print(Text(f"  {name}: {state}{detail}", style=style))
+        if result.error:
+            console.print(Text(f"      {result.error}", style=style))
+    console.print(f"{title} {run.apply_id}: " + ("FAILED" if run.failed else "ok"))
+
+
+def _progress_bar(total: int) -> tuple[Any, Callable[[str, str], None]]:
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                   console=_stderr(), transient=True, disable=not sys.stderr.isatty())
+    task = bar.add_task("applying", total=total)
+
+    def update(device: str, stage: str) -> None:
+        bar.update(task, description=f"{device}: {stage}")
+        if stage in ("verified", "failed", "restored"):
+            bar.advance(task)
+
+    return bar, update
+
+
+@main.command(epilog=EPILOG)
+@SITE
+@click.option("--yes", is_flag=True, help="Do not ask before changing devices (for pipelines).")
+@click.option("--confirm-timeout", type=click.IntRange(min=1), metavar="SECONDS",
+              help="Arm a revert on every device: unless `intent confirm SITE` comes within SECONDS, the devices "
+                   "return to their snapshots by themselves.")
+@click.option("--parallel", type=click.IntRange(1, 64), default=4, show_default=True, help="Devices changed at once.")
+@STATE_DIR
+@PLAINTEXT
+@_guard
+def apply(site: Path, yes: bool, confirm_timeout: int | None, parallel: int, state_dir: Path | None,
+          allow_plaintext_secrets: bool) -> None:
+    """Apply SITE to its devices as one transaction.
+
+    \b
+    Reads every device, shows the plan, asks (unless --yes), then in parallel: snapshot each
+    changed device, apply only the difference, read back and verify. If any device fails, every
+    device already changed is restored to its snapshot and the run exits 1.
+    """
+    from engine.report import plan_text
+    from engine.state import StateDir
+    from engine.transaction import apply as run_apply
+    from engine.transaction import live_plan
+
+    loaded, compilation = _load(site, allow_plaintext_secrets)
+    state = StateDir.for_site(loaded, state_dir)
+    result = live_plan(loaded, compilation, state, parallel)
+    _print_text(plan_text(result))
+    if not result.changes:
+        _stdout().print("Nothing to apply.")
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise IntentError("refusing to change devices without confirmation: pass --yes (no terminal to ask on)")
+        if not click.confirm("Apply these changes?", default=False):
+            _stderr().print("Cancelled; nothing changed.")
+            sys.exit(1)
+    changed = sum(1 for d in result.devices.values() if d.changed)
+    bar, update = _progress_bar(changed)
+    with bar:
+        run = run_apply(loaded, compilation, result, state, parallel=parallel, confirm_timeout=confirm_timeout,
+                        progress=update)
+    _report(run, "apply")
+    if confirm_timeout and not run.failed:
+        _stdout().print(f"Armed: the devices revert in {confirm_timeout}s unless you run: intent confirm {site}")
+    sys.exit(1 if run.failed else 0)
+
+
+@main.command(epilog=EPILOG)
+@SITE
+@STATE_DIR
+@_guard
+def confirm(site: Path, state_dir: Path | None) -> None:
+    """Confirm the pending commit-confirm of the last apply on every device."""
+    from engine.loader import load_site
+    from engine.state import StateDir
+    from engine.transaction import confirm as run_confirm
+
+    loaded = load_site(site)
+    run = run_confirm(loaded, StateDir.for_site(loaded, state_dir))
+    _report(run, "confirm")
+    sys.exit(1 if run.failed else 0)
+
+
+@main.command(epilog=EPILOG)
+@SITE
+@click.option("--to", "apply_id", metavar="APPLY", help="Restore the state from before this apply (see intent history).")
+@click.option("--parallel", type=click.IntRange(1, 64), default=4, show_default=True)
+@STATE_DIR
+@_guard
+def rollback(site: Path, apply_id: str | None, parallel: int, state_dir: Path | None) -> None:
+    """Restore the devices to the snapshot taken before the last apply (or --to an earlier one)."""
+    from engine.loader import load_site
+    from engine.state import StateDir
+    from engine.transaction import rollback as run_rollback
+
+    loaded = load_site(site)
+    state = StateDir.for_site(loaded, state_dir)
+    bar, update = _progress_bar(0)
+    with bar:
+        run = run_rollback(loaded, state, apply_id, parallel, update)
+    _report(run, "rollback to before")
+    sys.exit(1 if run.failed else 0)
+
+
+@main.command(epilog=EPILOG)
+@SITE
+@STATE_DIR
+@_guard
+def history(site: Path, state_dir: Path | None) -> None:
+    """Past applies, rollbacks and confirms of SITE, oldest first."""
+    from engine.loader import load_site
+    from engine.state import StateDir
+
+    loaded = load_site(site)
+    state = StateDir.for_site(loaded, state_dir)
+    records = state.records()
+    if not records:
+        _stdout().print(f"No history in {state.root}.")
+        return
+    rows = [[r.get("time", ""), r.get("action", ""), r.get("id", ""), r.get("user", ""), r.get("outcome", ""),
+             ", ".join(r.get("devices", [])) + (f" (to before {r['to']})" if r.get("to") else "")] for r in records]
+    from engine.report import _table
+
+    click.echo("\n".join(_table(["TIME", "ACTION", "ID", "USER", "OUTCOME", "DEVICES"], rows, indent="")))
+
+
+@main.group(epilog=EPILOG)
+def lab() -> None:
+    """Build or remove a site's Linux devices as network namespaces (root)."""
+
+
+@lab.command("up", epilog=EPILOG)
+@SITE
+@_guard
+def lab_up(site: Path) -> None:
+    """Create one namespace per Linux device, cable them per the topology, add a host per access port.
+
+    Idempotent: what exists is kept. Bridges, addresses, routes and tc are configuration: intent apply.
+    """
+    from drivers.linux import lab as lab_driver
+    from engine.labspec import lab_spec
+
+    loaded, compilation = _load(site)
+    spec = lab_spec(loaded, compilation.vlans_per_link)
+    created = lab_driver.up(spec, lambda line: _stderr().print(f"  {line}"))
+    for line in spec.skipped:
+        _stdout().print(f"  skipped {line}")
+    _stdout().print(f"lab {loaded.name}: " + (f"created {len(created)} objects" if created else "already up") +
+                    f"; {len(spec.namespaces)} devices, {len(spec.hosts)} hosts")
+    for host in spec.hosts:
+        _stdout().print(f"  host {host.netns}: {host.address} via {host.gateway} (VLAN {host.vlan})")
+
+
+@lab.command("down", epilog=EPILOG)
+@SITE
+@_guard
+def lab_down(site: Path) -> None:
+    """Remove every namespace of the lab, the processes in them and their cables."""
+    from drivers.linux import lab as lab_driver
+    from engine.labspec import lab_spec
+    from engine.loader import load_site
+
+    loaded = load_site(site)
+    removed = lab_driver.down(lab_spec(loaded), lambda line: _stderr().print(f"  {line}"))
+    _stdout().print(f"lab {loaded.name}: removed {len(removed)} namespaces")
+
+
 @main.command(epilog=EPILOG)
 @click.argument("which", type=click.Choice(["site", "inventory", "topology"]))
 @_guard

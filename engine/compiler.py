@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from engine.build import Build, Reservation
 from engine.device import DeviceModel
@@ -17,6 +17,7 @@ class Compilation:
     models: dict[str, DeviceModel]
     configs: dict[str, DeviceConfig]
     reservations: tuple[Reservation, ...]
+    vlans_per_link: dict[int, set[int]] = field(default_factory=dict)  # link index -> VLANs it carries at L2
 
 
 def compile_site(site: Site, registry: Registry | None = None) -> Compilation:
@@ -29,7 +30,7 @@ def compile_site(site: Site, registry: Registry | None = None) -> Compilation:
             kind.compile(intents, build)
     models = build.finish()
     configs = {name: render(model) for name, model in models.items()}
-    return Compilation(models, configs, tuple(build.reservations()))
+    return Compilation(models, configs, tuple(build.reservations()), {k: set(v) for k, v in build.l2_links.items()})
 
 
 def compile(site: Site) -> dict[str, DeviceConfig]:  # noqa: A001 - the name the design card gives it

@@ -120,8 +120,9 @@ def _hex(minor: int) -> str:
 
 
 def _class(dev: str, minor: int, parent: str, rate: int, ceil: int, prio: int | None) -> dict[str, Any]:
-    return {"dev": dev, "classid": f"1:{_hex(minor)}", "parent": parent, "kind": "htb", "rate": rate, "ceil": ceil,
-            "prio": prio}
+    """An HTB class. The kernel keeps rates in bytes per second, so bits round down to a multiple of 8."""
+    return {"dev": dev, "classid": f"1:{_hex(minor)}", "parent": parent, "kind": "htb", "rate": rate // 8 * 8,
+            "ceil": ceil // 8 * 8, "prio": prio}
 
 
 def _u32_filters(dev: str, minor: int, match: Match) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ import difflib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from engine import cliconfig, linux
 from engine.build import Reservation
@@ -83,6 +83,15 @@ class Plan:
         return json.dumps(self.as_dict(), indent=2) + "\n"
 
 
+class RunningSource(Protocol):
+    """Where running state comes from: a directory of saved files, or the devices themselves."""
+
+    @property
+    def directory(self) -> Any: ...
+
+    def read(self, device: str, platform: str) -> str | None: ...
+
+
 @dataclass
 class RunningState:
     """Saved running state of each device, read from a directory."""
@@ -106,7 +115,7 @@ def masker_for(site: Site) -> SecretMasker:
     return masker
 
 
-def make_plan(site: Site, compilation: Compilation, running: RunningState, registry: Registry | None = None) -> Plan:
+def make_plan(site: Site, compilation: Compilation, running: RunningSource, registry: Registry | None = None) -> Plan:
     """Diff every device's desired config against its saved running state."""
     masker = masker_for(site)
     devices: dict[str, DevicePlan] = {}
@@ -133,7 +142,7 @@ def make_plan(site: Site, compilation: Compilation, running: RunningState, regis
     return Plan(site.name, devices, compilation.reservations, tuple(summaries), source=str(running.directory))
 
 
-def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretMasker, directory: Path) -> DevicePlan:
+def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretMasker, directory: object) -> DevicePlan:
     fresh = running_text is None
     notes = [f"no saved running state in {directory}: planned as a fresh device"] if fresh else []
     if config.document is not None:

@@ -1,0 +1,413 @@
+"""Batched traffic-control netlink: encode, send many messages per syscall, decode dumps.
+
+pyroute2 encodes about 2,500 tc messages a second, far slower than the kernel applies them, so
+the objects that come by the thousand (HTB classes, leaf qdiscs, u32 filters) are encoded here with
+``struct`` exactly as ``tc`` would send them, sent in chunks of ~60 kB on one socket, and their
+ACKs matched back to each object. Dumps are decoded here too (pyroute2 0.9.7 misreads u32 keys).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ipaddress
+import os
+import socket
+import struct
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+# rtnetlink message types and flags (linux/rtnetlink.h, linux/netlink.h)
+RTM_NEWQDISC, RTM_DELQDISC, RTM_GETQDISC = 36, 37, 38
+RTM_NEWTCLASS, RTM_DELTCLASS, RTM_GETTCLASS = 40, 41, 42
+RTM_NEWTFILTER, RTM_DELTFILTER, RTM_GETTFILTER = 44, 45, 46
+NLM_F_REQUEST, NLM_F_MULTI, NLM_F_ACK = 0x1, 0x2, 0x4
+NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE, NLM_F_DUMP = 0x100, 0x200, 0x400, 0x300
+NLMSG_ERROR, NLMSG_DONE = 2, 3
+TCA_KIND, TCA_OPTIONS = 1, 2
+TCA_HTB_PARMS, TCA_HTB_INIT, TCA_HTB_RATE64, TCA_HTB_CEIL64 = 1, 2, 6, 7
+TCA_U32_CLASSID, TCA_U32_SEL, TCA_U32_ACT = 1, 5, 7
+TCA_ACT_KIND, TCA_ACT_OPTIONS, TCA_MIRRED_PARMS = 1, 2, 2
+ETH_P_IP = 0x0800
+TC_H_ROOT, TC_H_INGRESS = 0xFFFFFFFF, 0xFFFFFFF1
+CLONE_NEWNET = 0x40000000
+
+# tc's defaults, as iproute2 computes them from /proc/net/psched (tick = 15.625 per microsecond)
+MTU = 1600
+CELL_LOG = 3  # smallest cell_log with (MTU >> cell_log) <= 255
+LINKLAYER_ETHERNET = 1
+
+_HDR = struct.Struct("=IHHII")
+_TCMSG = struct.Struct("=BxxxiIII")
+_RTA = struct.Struct("=HH")
+_RATESPEC = struct.Struct("=BBHhHI")
+_HTB_OPT_TAIL = struct.Struct("=IIIII")
+_HTB_GLOB = struct.Struct("=IIIII")
+_U32_SEL = struct.Struct("=BBBxHHhhI")
+_U32_KEY = struct.Struct(">II")
+_U32_KEY_OFF = struct.Struct("=ii")
+
+
+class NetlinkError(OSError):
+    """A request the kernel refused; ``index`` is the position of the request in its batch."""
+
+    def __init__(self, errno_: int, index: int, what: str) -> None:
+        super().__init__(errno_, f"{os.strerror(errno_)} ({what})")
+        self.index = index
+        self.what = what
+
+
+def _psched() -> tuple[float, int]:
+    """tick_in_usec and hz, like iproute2's tc_core_init()/get_hz()."""
+    try:
+        t2us, us2t, clock_res, hz = (int(x, 16) for x in open("/proc/net/psched").read().split())
+    except (OSError, ValueError):
+        return 15.625, 1_000_000_000
+    tick_in_usec = t2us / us2t * (clock_res / 1_000_000)
+    return tick_in_usec, hz if clock_res == 1_000_000 else 1_000_000_000
+
+
+TICK_IN_USEC, HZ = _psched()
+
+
+def _attr(kind: int, payload: bytes) -> bytes:
+    length = _RTA.size + len(payload)
+    return _RTA.pack(length, kind) + payload + b"\0" * ((4 - length % 4) % 4)
+
+
+def _kind(name: str) -> bytes:
+    return _attr(TCA_KIND, name.encode() + b"\0")
+
+
+def _xmittime(rate_bytes: int, size: int) -> int:
+    return int(1_000_000 * size / rate_bytes * TICK_IN_USEC)
+
+
+def _ratespec(rate_bytes: int) -> bytes:
+    return _RATESPEC.pack(CELL_LOG, LINKLAYER_ETHERNET, 0, -1, 0, min(rate_bytes, 0xFFFFFFFF))
+
+
+def handle(text: str) -> int:
+    """``"1:a3f"`` -> 0x10a3f; ``"root"`` and ``"ingress"`` their kernel values."""
+    if text == "root":
+        return TC_H_ROOT
+    if text == "ingress":
+        return TC_H_INGRESS
+    major, _, minor = text.partition(":")
+    return (int(major or "0", 16) << 16) | int(minor or "0", 16)
+
+
+def handle_text(value: int) -> str:
+    if value == TC_H_ROOT:
+        return "root"
+    if value == TC_H_INGRESS:
+        return "ingress"
+    return f"{value >> 16:x}:{value & 0xFFFF:x}" if value & 0xFFFF else f"{value >> 16:x}:"
+
+
+@dataclass
+class Request:
+    """One encoded request and what it is, for error messages."""
+
+    kind: int
+    flags: int
+    body: bytes
+    what: str
+
+
+def tcmsg(ifindex: int, handle_: int = 0, parent: int = 0, info: int = 0) -> bytes:
+    return _TCMSG.pack(0, ifindex, handle_, parent, info)
+
+
+def new_qdisc(ifindex: int, obj: dict[str, Any], replace: bool = True) -> Request:
+    parent = handle(obj["parent"])
+    own = 0xFFFF0000 if obj["kind"] == "ingress" else handle(obj["handle"])
+    body = tcmsg(ifindex, own, parent) + _kind(obj["kind"])
+    if obj["kind"] == "htb":
+        glob = _HTB_GLOB.pack(3, 10, int(obj.get("default") or "0", 16), 0, 0)
+        body += _attr(TCA_OPTIONS, _attr(TCA_HTB_INIT, glob))
+    elif obj["kind"] == "ingress":
+        body += _attr(TCA_OPTIONS, b"")
+    flags = NLM_F_CREATE | (NLM_F_REPLACE if replace else NLM_F_EXCL)
+    return Request(RTM_NEWQDISC, flags, body, f"qdisc {obj['kind']} {obj['parent']} on {obj['dev']}")
+
+
+def del_qdisc(ifindex: int, obj: dict[str, Any]) -> Request:
+    own = 0xFFFF0000 if obj["kind"] == "ingress" else handle(obj["handle"])
+    return Request(RTM_DELQDISC, 0, tcmsg(ifindex, own, handle(obj["parent"])), f"delete qdisc {obj['parent']} on {obj['dev']}")
+
+
+def new_class(ifindex: int, obj: dict[str, Any]) -> Request:
+    """An HTB class exactly as ``tc class replace ... htb rate R ceil C [prio P]`` sends it."""
+    rate, ceil = obj["rate"] // 8, obj["ceil"] // 8
+    buffer = _xmittime(rate, rate // HZ + MTU)
+    cbuffer = _xmittime(ceil, ceil // HZ + MTU)
+    opt = _ratespec(rate) + _ratespec(ceil) + _HTB_OPT_TAIL.pack(buffer, cbuffer, 0, 0, obj.get("prio") or 0)
+    options = _attr(TCA_HTB_PARMS, opt)
+    if rate >= 1 << 32:
+        options += _attr(TCA_HTB_RATE64, struct.pack("=Q", rate))
+    if ceil >= 1 << 32:
+        options += _attr(TCA_HTB_CEIL64, struct.pack("=Q", ceil))
+    body = tcmsg(ifindex, handle(obj["classid"]), handle(obj["parent"])) + _kind("htb") + _attr(TCA_OPTIONS, options)
+    return Request(RTM_NEWTCLASS, NLM_F_CREATE | NLM_F_REPLACE, body, f"class {obj['classid']} on {obj['dev']}")
+
+
+def del_class(ifindex: int, obj: dict[str, Any]) -> Request:
+    return Request(RTM_DELTCLASS, 0, tcmsg(ifindex, handle(obj["classid"]), handle(obj["parent"])),
+                   f"delete class {obj['classid']} on {obj['dev']}")
+
+
+def _keys(match: list[list[str]]) -> list[tuple[int, int, int]]:
+    """(offset, mask, value) u32 keys for our match vocabulary, as iproute2's f_u32 packs them."""
+    keys: list[tuple[int, int, int]] = []
+    for key in match:
+        name = key[0]
+        if name in ("src", "dst"):
+            network = ipaddress.IPv4Network(key[1])
+            mask = int(network.netmask)
+            keys.append((12 if name == "src" else 16, mask, int(network.network_address) & mask))
+        elif name == "tos":
+            keys.append((0, int(key[2], 16) << 16, int(key[1], 16) << 16))
+        elif name == "protocol":
+            keys.append((8, int(key[2], 16) << 16, int(key[1]) << 16))
+        elif name == "dport":
+            keys.append((20, int(key[2], 16), int(key[1])))
+        elif name == "u32":
+            keys.append((0, int(key[2], 16), int(key[1], 16)))
+        else:
+            raise ValueError(f"unsupported u32 match {name!r}")
+    return keys
+
+
+def new_filter(ifindex: int, obj: dict[str, Any], actions: bytes = b"") -> Request:
+    keys = _keys(obj["match"])
+    sel = _U32_SEL.pack(1, 0, len(keys), 0, 0, 0, 0, 0) + b"".join(
+        _U32_KEY.pack(mask, value) + _U32_KEY_OFF.pack(offset, 0) for offset, mask, value in keys
+    )
+    options = b""
+    if obj.get("flowid"):
+        options += _attr(TCA_U32_CLASSID, struct.pack("=I", handle(obj["flowid"])))
+    options += _attr(TCA_U32_SEL, sel)
+    if actions:
+        options += _attr(TCA_U32_ACT, actions)
+    info = (int(obj["pref"]) << 16) | socket.htons(ETH_P_IP)
+    body = tcmsg(ifindex, 0, handle(obj["parent"]), info) + _kind("u32") + _attr(TCA_OPTIONS, options)
+    return Request(RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, body, f"filter pref {obj['pref']} on {obj['dev']}")
+
+
+def mirred_redirect(target_ifindex: int) -> bytes:
+    """``action mirred egress redirect dev X`` (TCA_EGRESS_REDIR=1, TC_ACT_STOLEN=4)."""
+    parms = struct.pack("=IIiiiiI", 0, 0, 4, 0, 0, 1, target_ifindex)
+    action = _attr(TCA_ACT_KIND, b"mirred\0") + _attr(TCA_ACT_OPTIONS, _attr(TCA_MIRRED_PARMS, parms))
+    return _attr(1, action)  # first action in the list
+
+
+def del_filters(ifindex: int, dev: str, parent: str, pref: int) -> Request:
+    """Every filter of one pref: the unit one intent's filters are replaced in."""
+    info = (pref << 16) | socket.htons(ETH_P_IP)
+    return Request(RTM_DELTFILTER, 0, tcmsg(ifindex, 0, handle(parent), info), f"delete filters pref {pref} on {dev}")
+
+
+# -- the socket ---------------------------------------------------------------------------------
+
+_libc = ctypes.CDLL("libc.so.6", use_errno=True)
+_setns_lock = threading.Lock()
+
+
+def netns_socket(netns: str | None) -> socket.socket:
+    """A NETLINK_ROUTE socket living in network namespace ``netns`` (None: this one).
+
+    The calling thread enters the namespace only to create the socket, then returns.
+    """
+    if netns is None:
+        return _bound(socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE))
+    path = f"/run/netns/{netns}"
+    with _setns_lock:
+        own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+        try:
+            target = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            os.close(own)
+            raise
+        try:
+            if _libc.setns(target, CLONE_NEWNET) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, f"setns {path}: {os.strerror(err)}")
+            try:
+                sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+            finally:
+                if _libc.setns(own, CLONE_NEWNET) != 0:
+                    raise OSError(ctypes.get_errno(), "cannot return to the original network namespace")
+        finally:
+            os.close(own)
+            os.close(target)
+    return _bound(sock)
+
+
+def _bound(sock: socket.socket) -> socket.socket:
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 21)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 21)
+    sock.bind((0, 0))
+    return sock
+
+
+class Channel:
+    """Batched requests and dumps over one netlink socket."""
+
+    CHUNK = 60_000
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.seq = 1
+        self.messages_sent = 0
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def batch(self, requests: list[Request]) -> None:
+        """Send every request, many per syscall; raise NetlinkError for the first the kernel refused.
+
+        Requests are applied in order; after a refusal the rest of its chunk may have been applied.
+        """
+        index = 0
+        while index < len(requests):
+            chunk = bytearray()
+            pending: dict[int, int] = {}
+            while index < len(requests) and (not chunk or len(chunk) + len(requests[index].body) < self.CHUNK):
+                request = requests[index]
+                seq = self._next()
+                chunk += _HDR.pack(_HDR.size + len(request.body), request.kind,
+                                   NLM_F_REQUEST | NLM_F_ACK | request.flags, seq, 0) + request.body
+                pending[seq] = index
+                index += 1
+            self.sock.send(chunk)
+            self.messages_sent += len(pending)
+            first_error: NetlinkError | None = None
+            while pending:
+                for mtype, _, seq, payload in self._recv():
+                    if mtype != NLMSG_ERROR or seq not in pending:
+                        continue
+                    position = pending.pop(seq)
+                    (error,) = struct.unpack_from("=i", payload)
+                    if error and first_error is None:
+                        first_error = NetlinkError(-error, position, requests[position].what)
+            if first_error is not None:
+                raise first_error
+
+    def dump(self, kind: int, body: bytes) -> list[bytes]:
+        seq = self._next()
+        self.sock.send(_HDR.pack(_HDR.size + len(body), kind, NLM_F_REQUEST | NLM_F_DUMP, seq, 0) + body)
+        result: list[bytes] = []
+        while True:
+            for mtype, _, got, payload in self._recv():
+                if got != seq:
+                    continue
+                if mtype == NLMSG_DONE:
+                    return result
+                if mtype == NLMSG_ERROR:
+                    (error,) = struct.unpack_from("=i", payload)
+                    if error:
+                        raise NetlinkError(-error, 0, "dump")
+                    return result
+                result.append(payload)
+
+    def _next(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def _recv(self) -> list[tuple[int, int, int, bytes]]:
+        data = self.sock.recv(1 << 21)
+        messages = []
+        offset = 0
+        while offset + _HDR.size <= len(data):
+            length, mtype, flags, seq, _ = _HDR.unpack_from(data, offset)
+            messages.append((mtype, flags, seq, data[offset + _HDR.size: offset + length]))
+            offset += (length + 3) & ~3
+        return messages
+
+
+# -- decoding -----------------------------------------------------------------------------------
+
+def attrs(data: bytes, offset: int = 0) -> dict[int, bytes]:
+    result: dict[int, bytes] = {}
+    while offset + _RTA.size <= len(data):
+        length, kind = _RTA.unpack_from(data, offset)
+        if length < _RTA.size:
+            break
+        result[kind & 0x3FFF] = data[offset + _RTA.size: offset + length]
+        offset += (length + 3) & ~3
+    return result
+
+
+def decode_tc(payload: bytes) -> tuple[int, int, int, int, dict[int, bytes]]:
+    """(ifindex, handle, parent, info, attributes) of a qdisc, class or filter message."""
+    _, ifindex, own, parent, info = _TCMSG.unpack_from(payload)
+    return ifindex, own, parent, info, attrs(payload, _TCMSG.size)
+
+
+def kind_of(attributes: dict[int, bytes]) -> str:
+    return attributes.get(TCA_KIND, b"").rstrip(b"\0").decode()
+
+
+def htb_default(options: bytes) -> str:
+    init = attrs(options).get(TCA_HTB_INIT)
+    return f"{_HTB_GLOB.unpack_from(init)[2]:x}" if init else "0"
+
+
+def htb_class(options: bytes) -> tuple[int, int, int]:
+    """(rate bps, ceil bps, prio) of an HTB class."""
+    parsed = attrs(options)
+    parms = parsed[TCA_HTB_PARMS]
+    rate = _RATESPEC.unpack_from(parms, 0)[5]
+    ceil = _RATESPEC.unpack_from(parms, 12)[5]
+    prio = _HTB_OPT_TAIL.unpack_from(parms, 24)[4]
+    if TCA_HTB_RATE64 in parsed:
+        rate = struct.unpack("=Q", parsed[TCA_HTB_RATE64])[0]
+    if TCA_HTB_CEIL64 in parsed:
+        ceil = struct.unpack("=Q", parsed[TCA_HTB_CEIL64])[0]
+    return rate * 8, ceil * 8, prio
+
+
+def u32_filter(options: bytes) -> tuple[list[list[str]], int | None, int | None] | None:
+    """(match keys, flowid, mirred target ifindex) of a u32 filter; None for hash-table nodes."""
+    parsed = attrs(options)
+    sel = parsed.get(TCA_U32_SEL)
+    if sel is None:
+        return None
+    nkeys = _U32_SEL.unpack_from(sel)[2]
+    keys = []
+    for index in range(nkeys):
+        base = _U32_SEL.size + index * 16
+        mask, value = _U32_KEY.unpack_from(sel, base)
+        offset, _ = _U32_KEY_OFF.unpack_from(sel, base + 8)
+        keys.append((offset, mask, value))
+    flowid = struct.unpack("=I", parsed[TCA_U32_CLASSID])[0] if TCA_U32_CLASSID in parsed else None
+    target = None
+    if TCA_U32_ACT in parsed:
+        for action in attrs(parsed[TCA_U32_ACT]).values():
+            inner = attrs(action)
+            if inner.get(TCA_ACT_KIND, b"").rstrip(b"\0") == b"mirred":
+                parms = attrs(inner.get(TCA_ACT_OPTIONS, b"")).get(TCA_MIRRED_PARMS)
+                if parms:
+                    target = struct.unpack_from("=IIiiiiI", parms)[6]
+    return _matches(keys), flowid, target
+
+
+def _matches(keys: list[tuple[int, int, int]]) -> list[list[str]]:
+    """u32 keys back into our match vocabulary, in the order the compiler writes them."""
+    named: dict[str, list[str]] = {}
+    rest: list[list[str]] = []
+    for offset, mask, value in keys:
+        if offset in (12, 16) and mask and bin(mask).count("1") == 32 - (mask ^ 0xFFFFFFFF).bit_length():
+            prefix = bin(mask).count("1")
+            named["src" if offset == 12 else "dst"] = ["src" if offset == 12 else "dst",
+                                                       f"{ipaddress.IPv4Address(value)}/{prefix}"]
+        elif offset == 0 and mask and mask & ~0x00FF0000 == 0:
+            named["tos"] = ["tos", f"0x{(value >> 16) & 0xFF:02x}", f"0x{(mask >> 16) & 0xFF:02x}"]
+        elif offset == 8 and mask == 0x00FF0000:
+            named["protocol"] = ["protocol", str(value >> 16), "0xff"]
+        elif offset == 20 and mask and mask & ~0xFFFF == 0:
+            named["dport"] = ["dport", str(value), f"0x{mask:04x}"]
+        else:
+            rest.append(["u32", f"{value:x}" if value else "0", f"{mask:x}" if mask else "0"])
+    return [named[name] for name in ("src", "dst", "tos", "protocol", "dport") if name in named] + rest

@@ -1,0 +1,240 @@
+"""apply, rollback, confirm: one transaction across devices, executed through drivers.
+
+Importing this module imports no driver; drivers load when a device is opened.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Protocol
+
+from engine.compiler import Compilation
+from engine.errors import ConnectError, IntentError
+from engine.model import Device, DriverName, Site
+from engine.plan import Plan, make_plan
+from engine.state import StateDir
+
+Progress = Callable[[str, str], None]  # (device, what happens now)
+
+
+class LiveDriver(Protocol):
+    device: str
+
+    def __enter__(self) -> LiveDriver: ...
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 tb: TracebackType | None) -> None: ...
+    def get_running(self) -> str: ...
+    def probe(self, desired: dict[str, Any]) -> list[str]: ...
+    def stage_document(self, desired: dict[str, Any]) -> str: ...
+    def commit(self, revert_in: int | None = None) -> None: ...
+    def confirm(self) -> None: ...
+    def rollback(self, snapshot: str) -> None: ...
+
+    changes: int
+
+
+def open_driver(device: Device, state: StateDir) -> LiveDriver:
+    """The driver for ``device`` (imported here, not at engine import)."""
+    if device.driver is DriverName.LINUX:
+        from drivers.linux import LinuxDriver
+
+        return LinuxDriver(device, state.device_dir(device.name))
+    raise ConnectError(device.name, f"the {device.driver.value} driver for {device.platform.value} is not in this "
+                                    "release; plan it offline with --running DIR")
+
+
+@dataclass
+class DeviceResult:
+    """What happened on one device (nornir's Result): never an exception escaping the run."""
+
+    device: str
+    changed: bool = False
+    diff: str = ""
+    failed: bool = False
+    error: str | None = None
+    rolled_back: bool = False
+    changes: int = 0
+
+
+@dataclass
+class RunResult:
+    action: str
+    apply_id: str
+    results: dict[str, DeviceResult] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return any(r.failed for r in self.results.values())
+
+
+@dataclass
+class ReadTexts:
+    """Running state already read from the devices."""
+
+    directory: str
+    texts: dict[str, str]
+
+    def read(self, device: str, platform: str) -> str | None:
+        return self.texts.get(device)
+
+
+def live_plan(site: Site, compilation: Compilation, state: StateDir, parallel: int = 8) -> Plan:
+    """Plan against the devices; refuse features their kernels lack, naming device and choices."""
+    problems: list[str] = []
+    texts: dict[str, str] = {}
+    lock = threading.Lock()
+
+    def read(name: str) -> None:
+        config = compilation.configs[name]
+        with open_driver(site.devices[name], state) as driver:
+            text = driver.get_running()
+            missing = driver.probe(config.document) if config.document is not None else []
+        with lock:
+            texts[name] = text
+            for feature in missing:
+                hint = ("use queue: pfifo in the intent, or a kernel that has it (make test-kernel runs the full-kernel "
+                        "lab)") if feature.startswith("qdisc") else "use a kernel that has it (make test-kernel)"
+                problems.append(f"{name}: the kernel lacks {feature}; {hint}")
+
+    _run_all(sorted(compilation.configs), read, parallel)
+    if problems:
+        raise IntentError("\n".join(sorted(problems)))
+
+    return make_plan(site, compilation, ReadTexts("live devices", texts))
+
+
+def _run_all(names: list[str], work: Callable[[str], None], parallel: int) -> None:
+    """Run ``work`` for every name; raise one error naming every device that failed."""
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        futures = [pool.submit(work, name) for name in names]
+    errors = [f.exception() for f in futures if f.exception() is not None]
+    if len(errors) == 1 and isinstance(errors[0], IntentError):
+        raise errors[0]
+    if errors:
+        raise IntentError("\n".join(str(error) for error in errors))
+
+
+def apply(site: Site, compilation: Compilation, plan: Plan, state: StateDir, *, parallel: int = 4,
+          confirm_timeout: int | None = None, progress: Progress = lambda d, s: None) -> RunResult:
+    """Snapshot, change and verify every changed device; if any fails, restore all to their snapshots."""
+    apply_id = state.new_apply_id()
+    run = RunResult("apply", apply_id)
+    changed = [name for name, device in sorted(plan.devices.items()) if device.changed]
+    snapshots: dict[str, str] = {}
+    touched: list[str] = []
+    lock = threading.Lock()
+    abort = threading.Event()
+
+    def one(name: str) -> None:
+        result = DeviceResult(name)
+        with lock:
+            run.results[name] = result
+        if abort.is_set():
+            result.error = "not started: another device failed"
+            return
+        try:
+            with open_driver(site.devices[name], state) as driver:
+                progress(name, "snapshot")
+                snapshot = driver.get_running()
+                state.save_snapshot(apply_id, name, snapshot)
+                with lock:
+                    snapshots[name] = snapshot
+                progress(name, "apply")
+                document = compilation.configs[name].document
+                assert document is not None
+                result.diff = driver.stage_document(document)
+                with lock:
+                    touched.append(name)
+                driver.commit(revert_in=confirm_timeout)
+                result.changed = True
+                result.changes = driver.changes
+                progress(name, "verified")
+        except IntentError as exc:
+            result.failed, result.error = True, str(exc)
+            abort.set()
+            progress(name, "failed")
+
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        list(pool.map(one, changed))
+    if run.failed:
+        for name in touched:
+            progress(name, "rollback")
+            try:
+                with open_driver(site.devices[name], state) as driver:
+                    driver.rollback(snapshots[name])
+                run.results[name].rolled_back = True
+            except IntentError as exc:
+                run.results[name].error = f"{run.results[name].error or 'changed'}; ROLLBACK FAILED: {exc}"
+                run.results[name].failed = True
+    state.record({
+        "action": "apply", "id": apply_id, "site": site.name, "devices": changed,
+        "outcome": "rolled back" if run.failed else "ok",
+        "confirm_timeout": confirm_timeout, "confirmed": not confirm_timeout,
+        "results": {name: {"failed": r.failed, "error": r.error, "changes": r.changes} for name, r in run.results.items()},
+    })
+    return run
+
+
+def rollback(site: Site, state: StateDir, apply_id: str | None = None, parallel: int = 4,
+             progress: Progress = lambda d, s: None) -> RunResult:
+    """Restore every device of an apply (default: the last one) to its snapshot from before it."""
+    record = state.last_apply() if apply_id is None else next(
+        (r for r in state.records() if r.get("action") == "apply" and r.get("id") == apply_id), None)
+    if record is None:
+        raise IntentError(f"no apply {apply_id} in {state.root} (see intent history)")
+    run = RunResult("rollback", record["id"])
+    lock = threading.Lock()
+
+    def one(name: str) -> None:
+        result = DeviceResult(name)
+        with lock:
+            run.results[name] = result
+        try:
+            snapshot = state.snapshot(record["id"], name)
+            progress(name, "rollback")
+            with open_driver(site.devices[name], state) as driver:
+                driver.rollback(snapshot)
+                result.changes = driver.changes
+                result.changed = driver.changes > 0
+                result.rolled_back = True
+            progress(name, "restored")
+        except IntentError as exc:
+            result.failed, result.error = True, str(exc)
+            progress(name, "failed")
+
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        list(pool.map(one, [d for d in record["devices"] if d in site.devices]))
+    state.record({"action": "rollback", "id": state.new_apply_id(), "to": record["id"], "site": site.name,
+                  "devices": sorted(run.results), "outcome": "failed" if run.failed else "ok"})
+    return run
+
+
+def confirm(site: Site, state: StateDir) -> RunResult:
+    """Confirm the last apply's commit-confirm on every device."""
+    record = state.last_apply()
+    run = RunResult("confirm", record["id"])
+    if not record.get("confirm_timeout"):
+        raise IntentError(f"the last apply ({record['id']}) was not made with --confirm-timeout: nothing to confirm")
+    for name in record["devices"]:
+        result = run.results.setdefault(name, DeviceResult(name))
+        try:
+            with open_driver(site.devices[name], state) as driver:
+                driver.confirm()
+        except IntentError as exc:
+            result.failed, result.error = True, str(exc)
+    state.record({"action": "confirm", "id": record["id"], "site": site.name, "devices": record["devices"],
+                  "outcome": "failed" if run.failed else "ok"})
+    return run
+
+
+def snapshot_equal(a: str, b: str) -> bool:
+    """Two state dumps are the same device state (ownership records aside)."""
+    first, second = json.loads(a), json.loads(b)
+    first.pop("owned", None)
+    second.pop("owned", None)
+    return bool(first == second)

@@ -1,0 +1,218 @@
+"""The Linux driver against the real kernel: lab namespaces, apply, verify, roll back, commit-confirm.
+
+Needs root (network namespaces); CI runs as root. Every test builds its own lab with unique
+namespace names and removes it, checking that nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SiteDir, run_intent
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: creates network namespaces")
+
+SITE = """\
+site: lab
+inventory: inventory.yaml
+topology: topology.yaml
+defaults: {reservable: 90%}
+intents:
+  - name: users
+    vlan: {id: 10, subnet: 10.10.0.0/24, gateway: core1, access: [acc1:eth3]}
+  - name: video
+    vlan: {id: 20, subnet: 10.20.0.0/24, gateway: core1, access: [acc2:eth3]}
+  - name: video-10-20
+    qos_guarantee: {between: [{vlan: 10}, {vlan: 20}], rate: 30Mbps, queue: pfifo, match: {dscp: af41}}
+"""
+
+
+class Lab(SiteDir):
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.prefix = f"t{uuid.uuid4().hex[:6]}"
+
+    def ns(self, device: str) -> str:
+        return f"{self.prefix}-{device}"
+
+    def intent(self, *args: str, check: int | None = 0) -> subprocess.CompletedProcess[str]:
+        result = run_intent(*args, str(self.site), env={"INTENT_STATE_DIR": str(self.root / "state")})
+        if check is not None:
+            assert result.returncode == check, result.stdout + result.stderr
+        return result
+
+    def sh(self, device_or_ns: str, *command: str) -> str:
+        ns = device_or_ns if device_or_ns.startswith("h-") else self.ns(device_or_ns)
+        return subprocess.run(["ip", "netns", "exec", ns, *command], capture_output=True, text=True, check=True).stdout
+
+    def dump(self, device: str) -> str:
+        from drivers.linux import LinuxDriver
+        from engine.loader import load_site
+        from engine.state import StateDir
+
+        site = load_site(self.site)
+        state = StateDir.for_site(site, self.root / "state")
+        with LinuxDriver(site.devices[device], state.device_dir(device)) as driver:
+            return driver.get_running()
+
+
+@pytest.fixture
+def lab(tmp_path: Path):  # type: ignore[no-untyped-def]
+    lab = Lab(tmp_path)
+    lab.write("inventory.yaml", f"""\
+        all:
+          vars: {{platform: linux}}
+          hosts:
+            core1: {{netns: {lab.ns('core1')}}}
+            acc1: {{netns: {lab.ns('acc1')}}}
+            acc2: {{netns: {lab.ns('acc2')}}}
+        """)
+    lab.write("topology.yaml", """\
+        links:
+          - {a: core1:eth1, b: acc1:eth0, bandwidth: 100Mbps}
+          - {a: core1:eth2, b: acc2:eth0, bandwidth: 100Mbps}
+        """)
+    lab.write("site.yaml", SITE)
+    lab.intent("lab", "up")
+    yield lab
+    lab.intent("lab", "down")
+    left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert lab.prefix not in left and "h-acc1-eth3" not in left
+
+
+def classes(lab: Lab, device: str, interface: str) -> dict[str, str]:
+    out = lab.sh(device, "tc", "class", "show", "dev", interface)
+    return {m.group(1): m.group(0) for m in re.finditer(r"class htb (\S+) .*", out)}
+
+
+def test_lab_up_is_idempotent_and_cabled_per_topology(lab: Lab) -> None:
+    again = lab.intent("lab", "up")
+    assert "already up" in again.stdout
+    assert "eth1" in lab.sh("core1", "ip", "-o", "link", "show", "eth1")
+    assert "10.10.0.2/24" in lab.sh("h-acc1-eth3", "ip", "-o", "addr", "show", "eth0")
+    assert "default via 10.10.0.1" in lab.sh("h-acc1-eth3", "ip", "route")
+
+
+def test_apply_builds_every_egress_of_the_path_and_hosts_reach_each_other(lab: Lab) -> None:
+    result = lab.intent("apply", "--yes")
+    assert "apply " in result.stdout and ": ok" in result.stdout
+    for device, interface in (("core1", "eth1"), ("core1", "eth2"), ("acc1", "eth0"), ("acc2", "eth0")):
+        found = classes(lab, device, interface)
+        assert "rate 30Mbit ceil 100Mbit" in found["1:338c"] and "prio 1" in found["1:338c"], found
+        assert "rate 100Mbit" in found["1:1"] and "rate 70Mbit" in found["1:2"]
+        filters = lab.sh(device, "tc", "filter", "show", "dev", interface)
+        assert "flowid 1:338c" in filters and "00880000/00fc0000 at 0" in filters  # dscp af41 << 2
+        assert "pfifo 338c:" in lab.sh(device, "tc", "qdisc", "show", "dev", interface)
+    assert "10.10.0.0/24 match" not in lab.sh("core1", "ip", "route")  # connected, no static route needed
+    assert lab.sh("core1", "cat", "/proc/sys/net/ipv4/ip_forward").strip() == "1"
+    ping = subprocess.run(["ip", "netns", "exec", "h-acc1-eth3", "ping", "-c", "2", "-W", "2", "10.20.0.2"],
+                          capture_output=True, text=True)
+    assert ping.returncode == 0, ping.stdout + ping.stderr
+    again = lab.intent("apply", "--yes")
+    assert "Nothing to apply." in again.stdout  # a second apply makes zero netlink changes
+
+
+def test_removing_an_intent_removes_exactly_its_objects(lab: Lab) -> None:
+    lab.sh("core1", "ip", "link", "add", "hand0", "type", "veth", "peer", "name", "hand1")
+    lab.sh("core1", "tc", "qdisc", "add", "dev", "hand0", "root", "tbf", "rate", "1mbit", "burst", "32kbit",
+           "latency", "400ms")
+    lab.intent("apply", "--yes")
+    lab.write("site.yaml", SITE.split("  - name: video-10-20")[0])
+    lab.intent("apply", "--yes")
+    assert "htb" not in lab.sh("core1", "tc", "qdisc", "show", "dev", "eth1")
+    assert lab.sh("core1", "tc", "filter", "show", "dev", "eth1") == ""
+    assert re.search(r"tbf [0-9a-f]+: root .*rate 1Mbit", lab.sh("core1", "tc", "qdisc", "show", "dev", "hand0"))
+    assert "br10" in lab.sh("core1", "ip", "-o", "link")  # the VLANs stay
+    owned = json.loads((lab.root / "state" / "lab" / "devices" / "core1" / "owned.json").read_text())
+    assert not any(key.startswith(("qdisc", "class", "filter")) for key in owned)
+
+
+def test_rollback_restores_byte_identical_dumps(lab: Lab) -> None:
+    before = {device: lab.dump(device) for device in ("core1", "acc1", "acc2")}
+    lab.intent("apply", "--yes")
+    assert lab.dump("core1") != before["core1"]
+    result = lab.intent("rollback")
+    assert "rolled back" in result.stdout
+    assert {device: lab.dump(device) for device in before} == before
+    history = lab.intent("history").stdout
+    assert re.search(r"apply .* ok .*acc1, acc2, core1", history) and "rollback" in history
+
+
+def test_a_failure_on_the_second_device_rolls_back_the_first(lab: Lab) -> None:
+    before = {device: lab.dump(device) for device in ("acc1", "acc2", "core1")}
+    lab.sh("acc2", "ip", "link", "del", "eth3")  # the host port vanishes: acc2 cannot be configured
+    before["acc2"] = lab.dump("acc2")
+    result = lab.intent("apply", "--yes", "--parallel", "1", check=1)
+    assert "acc1: rolled back" in result.stdout
+    assert "acc2: FAILED" in result.stdout and "interface eth3 does not exist" in result.stdout
+    assert "core1" in result.stdout and "not started" in result.stdout
+    for device, dump in before.items():
+        assert lab.dump(device) == dump, device
+
+
+def test_commit_confirm_reverts_on_timeout_and_sticks_after_confirm(lab: Lab) -> None:
+    before = lab.dump("core1")
+    start = time.monotonic()
+    lab.intent("apply", "--yes", "--confirm-timeout", "2")
+    assert lab.dump("core1") != before
+    while time.monotonic() - start < 15 and lab.dump("core1") != before:
+        time.sleep(0.5)
+    assert lab.dump("core1") == before  # reverted by the detached reverter, not by this process
+    late = lab.intent("confirm", check=1)
+    assert "too late: the commit was already reverted" in late.stdout
+
+    lab.intent("apply", "--yes", "--confirm-timeout", "3")
+    lab.intent("confirm")
+    applied = lab.dump("core1")
+    time.sleep(4)
+    assert lab.dump("core1") == applied != before
+
+
+def test_a_missing_kernel_feature_fails_at_plan_time(lab: Lab) -> None:
+    from drivers.linux.driver import kernel_has
+
+    lab.write("site.yaml", SITE.replace("queue: pfifo", "queue: fq_codel"))
+    result = lab.intent("apply", "--yes", check=None)
+    if kernel_has(("qdisc", "fq_codel")):
+        assert result.returncode == 0, result.stderr
+    else:
+        assert result.returncode == 1
+        assert "core1: the kernel lacks qdisc fq_codel; use queue: pfifo in the intent, or a kernel that has it" \
+            in result.stderr
+        assert "htb" not in lab.sh("core1", "tc", "qdisc", "show", "dev", "eth1")  # nothing was changed
+
+
+def test_apply_without_yes_and_without_a_terminal_refuses(lab: Lab) -> None:
+    result = lab.intent("apply", check=1)
+    assert "refusing to change devices without confirmation: pass --yes" in result.stderr
+    assert "htb" not in lab.sh("core1", "tc", "qdisc", "show", "dev", "eth1")
+
+
+def test_trunks_are_refused_without_8021q(lab: Lab) -> None:
+    from drivers.linux.driver import kernel_has
+
+    lab.write("site.yaml", SITE.replace("access: [acc1:eth3]}", "access: [acc1:eth3, acc2:eth4]}"))
+    result = lab.intent("lab", "up", check=None)
+    if kernel_has(("link", "vlan")):
+        assert result.returncode == 0
+    else:
+        assert result.returncode == 1
+        assert "this kernel has no 802.1Q VLAN support (8021q), and these links are trunks: core1:eth2 -- acc2:eth0 " \
+            "(VLANs 10,20)" in result.stderr
+
+
+def test_lab_needs_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    from drivers.linux import lab as lab_driver
+    from engine.labspec import LabSpec
+
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(lab_driver.LabError, match="needs root"):
+        lab_driver.up(LabSpec(("x",), (), (), (), ()))
