@@ -4,17 +4,44 @@ PY     := $(VENV)/bin/python
 INTENT := $(VENV)/bin/intent
 STAMP  := $(VENV)/.installed-stamp
 SITE   := examples/campus/site.yaml
+LAB    := examples/lab/site.yaml
+# Debian packages the lab and its tests use; installed only when missing (needs root).
+DEBS   := iproute2 iputils-ping
 
-.PHONY: install demo test lint typecheck bench golden clean
+.PHONY: install system-deps demo demo-plan test lint typecheck bench bench-apply golden clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) system-deps
 
+system-deps:
+	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing $$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing Debian packages: $$missing (install them as root; the lab tests will skip)"; fi; \
+	fi
+
+# The main job on the built-in lab: build it, plan, apply, show the shaping, ping across VLANs,
+# roll back, remove the lab. Needs root (network namespaces).
 demo: install
+	$(INTENT) validate $(LAB)
+	$(INTENT) lab up $(LAB)
+	$(INTENT) plan $(LAB)
+	$(INTENT) apply $(LAB) --yes
+	@echo "--- tc classes on core1:eth2 (towards the video VLAN)"
+	ip netns exec lab-core1 tc class show dev eth2
+	@echo "--- ping from a VLAN 10 host to a VLAN 20 host"
+	ip netns exec h-acc1-eth3 ping -c 3 -W 2 10.20.0.2
+	$(INTENT) rollback $(LAB)
+	$(INTENT) history $(LAB)
+	$(INTENT) lab down $(LAB)
+
+# Offline: plan the mixed-vendor campus against its saved running state (no root needed).
+demo-plan: install
 	$(INTENT) validate $(SITE)
 	$(INTENT) plan $(SITE) --running examples/campus/running
 
@@ -29,6 +56,9 @@ typecheck: install
 
 bench: install
 	$(PY) tests/bench/plan_scale.py
+
+bench-apply: install
+	$(PY) tests/bench/apply_scale.py
 
 golden: install
 	$(PY) -m pytest tests/test_golden.py --update-golden

@@ -88,6 +88,11 @@ def main() -> None:
 
 
 SITE = click.argument("site", type=click.Path(dir_okay=False, path_type=Path))
+STATE_DIR = click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), envvar="INTENT_STATE_DIR",
+                         help="Where snapshots and apply records live [default: .intent/ next to the site; "
+                              "env INTENT_STATE_DIR].")
+
+
 PLAINTEXT = click.option("--allow-plaintext-secrets", is_flag=True,
                          help="Accept plain passwords in the inventory (they are still masked in all output).")
 
@@ -131,11 +136,12 @@ def _validate_one(site: Path, allow_plaintext_secrets: bool) -> None:
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the plan as JSON to this file.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when there are none.")
+@STATE_DIR
 @PLAINTEXT
 @_guard
 def plan(site: Path, running_dir: Path | None, output_format: str, out_file: Path | None, detailed_exitcode: bool,
-         allow_plaintext_secrets: bool) -> None:
-    """Show what applying SITE would change on every device.
+         state_dir: Path | None, allow_plaintext_secrets: bool) -> None:
+    """Show what applying SITE would change on every device: read live, or from --running DIR.
 
     The diff of each device touches only what intent owns; the rest of its configuration is
     left out and never changed. Output is deterministic: same input, same bytes.
@@ -147,13 +153,16 @@ def plan(site: Path, running_dir: Path | None, output_format: str, out_file: Pat
 
     try:
         loaded = load_site(site, allow_plaintext_secrets=allow_plaintext_secrets)
-        if running_dir is None:
-            raise IntentError("planning against live devices needs device drivers, which this version does not have "
-                              "yet; pass --running DIR with saved running state")
-        if not running_dir.is_dir():
+        if running_dir is not None and not running_dir.is_dir():
             raise IntentError(f"--running {running_dir}: no such directory")
         compilation = compile_site(loaded)
-        result = make_plan(loaded, compilation, RunningState(running_dir))
+        if running_dir is None:
+            from engine.state import StateDir
+            from engine.transaction import live_plan
+
+            result = live_plan(loaded, compilation, StateDir.for_site(loaded, state_dir))
+        else:
+            result = make_plan(loaded, compilation, RunningState(running_dir))
     except IntentError as exc:
         if output_format == "json":
             payload = {"site": None, "changes": False, "devices": {}, "reservations": [], "errors": _error_lines(exc)}
@@ -188,11 +197,6 @@ def _print_text(text: str) -> None:
         elif line.startswith("@@"):
             style = "cyan"
         console.print(Text(line, style=style or ""))
-
-
-STATE_DIR = click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), envvar="INTENT_STATE_DIR",
-                         help="Where snapshots and apply records live [default: .intent/ next to the site; "
-                              "env INTENT_STATE_DIR].")
 
 
 def _load(site: Path, allow_plaintext_secrets: bool = False) -> tuple[Any, Any]:

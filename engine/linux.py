@@ -105,9 +105,13 @@ def canonical(document: dict[str, Any]) -> dict[str, Any]:
     result["routes"] = sorted(document.get("routes") or [], key=lambda r: _network_key(r["dst"]))
     result["qdiscs"] = sorted(document.get("qdiscs") or [], key=_tc_order)
     result["classes"] = sorted(document.get("classes") or [], key=_tc_order)
-    result["filters"] = sorted(document.get("filters") or [],
-                               key=lambda f: (f["dev"], f["parent"], int(f["pref"]), _match_text(f)))
+    result["filters"] = sorted(document.get("filters") or [], key=_filter_order)
     return result
+
+
+def _filter_order(obj: dict[str, Any]) -> tuple[Any, ...]:
+    return (obj["dev"], obj["parent"], int(obj["pref"]), tuple(tuple(key) for key in obj["match"]),
+            obj.get("flowid") or "", obj.get("action") or "")
 
 
 def _network_key(prefix: str) -> tuple[int, int]:
@@ -183,25 +187,32 @@ def objects(document: dict[str, Any]) -> list[tuple[str, str]]:
     for obj in document.get("routes") or []:
         hops = " ".join(f"nexthop via {hop['via']} dev {hop['dev']}" for hop in obj["nexthops"])
         result.append((f"route {obj['dst']}", f"ip route replace {obj['dst']} {hops}"))
-    for obj in document.get("qdiscs") or []:
-        key = f"qdisc {obj['dev']} {obj['parent']}"
-        if obj["kind"] == "ingress":
-            result.append((key, f"tc qdisc replace dev {obj['dev']} ingress"))
-            continue
-        parent = "root" if obj["parent"] == "root" else f"parent {obj['parent']}"
-        extra = f" default {obj['default']}" if obj.get("default") else ""
-        result.append((key, f"tc qdisc replace dev {obj['dev']} {parent} handle {obj['handle']} {obj['kind']}{extra}"))
+    roots = [q for q in document.get("qdiscs") or [] if q["parent"] in ("root", "ingress")]
+    leaves = [q for q in document.get("qdiscs") or [] if q["parent"] not in ("root", "ingress")]
+    for obj in roots:
+        result.append(_qdisc(obj))
     for obj in document.get("classes") or []:
         prio = f" prio {obj['prio']}" if obj.get("prio") is not None else ""
         result.append((f"class {obj['dev']} {obj['classid']}",
                        f"tc class replace dev {obj['dev']} parent {obj['parent']} classid {obj['classid']} htb "
                        f"rate {tc_rate(obj['rate'])} ceil {tc_rate(obj['ceil'])}{prio}"))
+    for obj in leaves:
+        result.append(_qdisc(obj))
     for obj in document.get("filters") or []:
         text = _match_text(obj)
         result.append((f"filter {obj['dev']} {obj['parent']} {obj['pref']} {text}",
                        f"tc filter add dev {obj['dev']} parent {obj['parent']} protocol {obj['protocol']} "
                        f"pref {obj['pref']} u32 {text}"))
     return result
+
+
+def _qdisc(obj: dict[str, Any]) -> tuple[str, str]:
+    key = f"qdisc {obj['dev']} {obj['parent']}"
+    if obj["kind"] == "ingress":
+        return key, f"tc qdisc replace dev {obj['dev']} ingress"
+    parent = "root" if obj["parent"] == "root" else f"parent {obj['parent']}"
+    extra = f" default {obj['default']}" if obj.get("default") else ""
+    return key, f"tc qdisc replace dev {obj['dev']} {parent} handle {obj['handle']} {obj['kind']}{extra}"
 
 
 def _match_text(obj: dict[str, Any]) -> str:
@@ -222,6 +233,23 @@ def _create_line(obj: dict[str, Any]) -> str:
     return f"ip link add {obj['name']} type {obj['kind']}"
 
 
+def key_of(section: str, obj: dict[str, Any]) -> str:
+    """The stable identity of one object of a section (what ``objects()`` keys it by)."""
+    if section == "links":
+        return f"link {obj['name']}"
+    if section == "addresses":
+        return f"address {obj['dev']} {obj['address']}"
+    if section == "routes":
+        return f"route {obj['dst']}"
+    if section == "qdiscs":
+        return f"qdisc {obj['dev']} {obj['parent']}"
+    if section == "classes":
+        return f"class {obj['dev']} {obj['classid']}"
+    if section == "filters":
+        return f"filter {obj['dev']} {obj['parent']} {obj['pref']} {_match_text(obj)}"
+    raise ValueError(section)
+
+
 def lines(document: dict[str, Any]) -> list[str]:
     return [line for _, line in objects(document)]
 
@@ -240,7 +268,9 @@ def in_scope(running: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]
     for section in SECTIONS[1:]:
         kept = []
         for obj in running.get(section) or []:
-            keys = {key for key, _ in objects({section: [obj]})}
+            keys = {key_of(section, obj)}
+            if section == "links" and obj.get("kind"):
+                keys.add(f"create {obj['name']}")
             dev = obj.get("dev")
             under_root = section in ("classes", "qdiscs", "filters") and dev in tc_devs and obj.get("parent") != "ffff:" \
                 and obj.get("parent") != "ingress"

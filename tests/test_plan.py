@@ -178,8 +178,9 @@ def test_invalid_input_in_json_mode_is_reported_as_json(site_dir: SiteDir) -> No
 
 
 def test_plan_needs_running_state_or_says_why(site_dir: SiteDir, tmp_path: Path) -> None:
-    result = run_intent("plan", str(site_dir.site))
-    assert result.returncode == 1 and "pass --running DIR" in result.stderr
+    site_dir.write("inventory.yaml", (site_dir.root / "inventory.yaml").read_text().replace("{netns: acc2}", "{host: acc2.example.net}"))
+    result = run_intent("plan", str(site_dir.site))  # live: a remote Linux device has no driver here yet
+    assert result.returncode == 1 and "acc2: remote Linux (acc2.example.net) needs the SSH driver" in result.stderr
     result = run_intent("plan", str(site_dir.site), "--running", str(tmp_path / "nope"))
     assert result.returncode == 1 and "no such directory" in result.stderr
     (tmp_path / "bad").mkdir()

@@ -45,6 +45,8 @@ class LinuxDriver:
         self._channel: netlink.Channel | None = None
         self._staged: tuple[dict[str, Any], dict[str, Any]] | None = None  # (running, desired)
         self.changes = 0  # netlink requests sent by the last commit
+        self._indexes: dict[str, int] | None = None
+        self._wanted: list[str] | None = None  # lines of the staged desired state
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -137,8 +139,10 @@ class LinuxDriver:
     def stage_document(self, desired: dict[str, Any]) -> str:
         """Compute the change to ``desired``; nothing is sent yet. Returns the unified diff."""
         running = self.read()
-        self._staged = (running, linux.canonical(desired))
-        return diff_text(self.device, running, desired)
+        desired = linux.canonical(desired)
+        self._staged = (running, desired)
+        self._wanted = linux.lines(desired)
+        return diff_text(self.device, running, desired, self._wanted)
 
     def discard(self) -> None:
         self._staged = None
@@ -164,7 +168,7 @@ class LinuxDriver:
             raise CommitError(self.device, f"kernel refused {exc.what}: {os.strerror(exc.errno or 0)}") from exc
         except Pyroute2Error as exc:
             raise CommitError(self.device, f"kernel refused a change: {exc}") from exc
-        self._verify(desired)
+        self._verify(desired, self._wanted)
         self._write_owned(keys)
         self._staged = None
 
@@ -224,20 +228,29 @@ class LinuxDriver:
         tmp.write_text(json.dumps(keys, indent=0))
         tmp.replace(self.owned_file)
 
-    def _verify(self, desired: dict[str, Any]) -> None:
+    def _verify(self, desired: dict[str, Any], wanted: list[str] | None = None) -> None:
+        """Read the device back: what intent may touch must now equal ``desired`` line for line."""
         after = self.read()
-        left = diff_text(self.device, after, desired)
-        if left:
-            raise CommitError(self.device, "verification failed: the device does not match after the change:\n" + left)
+        if linux.lines(linux.in_scope(after, desired)) == (wanted if wanted is not None else linux.lines(desired)):
+            return
+        raise CommitError(self.device, "verification failed: the device does not match after the change:\n"
+                                       + diff_text(self.device, after, desired))
 
     def _index(self, name: str) -> int:
-        found = self.ipr.link_lookup(ifname=name)
-        if not found:
-            raise CommitError(self.device, f"interface {name} does not exist")
-        return int(found[0])
+        """Interface index by name, from one link dump per phase (``_forget_links`` after link changes)."""
+        if self._indexes is None:
+            self._indexes = {msg.get_attr("IFLA_IFNAME"): int(msg["index"]) for msg in self.ipr.get_links()}
+        try:
+            return self._indexes[name]
+        except KeyError:
+            raise CommitError(self.device, f"interface {name} does not exist") from None
+
+    def _forget_links(self) -> None:
+        self._indexes = None
 
     def _execute(self, running: dict[str, Any], desired: dict[str, Any]) -> int:
         """Apply the difference between the in-scope part of ``running`` and ``desired``; return requests sent."""
+        self._forget_links()
         scoped = linux.canonical(linux.in_scope(running, desired))
         sent = 0
         have = {section: _by_key(scoped, section) for section in linux.SECTIONS[1:]}
@@ -288,6 +301,7 @@ class LinuxDriver:
             if name not in created_want or _link_shape(created_want[name]) != _link_shape(obj):
                 self.ipr.link("del", index=self._index(name))
                 sent += 1
+        self._forget_links()
         # 3. sysctl
         for name, value in (desired.get("sysctl") or {}).items():
             if (scoped.get("sysctl") or {}).get(name) != value:
@@ -308,6 +322,7 @@ class LinuxDriver:
                 self.ipr.link("add", ifname=name, kind=obj["kind"])
             recreated.add(name)
             sent += 1
+        self._forget_links()
         for key, obj in want["links"].items():
             old = have["links"].get(key)
             if obj["name"] not in recreated and old is not None and old.get("master") == obj.get("master") \
@@ -349,16 +364,15 @@ class LinuxDriver:
                 continue
             if have["qdiscs"].get(key) != obj or obj["dev"] in gone_devs:
                 additions.append(netlink.new_qdisc(self._index(obj["dev"]), obj, replace=False))
-        for group, texts in new_prefs.items():
-            dev, parent, _ = group
-            if old_prefs.get(group) == texts and not _tree_gone(dev, parent, gone_devs, gone_ingress):
+        for obj in want["filters"].values():
+            group = (obj["dev"], obj["parent"], int(obj["pref"]))
+            if old_prefs.get(group) == new_prefs[group] and not _tree_gone(obj["dev"], obj["parent"], gone_devs,
+                                                                           gone_ingress):
                 continue
-            for obj in want["filters"].values():
-                if (obj["dev"], obj["parent"], int(obj["pref"])) == group:
-                    actions = b""
-                    if obj.get("action"):
-                        actions = netlink.mirred_redirect(self._index(obj["action"].split()[-1]))
-                    additions.append(netlink.new_filter(self._index(dev), obj, actions))
+            actions = b""
+            if obj.get("action"):
+                actions = netlink.mirred_redirect(self._index(obj["action"].split()[-1]))
+            additions.append(netlink.new_filter(self._index(obj["dev"]), obj, actions))
         foreign = [q for q in want["qdiscs"].values() if q["kind"] not in FOREIGN_OK]
         if foreign:
             raise RollbackError(self.device, f"cannot recreate a {foreign[0]['kind']} qdisc on {foreign[0]['dev']} "
@@ -368,11 +382,7 @@ class LinuxDriver:
 
 
 def _by_key(document: dict[str, Any], section: str) -> dict[str, dict[str, Any]]:
-    result = {}
-    for obj in document.get(section) or []:
-        keys = [key for key, _ in linux.objects({section: [obj]}) if not key.startswith("create ")]
-        result[keys[0]] = obj
-    return result
+    return {linux.key_of(section, obj): obj for obj in document.get(section) or []}
 
 
 def _filter_groups(filters: Any) -> dict[tuple[str, str, int], set[str]]:
@@ -390,11 +400,11 @@ def _link_shape(obj: dict[str, Any]) -> tuple[Any, ...]:
     return obj.get("kind"), obj.get("link"), obj.get("id")
 
 
-def diff_text(device: str, running: dict[str, Any], desired: dict[str, Any]) -> str:
+def diff_text(device: str, running: dict[str, Any], desired: dict[str, Any], after: list[str] | None = None) -> str:
     import difflib
 
     before = linux.lines(linux.in_scope(running, desired))
-    after = linux.lines(desired)
+    after = after if after is not None else linux.lines(desired)
     text = "\n".join(difflib.unified_diff(before, after, f"{device} (running)", f"{device} (intent)", lineterm="", n=3))
     return text + "\n" if text else ""
 

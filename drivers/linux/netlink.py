@@ -254,7 +254,7 @@ def _bound(sock: socket.socket) -> socket.socket:
 class Channel:
     """Batched requests and dumps over one netlink socket."""
 
-    CHUNK = 60_000
+    CHUNK = 200_000
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
@@ -267,30 +267,37 @@ class Channel:
     def batch(self, requests: list[Request]) -> None:
         """Send every request, many per syscall; raise NetlinkError for the first the kernel refused.
 
-        Requests are applied in order; after a refusal the rest of its chunk may have been applied.
+        rtnetlink handles a send() synchronously, so only the last request of each chunk asks for an
+        ACK: when it arrives, the error replies of any earlier request (which carry its sequence
+        number) are already queued. Requests are applied in order; after a refusal the rest of its
+        chunk may have been applied too.
         """
         index = 0
         while index < len(requests):
             chunk = bytearray()
-            pending: dict[int, int] = {}
+            first_seq = self.seq + 1
+            start = index
             while index < len(requests) and (not chunk or len(chunk) + len(requests[index].body) < self.CHUNK):
                 request = requests[index]
-                seq = self._next()
-                chunk += _HDR.pack(_HDR.size + len(request.body), request.kind,
-                                   NLM_F_REQUEST | NLM_F_ACK | request.flags, seq, 0) + request.body
-                pending[seq] = index
+                last = index + 1 == len(requests) or len(chunk) + len(request.body) + len(requests[index + 1].body) \
+                    + 2 * _HDR.size >= self.CHUNK
+                flags = NLM_F_REQUEST | request.flags | (NLM_F_ACK if last else 0)
+                chunk += _HDR.pack(_HDR.size + len(request.body), request.kind, flags, self._next(), 0) + request.body
                 index += 1
+            last_seq = self.seq
             self.sock.send(chunk)
-            self.messages_sent += len(pending)
+            self.messages_sent += index - start
             first_error: NetlinkError | None = None
-            while pending:
+            done = False
+            while not done:
                 for mtype, _, seq, payload in self._recv():
-                    if mtype != NLMSG_ERROR or seq not in pending:
+                    if mtype != NLMSG_ERROR or not first_seq <= seq <= last_seq:
                         continue
-                    position = pending.pop(seq)
                     (error,) = struct.unpack_from("=i", payload)
                     if error and first_error is None:
+                        position = start + seq - first_seq
                         first_error = NetlinkError(-error, position, requests[position].what)
+                    done = done or seq == last_seq
             if first_error is not None:
                 raise first_error
 
