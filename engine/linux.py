@@ -181,33 +181,33 @@ def objects(document: dict[str, Any]) -> list[tuple[str, str]]:
             result.append((f"create {obj['name']}", _create_line(obj)))
         state = "up" if obj.get("up", True) else "down"
         master = f" master {obj['master']}" if obj.get("master") else ""
-        result.append((f"link {obj['name']}", f"ip link set {obj['name']}{master} {state}"))
+        result.append((key_of("links", obj), f"ip link set {obj['name']}{master} {state}"))
     for obj in document.get("addresses") or []:
-        result.append((f"address {obj['dev']} {obj['address']}", f"ip address add {obj['address']} dev {obj['dev']}"))
+        result.append((key_of("addresses", obj), f"ip address add {obj['address']} dev {obj['dev']}"))
     for obj in document.get("routes") or []:
         hops = " ".join(f"nexthop via {hop['via']} dev {hop['dev']}" for hop in obj["nexthops"])
-        result.append((f"route {obj['dst']}", f"ip route replace {obj['dst']} {hops}"))
+        result.append((key_of("routes", obj), f"ip route replace {obj['dst']} {hops}"))
     roots = [q for q in document.get("qdiscs") or [] if q["parent"] in ("root", "ingress")]
     leaves = [q for q in document.get("qdiscs") or [] if q["parent"] not in ("root", "ingress")]
     for obj in roots:
         result.append(_qdisc(obj))
     for obj in document.get("classes") or []:
         prio = f" prio {obj['prio']}" if obj.get("prio") is not None else ""
-        result.append((f"class {obj['dev']} {obj['classid']}",
+        result.append((key_of("classes", obj),
                        f"tc class replace dev {obj['dev']} parent {obj['parent']} classid {obj['classid']} htb "
                        f"rate {tc_rate(obj['rate'])} ceil {tc_rate(obj['ceil'])}{prio}"))
     for obj in leaves:
         result.append(_qdisc(obj))
     for obj in document.get("filters") or []:
         text = _match_text(obj)
-        result.append((f"filter {obj['dev']} {obj['parent']} {obj['pref']} {text}",
+        result.append((key_of("filters", obj),
                        f"tc filter add dev {obj['dev']} parent {obj['parent']} protocol {obj['protocol']} "
                        f"pref {obj['pref']} u32 {text}"))
     return result
 
 
 def _qdisc(obj: dict[str, Any]) -> tuple[str, str]:
-    key = f"qdisc {obj['dev']} {obj['parent']}"
+    key = key_of("qdiscs", obj)
     if obj["kind"] == "ingress":
         return key, f"tc qdisc replace dev {obj['dev']} ingress"
     parent = "root" if obj["parent"] == "root" else f"parent {obj['parent']}"
