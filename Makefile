@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 SITE   := examples/campus/site.yaml
 LAB    := examples/lab/site.yaml
 # Debian packages the lab and its tests use; installed only when missing (needs root).
-DEBS   := iproute2 iputils-ping
+DEBS   := iproute2 iputils-ping openssh-server openssh-client
 
 .PHONY: install system-deps demo demo-plan test lint typecheck bench bench-apply golden clean
 

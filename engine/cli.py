@@ -93,6 +93,18 @@ STATE_DIR = click.option("--state-dir", type=click.Path(file_okay=False, path_ty
                               "env INTENT_STATE_DIR].")
 
 
+KNOWN_HOSTS = click.option("--known-hosts", type=click.Path(dir_okay=False), envvar="INTENT_KNOWN_HOSTS",
+                           help="SSH known_hosts file [default: ~/.ssh/known_hosts; env INTENT_KNOWN_HOSTS].")
+ACCEPT_NEW = click.option("--accept-new-host-keys", is_flag=True,
+                          help="Accept and record SSH host keys never seen before (changed keys are always refused).")
+
+
+def _connection(known_hosts: str | None, accept_new_host_keys: bool) -> Any:
+    from engine.transaction import Connection
+
+    return Connection(known_hosts, accept_new_host_keys)
+
+
 PLAINTEXT = click.option("--allow-plaintext-secrets", is_flag=True,
                          help="Accept plain passwords in the inventory (they are still masked in all output).")
 
@@ -137,10 +149,13 @@ def _validate_one(site: Path, allow_plaintext_secrets: bool) -> None:
               help="Also write the plan as JSON to this file.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when there are none.")
 @STATE_DIR
+@KNOWN_HOSTS
+@ACCEPT_NEW
 @PLAINTEXT
 @_guard
 def plan(site: Path, running_dir: Path | None, output_format: str, out_file: Path | None, detailed_exitcode: bool,
-         state_dir: Path | None, allow_plaintext_secrets: bool) -> None:
+         state_dir: Path | None, known_hosts: str | None, accept_new_host_keys: bool,
+         allow_plaintext_secrets: bool) -> None:
     """Show what applying SITE would change on every device: read live, or from --running DIR.
 
     The diff of each device touches only what intent owns; the rest of its configuration is
@@ -160,7 +175,8 @@ def plan(site: Path, running_dir: Path | None, output_format: str, out_file: Pat
             from engine.state import StateDir
             from engine.transaction import live_plan
 
-            result = live_plan(loaded, compilation, StateDir.for_site(loaded, state_dir))
+            result = live_plan(loaded, compilation, StateDir.for_site(loaded, state_dir),
+                               connection=_connection(known_hosts, accept_new_host_keys))
         else:
             result = make_plan(loaded, compilation, RunningState(running_dir))
     except IntentError as exc:
@@ -249,10 +265,12 @@ def _progress_bar(total: int) -> tuple[Any, Callable[[str, str], None]]:
                    "return to their snapshots by themselves.")
 @click.option("--parallel", type=click.IntRange(1, 64), default=4, show_default=True, help="Devices changed at once.")
 @STATE_DIR
+@KNOWN_HOSTS
+@ACCEPT_NEW
 @PLAINTEXT
 @_guard
 def apply(site: Path, yes: bool, confirm_timeout: int | None, parallel: int, state_dir: Path | None,
-          allow_plaintext_secrets: bool) -> None:
+          known_hosts: str | None, accept_new_host_keys: bool, allow_plaintext_secrets: bool) -> None:
     """Apply SITE to its devices as one transaction.
 
     \b
@@ -267,7 +285,8 @@ def apply(site: Path, yes: bool, confirm_timeout: int | None, parallel: int, sta
 
     loaded, compilation = _load(site, allow_plaintext_secrets)
     state = StateDir.for_site(loaded, state_dir)
-    result = live_plan(loaded, compilation, state, parallel)
+    connection = _connection(known_hosts, accept_new_host_keys)
+    result = live_plan(loaded, compilation, state, parallel, connection)
     _print_text(plan_text(result))
     if not result.changes:
         _stdout().print("Nothing to apply.")
@@ -282,7 +301,7 @@ def apply(site: Path, yes: bool, confirm_timeout: int | None, parallel: int, sta
     bar, update = _progress_bar(changed)
     with bar:
         run = run_apply(loaded, compilation, result, state, parallel=parallel, confirm_timeout=confirm_timeout,
-                        progress=update)
+                        progress=update, connection=connection)
     _report(run, "apply")
     if confirm_timeout and not run.failed:
         _stdout().print(f"Armed: the devices revert in {confirm_timeout}s unless you run: intent confirm {site}")
@@ -292,15 +311,16 @@ def apply(site: Path, yes: bool, confirm_timeout: int | None, parallel: int, sta
 @main.command(epilog=EPILOG)
 @SITE
 @STATE_DIR
+@KNOWN_HOSTS
 @_guard
-def confirm(site: Path, state_dir: Path | None) -> None:
+def confirm(site: Path, state_dir: Path | None, known_hosts: str | None) -> None:
     """Confirm the pending commit-confirm of the last apply on every device."""
     from engine.loader import load_site
     from engine.state import StateDir
     from engine.transaction import confirm as run_confirm
 
     loaded = load_site(site)
-    run = run_confirm(loaded, StateDir.for_site(loaded, state_dir))
+    run = run_confirm(loaded, StateDir.for_site(loaded, state_dir), _connection(known_hosts, False))
     _report(run, "confirm")
     sys.exit(1 if run.failed else 0)
 
@@ -310,8 +330,9 @@ def confirm(site: Path, state_dir: Path | None) -> None:
 @click.option("--to", "apply_id", metavar="APPLY", help="Restore the state from before this apply (see intent history).")
 @click.option("--parallel", type=click.IntRange(1, 64), default=4, show_default=True)
 @STATE_DIR
+@KNOWN_HOSTS
 @_guard
-def rollback(site: Path, apply_id: str | None, parallel: int, state_dir: Path | None) -> None:
+def rollback(site: Path, apply_id: str | None, parallel: int, state_dir: Path | None, known_hosts: str | None) -> None:
     """Restore the devices to the snapshot taken before the last apply (or --to an earlier one)."""
     from engine.loader import load_site
     from engine.state import StateDir
@@ -321,7 +342,7 @@ def rollback(site: Path, apply_id: str | None, parallel: int, state_dir: Path | 
     state = StateDir.for_site(loaded, state_dir)
     bar, update = _progress_bar(0)
     with bar:
-        run = run_rollback(loaded, state, apply_id, parallel, update)
+        run = run_rollback(loaded, state, apply_id, parallel, update, _connection(known_hosts, False))
     _report(run, "rollback to before")
     sys.exit(1 if run.failed else 0)
 

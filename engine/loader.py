@@ -330,13 +330,19 @@ def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc, 
     host = get("host", "ansible_host")[1]
     if host is None and netns is None:
         host = name  # Ansible's rule: the inventory name is the address
+    key_file = get("key_file", "ansible_ssh_private_key_file")[1]
+    become = bool(get("become", "ansible_become")[1])
     known = {"platform", "driver", "host", "ansible_host", "port", "ansible_port", "username", "ansible_user",
-             "password_env", "netns", "interfaces", "ansible_network_os", *PASSWORD_KEYS}
+             "password_env", "netns", "interfaces", "ansible_network_os", "key_file", "ansible_ssh_private_key_file",
+             "become", "ansible_become", *PASSWORD_KEYS}
     extra = tuple(sorted((k, v) for k, (_, v) in merged.items() if k not in known and not isinstance(v, (dict, list))))
     return Device(
         name=name, platform=platform, driver=driver, host=host, port=port, netns=netns,
         username=get("username", "ansible_user")[1], password_env=password_env, password=password,
         interfaces=tuple(interfaces) if interfaces is not None else None, groups=groups, extra=extra,
+        key_file=str(Path(doc.path).parent / key_file) if isinstance(key_file, str) and not key_file.startswith(("/", "~"))
+        else (os.path.expanduser(key_file) if isinstance(key_file, str) else None),
+        become=become,
     )
 
 

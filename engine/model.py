@@ -35,6 +35,8 @@ class Device:
     password_env: str | None = None
     password: str | None = field(default=None, repr=False)
     interfaces: tuple[str, ...] | None = None
+    key_file: str | None = None  # SSH private key (ansible_ssh_private_key_file)
+    become: bool = False  # run privileged commands through sudo -n (ansible_become)
     groups: tuple[str, ...] = ()
     extra: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
 

@@ -38,12 +38,32 @@ class LiveDriver(Protocol):
     changes: int
 
 
-def open_driver(device: Device, state: StateDir) -> LiveDriver:
+@dataclass(frozen=True)
+class Connection:
+    """How to reach devices: where known SSH host keys are, and whether new ones are accepted."""
+
+    known_hosts: str | None = None
+    accept_new_host_keys: bool = False
+
+    def ssh_options(self) -> Any:
+        from pathlib import Path
+
+        from drivers.ssh import ConnectOptions
+
+        defaults = ConnectOptions()
+        return ConnectOptions(Path(self.known_hosts) if self.known_hosts else defaults.known_hosts,
+                              self.accept_new_host_keys)
+
+
+CONNECTION = Connection()
+
+
+def open_driver(device: Device, state: StateDir, connection: Connection = CONNECTION) -> LiveDriver:
     """The driver for ``device`` (imported here, not at engine import)."""
     if device.driver is DriverName.LINUX:
         from drivers.linux import LinuxDriver
 
-        return LinuxDriver(device, state.device_dir(device.name))
+        return LinuxDriver(device, state.device_dir(device.name), connection.ssh_options())
     raise ConnectError(device.name, f"the {device.driver.value} driver for {device.platform.value} is not in this "
                                     "release; plan it offline with --running DIR")
 
@@ -83,7 +103,8 @@ class ReadTexts:
         return self.texts.get(device)
 
 
-def live_plan(site: Site, compilation: Compilation, state: StateDir, parallel: int = 8) -> Plan:
+def live_plan(site: Site, compilation: Compilation, state: StateDir, parallel: int = 8,
+              connection: Connection = CONNECTION) -> Plan:
     """Plan against the devices; refuse features their kernels lack, naming device and choices."""
     problems: list[str] = []
     texts: dict[str, str] = {}
@@ -91,7 +112,7 @@ def live_plan(site: Site, compilation: Compilation, state: StateDir, parallel: i
 
     def read(name: str) -> None:
         config = compilation.configs[name]
-        with open_driver(site.devices[name], state) as driver:
+        with open_driver(site.devices[name], state, connection) as driver:
             text = driver.get_running()
             missing = driver.probe(config.document) if config.document is not None else []
         with lock:
@@ -120,7 +141,8 @@ def _run_all(names: list[str], work: Callable[[str], None], parallel: int) -> No
 
 
 def apply(site: Site, compilation: Compilation, plan: Plan, state: StateDir, *, parallel: int = 4,
-          confirm_timeout: int | None = None, progress: Progress = lambda d, s: None) -> RunResult:
+          confirm_timeout: int | None = None, progress: Progress = lambda d, s: None,
+          connection: Connection = CONNECTION) -> RunResult:
     """Snapshot, change and verify every changed device; if any fails, restore all to their snapshots."""
     apply_id = state.new_apply_id()
     run = RunResult("apply", apply_id)
@@ -138,7 +160,7 @@ def apply(site: Site, compilation: Compilation, plan: Plan, state: StateDir, *, 
             result.error = "not started: another device failed"
             return
         try:
-            with open_driver(site.devices[name], state) as driver:
+            with open_driver(site.devices[name], state, connection) as driver:
                 progress(name, "snapshot")
                 snapshot = driver.get_running()
                 state.save_snapshot(apply_id, name, snapshot)
@@ -165,7 +187,7 @@ def apply(site: Site, compilation: Compilation, plan: Plan, state: StateDir, *, 
         for name in touched:
             progress(name, "rollback")
             try:
-                with open_driver(site.devices[name], state) as driver:
+                with open_driver(site.devices[name], state, connection) as driver:
                     driver.rollback(snapshots[name])
                 run.results[name].rolled_back = True
             except IntentError as exc:
@@ -181,7 +203,7 @@ def apply(site: Site, compilation: Compilation, plan: Plan, state: StateDir, *, 
 
 
 def rollback(site: Site, state: StateDir, apply_id: str | None = None, parallel: int = 4,
-             progress: Progress = lambda d, s: None) -> RunResult:
+             progress: Progress = lambda d, s: None, connection: Connection = CONNECTION) -> RunResult:
     """Restore every device of an apply (default: the last one) to its snapshot from before it."""
     record = state.last_apply() if apply_id is None else next(
         (r for r in state.records() if r.get("action") == "apply" and r.get("id") == apply_id), None)
@@ -197,7 +219,7 @@ def rollback(site: Site, state: StateDir, apply_id: str | None = None, parallel:
         try:
             snapshot = state.snapshot(record["id"], name)
             progress(name, "rollback")
-            with open_driver(site.devices[name], state) as driver:
+            with open_driver(site.devices[name], state, connection) as driver:
                 driver.rollback(snapshot)
                 result.changes = driver.changes
                 result.changed = driver.changes > 0
@@ -214,7 +236,7 @@ def rollback(site: Site, state: StateDir, apply_id: str | None = None, parallel:
     return run
 
 
-def confirm(site: Site, state: StateDir) -> RunResult:
+def confirm(site: Site, state: StateDir, connection: Connection = CONNECTION) -> RunResult:
     """Confirm the last apply's commit-confirm on every device."""
     record = state.last_apply()
     run = RunResult("confirm", record["id"])
@@ -223,7 +245,7 @@ def confirm(site: Site, state: StateDir) -> RunResult:
     for name in record["devices"]:
         result = run.results.setdefault(name, DeviceResult(name))
         try:
-            with open_driver(site.devices[name], state) as driver:
+            with open_driver(site.devices[name], state, connection) as driver:
                 driver.confirm()
         except IntentError as exc:
             result.failed, result.error = True, str(exc)

@@ -81,9 +81,12 @@ def lab(tmp_path: Path):  # type: ignore[no-untyped-def]
           - {a: core1:eth2, b: acc2:eth0, bandwidth: 100Mbps}
         """)
     lab.write("site.yaml", SITE)
-    lab.intent("lab", "up")
-    yield lab
-    lab.intent("lab", "down")
+    try:
+        lab.intent("lab", "up")
+        yield lab
+    finally:
+        lab.write("site.yaml", SITE)  # a test may have changed it; down removes what this site's lab has
+        lab.intent("lab", "down")
     left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert lab.prefix not in left and "h-acc1-eth3" not in left
 

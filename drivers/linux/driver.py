@@ -23,55 +23,48 @@ from typing import Any
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError as Pyroute2Error
 
-from drivers.linux import netlink, state
+from drivers.linux import netlink
+from drivers.linux.ops import TcOp, plan_ops
+from drivers.linux.transport import LocalTransport, SSHTransport, Transport
 from engine import linux
-from engine.errors import CommitError, ConnectError, DriverError, RollbackError
+from engine.errors import CommitError, DriverError, RollbackError
 from engine.model import Device
 from engine.render import DeviceConfig
 
 EOPNOTSUPP, ENOENT = 95, 2
-FOREIGN_OK = {"htb", "ingress", "pfifo", "bfifo", "fq_codel", "sfq"}
+FOREIGN_OK = {"htb", "ingress", "pfifo", "bfifo", "fq_codel", "sfq"}  # the qdiscs intent knows how to make
 
 
 class LinuxDriver:
-    """One Linux device in a local network namespace (``netns``). Remote Linux comes with the SSH driver."""
+    """One Linux device: a local network namespace (``netns``) or a remote host over SSH (``host``)."""
 
-    def __init__(self, device: Device, work_dir: Path) -> None:
+    def __init__(self, device: Device, work_dir: Path, options: Any = None) -> None:
         self.device = device.name
         self.netns = device.netns
         self.work_dir = work_dir
-        self._host = device.host
-        self._ipr: IPRoute | None = None
-        self._channel: netlink.Channel | None = None
+        self._spec = device
+        self._options = options  # drivers.ssh.ConnectOptions for remote hosts
+        self._transport: Transport | None = None
         self._staged: tuple[dict[str, Any], dict[str, Any]] | None = None  # (running, desired)
-        self.changes = 0  # netlink requests sent by the last commit
-        self._indexes: dict[str, int] | None = None
+        self.changes = 0  # requests sent by the last commit or rollback
         self._wanted: list[str] | None = None  # lines of the staged desired state
 
     # -- lifecycle --------------------------------------------------------------------------
 
     def open(self) -> None:
-        if self.netns is None:
-            raise ConnectError(self.device, f"remote Linux ({self._host}) needs the SSH driver, which is not in this "
-                                            "release; lab devices use netns:")
-        if not Path(f"/run/netns/{self.netns}").exists():
-            raise ConnectError(self.device, f"network namespace {self.netns!r} does not exist (run: intent lab up SITE)")
-        try:
-            self._ipr = IPRoute(netns=self.netns, flags=0)
-            self._channel = netlink.Channel(netlink.netns_socket(self.netns))
-        except PermissionError as exc:
-            raise ConnectError(self.device, f"cannot enter network namespace {self.netns}: run as root") from exc
-        except OSError as exc:
-            raise ConnectError(self.device, f"cannot open netlink in {self.netns}: {exc}") from exc
+        if self.netns is not None:
+            self._transport = LocalTransport(self.device, self.netns)
+            return
+        from drivers.ssh import ConnectOptions, connect
+
+        client = connect(self._spec, self._options or ConnectOptions())
+        self._transport = SSHTransport(self.device, client, self._spec.become)
 
     def close(self) -> None:
         self._staged = None
-        if self._ipr is not None:
-            self._ipr.close()
-            self._ipr = None
-        if self._channel is not None:
-            self._channel.close()
-            self._channel = None
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
 
     def __enter__(self) -> LinuxDriver:
         self.open()
@@ -81,16 +74,10 @@ class LinuxDriver:
         self.close()
 
     @property
-    def ipr(self) -> IPRoute:
-        if self._ipr is None:
+    def transport(self) -> Transport:
+        if self._transport is None:
             raise DriverError(self.device, "driver is not open")
-        return self._ipr
-
-    @property
-    def channel(self) -> netlink.Channel:
-        if self._channel is None:
-            raise DriverError(self.device, "driver is not open")
-        return self._channel
+        return self._transport
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -108,7 +95,7 @@ class LinuxDriver:
     def read(self) -> dict[str, Any]:
         """The device's whole state, with the keys intent owns there."""
         try:
-            document = state.read_document(self.ipr, self.channel, self.netns, self.device)
+            document = self.transport.read(self.device)
         except (OSError, Pyroute2Error) as exc:
             raise DriverError(self.device, f"cannot read state: {exc}") from exc
         document["owned"] = self.owned()
@@ -236,168 +223,35 @@ class LinuxDriver:
         raise CommitError(self.device, "verification failed: the device does not match after the change:\n"
                                        + diff_text(self.device, after, desired))
 
-    def _index(self, name: str) -> int:
-        """Interface index by name, from one link dump per phase (``_forget_links`` after link changes)."""
-        if self._indexes is None:
-            self._indexes = {msg.get_attr("IFLA_IFNAME"): int(msg["index"]) for msg in self.ipr.get_links()}
-        try:
-            return self._indexes[name]
-        except KeyError:
-            raise CommitError(self.device, f"interface {name} does not exist") from None
-
-    def _forget_links(self) -> None:
-        self._indexes = None
-
     def _execute(self, running: dict[str, Any], desired: dict[str, Any]) -> int:
-        """Apply the difference between the in-scope part of ``running`` and ``desired``; return requests sent."""
-        self._forget_links()
-        scoped = linux.canonical(linux.in_scope(running, desired))
-        sent = 0
-        have = {section: _by_key(scoped, section) for section in linux.SECTIONS[1:]}
-        want = {section: _by_key(desired, section) for section in linux.SECTIONS[1:]}
-
-        # 1. tc removals: root qdiscs that go or change kind take their whole tree with them.
-        tc_gone: set[str] = set()
-        removals: list[netlink.Request] = []
-        for key, obj in have["qdiscs"].items():
-            new = want["qdiscs"].get(key)
-            if new is None or new["kind"] != obj["kind"] or new.get("handle") != obj.get("handle"):
-                if obj["parent"] in ("root", "ingress"):
-                    tc_gone.add(f"{obj['dev']} {obj['parent']}")
-                    removals.append(netlink.del_qdisc(self._index(obj["dev"]), obj))
-        gone_devs = {entry.split()[0] for entry in tc_gone if entry.endswith(" root")}
-        gone_ingress = {entry.split()[0] for entry in tc_gone if entry.endswith(" ingress")}
-        old_prefs = _filter_groups(have["filters"].values())
-        new_prefs = _filter_groups(want["filters"].values())
-        for group, texts in old_prefs.items():
-            dev, parent, pref = group
-            if new_prefs.get(group) != texts and not _tree_gone(dev, parent, gone_devs, gone_ingress):
-                removals.append(netlink.del_filters(self._index(dev), dev, parent, pref))
-        for key, obj in have["qdiscs"].items():
-            if obj["parent"] in ("root", "ingress") or obj["dev"] in gone_devs:
-                continue
-            new = want["qdiscs"].get(key)
-            if new is None or new["kind"] != obj["kind"]:
-                removals.append(netlink.del_qdisc(self._index(obj["dev"]), obj))
-        for key, obj in sorted(have["classes"].items(), key=lambda kv: kv[1]["parent"] == "1:"):
-            if key not in want["classes"] and obj["dev"] not in gone_devs:
-                removals.append(netlink.del_class(self._index(obj["dev"]), obj))
-        self.channel.batch(removals)
-        sent += len(removals)
-
-        # 2. routes, addresses and links that go; links that change.
-        for key, obj in have["routes"].items():
-            if key not in want["routes"]:
-                self.ipr.route("del", dst=obj["dst"])
-                sent += 1
-        for key, obj in have["addresses"].items():
-            if key not in want["addresses"]:
-                address, prefixlen = obj["address"].split("/")
-                self.ipr.addr("del", index=self._index(obj["dev"]), address=address, prefixlen=int(prefixlen))
-                sent += 1
-        created_have = {o["name"]: o for o in have["links"].values() if o.get("kind")}
-        created_want = {o["name"]: o for o in want["links"].values() if o.get("kind")}
-        for name, obj in sorted(created_have.items(), key=lambda kv: kv[1]["kind"] != "vlan"):
-            if name not in created_want or _link_shape(created_want[name]) != _link_shape(obj):
-                self.ipr.link("del", index=self._index(name))
-                sent += 1
-        self._forget_links()
-        # 3. sysctl
-        for name, value in (desired.get("sysctl") or {}).items():
-            if (scoped.get("sysctl") or {}).get(name) != value:
-                state.write_sysctl(self.netns, name, value)
-                sent += 1
-        for name in (scoped.get("sysctl") or {}):
-            if name not in (desired.get("sysctl") or {}):
-                state.write_sysctl(self.netns, name, "0")
-                sent += 1
-        # 4. links: create, then masters and state.
-        recreated: set[str] = set()
-        for name, obj in created_want.items():
-            if name in created_have and _link_shape(created_have[name]) == _link_shape(obj):
-                continue
-            if obj["kind"] == "vlan":
-                self.ipr.link("add", ifname=name, kind="vlan", link=self._index(obj["link"]), vlan_id=obj["id"])
-            else:
-                self.ipr.link("add", ifname=name, kind=obj["kind"])
-            recreated.add(name)
-            sent += 1
-        self._forget_links()
-        for key, obj in want["links"].items():
-            old = have["links"].get(key)
-            if obj["name"] not in recreated and old is not None and old.get("master") == obj.get("master") \
-                    and old.get("up") == obj.get("up"):
-                continue
-            master = self._index(obj["master"]) if obj.get("master") else 0
-            self.ipr.link("set", index=self._index(obj["name"]), master=master,
-                          state="up" if obj.get("up", True) else "down")
-            sent += 1
-        for key, obj in have["links"].items():
-            if key not in want["links"] and not obj.get("kind") and obj.get("master"):
-                self.ipr.link("set", index=self._index(obj["name"]), master=0)  # leave the port, keep it
-                sent += 1
-        # 5. addresses and routes.
-        for key, obj in want["addresses"].items():
-            if key not in have["addresses"]:
-                address, prefixlen = obj["address"].split("/")
-                self.ipr.addr("add", index=self._index(obj["dev"]), address=address, prefixlen=int(prefixlen))
-                sent += 1
-        for key, obj in want["routes"].items():
-            if have["routes"].get(key) == obj:
-                continue
-            hops = [{"gateway": hop["via"], "oif": self._index(hop["dev"])} for hop in obj["nexthops"]]
-            if len(hops) == 1:
-                self.ipr.route("replace", dst=obj["dst"], gateway=hops[0]["gateway"], oif=hops[0]["oif"])
-            else:
-                self.ipr.route("replace", dst=obj["dst"], multipath=hops)
-            sent += 1
-        # 6. tc additions: roots, classes (parents first), leaves, filters.
-        additions: list[netlink.Request] = []
-        for key, obj in want["qdiscs"].items():
-            if obj["parent"] in ("root", "ingress") and (have["qdiscs"].get(key) != obj or f"{obj['dev']} {obj['parent']}" in tc_gone):
-                additions.append(netlink.new_qdisc(self._index(obj["dev"]), obj))
-        for key, obj in sorted(want["classes"].items(), key=lambda kv: kv[1]["parent"] != "1:"):
-            if have["classes"].get(key) != obj or obj["dev"] in gone_devs:
-                additions.append(netlink.new_class(self._index(obj["dev"]), obj))
-        for key, obj in want["qdiscs"].items():
-            if obj["parent"] in ("root", "ingress"):
-                continue
-            if have["qdiscs"].get(key) != obj or obj["dev"] in gone_devs:
-                additions.append(netlink.new_qdisc(self._index(obj["dev"]), obj, replace=False))
-        for obj in want["filters"].values():
-            group = (obj["dev"], obj["parent"], int(obj["pref"]))
-            if old_prefs.get(group) == new_prefs[group] and not _tree_gone(obj["dev"], obj["parent"], gone_devs,
-                                                                           gone_ingress):
-                continue
-            actions = b""
-            if obj.get("action"):
-                actions = netlink.mirred_redirect(self._index(obj["action"].split()[-1]))
-            additions.append(netlink.new_filter(self._index(obj["dev"]), obj, actions))
-        foreign = [q for q in want["qdiscs"].values() if q["kind"] not in FOREIGN_OK]
+        """Make the in-scope part of the device equal ``desired``; return how many requests that took."""
+        phases = plan_ops(running, desired)
+        foreign = [op.obj for op in phases.tc_additions if op.verb == "add-qdisc" and op.obj["kind"] not in FOREIGN_OK]
         if foreign:
-            raise RollbackError(self.device, f"cannot recreate a {foreign[0]['kind']} qdisc on {foreign[0]['dev']} "
-                                             "that intent did not create")
-        self.channel.batch(additions)
-        return sent + len(additions)
+            raise CommitError(self.device, f"cannot create a {foreign[0]['kind']} qdisc on {foreign[0]['dev']}: intent "
+                                           "only makes htb, ingress and leaf qdiscs (pfifo, bfifo, fq_codel, sfq)")
+        transport = self.transport
+        transport.forget_links()
+        transport.tc([self._encode(op) for op in phases.tc_removals])
+        transport.ip(phases.ip_changes)
+        transport.forget_links()
+        transport.tc([self._encode(op) for op in phases.tc_additions])
+        return len(phases)
 
-
-def _by_key(document: dict[str, Any], section: str) -> dict[str, dict[str, Any]]:
-    return {linux.key_of(section, obj): obj for obj in document.get(section) or []}
-
-
-def _filter_groups(filters: Any) -> dict[tuple[str, str, int], set[str]]:
-    groups: dict[tuple[str, str, int], set[str]] = {}
-    for obj in filters:
-        groups.setdefault((obj["dev"], obj["parent"], int(obj["pref"])), set()).add(linux._match_text(obj))
-    return groups
-
-
-def _tree_gone(dev: str, parent: str, gone_devs: set[str], gone_ingress: set[str]) -> bool:
-    return dev in (gone_ingress if parent == "ffff:" else gone_devs)
-
-
-def _link_shape(obj: dict[str, Any]) -> tuple[Any, ...]:
-    return obj.get("kind"), obj.get("link"), obj.get("id")
+    def _encode(self, op: TcOp) -> netlink.Request:
+        obj, index = op.obj, self.transport.index
+        if op.verb == "del-qdisc":
+            return netlink.del_qdisc(index(obj["dev"]), obj)
+        if op.verb == "del-filters":
+            return netlink.del_filters(index(obj["dev"]), obj["dev"], obj["parent"], int(obj["pref"]))
+        if op.verb == "del-class":
+            return netlink.del_class(index(obj["dev"]), obj)
+        if op.verb == "add-qdisc":
+            return netlink.new_qdisc(index(obj["dev"]), obj, replace=op.replace)
+        if op.verb == "add-class":
+            return netlink.new_class(index(obj["dev"]), obj)
+        actions = netlink.mirred_redirect(index(obj["action"].split()[-1])) if obj.get("action") else b""
+        return netlink.new_filter(index(obj["dev"]), obj, actions)
 
 
 def diff_text(device: str, running: dict[str, Any], desired: dict[str, Any], after: list[str] | None = None) -> str:

@@ -418,3 +418,55 @@ def _matches(keys: list[tuple[int, int, int]]) -> list[list[str]]:
         else:
             rest.append(["u32", f"{value:x}" if value else "0", f"{mask:x}" if mask else "0"])
     return [named[name] for name in ("src", "dst", "tos", "protocol", "dport") if name in named] + rest
+
+
+def read_tc(channel: Channel, names: dict[int, str]) -> tuple[list[Any], list[Any], list[Any]]:
+    qdiscs: list[dict[str, Any]] = []
+    classes: list[dict[str, Any]] = []
+    filters: list[dict[str, Any]] = []
+    with_tc: dict[int, list[int]] = {}  # ifindex -> parents that may hold filters
+    for payload in channel.dump(RTM_GETQDISC, tcmsg(0)):
+        ifindex, own, parent, _, attributes = decode_tc(payload)
+        kind = kind_of(attributes)
+        if ifindex not in names or own == 0:
+            continue  # the kernel's default qdisc (noqueue, pfifo_fast, mq...): nothing set up
+        dev = names[ifindex]
+        if kind == "ingress" or kind == "clsact":
+            qdiscs.append({"dev": dev, "parent": "ingress", "handle": "ffff:", "kind": kind})
+            with_tc.setdefault(ifindex, []).append(0xFFFF0000)
+            continue
+        entry: dict[str, Any] = {"dev": dev, "parent": handle_text(parent), "handle": handle_text(own),
+                                 "kind": kind}
+        if kind == "htb":
+            entry["default"] = htb_default(attributes.get(TCA_OPTIONS, b""))
+        qdiscs.append(entry)
+        if parent == TC_H_ROOT:
+            with_tc.setdefault(ifindex, []).append(own)
+    for ifindex in sorted(with_tc):
+        dev = names[ifindex]
+        for payload in channel.dump(RTM_GETTCLASS, tcmsg(ifindex)):
+            _, own, parent, _, attributes = decode_tc(payload)
+            if kind_of(attributes) != "htb":
+                continue
+            rate, ceil, prio = htb_class(attributes.get(TCA_OPTIONS, b""))
+            top = parent == TC_H_ROOT  # the kernel reports a top class's parent as root
+            classes.append({"dev": dev, "classid": handle_text(own),
+                            "parent": f"{own >> 16:x}:" if top else handle_text(parent),
+                            "kind": "htb", "rate": rate, "ceil": ceil, "prio": None if top else prio})
+        for parent_handle in with_tc[ifindex]:
+            body = tcmsg(ifindex, 0, parent_handle)
+            for payload in channel.dump(RTM_GETTFILTER, body):
+                _, _, _, info, attributes = decode_tc(payload)
+                if kind_of(attributes) != "u32":
+                    continue
+                decoded = u32_filter(attributes.get(TCA_OPTIONS, b""))
+                if decoded is None:
+                    continue
+                match, flowid, target = decoded
+                parent_text = "ffff:" if parent_handle == 0xFFFF0000 else handle_text(parent_handle)
+                filters.append({
+                    "dev": dev, "parent": parent_text, "protocol": "ip", "pref": info >> 16, "match": match,
+                    "flowid": handle_text(flowid) if flowid else None,
+                    "action": f"mirred egress redirect dev {names.get(target, target)}" if target else None,
+                })
+    return qdiscs, classes, filters

@@ -91,7 +91,7 @@ def read_document(ipr: IPRoute, channel: netlink.Channel, netns: str | None, dev
         else:
             hops.append({"via": msg.get_attr("RTA_GATEWAY"), "dev": names.get(msg.get_attr("RTA_OIF"), "?")})
         routes.append({"dst": dst, "nexthops": sorted(hops, key=lambda h: (h["dev"], str(h["via"])))})
-    qdiscs, classes, filters = read_tc(channel, names)
+    qdiscs, classes, filters = netlink.read_tc(channel, names)
     return linux.canonical({
         "device": device,
         "platform": "linux",
@@ -103,55 +103,3 @@ def read_document(ipr: IPRoute, channel: netlink.Channel, netns: str | None, dev
         "classes": classes,
         "filters": filters,
     })
-
-
-def read_tc(channel: netlink.Channel, names: dict[int, str]) -> tuple[list[Any], list[Any], list[Any]]:
-    qdiscs: list[dict[str, Any]] = []
-    classes: list[dict[str, Any]] = []
-    filters: list[dict[str, Any]] = []
-    with_tc: dict[int, list[int]] = {}  # ifindex -> parents that may hold filters
-    for payload in channel.dump(netlink.RTM_GETQDISC, netlink.tcmsg(0)):
-        ifindex, own, parent, _, attributes = netlink.decode_tc(payload)
-        kind = netlink.kind_of(attributes)
-        if ifindex not in names or own == 0:
-            continue  # the kernel's default qdisc (noqueue, pfifo_fast, mq...): nothing set up
-        dev = names[ifindex]
-        if kind == "ingress" or kind == "clsact":
-            qdiscs.append({"dev": dev, "parent": "ingress", "handle": "ffff:", "kind": kind})
-            with_tc.setdefault(ifindex, []).append(0xFFFF0000)
-            continue
-        entry: dict[str, Any] = {"dev": dev, "parent": netlink.handle_text(parent), "handle": netlink.handle_text(own),
-                                 "kind": kind}
-        if kind == "htb":
-            entry["default"] = netlink.htb_default(attributes.get(netlink.TCA_OPTIONS, b""))
-        qdiscs.append(entry)
-        if parent == netlink.TC_H_ROOT:
-            with_tc.setdefault(ifindex, []).append(own)
-    for ifindex in sorted(with_tc):
-        dev = names[ifindex]
-        for payload in channel.dump(netlink.RTM_GETTCLASS, netlink.tcmsg(ifindex)):
-            _, own, parent, _, attributes = netlink.decode_tc(payload)
-            if netlink.kind_of(attributes) != "htb":
-                continue
-            rate, ceil, prio = netlink.htb_class(attributes.get(netlink.TCA_OPTIONS, b""))
-            top = parent == netlink.TC_H_ROOT  # the kernel reports a top class's parent as root
-            classes.append({"dev": dev, "classid": netlink.handle_text(own),
-                            "parent": f"{own >> 16:x}:" if top else netlink.handle_text(parent),
-                            "kind": "htb", "rate": rate, "ceil": ceil, "prio": None if top else prio})
-        for parent_handle in with_tc[ifindex]:
-            body = netlink.tcmsg(ifindex, 0, parent_handle)
-            for payload in channel.dump(netlink.RTM_GETTFILTER, body):
-                _, _, _, info, attributes = netlink.decode_tc(payload)
-                if netlink.kind_of(attributes) != "u32":
-                    continue
-                decoded = netlink.u32_filter(attributes.get(netlink.TCA_OPTIONS, b""))
-                if decoded is None:
-                    continue
-                match, flowid, target = decoded
-                parent_text = "ffff:" if parent_handle == 0xFFFF0000 else netlink.handle_text(parent_handle)
-                filters.append({
-                    "dev": dev, "parent": parent_text, "protocol": "ip", "pref": info >> 16, "match": match,
-                    "flowid": netlink.handle_text(flowid) if flowid else None,
-                    "action": f"mirred egress redirect dev {names.get(target, target)}" if target else None,
-                })
-    return qdiscs, classes, filters

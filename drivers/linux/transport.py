@@ -1,0 +1,199 @@
+"""How the Linux driver reaches a device: a local network namespace, or a remote host over SSH."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shlex
+import zlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+from pyroute2 import IPRoute
+
+from drivers.linux import netlink, state
+from drivers.linux.ops import IpOp
+from engine import linux
+from engine.errors import CommitError, ConnectError, DriverError
+
+AGENT_IMPORT = "from drivers.linux.netlink import"
+
+
+class Transport(Protocol):
+    def read(self, device: str) -> dict[str, Any]: ...
+    def index(self, name: str) -> int: ...
+    def forget_links(self) -> None: ...
+    def tc(self, requests: list[netlink.Request]) -> None: ...
+    def ip(self, ops: list[IpOp]) -> None: ...
+    def close(self) -> None: ...
+
+
+class LocalTransport:
+    """A network namespace on this host: pyroute2 for links/addresses/routes, a raw socket for tc."""
+
+    def __init__(self, device: str, netns: str) -> None:
+        self.device, self.netns = device, netns
+        if not Path(f"/run/netns/{netns}").exists():
+            raise ConnectError(device, f"network namespace {netns!r} does not exist (run: intent lab up SITE)")
+        try:
+            self.ipr = IPRoute(netns=netns, flags=0)
+            self.channel = netlink.Channel(netlink.netns_socket(netns))
+        except PermissionError as exc:
+            raise ConnectError(device, f"cannot enter network namespace {netns}: run as root") from exc
+        except OSError as exc:
+            raise ConnectError(device, f"cannot open netlink in {netns}: {exc}") from exc
+        self._indexes: dict[str, int] | None = None
+
+    def read(self, device: str) -> dict[str, Any]:
+        return state.read_document(self.ipr, self.channel, self.netns, device)
+
+    def index(self, name: str) -> int:
+        if self._indexes is None:
+            self._indexes = {msg.get_attr("IFLA_IFNAME"): int(msg["index"]) for msg in self.ipr.get_links()}
+        try:
+            return self._indexes[name]
+        except KeyError:
+            raise CommitError(self.device, f"interface {name} does not exist") from None
+
+    def forget_links(self) -> None:
+        self._indexes = None
+
+    def tc(self, requests: list[netlink.Request]) -> None:
+        self.channel.batch(requests)
+
+    def ip(self, ops: list[IpOp]) -> None:
+        for op in ops:
+            self._one(op)
+            if op.verb in ("link-add", "link-del"):
+                self.forget_links()
+
+    def _one(self, op: IpOp) -> None:
+        a = op.args
+        if op.verb == "sysctl":
+            state.write_sysctl(self.netns, a[0], a[1])
+        elif op.verb == "link-add":
+            name, kind, parent, vlan_id = a
+            if kind == "vlan":
+                self.ipr.link("add", ifname=name, kind="vlan", link=self.index(parent), vlan_id=vlan_id)
+            else:
+                self.ipr.link("add", ifname=name, kind=kind)
+        elif op.verb == "link-set":
+            name, master, up = a
+            self.ipr.link("set", index=self.index(name), master=self.index(master) if master else 0,
+                          state="up" if up else "down")
+        elif op.verb == "link-del":
+            self.ipr.link("del", index=self.index(a[0]))
+        elif op.verb in ("addr-add", "addr-del"):
+            address, prefixlen = a[1].split("/")
+            self.ipr.addr(op.verb[5:], index=self.index(a[0]), address=address, prefixlen=int(prefixlen))
+        elif op.verb == "route-del":
+            self.ipr.route("del", dst=a[0])
+        elif op.verb == "route-replace":
+            dst, hops = a
+            if len(hops) == 1:
+                self.ipr.route("replace", dst=dst, gateway=hops[0][0], oif=self.index(hops[0][1]))
+            else:
+                self.ipr.route("replace", dst=dst, multipath=[{"gateway": via, "oif": self.index(dev)} for via, dev in hops])
+
+    def close(self) -> None:
+        self.ipr.close()
+        self.channel.close()
+
+
+@lru_cache(maxsize=1)
+def agent_program() -> str:
+    """netlink.py + agent.py as one stdlib-only program, compressed into a `python3 -c` argument."""
+    here = Path(__file__).parent
+    agent = "\n".join(line for line in (here / "agent.py").read_text().splitlines()
+                      if not line.startswith((AGENT_IMPORT, "from __future__")))
+    source = (here / "netlink.py").read_text() + "\n\n" + agent
+    packed = base64.b64encode(zlib.compress(source.encode(), 9)).decode()
+    return f"import base64,zlib;exec(compile(zlib.decompress(base64.b64decode('{packed}')),'intent-agent','exec'))"
+
+
+class SSHTransport:
+    """A remote Linux host: each call is one SSH exec of the agent (python3 + iproute2 on the host)."""
+
+    def __init__(self, device: str, client: Any, become: bool) -> None:
+        self.device, self.client, self.become = device, client, become
+        self._indexes: dict[str, int] | None = None
+
+    def _call(self, request: dict[str, Any]) -> dict[str, Any]:
+        from drivers.ssh import run
+
+        command = ("sudo -n " if self.become else "") + "python3 -c " + shlex.quote(agent_program())
+        status, out, err = run(self.client, command, json.dumps(request).encode())
+        if status != 0 and not out:
+            message = err.decode(errors="replace").strip() or f"exit status {status}"
+            raise DriverError(self.device, f"remote agent failed: {message} (the device needs python3 and iproute2)")
+        response: dict[str, Any] = json.loads(out)
+        return response
+
+    def read(self, device: str) -> dict[str, Any]:
+        response = self._call({"op": "read"})
+        if "error" in response:
+            raise DriverError(self.device, f"cannot read state: {response['error'].get('what')}")
+        return linux.canonical(from_ip_json(device, response))
+
+    def index(self, name: str) -> int:
+        if self._indexes is None:
+            self._indexes = {k: int(v) for k, v in self._call({"op": "indexes"})["indexes"].items()}
+        try:
+            return self._indexes[name]
+        except KeyError:
+            raise CommitError(self.device, f"interface {name} does not exist") from None
+
+    def forget_links(self) -> None:
+        self._indexes = None
+
+    def tc(self, requests: list[netlink.Request]) -> None:
+        if not requests:
+            return
+        wire = [[r.kind, r.flags, base64.b64encode(r.body).decode(), r.what] for r in requests]
+        response = self._call({"op": "tc", "requests": wire})
+        if "error" in response:
+            error = response["error"]
+            if "errno" in error:
+                raise netlink.NetlinkError(error["errno"], error["index"], error["what"])
+            raise DriverError(self.device, f"tc change failed: {error.get('what')}")
+
+    def ip(self, ops: list[IpOp]) -> None:
+        if not ops:
+            return
+        response = self._call({"op": "ip", "lines": [op.line() for op in ops]})
+        self.forget_links()
+        if "error" in response:
+            error = response["error"]
+            raise CommitError(self.device, f"`ip {error.get('line', '')}` failed: {error.get('stderr') or error.get('what')}")
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def from_ip_json(device: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """The agent's `ip -j` output and tc objects, as a state document."""
+    links = []
+    for link in raw["links"]:
+        info = link.get("linkinfo") or {}
+        kind = info.get("info_kind")
+        links.append({
+            "name": link["ifname"], "kind": kind if kind in state.CREATED_KINDS else None,
+            "link": link.get("link") if kind == "vlan" else None,
+            "id": (info.get("info_data") or {}).get("id") if kind == "vlan" else None,
+            "master": link.get("master"), "up": "UP" in (link.get("flags") or []),
+        })
+    addresses = [{"dev": entry["ifname"], "address": f"{a['local']}/{a['prefixlen']}"}
+                 for entry in raw["addresses"] for a in entry.get("addr_info") or [] if a.get("family") == "inet"]
+    routes = []
+    for route in raw["routes"]:
+        if route.get("protocol") == "kernel" or route.get("type", "unicast") != "unicast":
+            continue
+        dst = "0.0.0.0/0" if route["dst"] == "default" else route["dst"]
+        dst = dst if "/" in dst else f"{dst}/32"
+        hops = [{"via": h.get("gateway"), "dev": h.get("dev")} for h in route.get("nexthops") or []] \
+            or [{"via": route.get("gateway"), "dev": route.get("dev")}]
+        routes.append({"dst": dst, "nexthops": sorted(hops, key=lambda h: (h["dev"], str(h["via"])))})
+    return {"device": device, "platform": "linux", "sysctl": {"net.ipv4.ip_forward": raw["ip_forward"]},
+            "links": links, "addresses": addresses, "routes": routes,
+            "qdiscs": raw["qdiscs"], "classes": raw["classes"], "filters": raw["filters"]}

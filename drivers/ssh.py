@@ -1,0 +1,122 @@
+"""SSH connections with safe defaults: host keys checked against known_hosts, secrets never in argv or logs.
+
+An unknown host key is refused (with its fingerprint, so it can be verified) unless the caller
+opts in with ``accept_new`` (``--accept-new-host-keys``), which records it; a changed key is always
+refused. Credentials come from the inventory's ``password_env`` variable, a key file, or the
+interactive prompt the CLI provides, never from the command line.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paramiko
+
+from engine.errors import ConnectError
+from engine.model import Device
+
+
+@dataclass(frozen=True)
+class ConnectOptions:
+    known_hosts: Path = field(default_factory=lambda: Path(os.environ.get("INTENT_KNOWN_HOSTS",
+                                                                          Path.home() / ".ssh" / "known_hosts")))
+    accept_new_host_keys: bool = False
+    timeout: float = 15.0
+
+
+def fingerprint(key: paramiko.PKey) -> str:
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+class _UnknownHostKey(Exception):
+    def __init__(self, key: paramiko.PKey) -> None:
+        self.key = key
+
+
+class _Policy(paramiko.MissingHostKeyPolicy):  # type: ignore[misc]
+    """Refuse unknown keys, or record them in known_hosts when new keys are accepted."""
+
+    def __init__(self, options: ConnectOptions) -> None:
+        self.options = options
+
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        if not self.options.accept_new_host_keys:
+            raise _UnknownHostKey(key)
+        client.get_host_keys().add(hostname, key.get_name(), key)
+        self.options.known_hosts.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.options.known_hosts, "a", encoding="utf-8") as handle:
+            handle.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
+
+
+def password_for(device: Device) -> str | None:
+    if device.password is not None:
+        return device.password
+    if device.password_env:
+        value = os.environ.get(device.password_env)
+        if value is None and device.key_file is None:
+            raise ConnectError(device.name, f"no password: set the environment variable {device.password_env}")
+        return value
+    return None
+
+
+def connect(device: Device, options: ConnectOptions) -> paramiko.SSHClient:
+    host = device.host or device.name
+    port = device.port or 22
+    client = paramiko.SSHClient()
+    if options.known_hosts.exists():
+        client.load_host_keys(str(options.known_hosts))
+    client.set_missing_host_key_policy(_Policy(options))
+    where = f"{host}:{port}" if port != 22 else host
+    try:
+        client.connect(host, port=port, username=device.username, password=password_for(device),
+                       key_filename=device.key_file, look_for_keys=False, allow_agent=False,
+                       timeout=options.timeout, banner_timeout=options.timeout, auth_timeout=options.timeout)
+    except _UnknownHostKey as exc:
+        client.close()
+        raise ConnectError(device.name, f"unknown SSH host key for {where} ({exc.key.get_name()} {fingerprint(exc.key)}); "
+                                        f"verify it and add it to {options.known_hosts}, or pass --accept-new-host-keys"
+                           ) from None
+    except paramiko.BadHostKeyException as exc:
+        client.close()
+        raise ConnectError(device.name, f"SSH host key for {where} CHANGED (now {fingerprint(exc.key)}, "
+                                        f"{options.known_hosts} has {fingerprint(exc.expected_key)}): refusing to "
+                                        "connect; if the change is expected, remove the old key") from None
+    except paramiko.AuthenticationException:
+        client.close()
+        raise ConnectError(device.name, f"SSH authentication failed for user {device.username or '(none)'} at {where}") \
+            from None
+    except (TimeoutError, OSError, paramiko.SSHException) as exc:
+        client.close()
+        raise ConnectError(device.name, f"cannot reach {where} over SSH: {exc}") from None
+    return client
+
+
+def run(client: paramiko.SSHClient, command: str, stdin: bytes = b"", timeout: float = 120.0) -> tuple[int, bytes, bytes]:
+    """Run one command; return (exit status, stdout, stderr)."""
+    channel: Any = client.get_transport().open_session()
+    channel.settimeout(timeout)
+    channel.exec_command(command)
+    if stdin:
+        channel.sendall(stdin)
+    channel.shutdown_write()
+    out, err = bytearray(), bytearray()
+    while True:
+        if channel.recv_ready():
+            out += channel.recv(65536)
+        elif channel.recv_stderr_ready():
+            err += channel.recv_stderr(65536)
+        elif channel.exit_status_ready() and not channel.recv_ready() and not channel.recv_stderr_ready():
+            break
+        else:
+            channel.status_event.wait(0.05)
+    while channel.recv_ready():
+        out += channel.recv(65536)
+    status = channel.recv_exit_status()
+    channel.close()
+    return status, bytes(out), bytes(err)
