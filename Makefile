@@ -13,6 +13,8 @@ DEBS   := iproute2 iputils-ping openssh-server openssh-client
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	# fake-switches pins Twisted<17 in its metadata but runs on current Twisted (tests/fakeswitch_server.py)
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps fake-switches==1.5.0
 	touch $(STAMP)
 
 install: $(STAMP) system-deps

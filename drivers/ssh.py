@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,3 +121,41 @@ def run(client: paramiko.SSHClient, command: str, stdin: bytes = b"", timeout: f
     status = channel.recv_exit_status()
     channel.close()
     return status, bytes(out), bytes(err)
+
+
+def verify_host_key(device: Device, port: int, options: ConnectOptions) -> None:
+    """Check the device's SSH host key against known_hosts before a library that does not check
+    by default (NAPALM, Netmiko) connects; record it when new keys are accepted. Then that
+    library is run strictly against the same file, so the check cannot be bypassed later."""
+    host = device.host or device.name
+    where = f"{host}:{port}" if port != 22 else host
+    lookup = host if port == 22 else f"[{host}]:{port}"
+    try:
+        sock = socket.create_connection((host, port), timeout=options.timeout)
+    except OSError as exc:
+        raise ConnectError(device.name, f"cannot reach {where}: {exc}") from None
+    transport = paramiko.Transport(sock)
+    try:
+        transport.start_client(timeout=options.timeout)
+        key = transport.get_remote_server_key()
+    except paramiko.SSHException as exc:
+        raise ConnectError(device.name, f"SSH handshake with {where} failed: {exc}") from None
+    finally:
+        transport.close()
+    known = paramiko.HostKeys()
+    if options.known_hosts.exists():
+        known.load(str(options.known_hosts))
+    entry = known.lookup(lookup)
+    if entry is None or key.get_name() not in entry:
+        if not options.accept_new_host_keys:
+            raise ConnectError(device.name, f"unknown SSH host key for {where} ({key.get_name()} {fingerprint(key)}); "
+                                            f"verify it and add it to {options.known_hosts}, or pass "
+                                            "--accept-new-host-keys")
+        options.known_hosts.parent.mkdir(parents=True, exist_ok=True)
+        with open(options.known_hosts, "a", encoding="utf-8") as handle:
+            handle.write(f"{lookup} {key.get_name()} {key.get_base64()}\n")
+        return
+    if entry[key.get_name()] != key:
+        raise ConnectError(device.name, f"SSH host key for {where} CHANGED (now {fingerprint(key)}, {options.known_hosts} "
+                                        f"has {fingerprint(entry[key.get_name()])}): refusing to connect; if the change "
+                                        "is expected, remove the old key")

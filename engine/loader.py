@@ -330,11 +330,17 @@ def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc, 
     host = get("host", "ansible_host")[1]
     if host is None and netns is None:
         host = name  # Ansible's rule: the inventory name is the address
+    napalm_args_path, napalm_args = get("napalm_optional_args")
+    if napalm_args is not None and not isinstance(napalm_args, dict):
+        problems.append((doc.at(napalm_args_path or where), f"host {name}: napalm_optional_args must be a mapping"))
+        napalm_args = None
+    if isinstance(napalm_args, dict) and isinstance(napalm_args.get("path"), str):
+        napalm_args = {**napalm_args, "path": str(Path(doc.path).parent / napalm_args["path"])}  # mock recordings
     key_file = get("key_file", "ansible_ssh_private_key_file")[1]
     become = bool(get("become", "ansible_become")[1])
     known = {"platform", "driver", "host", "ansible_host", "port", "ansible_port", "username", "ansible_user",
              "password_env", "netns", "interfaces", "ansible_network_os", "key_file", "ansible_ssh_private_key_file",
-             "become", "ansible_become", *PASSWORD_KEYS}
+             "become", "ansible_become", "napalm_driver", "napalm_optional_args", *PASSWORD_KEYS}
     extra = tuple(sorted((k, v) for k, (_, v) in merged.items() if k not in known and not isinstance(v, (dict, list))))
     return Device(
         name=name, platform=platform, driver=driver, host=host, port=port, netns=netns,
@@ -342,7 +348,8 @@ def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc, 
         interfaces=tuple(interfaces) if interfaces is not None else None, groups=groups, extra=extra,
         key_file=str(Path(doc.path).parent / key_file) if isinstance(key_file, str) and not key_file.startswith(("/", "~"))
         else (os.path.expanduser(key_file) if isinstance(key_file, str) else None),
-        become=become,
+        become=become, napalm_driver=get("napalm_driver")[1],
+        napalm_args=tuple(sorted((napalm_args or {}).items())),
     )
 
 

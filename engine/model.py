@@ -37,6 +37,8 @@ class Device:
     interfaces: tuple[str, ...] | None = None
     key_file: str | None = None  # SSH private key (ansible_ssh_private_key_file)
     become: bool = False  # run privileged commands through sudo -n (ansible_become)
+    napalm_driver: str | None = None  # NAPALM driver name when not the platform's default (e.g. nxos, mock)
+    napalm_args: tuple[tuple[str, Any], ...] = ()  # napalm_optional_args, passed through
     groups: tuple[str, ...] = ()
     extra: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
 

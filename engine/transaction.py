@@ -17,6 +17,7 @@ from engine.compiler import Compilation
 from engine.errors import ConnectError, IntentError
 from engine.model import Device, DriverName, Site
 from engine.plan import Plan, make_plan
+from engine.render import DeviceConfig
 from engine.state import StateDir
 
 Progress = Callable[[str, str], None]  # (device, what happens now)
@@ -30,7 +31,7 @@ class LiveDriver(Protocol):
                  tb: TracebackType | None) -> None: ...
     def get_running(self) -> str: ...
     def probe(self, desired: dict[str, Any]) -> list[str]: ...
-    def stage_document(self, desired: dict[str, Any]) -> str: ...
+    def stage(self, config: DeviceConfig) -> str: ...
     def commit(self, revert_in: int | None = None) -> None: ...
     def confirm(self) -> None: ...
     def rollback(self, snapshot: str) -> None: ...
@@ -64,6 +65,14 @@ def open_driver(device: Device, state: StateDir, connection: Connection = CONNEC
         from drivers.linux import LinuxDriver
 
         return LinuxDriver(device, state.device_dir(device.name), connection.ssh_options())
+    if device.driver is DriverName.NAPALM:
+        from drivers.napalm import NapalmDriver
+
+        return NapalmDriver(device, state.device_dir(device.name), connection.ssh_options())
+    if device.driver is DriverName.NETMIKO:
+        from drivers.netmiko import NetmikoDriver
+
+        return NetmikoDriver(device, state.device_dir(device.name), connection.ssh_options())
     raise ConnectError(device.name, f"the {device.driver.value} driver for {device.platform.value} is not in this "
                                     "release; plan it offline with --running DIR")
 
@@ -167,9 +176,7 @@ def apply(site: Site, compilation: Compilation, plan: Plan, state: StateDir, *, 
                 with lock:
                     snapshots[name] = snapshot
                 progress(name, "apply")
-                document = compilation.configs[name].document
-                assert document is not None
-                result.diff = driver.stage_document(document)
+                result.diff = driver.stage(compilation.configs[name])
                 with lock:
                     touched.append(name)
                 driver.commit(revert_in=confirm_timeout)

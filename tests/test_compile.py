@@ -175,7 +175,7 @@ def test_compile_is_deterministic(ecmp: SiteDir) -> None:
 
 
 def test_import_engine_pulls_in_no_vendor_library() -> None:
-    code = ("import sys, engine, engine.plan, engine.report, intents; "
-            "print([m for m in ('napalm', 'netmiko', 'pyroute2', 'paramiko') if m in sys.modules])")
+    code = ("import sys, engine, engine.plan, engine.report, engine.transaction, engine.cli, intents; "
+            "print([m for m in ('napalm', 'netmiko', 'pyroute2', 'paramiko', 'hier_config') if m in sys.modules])")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

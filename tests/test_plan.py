@@ -179,8 +179,10 @@ def test_invalid_input_in_json_mode_is_reported_as_json(site_dir: SiteDir) -> No
 
 def test_plan_needs_running_state_or_says_why(site_dir: SiteDir, tmp_path: Path) -> None:
     site_dir.write("inventory.yaml", (site_dir.root / "inventory.yaml").read_text().replace("{netns: acc2}", "{host: acc2.example.net}"))
-    result = run_intent("plan", str(site_dir.site))  # live: a remote Linux device has no driver here yet
-    assert result.returncode == 1 and "acc2: remote Linux (acc2.example.net) needs the SSH driver" in result.stderr
+    result = run_intent("plan", str(site_dir.site), env={})  # live, nothing reachable
+    assert result.returncode == 1
+    assert "acc2: no password: set the environment variable LAB_PASSWORD" in result.stderr  # before any connection
+    assert "core1: network namespace 'core1' does not exist (run: intent lab up SITE)" in result.stderr
     result = run_intent("plan", str(site_dir.site), "--running", str(tmp_path / "nope"))
     assert result.returncode == 1 and "no such directory" in result.stderr
     (tmp_path / "bad").mkdir()

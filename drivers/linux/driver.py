@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
-import time
-import uuid
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -176,36 +172,17 @@ class LinuxDriver:
 
     # -- commit-confirm ---------------------------------------------------------------------
 
-    @property
-    def pending_file(self) -> Path:
-        return self.work_dir / "pending.json"
-
     def _arm(self, running: dict[str, Any], seconds: int) -> None:
-        token = uuid.uuid4().hex
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        (self.work_dir / "reverted.json").unlink(missing_ok=True)  # from an earlier commit
-        record = {"token": token, "device": self.device, "netns": self.netns, "deadline": time.time() + seconds,
-                  "snapshot": running}
-        tmp = self.pending_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(record))
-        tmp.replace(self.pending_file)
-        root = Path(__file__).resolve().parents[2]
-        subprocess.Popen(
-            [sys.executable, "-m", "drivers.linux.revert", str(self.work_dir), token],
-            cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True, env={**os.environ, "PYTHONPATH": str(root)},
-        )
+        from drivers import revert
+
+        known = str(self._options.known_hosts) if self._options is not None else None
+        revert.arm(self.work_dir, self._spec, json.dumps(running), seconds, {"known_hosts": known})
 
     def confirm(self) -> None:
         """Claim the armed revert before its deadline; after that the change stays."""
-        claimed = self.work_dir / "confirmed.json"
-        try:
-            self.pending_file.replace(claimed)
-        except FileNotFoundError:
-            reverted = self.work_dir / "reverted.json"
-            if reverted.exists():
-                raise CommitError(self.device, "too late: the commit was already reverted at its deadline") from None
-            raise CommitError(self.device, "no commit is waiting for confirmation") from None
+        from drivers import revert
+
+        revert.claim(self.work_dir, self.device)
 
     # -- internals --------------------------------------------------------------------------
 

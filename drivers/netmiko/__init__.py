@@ -1,0 +1,174 @@
+"""Netmiko driver for CLI devices without a usable NAPALM path (``driver: netmiko``).
+
+The engine merges its intents into the running config (touching only what it owns); hier_config
+turns running -> merged into the remediation commands and merged -> running into the rollback
+commands, with each platform's own negation rules; Netmiko sends them with an error pattern, then
+the running config is read back and checked. Commit-confirm is snapshot-based: a detached reverter
+sends the device back to its snapshot unless ``intent confirm`` claims it first.
+Host keys are checked against known_hosts (drivers.ssh) and Netmiko runs strictly against it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from drivers import revert
+from drivers.cli import CliChange, change, same_config, satisfied
+from drivers.ssh import ConnectOptions, password_for, verify_host_key
+from engine.errors import CommitError, ConnectError, DriverError, RollbackError
+from engine.model import Device
+from engine.render import DeviceConfig
+from engine.secrets import SecretMasker
+
+DEVICE_TYPES = {"ios": "cisco_ios", "eos": "arista_eos", "nxos": "cisco_nxos", "junos": "juniper_junos"}
+HIER_PLATFORMS = {"ios": "CISCO_IOS", "eos": "ARISTA_EOS", "nxos": "CISCO_NXOS", "junos": "JUNIPER_JUNOS"}
+SHOW_RUNNING = {"junos": "show configuration | display set"}
+ERROR_PATTERN = r"% ?Invalid|% ?Incomplete|% ?Ambiguous|% ?Error|No such command|Command rejected|syntax error"
+
+Connector = Callable[..., Any]  # netmiko.ConnectHandler or a stand-in
+
+
+def _connect_handler(**kwargs: Any) -> Any:
+    from netmiko import ConnectHandler
+
+    return ConnectHandler(**kwargs)
+
+
+def remediation(platform: str, running: str, target: str) -> tuple[str, ...]:
+    """Commands that turn ``running`` into ``target`` (hier_config), with section exits."""
+    from hier_config import Platform, WorkflowRemediation, get_hconfig
+
+    kind = getattr(Platform, HIER_PLATFORMS[platform])
+    workflow = WorkflowRemediation(get_hconfig(kind, running), get_hconfig(kind, target))
+    return tuple(line.rstrip() for line in workflow.remediation_config.lines(sectional_exiting=True))
+
+
+class NetmikoDriver:
+    def __init__(self, device: Device, work_dir: Path, options: ConnectOptions | None = None,
+                 connector: Connector | None = None) -> None:
+        self.device = device.name
+        self.platform = device.platform.value
+        self.work_dir = work_dir
+        self._spec = device
+        self._options = options or ConnectOptions()
+        self._connector = connector or _connect_handler
+        self._conn: Any = None
+        self._staged: tuple[DeviceConfig, CliChange, tuple[str, ...]] | None = None
+        self._masker = SecretMasker()
+        self._masker.add(device.password)
+        self.changes = 0
+        self.sent: list[str] = []  # every configuration line sent, in order (for the record and tests)
+
+    def open(self) -> None:
+        port = self._spec.port or 22
+        verify_host_key(self._spec, port, self._options)
+        password = password_for(self._spec)
+        self._masker.add(password)
+        secret_env = dict(self._spec.extra).get("enable_secret_env")
+        import os
+
+        secret = os.environ.get(str(secret_env), "") if secret_env else ""
+        self._masker.add(secret)
+        try:
+            self._conn = self._connector(
+                device_type=DEVICE_TYPES[self.platform], host=self._spec.host or self.device, port=port,
+                username=self._spec.username or "", password=password or "", secret=secret,
+                ssh_strict=True, system_host_keys=False, alt_host_keys=True,
+                alt_key_file=str(self._options.known_hosts), conn_timeout=self._options.timeout,
+                **({"key_file": self._spec.key_file, "use_keys": True} if self._spec.key_file else {}),
+            )
+            if self.platform != "junos" and not self._conn.check_enable_mode():
+                self._conn.enable()
+        except Exception as exc:  # noqa: BLE001 - netmiko and paramiko raise their own classes
+            raise ConnectError(self.device, self._text(exc)) from None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.disconnect()
+            self._conn = None
+        self._staged = None
+
+    def __enter__(self) -> NetmikoDriver:
+        self.open()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def get_running(self) -> str:
+        with self._wrapped(DriverError, "reading the running config failed"):
+            return str(self._conn.send_command(SHOW_RUNNING.get(self.platform, "show running-config")))
+
+    def probe(self, desired: Any) -> list[str]:
+        return []
+
+    def stage(self, config: DeviceConfig) -> str:
+        planned = change(config, self.get_running())
+        if not planned.commands:
+            self._staged = None
+            return ""
+        commands = remediation(self.platform, planned.running, planned.merged)
+        self._staged = (config, planned, commands)
+        return planned.diff(self.device)
+
+    def discard(self) -> None:
+        self._staged = None  # nothing was sent: a CLI device has no candidate to drop
+
+    def commit(self, revert_in: int | None = None) -> None:
+        if self._staged is None:
+            self.changes = 0
+            return
+        config, planned, commands = self._staged
+        if revert_in:
+            revert.arm(self.work_dir, self._spec, planned.running, revert_in,
+                       {"known_hosts": str(self._options.known_hosts)})
+        self._send(commands, CommitError, "commit failed")
+        self._staged = None
+        self.changes = len(commands)
+        if not satisfied(config, self.get_running()):
+            raise CommitError(self.device, "verification failed: the running config does not hold the change")
+
+    def confirm(self) -> None:
+        revert.claim(self.work_dir, self.device)
+
+    def rollback(self, snapshot: str) -> None:
+        current = self.get_running()
+        commands = remediation(self.platform, current, snapshot)
+        if commands:
+            self._send(commands, RollbackError, "restore failed")
+        if not same_config(self.get_running(), snapshot, self.platform):
+            raise RollbackError(self.device, "the running config differs from the snapshot after the restore")
+        self.changes = len(commands)
+
+    def _send(self, commands: tuple[str, ...], kind: type[DriverError], what: str) -> None:
+        self.sent.extend(commands)
+        with self._wrapped(kind, what):
+            output = self._conn.send_config_set(list(commands), error_pattern=ERROR_PATTERN)
+            if self.platform == "junos":
+                output += self._conn.commit()
+        match = re.search(rf"^.*({ERROR_PATTERN}).*$", output or "", re.MULTILINE)
+        if match:
+            raise kind(self.device, f"{what}: the device said {self._masker(match.group(0).strip())!r}")
+
+    def _text(self, exc: BaseException) -> str:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return self._masker(f"{type(exc).__name__}: {text}")
+
+    @contextlib.contextmanager
+    def _wrapped(self, kind: type[DriverError], what: str) -> Iterator[None]:
+        if self._conn is None:
+            raise DriverError(self.device, "driver is not open")
+        try:
+            yield
+        except DriverError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            with contextlib.suppress(Exception):
+                self._conn.exit_config_mode()  # leave the session usable for the restore that follows
+            raise kind(self.device, f"{what}: {self._text(exc)}") from None
