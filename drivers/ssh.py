@@ -56,10 +56,13 @@ class _Policy(paramiko.MissingHostKeyPolicy):  # type: ignore[misc]
 
 
 def password_for(device: Device) -> str | None:
+    """The device's password: inventory (if allowed), its ``password_env`` variable, or the prompt."""
+    from engine import credentials
+
     if device.password is not None:
         return device.password
     if device.password_env:
-        value = os.environ.get(device.password_env)
+        value = credentials.secret(device.password_env, f"password for {device.username or ''}@{device.name}")
         if value is None and device.key_file is None:
             raise ConnectError(device.name, f"no password: set the environment variable {device.password_env}")
         return value

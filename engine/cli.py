@@ -85,6 +85,12 @@ def main() -> None:
       intent plan site.yaml --running saved/        what would change on every device, offline
       intent plan site.yaml --running saved/ --format markdown > comment.md
     """
+    if sys.stdin.isatty():
+        import getpass
+
+        from engine import credentials
+
+        credentials.prompt = getpass.getpass  # secrets the environment lacks are asked for, never taken from argv
 
 
 SITE = click.argument("site", type=click.Path(dir_okay=False, path_type=Path))
@@ -264,12 +270,14 @@ def _progress_bar(total: int) -> tuple[Any, Callable[[str, str], None]]:
               help="Arm a revert on every device: unless `intent confirm SITE` comes within SECONDS, the devices "
                    "return to their snapshots by themselves.")
 @click.option("--parallel", type=click.IntRange(1, 64), default=4, show_default=True, help="Devices changed at once.")
+@click.option("--dry-run", is_flag=True, help="Load the change on every device, show each device's own diff, then "
+                                               "discard it: nothing changes.")
 @STATE_DIR
 @KNOWN_HOSTS
 @ACCEPT_NEW
 @PLAINTEXT
 @_guard
-def apply(site: Path, yes: bool, confirm_timeout: int | None, parallel: int, state_dir: Path | None,
+def apply(site: Path, yes: bool, confirm_timeout: int | None, parallel: int, dry_run: bool, state_dir: Path | None,
           known_hosts: str | None, accept_new_host_keys: bool, allow_plaintext_secrets: bool) -> None:
     """Apply SITE to its devices as one transaction.
 
@@ -291,7 +299,7 @@ def apply(site: Path, yes: bool, confirm_timeout: int | None, parallel: int, sta
     if not result.changes:
         _stdout().print("Nothing to apply.")
         return
-    if not yes:
+    if not yes and not dry_run:
         if not sys.stdin.isatty():
             raise IntentError("refusing to change devices without confirmation: pass --yes (no terminal to ask on)")
         if not click.confirm("Apply these changes?", default=False):
@@ -301,7 +309,13 @@ def apply(site: Path, yes: bool, confirm_timeout: int | None, parallel: int, sta
     bar, update = _progress_bar(changed)
     with bar:
         run = run_apply(loaded, compilation, result, state, parallel=parallel, confirm_timeout=confirm_timeout,
-                        progress=update, connection=connection)
+                        progress=update, connection=connection, dry_run=dry_run)
+    if dry_run:
+        for name, device_result in sorted(run.results.items()):
+            if device_result.diff:
+                _print_text(f"--- {name}: the device's own diff (discarded)\n{device_result.diff}")
+        _report(run, "dry run")
+        sys.exit(1 if run.failed else 0)
     _report(run, "apply")
     if confirm_timeout and not run.failed:
         _stdout().print(f"Armed: the devices revert in {confirm_timeout}s unless you run: intent confirm {site}")
@@ -408,6 +422,62 @@ def lab_down(site: Path) -> None:
     loaded = load_site(site)
     removed = lab_driver.down(lab_spec(loaded), lambda line: _stderr().print(f"  {line}"))
     _stdout().print(f"lab {loaded.name}: removed {len(removed)} namespaces")
+
+
+@main.command(epilog=EPILOG)
+@click.option("--inventory", "inventory", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Ansible YAML inventory of the devices to ask.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the topology here instead of printing it.")
+@click.option("--parallel", type=click.IntRange(1, 64), default=8, show_default=True)
+@KNOWN_HOSTS
+@ACCEPT_NEW
+@PLAINTEXT
+@_guard
+def discover(inventory: Path, out_file: Path | None, parallel: int, known_hosts: str | None,
+             accept_new_host_keys: bool, allow_plaintext_secrets: bool) -> None:
+    """Build a topology file from LLDP neighbours and interface speeds (NAPALM devices).
+
+    Devices that are not reached through NAPALM are listed as skipped. Review the result:
+    LLDP shows what is cabled, not what you intend to use.
+    """
+    import tempfile
+    from concurrent.futures import ThreadPoolExecutor
+
+    from engine.discover import build
+    from engine.loader import load_inventory
+    from engine.model import DriverName
+    from engine.state import StateDir
+    from engine.transaction import open_driver
+
+    devices = load_inventory(inventory, allow_plaintext_secrets=allow_plaintext_secrets)
+    connection = _connection(known_hosts, accept_new_host_keys)
+    state = StateDir(Path(tempfile.mkdtemp(prefix="intent-discover-")))
+    asked = sorted(name for name, device in devices.items() if device.driver is DriverName.NAPALM)
+    seen: dict[str, Any] = {}
+    failures: list[str] = []
+
+    def ask(name: str) -> None:
+        try:
+            with open_driver(devices[name], state, connection) as driver:
+                seen[name] = driver.neighbours()  # type: ignore[attr-defined]
+        except IntentError as exc:
+            failures.append(str(exc))
+
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        list(pool.map(ask, asked))
+    result = build(devices, seen)
+    result.notes += [f"skipped {name}: discovery reads LLDP through NAPALM, and {name} uses the "
+                     f"{devices[name].driver.value} driver" for name in sorted(set(devices) - set(asked))]
+    result.notes += [f"failed {line}" for line in sorted(failures)]
+    text = result.yaml()
+    if out_file:
+        out_file.write_text(text, encoding="utf-8")
+        _stdout().print(f"{out_file}: {len(result.links)} links from {len(seen)} devices")
+    else:
+        click.echo(text, nl=False)
+    if failures:
+        sys.exit(1)
 
 
 @main.command(epilog=EPILOG)

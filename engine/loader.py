@@ -190,6 +190,16 @@ def load_site(source: str | os.PathLike[str], *, allow_plaintext_secrets: bool =
     return site
 
 
+def load_inventory(source: str | os.PathLike[str], *, allow_plaintext_secrets: bool = False) -> dict[str, Device]:
+    """An Ansible YAML inventory alone (for intent discover); every problem raised at once."""
+    doc = load_yaml(Path(source))
+    problems: list[Problem] = []
+    devices, _ = _inventory(doc, problems, allow_plaintext_secrets)
+    if problems:
+        raise ValidationError(problems)
+    return devices
+
+
 def _display(site_path: Path, relative: str) -> str:
     return os.path.normpath(str(site_path.parent / relative))
 

@@ -109,9 +109,15 @@ class RunningState:
 
 
 def masker_for(site: Site) -> SecretMasker:
+    """Every secret the site can reach: inventory passwords and the values of the variables it names."""
+    import os
+
     masker = SecretMasker()
     for device in site.devices.values():
         masker.add(device.password)
+        for variable in (device.password_env, dict(device.extra).get("enable_secret_env")):
+            if variable:
+                masker.add(os.environ.get(str(variable)))
     return masker
 
 

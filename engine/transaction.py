@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from engine.compiler import Compilation
 from engine.errors import ConnectError, IntentError
 from engine.model import Device, DriverName, Site
-from engine.plan import Plan, make_plan
+from engine.plan import Plan, make_plan, masker_for
 from engine.render import DeviceConfig
 from engine.state import StateDir
 
@@ -33,6 +33,7 @@ class LiveDriver(Protocol):
     def probe(self, desired: dict[str, Any]) -> list[str]: ...
     def stage(self, config: DeviceConfig) -> str: ...
     def commit(self, revert_in: int | None = None) -> None: ...
+    def discard(self) -> None: ...
     def confirm(self) -> None: ...
     def rollback(self, snapshot: str) -> None: ...
 
@@ -131,7 +132,11 @@ def live_plan(site: Site, compilation: Compilation, state: StateDir, parallel: i
                         "lab)") if feature.startswith("qdisc") else "use a kernel that has it (make test-kernel)"
                 problems.append(f"{name}: the kernel lacks {feature}; {hint}")
 
-    _run_all(sorted(compilation.configs), read, parallel)
+    masker = masker_for(site)
+    try:
+        _run_all(sorted(compilation.configs), read, parallel)
+    except IntentError as exc:
+        raise IntentError(masker(str(exc))) from None
     if problems:
         raise IntentError("\n".join(sorted(problems)))
 
@@ -151,9 +156,13 @@ def _run_all(names: list[str], work: Callable[[str], None], parallel: int) -> No
 
 def apply(site: Site, compilation: Compilation, plan: Plan, state: StateDir, *, parallel: int = 4,
           confirm_timeout: int | None = None, progress: Progress = lambda d, s: None,
-          connection: Connection = CONNECTION) -> RunResult:
-    """Snapshot, change and verify every changed device; if any fails, restore all to their snapshots."""
+          connection: Connection = CONNECTION, dry_run: bool = False) -> RunResult:
+    """Snapshot, change and verify every changed device; if any fails, restore all to their snapshots.
+
+    With ``dry_run``, every device loads its change and reports its own diff, then discards it.
+    """
     apply_id = state.new_apply_id()
+    masker = masker_for(site)
     run = RunResult("apply", apply_id)
     changed = [name for name, device in sorted(plan.devices.items()) if device.changed]
     snapshots: dict[str, str] = {}
@@ -176,7 +185,11 @@ def apply(site: Site, compilation: Compilation, plan: Plan, state: StateDir, *, 
                 with lock:
                     snapshots[name] = snapshot
                 progress(name, "apply")
-                result.diff = driver.stage(compilation.configs[name])
+                result.diff = masker(driver.stage(compilation.configs[name]))
+                if dry_run:
+                    driver.discard()
+                    progress(name, "verified")
+                    return
                 with lock:
                     touched.append(name)
                 driver.commit(revert_in=confirm_timeout)
@@ -184,7 +197,7 @@ def apply(site: Site, compilation: Compilation, plan: Plan, state: StateDir, *, 
                 result.changes = driver.changes
                 progress(name, "verified")
         except IntentError as exc:
-            result.failed, result.error = True, str(exc)
+            result.failed, result.error = True, masker(str(exc))
             abort.set()
             progress(name, "failed")
 
@@ -198,8 +211,12 @@ def apply(site: Site, compilation: Compilation, plan: Plan, state: StateDir, *, 
                     driver.rollback(snapshots[name])
                 run.results[name].rolled_back = True
             except IntentError as exc:
-                run.results[name].error = f"{run.results[name].error or 'changed'}; ROLLBACK FAILED: {exc}"
+                run.results[name].error = f"{run.results[name].error or 'changed'}; ROLLBACK FAILED: {masker(str(exc))}"
                 run.results[name].failed = True
+    if dry_run:
+        state.record({"action": "dry-run", "id": apply_id, "site": site.name, "devices": changed,
+                      "outcome": "failed" if run.failed else "ok"})
+        return run
     state.record({
         "action": "apply", "id": apply_id, "site": site.name, "devices": changed,
         "outcome": "rolled back" if run.failed else "ok",
@@ -217,6 +234,7 @@ def rollback(site: Site, state: StateDir, apply_id: str | None = None, parallel:
     if record is None:
         raise IntentError(f"no apply {apply_id} in {state.root} (see intent history)")
     run = RunResult("rollback", record["id"])
+    masker = masker_for(site)
     lock = threading.Lock()
 
     def one(name: str) -> None:
@@ -233,7 +251,7 @@ def rollback(site: Site, state: StateDir, apply_id: str | None = None, parallel:
                 result.rolled_back = True
             progress(name, "restored")
         except IntentError as exc:
-            result.failed, result.error = True, str(exc)
+            result.failed, result.error = True, masker(str(exc))
             progress(name, "failed")
 
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
@@ -255,7 +273,7 @@ def confirm(site: Site, state: StateDir, connection: Connection = CONNECTION) ->
             with open_driver(site.devices[name], state, connection) as driver:
                 driver.confirm()
         except IntentError as exc:
-            result.failed, result.error = True, str(exc)
+            result.failed, result.error = True, masker_for(site)(str(exc))
     state.record({"action": "confirm", "id": record["id"], "site": site.name, "devices": record["devices"],
                   "outcome": "failed" if run.failed else "ok"})
     return run

@@ -69,10 +69,10 @@ class NetmikoDriver:
         verify_host_key(self._spec, port, self._options)
         password = password_for(self._spec)
         self._masker.add(password)
-        secret_env = dict(self._spec.extra).get("enable_secret_env")
-        import os
+        from engine import credentials
 
-        secret = os.environ.get(str(secret_env), "") if secret_env else ""
+        secret_env = dict(self._spec.extra).get("enable_secret_env")
+        secret = (credentials.secret(str(secret_env), f"enable secret of {self.device}") or "") if secret_env else ""
         self._masker.add(secret)
         try:
             self._conn = self._connector(

@@ -58,15 +58,6 @@ def main() -> None:
         write(restore, "get_config.1", {"running": running, "candidate": "", "startup": running})
         noop = base / "noop"  # the device already as intended
         write(noop, "get_config.1", {"running": planned.merged, "candidate": "", "startup": planned.merged})
-        lldp = base / "discover"
-        write(lldp, "get_lldp_neighbors_detail.1", {
-            "eth1": [{"remote_system_name": "s1.example.net", "remote_port": "GigabitEthernet1/0/1",
-                      "remote_chassis_id": "00:11:22:33:44:01", "remote_port_description": "to r1",
-                      "remote_system_description": "", "remote_system_capab": ["bridge"],
-                      "remote_system_enable_capab": ["bridge"], "parent_interface": ""}],
-        })
-        write(lldp, "get_interfaces.1", {"eth1": {"is_up": True, "is_enabled": True, "description": "", "mtu": 1500,
-                                                  "last_flapped": -1.0, "speed": 10000.0, "mac_address": "00:11:22:33:44:55"}})
         print(f"{platform}: {len(planned.commands)} commands, diff of {len(device_diff.splitlines())} lines")
 
 
