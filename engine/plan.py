@@ -130,7 +130,7 @@ def make_plan(site: Site, compilation: Compilation, running: RunningSource, regi
         config = compilation.configs[name]
         text = running.read(name, config.platform)
         try:
-            devices[name] = _device_plan(config, text, masker, running.directory)
+            devices[name] = _device_plan(config, text, masker, running.directory, site.devices[name].driver.value)
         except ValueError as exc:
             suffix = ".json" if config.platform == "linux" else ".cfg"
             problems.append((Location(str(running.directory / f"{name}{suffix}"), 1, 1), str(exc)))
@@ -148,9 +148,20 @@ def make_plan(site: Site, compilation: Compilation, running: RunningSource, regi
     return Plan(site.name, devices, compilation.reservations, tuple(summaries), source=str(running.directory))
 
 
-def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretMasker, directory: object) -> DevicePlan:
+# How commit-confirm (--confirm-timeout) works per driver and platform, where it is not the device's own.
+SNAPSHOT_REVERT = {
+    ("napalm", "nxos"): "NAPALM has no commit-confirm for nxos: a detached reverter restores the snapshot instead",
+    ("netmiko", "*"): "commit-confirm is a detached reverter restoring the snapshot (CLI devices have no candidate)",
+}
+
+
+def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretMasker, directory: object,
+                 driver: str = "") -> DevicePlan:
     fresh = running_text is None
     notes = [f"no saved running state in {directory}: planned as a fresh device"] if fresh else []
+    revert_note = SNAPSHOT_REVERT.get((driver, config.platform)) or SNAPSHOT_REVERT.get((driver, "*"))
+    if revert_note:
+        notes.append(revert_note)
     if config.document is not None:
         running_doc: dict[str, Any] = {}
         if running_text is not None:

@@ -190,3 +190,14 @@ def test_plan_needs_running_state_or_says_why(site_dir: SiteDir, tmp_path: Path)
     result = run_intent("plan", str(site_dir.site), "--running", str(tmp_path / "bad"))
     assert result.returncode == 1 and f"{tmp_path / 'bad' / 'core1.json'}:1:1: invalid JSON running state" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_plan_says_where_commit_confirm_is_a_snapshot_revert() -> None:
+    from tests.conftest import ROOT
+
+    result = run_intent("plan", str(ROOT / "examples/campus/site.yaml"), "--running",
+                        str(ROOT / "examples/campus/running"), "--format", "json")
+    devices = json.loads(result.stdout)["devices"]
+    assert "NAPALM has no commit-confirm for nxos" in " ".join(devices["dist1"]["notes"])  # napalm + nxos
+    assert "commit-confirm is a detached reverter" in " ".join(devices["sw2"]["notes"])  # netmiko
+    assert not any("reverter" in note for note in devices["sw1"]["notes"])  # napalm + ios: the device's own
