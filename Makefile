@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 SITE   := examples/campus/site.yaml
 LAB    := examples/lab/site.yaml
 # Debian packages the lab and its tests use; installed only when missing (needs root).
-DEBS   := iproute2 iputils-ping openssh-server openssh-client
+DEBS   := iproute2 iputils-ping openssh-server openssh-client iperf3
 
 .PHONY: install system-deps demo demo-plan test lint typecheck bench bench-apply golden clean
 
@@ -28,7 +28,7 @@ system-deps:
 	fi
 
 # The main job on the built-in lab: build it, plan, apply, show the shaping, ping across VLANs,
-# roll back, remove the lab. Needs root (network namespaces).
+# roll back, apply again and end with the verify table, remove the lab. Needs root.
 demo: install
 	$(INTENT) validate $(LAB)
 	$(INTENT) lab up $(LAB)
@@ -40,7 +40,9 @@ demo: install
 	ip netns exec h-acc1-eth3 ping -c 3 -W 2 10.20.0.2
 	$(INTENT) rollback $(LAB)
 	$(INTENT) history $(LAB)
-	$(INTENT) lab down $(LAB)
+	@echo "--- apply again and prove it: measured with real traffic"
+	$(INTENT) apply $(LAB) --yes
+	$(INTENT) verify $(LAB); status=$$?; $(INTENT) lab down $(LAB); exit $$status
 
 # Offline: plan the mixed-vendor campus against its saved running state (no root needed).
 demo-plan: install

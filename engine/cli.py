@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import traceback
 from collections.abc import Callable
@@ -422,6 +423,114 @@ def lab_down(site: Path) -> None:
     loaded = load_site(site)
     removed = lab_driver.down(lab_spec(loaded), lambda line: _stderr().print(f"  {line}"))
     _stdout().print(f"lab {loaded.name}: removed {len(removed)} namespaces")
+
+
+@main.command(epilog=EPILOG)
+@SITE
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--seconds", type=click.IntRange(2, 120), default=5, show_default=True,
+              help="How long each direction is measured.")
+@click.option("--tolerance", type=click.IntRange(0, 50), default=10, show_default=True, metavar="PERCENT",
+              help="How far below a guarantee (or above a cap) a measurement may be and still pass.")
+@STATE_DIR
+@KNOWN_HOSTS
+@_guard
+def verify(site: Path, output_format: str, seconds: int, tolerance: int, state_dir: Path | None,
+           known_hosts: str | None) -> None:
+    """Prove each intent holds on the lab, measured with real traffic; report drift. Exit 1 if not.
+
+    \b
+    qos_guarantee: in each direction the guaranteed flow runs while bulk flows that share its
+      links (but not its class) try to crowd it out; it must get the rate, less the tolerance.
+    qos_limit: traffic into and out of the VLAN must stay at the cap, plus the tolerance.
+    vlan: every lab host of the VLAN reaches its gateway.
+    Also: the running state must still equal the desired state (drift is shown as a diff), and
+    the tc class counters on the path (bytes, drops, overlimits) are reported. Needs root.
+    """
+    from drivers.linux import traffic
+    from engine.labspec import lab_spec
+    from engine.state import StateDir
+    from engine.transaction import live_plan, open_driver
+    from engine.verify import IntentResult, judge, plan_checks, summarise
+    from intents.vlan import VlanIntent
+
+    loaded, compilation = _load(site)
+    state = StateDir.for_site(loaded, state_dir)
+    connection = _connection(known_hosts, False)
+    spec = lab_spec(loaded, compilation.vlans_per_link)
+    live = live_plan(loaded, compilation, state, connection=connection)
+    drift = {name: device.diff for name, device in sorted(live.devices.items()) if device.changed}
+
+    egress = {name: sorted({policy.interface for policy in model.egress}) for name, model in compilation.models.items()
+              if model.platform == "linux" and model.egress}
+
+    def counters() -> dict[tuple[str, str, str], dict[str, int]]:
+        found = {}
+        for name, interfaces in egress.items():
+            with open_driver(loaded.devices[name], state, connection) as driver:
+                for entry in driver.class_stats(interfaces):  # type: ignore[attr-defined]
+                    found[(name, entry["dev"], entry["classid"])] = entry
+        return found
+
+    before = counters()
+    results: list[IntentResult] = []
+    for intent in loaded.intents:
+        if isinstance(intent, VlanIntent):
+            hosts = [h for h in spec.hosts if h.vlan == intent.id]
+            failures = [h.netns for h in hosts if subprocess.run(
+                ["ip", "netns", "exec", h.netns, "ping", "-c", "1", "-W", "2", h.gateway],
+                capture_output=True).returncode != 0]
+            detail = (f"{len(hosts)} host(s) reach the gateway {intent.gateway_address}" if hosts and not failures
+                      else f"cannot reach {intent.gateway_address} from {', '.join(failures)}" if failures
+                      else "not measured: no lab host in this VLAN")
+            results.append(IntentResult(intent.name, intent.kind, bool(hosts) and not failures, 0, None, detail))
+    outcomes = []
+    for check in plan_checks(loaded, compilation, spec):
+        measured = None if check.skipped else traffic.measure(check, seconds)
+        outcomes.append(judge(check, measured, tolerance / 100))
+    results += summarise(outcomes)
+    after = counters()
+    minors = {c.minor: c.intent for model in compilation.models.values() for p in model.egress for c in p.classes}
+    rows = []
+    for key, now in sorted(after.items()):
+        old = before.get(key, {})
+        minor = int(key[2].split(":")[1] or "0", 16)
+        label = minors.get(minor) or {1: "(root)", 2: "(default)"}.get(minor, "")
+        delta = {field: now[field] - old.get(field, 0) for field in ("bytes", "packets", "drops", "overlimits")}
+        rows.append({"device": key[0], "interface": key[1], "class": key[2], "intent": label, **delta})
+    order = {intent.name: index for index, intent in enumerate(loaded.intents)}
+    results.sort(key=lambda r: order.get(r.name, 0))
+    ok = all(r.ok for r in results) and not drift
+    notes = []
+    if traffic.emulated():
+        notes.append("measured under software emulation (qemu): link bandwidths in this site are scaled down so "
+                     "that the measurement is sound")
+    if output_format == "json":
+        click.echo(json.dumps({"site": loaded.name, "ok": ok, "intents": [r.as_dict() for r in results],
+                               "counters": rows, "drift": drift, "notes": notes}, indent=2))
+    else:
+        from engine.report import _table
+        from engine.units import format_bps
+
+        out = [f"Verify site {loaded.name}: {seconds}s per direction, tolerance {tolerance}%", ""]
+        out += _table(["INTENT", "KIND", "OK", "EXPECTED", "MEASURED", "DETAIL"], [
+            [r.name, r.kind, "ok" if r.ok else "FAIL", format_bps(r.expected_bps) if r.expected_bps else "-",
+             format_bps(r.measured_bps) if r.measured_bps is not None else "-", r.detail] for r in results])
+        if rows:
+            out += ["", "Class counters on the path during the measurements"]
+            out += _table(["DEVICE", "INTERFACE", "CLASS", "INTENT", "BYTES", "PACKETS", "DROPS", "OVERLIMITS"],
+                          [[r["device"], r["interface"], r["class"], r["intent"], str(r["bytes"]), str(r["packets"]),
+                            str(r["drops"]), str(r["overlimits"])] for r in rows if r["packets"]])
+        out += ["", "Drift: none, every device matches its intents" if not drift else
+                f"Drift on {', '.join(drift)}: the devices no longer match their intents"]
+        for name, diff in drift.items():
+            out.append(diff.rstrip("\n"))
+        out += [f"note: {note}" for note in notes]
+        held = sum(r.ok for r in results)
+        out += ["", f"{'OK' if ok else 'FAILED'}: {held} of {len(results)} intents hold" +
+                ("" if not drift else f"; drift on {len(drift)} device(s)")]
+        _print_text("\n".join(out) + "\n")
+    sys.exit(0 if ok else 1)
 
 
 @main.command(epilog=EPILOG)

@@ -18,7 +18,7 @@ import subprocess
 import sys
 from typing import Any
 
-from drivers.linux.netlink import Channel, NetlinkError, Request, netns_socket, read_tc  # stripped when shipped
+from drivers.linux.netlink import Channel, NetlinkError, Request, class_stats, netns_socket, read_tc  # (shipped inline)
 
 
 def _names() -> dict[int, str]:
@@ -45,6 +45,12 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
         return {"links": _ip_json("-d", "link", "show"), "addresses": _ip_json("-4", "address", "show"),
                 "routes": _ip_json("-4", "route", "show", "table", "main"), "ip_forward": ip_forward,
                 "qdiscs": qdiscs, "classes": classes, "filters": filters}
+    if op == "stats":
+        channel = Channel(netns_socket(None))
+        try:
+            return {"stats": class_stats(channel, _names(), request["devices"])}
+        finally:
+            channel.close()
     if op == "tc":
         requests = [Request(kind, flags, base64.b64decode(body), what) for kind, flags, body, what in request["requests"]]
         channel = Channel(netns_socket(None))

@@ -112,6 +112,10 @@ class LinuxDriver:
             missing.append("ifb devices")
         return missing
 
+    def class_stats(self, devices: list[str]) -> list[dict[str, Any]]:
+        """Counters of every HTB class on these interfaces: bytes, packets, drops, overlimits."""
+        return self.transport.class_stats(devices)
+
     # -- changing ---------------------------------------------------------------------------
 
     def stage(self, config: DeviceConfig) -> str:

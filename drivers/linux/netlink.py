@@ -470,3 +470,25 @@ def read_tc(channel: Channel, names: dict[int, str]) -> tuple[list[Any], list[An
                     "action": f"mirred egress redirect dev {names.get(target, target)}" if target else None,
                 })
     return qdiscs, classes, filters
+
+
+TCA_STATS2, TCA_STATS_BASIC, TCA_STATS_QUEUE = 7, 1, 3
+
+
+def class_stats(channel: Channel, names: dict[int, str], devices: list[str]) -> list[dict[str, Any]]:
+    """Bytes, packets, drops and overlimits of every HTB class on ``devices`` (gnet_stats_basic/queue)."""
+    indexes = {name: index for index, name in names.items()}
+    stats = []
+    for dev in devices:
+        if dev not in indexes:
+            continue
+        for payload in channel.dump(RTM_GETTCLASS, tcmsg(indexes[dev])):
+            _, own, _, _, attributes = decode_tc(payload)
+            nested = attrs(attributes.get(TCA_STATS2, b""))
+            basic, queue = nested.get(TCA_STATS_BASIC, b""), nested.get(TCA_STATS_QUEUE, b"")
+            sent_bytes, packets = struct.unpack_from("=QI", basic) if len(basic) >= 12 else (0, 0)
+            drops, overlimits = (struct.unpack_from("=IIIII", queue)[2], struct.unpack_from("=IIIII", queue)[4]) \
+                if len(queue) >= 20 else (0, 0)
+            stats.append({"dev": dev, "classid": handle_text(own), "bytes": sent_bytes, "packets": packets,
+                          "drops": drops, "overlimits": overlimits})
+    return stats

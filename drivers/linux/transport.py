@@ -26,6 +26,7 @@ class Transport(Protocol):
     def forget_links(self) -> None: ...
     def tc(self, requests: list[netlink.Request]) -> None: ...
     def ip(self, ops: list[IpOp]) -> None: ...
+    def class_stats(self, devices: list[str]) -> list[dict[str, Any]]: ...
     def close(self) -> None: ...
 
 
@@ -58,6 +59,10 @@ class LocalTransport:
 
     def forget_links(self) -> None:
         self._indexes = None
+
+    def class_stats(self, devices: list[str]) -> list[dict[str, Any]]:
+        names = {int(msg["index"]): msg.get_attr("IFLA_IFNAME") for msg in self.ipr.get_links()}
+        return netlink.class_stats(self.channel, names, devices)
 
     def tc(self, requests: list[netlink.Request]) -> None:
         self.channel.batch(requests)
@@ -146,6 +151,10 @@ class SSHTransport:
 
     def forget_links(self) -> None:
         self._indexes = None
+
+    def class_stats(self, devices: list[str]) -> list[dict[str, Any]]:
+        stats: list[dict[str, Any]] = self._call({"op": "stats", "devices": devices}).get("stats", [])
+        return stats
 
     def tc(self, requests: list[netlink.Request]) -> None:
         if not requests:

@@ -1,0 +1,88 @@
+"""Real traffic between lab hosts with iperf3, to measure what a class gets (intent verify)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+from typing import Any
+
+from engine.errors import DriverError
+from engine.verify import Check, Flow
+
+OMIT_SECONDS = 1  # TCP slow start is not what we measure
+
+
+def _address(host: Any) -> str:
+    return str(host.address).split("/")[0]
+
+
+def measure(check: Check, seconds: int = 5) -> dict[str, int]:
+    """Run the check's flows at once; return what each receiver got, in bits per second."""
+    flows = [check.measured, *check.competing]
+    servers = []
+    try:
+        for flow in flows:
+            servers.append(subprocess.Popen(
+                ["ip", "netns", "exec", flow.destination.netns, "iperf3", "-s", "-1", "-p", str(flow.port)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        for flow in flows:
+            _wait_listening(flow)
+        clients = {flow.name: subprocess.Popen(_client(flow, seconds), stdout=subprocess.PIPE,
+                                               stderr=subprocess.PIPE, text=True) for flow in flows}
+        results: dict[str, int] = {}
+        for name, client in clients.items():
+            out, err = client.communicate(timeout=seconds + 30)
+            results[name] = _received(name, out, err)
+        return results
+    finally:
+        for server in servers:
+            server.kill()
+            server.wait()
+
+
+def _client(flow: Flow, seconds: int) -> list[str]:
+    command = ["ip", "netns", "exec", flow.source.netns, "iperf3", "-c", _address(flow.destination), "-p",
+               str(flow.port), "-t", str(seconds + OMIT_SECONDS), "-O", str(OMIT_SECONDS), "-J",
+               "-P", str(flow.streams)]
+    if flow.tos:
+        command += ["--tos", str(flow.tos)]
+    if flow.protocol == "udp":
+        command += ["-u", "-b", str(flow.udp_rate_bps)]
+    return command
+
+
+def _received(name: str, out: str, err: str) -> int:
+    try:
+        report = json.loads(out)
+    except json.JSONDecodeError:
+        raise DriverError("lab", f"iperf3 for {name} gave no report: {err.strip() or out.strip()[:200]}") from None
+    if "error" in report:
+        raise DriverError("lab", f"iperf3 for {name}: {report['error']}")
+    end = report["end"]
+    if "sum_received" in end:
+        return int(end["sum_received"]["bits_per_second"])
+    total = end["sum"]  # udp: what arrived is what was sent less what was lost
+    return int(total["bits_per_second"] * (1 - total.get("lost_percent", 0) / 100))
+
+
+def _wait_listening(flow: Flow, timeout: float = 5.0) -> None:
+    """The server is up when its namespace has a socket listening on the port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = subprocess.run(["ip", "netns", "exec", flow.destination.netns, "ss", "-Hltn", f"sport = :{flow.port}"],
+                             capture_output=True, text=True).stdout
+        if out.strip():
+            return
+        time.sleep(0.05)
+    raise DriverError("lab", f"iperf3 server in {flow.destination.netns} did not listen on {flow.port}")
+
+
+def emulated() -> bool:
+    """True under a software-emulated machine (qemu), where rates are scaled down."""
+    try:
+        with open("/sys/devices/virtual/dmi/id/sys_vendor") as vendor:
+            return "QEMU" in vendor.read()
+    except OSError:
+        return socket.gethostname().startswith("virtme")
