@@ -193,7 +193,7 @@ def plan(site: Path, running_dir: Path | None, output_format: str, out_file: Pat
             sys.exit(1)
         raise
     if out_file:
-        out_file.write_text(result.to_json(), encoding="utf-8")
+        out_file.write_text(result.plan_file(str(site.resolve()), compilation.configs), encoding="utf-8")
     if output_format == "json":
         click.echo(result.to_json(), nl=False)
     elif output_format == "markdown":
@@ -265,7 +265,7 @@ def _progress_bar(total: int) -> tuple[Any, Callable[[str, str], None]]:
 
 
 @main.command(epilog=EPILOG)
-@SITE
+@click.argument("site", type=click.Path(dir_okay=False, path_type=Path), metavar="SITE|PLAN")
 @click.option("--yes", is_flag=True, help="Do not ask before changing devices (for pipelines).")
 @click.option("--confirm-timeout", type=click.IntRange(min=1), metavar="SECONDS",
               help="Arm a revert on every device: unless `intent confirm SITE` comes within SECONDS, the devices "
@@ -280,9 +280,10 @@ def _progress_bar(total: int) -> tuple[Any, Callable[[str, str], None]]:
 @_guard
 def apply(site: Path, yes: bool, confirm_timeout: int | None, parallel: int, dry_run: bool, state_dir: Path | None,
           known_hosts: str | None, accept_new_host_keys: bool, allow_plaintext_secrets: bool) -> None:
-    """Apply SITE to its devices as one transaction.
+    """Apply SITE (or a plan file from `intent plan --out`) to its devices as one transaction.
 
     \b
+    A plan file is applied exactly as planned, and refused if any device changed since.
     Reads every device, shows the plan, asks (unless --yes), then in parallel: snapshot each
     changed device, apply only the difference, read back and verify. If any device fails, every
     device already changed is restored to its snapshot and the run exits 1.
@@ -292,10 +293,16 @@ def apply(site: Path, yes: bool, confirm_timeout: int | None, parallel: int, dry
     from engine.transaction import apply as run_apply
     from engine.transaction import live_plan
 
-    loaded, compilation = _load(site, allow_plaintext_secrets)
-    state = StateDir.for_site(loaded, state_dir)
     connection = _connection(known_hosts, accept_new_host_keys)
-    result = live_plan(loaded, compilation, state, parallel, connection)
+    if site.suffix == ".json":  # a plan file from `intent plan --out`: apply exactly that
+        from engine.transaction import load_plan_file
+
+        loaded, compilation, result, state = load_plan_file(site, state_dir, connection, allow_plaintext_secrets,
+                                                            parallel)
+    else:
+        loaded, compilation = _load(site, allow_plaintext_secrets)
+        state = StateDir.for_site(loaded, state_dir)
+        result = live_plan(loaded, compilation, state, parallel, connection)
     _print_text(plan_text(result))
     if not result.changes:
         _stdout().print("Nothing to apply.")
@@ -342,13 +349,17 @@ def confirm(site: Path, state_dir: Path | None, known_hosts: str | None) -> None
 
 @main.command(epilog=EPILOG)
 @SITE
-@click.option("--to", "apply_id", metavar="APPLY", help="Restore the state from before this apply (see intent history).")
+@click.option("--to", "apply_id", metavar="APPLY|SNAPSHOT",
+              help="Restore the state from before this apply, or this snapshot (ids from intent history).")
 @click.option("--parallel", type=click.IntRange(1, 64), default=4, show_default=True)
 @STATE_DIR
 @KNOWN_HOSTS
 @_guard
 def rollback(site: Path, apply_id: str | None, parallel: int, state_dir: Path | None, known_hosts: str | None) -> None:
-    """Restore the devices to the snapshot taken before the last apply (or --to an earlier one)."""
+    """Restore the devices to the snapshot taken before the last apply (or --to another one).
+
+    Every restored device is read back and must hash to the snapshot, bit for bit.
+    """
     from engine.loader import load_site
     from engine.state import StateDir
     from engine.transaction import rollback as run_rollback
@@ -358,7 +369,7 @@ def rollback(site: Path, apply_id: str | None, parallel: int, state_dir: Path | 
     bar, update = _progress_bar(0)
     with bar:
         run = run_rollback(loaded, state, apply_id, parallel, update, _connection(known_hosts, False))
-    _report(run, "rollback to before")
+    _report(run, "rollback to")
     sys.exit(1 if run.failed else 0)
 
 
@@ -377,11 +388,96 @@ def history(site: Path, state_dir: Path | None) -> None:
     if not records:
         _stdout().print(f"No history in {state.root}.")
         return
-    rows = [[r.get("time", ""), r.get("action", ""), r.get("id", ""), r.get("user", ""), r.get("outcome", ""),
-             ", ".join(r.get("devices", [])) + (f" (to before {r['to']})" if r.get("to") else "")] for r in records]
+    rows = []
+    for r in records:
+        snapshots = r.get("snapshots") or {}
+        shown = "; ".join(f"{device} " + " ".join(f"{when} {ids[when][:12]}" for when in ("before", "after", "restored")
+                                                  if when in ids) for device, ids in sorted(snapshots.items()))
+        rows.append([r.get("time", ""), r.get("action", ""), r.get("id", ""), r.get("user", ""),
+                     (r.get("plan_hash") or "")[:12], r.get("outcome", ""),
+                     ", ".join(r.get("devices", [])) + (f" (to {r['to']})" if r.get("to") else ""), shown])
     from engine.report import _table
 
-    click.echo("\n".join(_table(["TIME", "ACTION", "ID", "USER", "OUTCOME", "DEVICES"], rows, indent="")))
+    click.echo("\n".join(_table(["TIME", "ACTION", "ID", "USER", "PLAN", "OUTCOME", "DEVICES", "SNAPSHOTS"], rows,
+                                 indent="")))
+
+
+def _archive(site: Path | None, state_dir: Path | None) -> Any:
+    from engine.archive import Archive
+
+    if state_dir is not None:
+        return Archive(Path(state_dir) / "archive")
+    if site is not None:
+        from engine.loader import load_site
+        from engine.state import StateDir
+
+        return StateDir.for_site(load_site(site)).archive
+    return Archive(Path(".intent") / "archive")
+
+
+ARCHIVE_SITE = click.option("--site", "site", type=click.Path(dir_okay=False, path_type=Path),
+                            help="Find the archive of this site's state directory [default: ./.intent].")
+
+
+@main.command(epilog=EPILOG)
+@click.argument("snapshot")
+@ARCHIVE_SITE
+@STATE_DIR
+@_guard
+def show(snapshot: str, site: Path | None, state_dir: Path | None) -> None:
+    """Print a device's stored configuration (a snapshot id, or 6+ digits of it, from intent history).
+
+    Checked bit for bit against its id; secrets are masked.
+    """
+    from engine.secrets import mask
+
+    click.echo(mask(_archive(site, state_dir).get(snapshot)), nl=False)
+
+
+@main.group(epilog=EPILOG)
+def archive() -> None:
+    """The content-addressed snapshot archive: every device state before and after each apply."""
+
+
+@archive.command("stats", epilog=EPILOG)
+@ARCHIVE_SITE
+@STATE_DIR
+@_guard
+def archive_stats(site: Path | None, state_dir: Path | None) -> None:
+    """Logical size, stored size and deduplication ratio."""
+    stats = _archive(site, state_dir).stats()
+    _stdout().print(f"{stats.snapshots} snapshots, {stats.chunks} chunks: logical {stats.logical_bytes} bytes, "
+                    f"stored {stats.stored_bytes} bytes, dedup ratio {stats.dedup_ratio:.1f}x")
+
+
+@archive.command("verify", epilog=EPILOG)
+@ARCHIVE_SITE
+@STATE_DIR
+@_guard
+def archive_verify(site: Path | None, state_dir: Path | None) -> None:
+    """Re-hash every chunk and check every snapshot; exit 1 and list what is corrupt or missing."""
+    store = _archive(site, state_dir)
+    problems = store.verify()
+    stats = store.stats()
+    if problems:
+        _fail(problems + [f"{len(problems)} problem(s) in {store.root}"])
+    _stdout().print(f"{store.root}: {stats.chunks} chunks and {stats.snapshots} snapshots verified, no corruption")
+
+
+@main.command(epilog=EPILOG)
+@SITE
+@click.option("--force", is_flag=True, help="Remove the lock even if its process still seems to run.")
+@STATE_DIR
+@_guard
+def unlock(site: Path, force: bool, state_dir: Path | None) -> None:
+    """Remove a stale lock left by an apply whose process is gone."""
+    from engine.loader import load_site
+    from engine.state import StateDir
+
+    holder = StateDir.for_site(load_site(site), state_dir).unlock(force)
+    _stdout().print("not locked" if holder is None else
+                    f"removed the lock of {holder.get('user')} ({holder.get('action')}, pid {holder.get('pid')}) "
+                    f"since {holder.get('since')}")
 
 
 @main.group(epilog=EPILOG)
@@ -523,7 +619,7 @@ def verify(site: Path, output_format: str, seconds: int, tolerance: int, state_d
                             str(r["drops"]), str(r["overlimits"])] for r in rows if r["packets"]])
         out += ["", "Drift: none, every device matches its intents" if not drift else
                 f"Drift on {', '.join(drift)}: the devices no longer match their intents"]
-        for name, diff in drift.items():
+        for diff in drift.values():
             out.append(diff.rstrip("\n"))
         out += [f"note: {note}" for note in notes]
         held = sum(r.ok for r in results)

@@ -8,6 +8,7 @@ only what the engine owns; every text that leaves here has secrets masked.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,8 @@ class Plan:
     intents: tuple[IntentSummary, ...] = ()
     errors: tuple[str, ...] = ()
     source: str = ""  # where running state came from
+    running_sha256: dict[str, str | None] = field(default_factory=dict)  # device -> hash of the state planned against
+    plan_hash: str | None = None  # set when this plan was read from a plan file: the file's own hash
 
     @property
     def changes(self) -> bool:
@@ -81,6 +84,24 @@ class Plan:
 
     def to_json(self) -> str:
         return json.dumps(self.as_dict(), indent=2) + "\n"
+
+    def digest(self) -> str:
+        """SHA-256 of the plan's JSON: the identity audit records and plan files carry."""
+        return self.plan_hash or hashlib.sha256(self.to_json().encode()).hexdigest()
+
+    def plan_file(self, site_file: str, configs: dict[str, DeviceConfig]) -> str:
+        """What ``--out`` writes: the plan, what to apply, and what each device was when planned."""
+        document = self.as_dict()
+        document.update({
+            "format": PLAN_FORMAT, "plan_hash": self.digest(), "site_file": site_file,
+            "running_sha256": dict(sorted(self.running_sha256.items())),
+            "desired": {name: {"platform": c.platform, "text": c.text, "document": c.document}
+                        for name, c in sorted(configs.items())},
+        })
+        return json.dumps(document, indent=2) + "\n"
+
+
+PLAN_FORMAT = "intent-plan/1"
 
 
 class RunningSource(Protocol):
@@ -126,9 +147,11 @@ def make_plan(site: Site, compilation: Compilation, running: RunningSource, regi
     masker = masker_for(site)
     devices: dict[str, DevicePlan] = {}
     problems: list[tuple[Location, str]] = []
+    texts: dict[str, str | None] = {}
     for name in sorted(compilation.configs):
         config = compilation.configs[name]
         text = running.read(name, config.platform)
+        texts[name] = text
         try:
             devices[name] = _device_plan(config, text, masker, running.directory, site.devices[name].driver.value)
         except ValueError as exc:
@@ -145,7 +168,10 @@ def make_plan(site: Site, compilation: Compilation, running: RunningSource, regi
         summary = describe(intent, compilation) if describe else intent.kind
         summaries.append(IntentSummary(intent.name, intent.kind, summary, touched,
                                        tuple(d for d in touched if devices[d].changed)))
-    return Plan(site.name, devices, compilation.reservations, tuple(summaries), source=str(running.directory))
+    hashes = {name: hashlib.sha256(text.encode()).hexdigest() if text is not None else None
+              for name, text in texts.items()}
+    return Plan(site.name, devices, compilation.reservations, tuple(summaries), source=str(running.directory),
+                running_sha256=hashes)
 
 
 # How commit-confirm (--confirm-timeout) works per driver and platform, where it is not the device's own.

@@ -2,23 +2,30 @@
 
 Default ``<site dir>/.intent/<site>/``; ``--state-dir`` or ``INTENT_STATE_DIR`` move it.
 
-    applies.jsonl                      one JSON record per apply/rollback/confirm, appended
-    snapshots/<apply-id>/<device>.json running state of each device before that apply
-    devices/<device>/                  the driver's own records (owned objects, pending confirm)
+    applies.jsonl        the audit log: one JSON record per apply/rollback/confirm (user, time, plan
+                         hash, devices, their snapshots before and after, outcome), append-only
+    lock                 who is applying right now (one apply per site at a time)
+    devices/<device>/    the driver's own records (owned objects, pending commit-confirm)
+    ../archive/          every snapshot, content-addressed and deduplicated (engine.archive), shared
+                         by the sites of one state directory
 
 Writes are atomic (temporary file, fsync, rename), so a crash never leaves half a snapshot.
 """
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
 import secrets
+import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from engine.archive import Archive
 from engine.errors import IntentError
 from engine.model import Site
 
@@ -40,15 +47,72 @@ class StateDir:
     def new_apply_id(self) -> str:
         return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
 
-    def save_snapshot(self, apply_id: str, device: str, text: str) -> Path:
-        return write_atomic(self.root / "snapshots" / apply_id / f"{device}.json", text)
+    @property
+    def archive(self) -> Archive:
+        return Archive(self.root.parent / "archive")
 
-    def snapshot(self, apply_id: str, device: str) -> str:
-        path = self.root / "snapshots" / apply_id / f"{device}.json"
+    def save_snapshot(self, text: str) -> str:
+        """Store a device's state in the archive; return its snapshot id."""
+        return self.archive.put(text)
+
+    def snapshot(self, snapshot_id: str) -> str:
+        return self.archive.get(snapshot_id)
+
+    @contextlib.contextmanager
+    def lock(self, action: str) -> Iterator[None]:
+        """One apply/rollback/confirm per site at a time; a second is refused with who holds it."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / "lock"
+        holder = {"user": _user(), "pid": os.getpid(), "host": socket.gethostname(), "action": action,
+                  "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         try:
-            return path.read_text()
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            raise IntentError(self.lock_message()) from None
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(holder))
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)
+
+    def lock_holder(self) -> dict[str, Any] | None:
+        try:
+            holder: dict[str, Any] = json.loads((self.root / "lock").read_text())
+            return holder
         except FileNotFoundError:
-            raise IntentError(f"no snapshot of {device} for apply {apply_id} in {self.root}") from None
+            return None
+        except ValueError:
+            return {"user": "?", "pid": 0, "host": "?", "action": "?", "since": "?"}
+
+    def lock_alive(self, holder: dict[str, Any]) -> bool:
+        if holder.get("host") != socket.gethostname():
+            return True  # another machine: we cannot tell, so it counts as alive
+        try:
+            os.kill(int(holder.get("pid", 0)), 0)
+            return True
+        except (ProcessLookupError, ValueError):
+            return False
+        except PermissionError:
+            return True
+
+    def lock_message(self) -> str:
+        holder = self.lock_holder() or {}
+        where = f"pid {holder.get('pid')} on {holder.get('host')}"
+        message = f"site is locked by {holder.get('user')} ({holder.get('action')}, {where}) since {holder.get('since')}"
+        if not self.lock_alive(holder):
+            message += f"; that process is gone: remove the stale lock with `intent unlock` ({self.root / 'lock'})"
+        return message
+
+    def unlock(self, force: bool = False) -> dict[str, Any] | None:
+        """Remove a stale lock (its process is gone); a live one only with ``force``."""
+        holder = self.lock_holder()
+        if holder is None:
+            return None
+        if self.lock_alive(holder) and not force:
+            raise IntentError(self.lock_message() + "; it is still running (use --force if you are sure it is not)")
+        (self.root / "lock").unlink(missing_ok=True)
+        return holder
 
     def record(self, entry: dict[str, Any]) -> None:
         entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "user": _user(), **entry}
@@ -65,6 +129,15 @@ class StateDir:
             return []
         return [json.loads(line) for line in lines if line.strip()]
 
+    def snapshot_devices(self, snapshot_id: str) -> list[str]:
+        """Devices whose state this snapshot was, per the audit log."""
+        found = set()
+        for record in self.records():
+            for device, ids in (record.get("snapshots") or {}).items():
+                if snapshot_id in ids.values():
+                    found.add(device)
+        return sorted(found)
+
     def last_apply(self) -> dict[str, Any]:
         applies = [r for r in self.records() if r.get("action") == "apply" and r.get("devices")]
         if not applies:
@@ -74,7 +147,7 @@ class StateDir:
 
 def write_atomic(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")  # unique per writer (threads)
     with open(tmp, "w", encoding="utf-8") as handle:
         handle.write(text)
         handle.flush()

@@ -5,6 +5,7 @@ Importing this module imports no driver; drivers load when a device is opened.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Callable
@@ -143,6 +144,36 @@ def live_plan(site: Site, compilation: Compilation, state: StateDir, parallel: i
     return make_plan(site, compilation, ReadTexts("live devices", texts))
 
 
+def load_plan_file(path: Any, state_dir: Any, connection: Connection, allow_plaintext_secrets: bool,
+                   parallel: int) -> tuple[Site, Any, Plan, StateDir]:
+    """A plan file to apply exactly: refused if any device's state changed since it was planned."""
+    from pathlib import Path
+
+    from engine.compiler import Compilation
+    from engine.loader import load_site
+    from engine.plan import PLAN_FORMAT
+
+    try:
+        document = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise IntentError(f"{path}: not a readable plan file ({exc})") from None
+    if document.get("format") != PLAN_FORMAT:
+        raise IntentError(f"{path}: not a plan file from `intent plan --out` (format {document.get('format')!r})")
+    site = load_site(document["site_file"], allow_plaintext_secrets=allow_plaintext_secrets)
+    state = StateDir.for_site(site, state_dir)
+    configs = {name: DeviceConfig(name, d["platform"], d["text"], d["document"])
+               for name, d in document["desired"].items()}
+    compilation = Compilation({}, configs, ())
+    live = live_plan(site, compilation, state, parallel, connection)
+    stale = sorted(name for name, digest in document["running_sha256"].items()
+                   if live.running_sha256.get(name) != digest)
+    if stale:
+        raise IntentError(f"{path} is stale: {', '.join(stale)} changed since it was planned; plan again")
+    planned = Plan(document["site"], live.devices, live.reservations, live.intents, source=f"plan file {path}",
+                   running_sha256=live.running_sha256, plan_hash=document["plan_hash"])
+    return site, compilation, planned, state
+
+
 def _run_all(names: list[str], work: Callable[[str], None], parallel: int) -> None:
     """Run ``work`` for every name; raise one error naming every device that failed."""
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
@@ -161,11 +192,18 @@ def apply(site: Site, compilation: Compilation, plan: Plan, state: StateDir, *, 
 
     With ``dry_run``, every device loads its change and reports its own diff, then discards it.
     """
+    with state.lock("dry-run" if dry_run else "apply"):
+        return _apply(site, compilation, plan, state, parallel, confirm_timeout, progress, connection, dry_run)
+
+
+def _apply(site: Site, compilation: Compilation, plan: Plan, state: StateDir, parallel: int,
+           confirm_timeout: int | None, progress: Progress, connection: Connection, dry_run: bool) -> RunResult:
     apply_id = state.new_apply_id()
     masker = masker_for(site)
     run = RunResult("apply", apply_id)
     changed = [name for name, device in sorted(plan.devices.items()) if device.changed]
     snapshots: dict[str, str] = {}
+    archived: dict[str, dict[str, str]] = {}
     touched: list[str] = []
     lock = threading.Lock()
     abort = threading.Event()
@@ -181,9 +219,10 @@ def apply(site: Site, compilation: Compilation, plan: Plan, state: StateDir, *, 
             with open_driver(site.devices[name], state, connection) as driver:
                 progress(name, "snapshot")
                 snapshot = driver.get_running()
-                state.save_snapshot(apply_id, name, snapshot)
+                before = state.save_snapshot(snapshot)
                 with lock:
                     snapshots[name] = snapshot
+                    archived[name] = {"before": before}
                 progress(name, "apply")
                 result.diff = masker(driver.stage(compilation.configs[name]))
                 if dry_run:
@@ -195,6 +234,9 @@ def apply(site: Site, compilation: Compilation, plan: Plan, state: StateDir, *, 
                 driver.commit(revert_in=confirm_timeout)
                 result.changed = True
                 result.changes = driver.changes
+                after = state.save_snapshot(driver.get_running())
+                with lock:
+                    archived[name]["after"] = after
                 progress(name, "verified")
         except IntentError as exc:
             result.failed, result.error = True, masker(str(exc))
@@ -218,51 +260,84 @@ def apply(site: Site, compilation: Compilation, plan: Plan, state: StateDir, *, 
                       "outcome": "failed" if run.failed else "ok"})
         return run
     state.record({
-        "action": "apply", "id": apply_id, "site": site.name, "devices": changed,
-        "outcome": "rolled back" if run.failed else "ok",
+        "action": "apply", "id": apply_id, "site": site.name, "devices": changed, "plan_hash": plan.digest(),
+        "snapshots": archived, "outcome": "rolled back" if run.failed else "ok",
         "confirm_timeout": confirm_timeout, "confirmed": not confirm_timeout,
         "results": {name: {"failed": r.failed, "error": r.error, "changes": r.changes} for name, r in run.results.items()},
     })
     return run
 
 
-def rollback(site: Site, state: StateDir, apply_id: str | None = None, parallel: int = 4,
+def rollback(site: Site, state: StateDir, target: str | None = None, parallel: int = 4,
              progress: Progress = lambda d, s: None, connection: Connection = CONNECTION) -> RunResult:
-    """Restore every device of an apply (default: the last one) to its snapshot from before it."""
-    record = state.last_apply() if apply_id is None else next(
-        (r for r in state.records() if r.get("action") == "apply" and r.get("id") == apply_id), None)
-    if record is None:
-        raise IntentError(f"no apply {apply_id} in {state.root} (see intent history)")
-    run = RunResult("rollback", record["id"])
+    """Restore devices to a snapshot, checked bit for bit by its hash.
+
+    ``target``: None (every device of the last apply, to its state before it), an apply id (the same,
+    for that apply), or a snapshot id from ``intent history`` (that snapshot, on its device).
+    """
+    with state.lock("rollback"):
+        return _rollback(site, state, target, parallel, progress, connection)
+
+
+def _targets(state: StateDir, target: str | None) -> tuple[str, dict[str, str]]:
+    """(what the rollback goes back to, device -> snapshot id)."""
+    applies = [r for r in state.records() if r.get("action") == "apply"]
+    record: dict[str, Any] | None = state.last_apply() if target is None else next(
+        (r for r in applies if r.get("id") == target), None)
+    if record is not None:
+        snapshots = record.get("snapshots") or {}
+        return f"before {record['id']}", {d: ids["before"] for d, ids in snapshots.items() if "before" in ids}
+    snapshot = state.archive.resolve(target or "")
+    devices = state.snapshot_devices(snapshot)
+    if not devices:
+        raise IntentError(f"snapshot {snapshot[:12]} is in the archive but no apply of this site recorded it")
+    return f"snapshot {snapshot[:12]}", {device: snapshot for device in devices}
+
+
+def _rollback(site: Site, state: StateDir, target: str | None, parallel: int, progress: Progress,
+              connection: Connection) -> RunResult:
+    label, wanted = _targets(state, target)
+    run = RunResult("rollback", label)
     masker = masker_for(site)
     lock = threading.Lock()
+    restored: dict[str, dict[str, str]] = {}
 
     def one(name: str) -> None:
         result = DeviceResult(name)
         with lock:
             run.results[name] = result
         try:
-            snapshot = state.snapshot(record["id"], name)
+            snapshot = state.snapshot(wanted[name])
             progress(name, "rollback")
             with open_driver(site.devices[name], state, connection) as driver:
                 driver.rollback(snapshot)
                 result.changes = driver.changes
                 result.changed = driver.changes > 0
                 result.rolled_back = True
+                now = driver.get_running()
+            if hashlib.sha256(now.encode()).hexdigest() != wanted[name]:
+                raise IntentError(f"{name}: restored, but the device does not hash to snapshot {wanted[name][:12]}")
+            with lock:
+                restored[name] = {"restored": wanted[name]}
             progress(name, "restored")
         except IntentError as exc:
             result.failed, result.error = True, masker(str(exc))
             progress(name, "failed")
 
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        list(pool.map(one, [d for d in record["devices"] if d in site.devices]))
-    state.record({"action": "rollback", "id": state.new_apply_id(), "to": record["id"], "site": site.name,
-                  "devices": sorted(run.results), "outcome": "failed" if run.failed else "ok"})
+        list(pool.map(one, [d for d in sorted(wanted) if d in site.devices]))
+    state.record({"action": "rollback", "id": state.new_apply_id(), "to": label, "site": site.name,
+                  "devices": sorted(run.results), "snapshots": restored, "outcome": "failed" if run.failed else "ok"})
     return run
 
 
 def confirm(site: Site, state: StateDir, connection: Connection = CONNECTION) -> RunResult:
     """Confirm the last apply's commit-confirm on every device."""
+    with state.lock("confirm"):
+        return _confirm(site, state, connection)
+
+
+def _confirm(site: Site, state: StateDir, connection: Connection) -> RunResult:
     record = state.last_apply()
     run = RunResult("confirm", record["id"])
     if not record.get("confirm_timeout"):
@@ -275,7 +350,7 @@ def confirm(site: Site, state: StateDir, connection: Connection = CONNECTION) ->
         except IntentError as exc:
             result.failed, result.error = True, masker_for(site)(str(exc))
     state.record({"action": "confirm", "id": record["id"], "site": site.name, "devices": record["devices"],
-                  "outcome": "failed" if run.failed else "ok"})
+                  "plan_hash": record.get("plan_hash"), "outcome": "failed" if run.failed else "ok"})
     return run
 
 

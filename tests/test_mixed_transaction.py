@@ -105,7 +105,8 @@ def mixed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Lab
 
 
 def record_e1(lab: Lab) -> None:
-    """What NAPALM's mock replays for e1: each driver instance counts its calls from 1."""
+    """What NAPALM's mock replays for e1: each driver instance counts its calls from 1. The apply's
+    instance reads the config four times: snapshot, stage, verify, and the archived state after."""
     config = compile_site(load_site(lab.site)).configs["e1"]
     planned = change(config, E1_RUNNING)
     directory = lab.root / "e1-recorded"
@@ -113,7 +114,8 @@ def record_e1(lab: Lab) -> None:
     device_diff = "\n".join(line for line in planned.diff("e1").splitlines()[2:] if line[:1] in "+-")
     files = {
         "get_config.1": {"running": E1_RUNNING}, "get_config.2": {"running": E1_RUNNING},
-        "get_config.3": {"running": planned.merged}, "load_merge_candidate.1": {},
+        "get_config.3": {"running": planned.merged}, "get_config.4": {"running": planned.merged},
+        "load_merge_candidate.1": {},
         "compare_config.1": {"diff": device_diff}, "commit_config.1": {}, "discard_config.1": {},
         "load_replace_candidate.1": {},
     }

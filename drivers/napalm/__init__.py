@@ -115,8 +115,9 @@ class NapalmDriver:
     # -- the contract ---------------------------------------------------------------------
 
     def get_running(self) -> str:
-        config = self._call("get_config", retrieve="running")
-        return str(config["running"])
+        with self._wrapped(DriverError, "reading the running config failed"):
+            config = self._call("get_config", retrieve="running")
+            return str(config["running"])
 
     def probe(self, desired: Any) -> list[str]:
         return []
