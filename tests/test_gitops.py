@@ -16,34 +16,16 @@ import yaml
 from engine.loader import load_site
 from engine.state import StateDir
 from tests.conftest import ROOT, run_intent
-from tests.test_linux_lab import SITE, Lab
+from tests.labs import Lab, running_lab
+from tests.test_linux_lab import SITE
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: network namespaces")
 
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[Lab]:
-    lab = Lab(tmp_path)
-    lab.write("inventory.yaml", f"""\
-        all:
-          vars: {{platform: linux}}
-          hosts:
-            core1: {{netns: {lab.ns('core1')}}}
-            acc1: {{netns: {lab.ns('acc1')}}}
-            acc2: {{netns: {lab.ns('acc2')}}}
-        """)
-    lab.write("topology.yaml", """\
-        links:
-          - {a: core1:eth1, b: acc1:eth0, bandwidth: 100Mbps}
-          - {a: core1:eth2, b: acc2:eth0, bandwidth: 100Mbps}
-        """)
-    lab.write("site.yaml", SITE)
-    try:
-        lab.intent("lab", "up")
-        yield lab
-    finally:
-        lab.write("site.yaml", SITE)
-        lab.intent("lab", "down")
+    with running_lab(tmp_path, SITE) as built:
+        yield built
 
 
 @root_only

@@ -11,12 +11,12 @@ import os
 import re
 import subprocess
 import time
-import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import SiteDir, run_intent
+from tests.labs import Lab, running_lab
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: creates network namespaces")
 
@@ -35,60 +35,12 @@ intents:
 """
 
 
-class Lab(SiteDir):
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
-        self.prefix = f"t{uuid.uuid4().hex[:6]}"
-
-    def ns(self, device: str) -> str:
-        return f"{self.prefix}-{device}"
-
-    def intent(self, *args: str, check: int | None = 0) -> subprocess.CompletedProcess[str]:
-        result = run_intent(*args, str(self.site), env={"INTENT_STATE_DIR": str(self.root / "state")})
-        if check is not None:
-            assert result.returncode == check, result.stdout + result.stderr
-        return result
-
-    def sh(self, device_or_ns: str, *command: str) -> str:
-        ns = device_or_ns if device_or_ns.startswith("h-") else self.ns(device_or_ns)
-        return subprocess.run(["ip", "netns", "exec", ns, *command], capture_output=True, text=True, check=True).stdout
-
-    def dump(self, device: str) -> str:
-        from drivers.linux import LinuxDriver
-        from engine.loader import load_site
-        from engine.state import StateDir
-
-        site = load_site(self.site)
-        state = StateDir.for_site(site, self.root / "state")
-        with LinuxDriver(site.devices[device], state.device_dir(device)) as driver:
-            return driver.get_running()
-
-
 @pytest.fixture
-def lab(tmp_path: Path):  # type: ignore[no-untyped-def]
-    lab = Lab(tmp_path)
-    lab.write("inventory.yaml", f"""\
-        all:
-          vars: {{platform: linux}}
-          hosts:
-            core1: {{netns: {lab.ns('core1')}}}
-            acc1: {{netns: {lab.ns('acc1')}}}
-            acc2: {{netns: {lab.ns('acc2')}}}
-        """)
-    lab.write("topology.yaml", """\
-        links:
-          - {a: core1:eth1, b: acc1:eth0, bandwidth: 100Mbps}
-          - {a: core1:eth2, b: acc2:eth0, bandwidth: 100Mbps}
-        """)
-    lab.write("site.yaml", SITE)
-    try:
-        lab.intent("lab", "up")
-        yield lab
-    finally:
-        lab.write("site.yaml", SITE)  # a test may have changed it; down removes what this site's lab has
-        lab.intent("lab", "down")
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    with running_lab(tmp_path, SITE) as built:
+        yield built
     left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    assert lab.prefix not in left and "h-acc1-eth3" not in left
+    assert "h-acc1-eth3" not in left
 
 
 def classes(lab: Lab, device: str, interface: str) -> dict[str, str]:

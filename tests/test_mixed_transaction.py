@@ -16,7 +16,7 @@ from drivers.cli import change
 from engine.compiler import compile_site
 from engine.loader import load_site
 from tests.fakeswitch import ENABLE, PASSWORD, FakeSwitch
-from tests.test_linux_lab import Lab
+from tests.labs import Lab
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: network namespaces")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_linux_lab import Lab
+from tests.labs import Lab, running_lab
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: network namespaces and traffic")
 
@@ -34,27 +34,8 @@ intents:
 
 @pytest.fixture
 def applied(tmp_path: Path) -> Iterator[Lab]:
-    lab = Lab(tmp_path)
-    lab.write("inventory.yaml", f"""\
-        all:
-          vars: {{platform: linux}}
-          hosts:
-            core1: {{netns: {lab.ns('core1')}}}
-            acc1: {{netns: {lab.ns('acc1')}}}
-            acc2: {{netns: {lab.ns('acc2')}}}
-        """)
-    lab.write("topology.yaml", """\
-        links:
-          - {a: core1:eth1, b: acc1:eth0, bandwidth: 100Mbps}
-          - {a: core1:eth2, b: acc2:eth0, bandwidth: 100Mbps}
-        """)
-    lab.write("site.yaml", SITE)
-    try:
-        lab.intent("lab", "up")
-        lab.intent("apply", "--yes")
+    with running_lab(tmp_path, SITE, apply=True) as lab:
         yield lab
-    finally:
-        lab.intent("lab", "down")
 
 
 def verify(lab: Lab, check: int) -> dict:

@@ -30,7 +30,28 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-class LocalTransport:
+class _Indexes:
+    """Interface index by name, read once and forgotten when links change."""
+
+    device: str
+    _indexes: dict[str, int] | None = None
+
+    def _read_indexes(self) -> dict[str, int]:
+        raise NotImplementedError
+
+    def index(self, name: str) -> int:
+        if self._indexes is None:
+            self._indexes = self._read_indexes()
+        try:
+            return self._indexes[name]
+        except KeyError:
+            raise CommitError(self.device, f"interface {name} does not exist") from None
+
+    def forget_links(self) -> None:
+        self._indexes = None
+
+
+class LocalTransport(_Indexes):
     """A network namespace on this host: pyroute2 for links/addresses/routes, a raw socket for tc."""
 
     def __init__(self, device: str, netns: str) -> None:
@@ -49,16 +70,8 @@ class LocalTransport:
     def read(self, device: str) -> dict[str, Any]:
         return state.read_document(self.ipr, self.channel, self.netns, device)
 
-    def index(self, name: str) -> int:
-        if self._indexes is None:
-            self._indexes = {msg.get_attr("IFLA_IFNAME"): int(msg["index"]) for msg in self.ipr.get_links()}
-        try:
-            return self._indexes[name]
-        except KeyError:
-            raise CommitError(self.device, f"interface {name} does not exist") from None
-
-    def forget_links(self) -> None:
-        self._indexes = None
+    def _read_indexes(self) -> dict[str, int]:
+        return {msg.get_attr("IFLA_IFNAME"): int(msg["index"]) for msg in self.ipr.get_links()}
 
     def class_stats(self, devices: list[str]) -> list[dict[str, Any]]:
         names = {int(msg["index"]): msg.get_attr("IFLA_IFNAME") for msg in self.ipr.get_links()}
@@ -117,7 +130,7 @@ def agent_program() -> str:
     return f"import base64,zlib;exec(compile(zlib.decompress(base64.b64decode('{packed}')),'intent-agent','exec'))"
 
 
-class SSHTransport:
+class SSHTransport(_Indexes):
     """A remote Linux host: each call is one SSH exec of the agent (python3 + iproute2 on the host)."""
 
     def __init__(self, device: str, client: Any, become: bool) -> None:
@@ -141,16 +154,8 @@ class SSHTransport:
             raise DriverError(self.device, f"cannot read state: {response['error'].get('what')}")
         return linux.canonical(from_ip_json(device, response))
 
-    def index(self, name: str) -> int:
-        if self._indexes is None:
-            self._indexes = {k: int(v) for k, v in self._call({"op": "indexes"})["indexes"].items()}
-        try:
-            return self._indexes[name]
-        except KeyError:
-            raise CommitError(self.device, f"interface {name} does not exist") from None
-
-    def forget_links(self) -> None:
-        self._indexes = None
+    def _read_indexes(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self._call({"op": "indexes"})["indexes"].items()}
 
     def class_stats(self, devices: list[str]) -> list[dict[str, Any]]:
         stats: list[dict[str, Any]] = self._call({"op": "stats", "devices": devices}).get("stats", [])
