@@ -8,7 +8,7 @@ LAB    := examples/lab/site.yaml
 # Debian packages the lab and its tests use; installed only when missing (needs root).
 DEBS   := iproute2 iputils-ping openssh-server openssh-client iperf3
 
-.PHONY: install system-deps demo demo-plan test lint typecheck bench bench-apply golden clean
+.PHONY: install system-deps kernel-setup demo demo-plan test test-kernel lint typecheck bench bench-apply golden clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -49,8 +49,19 @@ demo-plan: install
 	$(INTENT) validate $(SITE)
 	$(INTENT) plan $(SITE) --running examples/campus/running
 
+# The whole suite. Where this machine can (root, Debian packages: CI here can), it first sets up the
+# full-kernel tier, so tests/test_full_kernel.py runs too; elsewhere that test says why it skips.
 test: install lint typecheck
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then ./tests/kernel/setup.sh; \
+	else echo "full-kernel tier not set up (needs root and apt): tests/test_full_kernel.py will skip"; fi
 	$(PY) -m pytest
+
+kernel-setup:
+	./tests/kernel/setup.sh
+
+# The full-kernel tier alone: qemu (software emulation) boots a Debian kernel with fq_codel and 802.1Q.
+test-kernel: install kernel-setup
+	$(PY) -m pytest tests/test_full_kernel.py -s
 
 lint: install
 	$(VENV)/bin/ruff check engine intents drivers tests

@@ -58,8 +58,13 @@ def desired_state(model: DeviceModel) -> dict[str, Any]:
     for svi in model.svis:
         addresses.append({"dev": bridge(svi.vlan), "address": f"{svi.address}/{svi.prefixlen}"})
 
+    trunks = {port.name for port in model.ports if port.mode is PortMode.TRUNK}
     for policy in model.egress:
         dev = policy.interface
+        # On an 802.1Q trunk the tag is in the frame when tc sees it (skb protocol 802.1Q), so the
+        # filters match any protocol; the u32 keys still read the IP header, where the network
+        # header points either way.
+        protocol = "all" if dev in trunks else "ip"
         qdiscs.append({"dev": dev, "parent": "root", "handle": "1:", "kind": "htb", "default": _hex(DEFAULT_MINOR)})
         classes.append(_class(dev, ROOT_MINOR, "1:", policy.capacity_bps, policy.capacity_bps, None))
         classes.append(_class(dev, DEFAULT_MINOR, f"1:{ROOT_MINOR}", policy.default_rate_bps, policy.capacity_bps, 7))
@@ -67,7 +72,7 @@ def desired_state(model: DeviceModel) -> dict[str, Any]:
             classes.append(_class(dev, qos.minor, f"1:{ROOT_MINOR}", qos.rate_bps, qos.ceil_bps, 0 if qos.priority else 1))
             qdiscs.append({"dev": dev, "parent": f"1:{_hex(qos.minor)}", "handle": f"{_hex(qos.minor)}:", "kind": qos.queue})
             for match in qos.matches:
-                filters.extend(_u32_filters(dev, qos.minor, match))
+                filters.extend(_u32_filters(dev, qos.minor, match, protocol))
     for limit in model.limits:
         br, shaper = bridge(limit.vlan), ifb(limit.vlan)
         link(shaper, kind="ifb")
@@ -129,7 +134,7 @@ def _class(dev: str, minor: int, parent: str, rate: int, ceil: int, prio: int | 
             "ceil": ceil // 8 * 8, "prio": prio}
 
 
-def _u32_filters(dev: str, minor: int, match: Match) -> list[dict[str, Any]]:
+def _u32_filters(dev: str, minor: int, match: Match, protocol: str = "ip") -> list[dict[str, Any]]:
     """One u32 filter per port block; more specific matches get lower (earlier) prefs.
 
     All filters of one guarantee on one interface share a pref (unique per intent), so the
@@ -146,7 +151,7 @@ def _u32_filters(dev: str, minor: int, match: Match) -> list[dict[str, Any]]:
     result = []
     for block in blocks:
         port_keys = [["dport", str(block[0]), f"0x{block[1]:04x}"]] if block else []
-        result.append({"dev": dev, "parent": "1:", "protocol": "ip", "pref": pref, "match": keys + port_keys,
+        result.append({"dev": dev, "parent": "1:", "protocol": protocol, "pref": pref, "match": keys + port_keys,
                        "flowid": f"1:{_hex(minor)}", "action": None})
     return result
 

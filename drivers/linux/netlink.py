@@ -28,7 +28,8 @@ TCA_KIND, TCA_OPTIONS = 1, 2
 TCA_HTB_PARMS, TCA_HTB_INIT, TCA_HTB_RATE64, TCA_HTB_CEIL64 = 1, 2, 6, 7
 TCA_U32_CLASSID, TCA_U32_SEL, TCA_U32_ACT = 1, 5, 7
 TCA_ACT_KIND, TCA_ACT_OPTIONS, TCA_MIRRED_PARMS = 1, 2, 2
-ETH_P_IP = 0x0800
+ETH_P_IP, ETH_P_ALL = 0x0800, 0x0003
+PROTOCOLS = {"ip": ETH_P_IP, "all": ETH_P_ALL}
 TC_H_ROOT, TC_H_INGRESS = 0xFFFFFFFF, 0xFFFFFFF1
 CLONE_NEWNET = 0x40000000
 
@@ -190,7 +191,7 @@ def new_filter(ifindex: int, obj: dict[str, Any], actions: bytes = b"") -> Reque
     options += _attr(TCA_U32_SEL, sel)
     if actions:
         options += _attr(TCA_U32_ACT, actions)
-    info = (int(obj["pref"]) << 16) | socket.htons(ETH_P_IP)
+    info = (int(obj["pref"]) << 16) | socket.htons(PROTOCOLS[obj.get("protocol", "ip")])
     body = tcmsg(ifindex, 0, handle(obj["parent"]), info) + _kind("u32") + _attr(TCA_OPTIONS, options)
     return Request(RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, body, f"filter pref {obj['pref']} on {obj['dev']}")
 
@@ -203,8 +204,8 @@ def mirred_redirect(target_ifindex: int) -> bytes:
 
 
 def del_filters(ifindex: int, dev: str, parent: str, pref: int) -> Request:
-    """Every filter of one pref: the unit one intent's filters are replaced in."""
-    info = (pref << 16) | socket.htons(ETH_P_IP)
+    """Every filter of one pref (any protocol): the unit one intent's filters are replaced in."""
+    info = pref << 16
     return Request(RTM_DELTFILTER, 0, tcmsg(ifindex, 0, handle(parent), info), f"delete filters pref {pref} on {dev}")
 
 
@@ -464,8 +465,9 @@ def read_tc(channel: Channel, names: dict[int, str]) -> tuple[list[Any], list[An
                     continue
                 match, flowid, target = decoded
                 parent_text = "ffff:" if parent_handle == 0xFFFF0000 else handle_text(parent_handle)
+                protocol = next((name for name, value in PROTOCOLS.items() if socket.htons(value) == info & 0xFFFF), "ip")
                 filters.append({
-                    "dev": dev, "parent": parent_text, "protocol": "ip", "pref": info >> 16, "match": match,
+                    "dev": dev, "parent": parent_text, "protocol": protocol, "pref": info >> 16, "match": match,
                     "flowid": handle_text(flowid) if flowid else None,
                     "action": f"mirred egress redirect dev {names.get(target, target)}" if target else None,
                 })
@@ -484,6 +486,8 @@ def class_stats(channel: Channel, names: dict[int, str], devices: list[str]) -> 
             continue
         for payload in channel.dump(RTM_GETTCLASS, tcmsg(indexes[dev])):
             _, own, _, _, attributes = decode_tc(payload)
+            if kind_of(attributes) != "htb":
+                continue  # fq_codel and sfq list their flows as classes too
             nested = attrs(attributes.get(TCA_STATS2, b""))
             basic, queue = nested.get(TCA_STATS_BASIC, b""), nested.get(TCA_STATS_QUEUE, b"")
             sent_bytes, packets = struct.unpack_from("=QI", basic) if len(basic) >= 12 else (0, 0)

@@ -152,7 +152,8 @@ def plan_ops(running: dict[str, Any], desired: dict[str, Any]) -> Phases:
 def _filter_groups(filters: Any) -> dict[tuple[str, str, int], set[str]]:
     groups: dict[tuple[str, str, int], set[str]] = {}
     for obj in filters:
-        groups.setdefault((obj["dev"], obj["parent"], int(obj["pref"])), set()).add(linux.key_of("filters", obj))
+        identity = f"{obj.get('protocol', 'ip')} {linux.key_of('filters', obj)}"  # a new protocol replaces the group
+        groups.setdefault((obj["dev"], obj["parent"], int(obj["pref"])), set()).add(identity)
     return groups
 
 
