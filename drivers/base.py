@@ -9,9 +9,30 @@ Linux, NAPALM and Netmiko drivers implement it (see the README for which exist i
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol, Self
 
 from engine.render import DeviceConfig
+
+
+class Lifecycle:
+    """``with driver:`` opens and always closes; the shared half of every driver below."""
+
+    def open(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def probe(self, desired: Any) -> list[str]:
+        """Features the device lacks for ``desired`` (only Linux kernels are probed)."""
+        return []
 
 
 class Driver(Protocol):

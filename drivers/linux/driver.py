@@ -13,12 +13,12 @@ import json
 import os
 import threading
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError as Pyroute2Error
 
+from drivers.base import Lifecycle
 from drivers.linux import netlink
 from drivers.linux.ops import TcOp, plan_ops
 from drivers.linux.transport import LocalTransport, SSHTransport, Transport
@@ -31,7 +31,7 @@ EOPNOTSUPP, ENOENT = 95, 2
 FOREIGN_OK = {"htb", "ingress", "pfifo", "bfifo", "fq_codel", "sfq"}  # the qdiscs intent knows how to make
 
 
-class LinuxDriver:
+class LinuxDriver(Lifecycle):
     """One Linux device: a local network namespace (``netns``) or a remote host over SSH (``host``)."""
 
     def __init__(self, device: Device, work_dir: Path, options: Any = None) -> None:
@@ -62,12 +62,6 @@ class LinuxDriver:
             self._transport.close()
             self._transport = None
 
-    def __enter__(self) -> LinuxDriver:
-        self.open()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
-        self.close()
 
     @property
     def transport(self) -> Transport:

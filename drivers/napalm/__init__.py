@@ -19,10 +19,10 @@ import contextlib
 import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from drivers import revert
+from drivers.base import Lifecycle
 from drivers.cli import CliChange, change, same_config, satisfied
 from drivers.ssh import ConnectOptions, password_for, verify_host_key
 from engine.errors import CommitError, ConnectError, DriverError, RollbackError
@@ -43,7 +43,7 @@ def _napalm_factory(name: str) -> Any:
     return napalm.get_network_driver(name)
 
 
-class NapalmDriver:
+class NapalmDriver(Lifecycle):
     def __init__(self, device: Device, work_dir: Path, options: ConnectOptions | None = None,
                  factory: Factory | None = None) -> None:
         self.device = device.name
@@ -105,12 +105,6 @@ class NapalmDriver:
             self._napalm = None
         self._staged = None
 
-    def __enter__(self) -> NapalmDriver:
-        self.open()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
-        self.close()
 
     # -- the contract ---------------------------------------------------------------------
 
@@ -118,9 +112,6 @@ class NapalmDriver:
         with self._wrapped(DriverError, "reading the running config failed"):
             config = self._call("get_config", retrieve="running")
             return str(config["running"])
-
-    def probe(self, desired: Any) -> list[str]:
-        return []
 
     def stage(self, config: DeviceConfig) -> str:
         """Load the commands that change only what intent owns; return the device's own diff."""

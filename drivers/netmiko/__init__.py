@@ -14,10 +14,10 @@ import contextlib
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from drivers import revert
+from drivers.base import Lifecycle
 from drivers.cli import CliChange, change, same_config, satisfied
 from drivers.ssh import ConnectOptions, password_for, verify_host_key
 from engine.errors import CommitError, ConnectError, DriverError, RollbackError
@@ -48,7 +48,7 @@ def remediation(platform: str, running: str, target: str) -> tuple[str, ...]:
     return tuple(line.rstrip() for line in workflow.remediation_config.lines(sectional_exiting=True))
 
 
-class NetmikoDriver:
+class NetmikoDriver(Lifecycle):
     def __init__(self, device: Device, work_dir: Path, options: ConnectOptions | None = None,
                  connector: Connector | None = None) -> None:
         self.device = device.name
@@ -94,19 +94,10 @@ class NetmikoDriver:
             self._conn = None
         self._staged = None
 
-    def __enter__(self) -> NetmikoDriver:
-        self.open()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
-        self.close()
 
     def get_running(self) -> str:
         with self._wrapped(DriverError, "reading the running config failed"):
             return str(self._conn.send_command(SHOW_RUNNING.get(self.platform, "show running-config")))
-
-    def probe(self, desired: Any) -> list[str]:
-        return []
 
     def stage(self, config: DeviceConfig) -> str:
         planned = change(config, self.get_running())
