@@ -3,11 +3,11 @@ config by the engine's own merge (only what intent owns changes), and its verifi
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 
 from engine import cliconfig
+from engine.plan import unified
 from engine.render import DeviceConfig, platform_spec
 from engine.secrets import mask
 
@@ -20,9 +20,7 @@ class CliChange:
     undo: tuple[str, ...]  # what sends it back
 
     def diff(self, device: str) -> str:
-        text = "\n".join(difflib.unified_diff(self.running.splitlines(), self.merged.splitlines(),
-                                              f"{device} (running)", f"{device} (intent)", lineterm="", n=3))
-        return mask(text + "\n") if text else ""
+        return mask(unified(self.running.splitlines(), self.merged.splitlines(), device))
 
 
 def change(config: DeviceConfig, running: str) -> CliChange:

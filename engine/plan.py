@@ -197,10 +197,8 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
                 raise ValueError(f"invalid JSON running state: {exc.msg} at line {exc.lineno}") from None
             if not isinstance(running_doc, dict):
                 raise ValueError("running state must be a JSON object (a Linux state document)")
-        before = linux.lines(linux.in_scope(running_doc, config.document))
-        after = linux.lines(config.document)
         notes += linux.foreign_replaced(running_doc, config.document)
-        diff = _unified(before, after, config.device)
+        diff = linux_diff(config.device, running_doc, config.document)
         return DevicePlan(config.device, config.platform, bool(diff), masker(diff), masker(config.text), fresh,
                           notes=tuple(notes))
     spec = platform_spec(config.platform)
@@ -210,7 +208,7 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
     merged = cliconfig.merge(running_nodes, desired_nodes, spec.syntax)
     before_text = cliconfig.render(running_nodes, spec.syntax)
     after_text = cliconfig.render(merged, spec.syntax)
-    diff = _unified(before_text.splitlines(), after_text.splitlines(), config.device)
+    diff = unified(before_text.splitlines(), after_text.splitlines(), config.device)
     commands = cliconfig.remediation(running_nodes, merged, spec.syntax, order=desired_nodes)
     undo = cliconfig.remediation(merged, running_nodes, spec.syntax)
     return DevicePlan(
@@ -219,7 +217,15 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
     )
 
 
-def _unified(before: list[str], after: list[str], device: str) -> str:
+def unified(before: list[str], after: list[str], device: str) -> str:
+    """The unified diff every plan, stage and verification shows: running -> intent."""
     lines = difflib.unified_diff(before, after, f"{device} (running)", f"{device} (intent)", lineterm="", n=3)
     text = "\n".join(lines)
     return text + "\n" if text else ""
+
+
+def linux_diff(device: str, running: dict[str, Any], desired: dict[str, Any], after: list[str] | None = None) -> str:
+    """What changes on a Linux device: the part of ``running`` intent may touch, against ``desired``.
+    ``after``: the desired lines, when the caller has them already."""
+    return unified(linux.lines(linux.in_scope(running, desired)),
+                   after if after is not None else linux.lines(desired), device)

@@ -352,11 +352,3 @@ def _confirm(site: Site, state: StateDir, connection: Connection) -> RunResult:
     state.record({"action": "confirm", "id": record["id"], "site": site.name, "devices": record["devices"],
                   "plan_hash": record.get("plan_hash"), "outcome": "failed" if run.failed else "ok"})
     return run
-
-
-def snapshot_equal(a: str, b: str) -> bool:
-    """Two state dumps are the same device state (ownership records aside)."""
-    first, second = json.loads(a), json.loads(b)
-    first.pop("owned", None)
-    second.pop("owned", None)
-    return bool(first == second)

@@ -20,7 +20,7 @@ from engine.labspec import Host, LabSpec
 from engine.model import Site
 from engine.network import Network
 from engine.units import format_bps
-from intents.qos_guarantee import QosGuaranteeIntent
+from intents.qos_guarantee import QosGuaranteeIntent, directional_hops
 from intents.qos_limit import QosLimitIntent
 from intents.vlan import VlanIntent
 
@@ -129,7 +129,7 @@ def _guarantee(intent: QosGuaranteeIntent, source: VlanIntent, target: VlanInten
     narrowed = intent.dscp is not None or intent.protocol is not None or intent.ports is not None
     if narrowed:  # the same host's traffic that does not match the class
         competing.append(Flow(f"bulk from {src.netns} (unmarked)", src, dst, BULK_PORT, streams=8))
-    path = {(device, link.index) for device, link in _hops(network, source, target)}
+    path = {(device, link.index) for device, link in directional_hops(network, source, target)}
     for vid, members in sorted(hosts.items()):
         if vid in (source.id, target.id):
             continue
@@ -139,19 +139,9 @@ def _guarantee(intent: QosGuaranteeIntent, source: VlanIntent, target: VlanInten
     return Check(intent.name, intent.kind, direction, expected, False, measured, tuple(competing))
 
 
-def _hops(network: Network, source: VlanIntent, target: VlanIntent) -> set[tuple[str, Any]]:
-    from intents.qos_guarantee import _directional_hops
-
-    class _Shim:  # _directional_hops wants something with .network
-        def __init__(self, network: Network) -> None:
-            self.network = network
-
-    return _directional_hops(_Shim(network), source, target)  # type: ignore[arg-type]
-
-
 def _host_path(network: Network, vid: int, target: VlanIntent) -> set[tuple[str, int]]:
     source = next(v for v in network.site.intents if isinstance(v, VlanIntent) and v.id == vid)
-    return {(device, link.index) for device, link in _hops(network, source, target)}
+    return {(device, link.index) for device, link in directional_hops(network, source, target)}
 
 
 def _placeholder() -> Flow:

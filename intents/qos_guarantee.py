@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from engine.build import Build
     from engine.compiler import Compilation
     from engine.model import Site
+    from engine.network import Network
     from intents.vlan import VlanIntent
 
 
@@ -122,16 +123,15 @@ class QosGuaranteeKind:
                     str(source.subnet), str(target.subnet), intent.dscp, intent.protocol,
                     (intent.ports,) if intent.ports else (),
                 )
-                for device, link in sorted(_directional_hops(build, source, target), key=lambda h: (h[0], h[1].index)):
+                for device, link in sorted(directional_hops(build.network, source, target), key=lambda h: (h[0], h[1].index)):
                     capacity = link.bandwidth_bps
                     rate = intent.rate.on(capacity)
                     ceil = rate if intent.priority else min(intent.ceil.on(capacity) if intent.ceil else capacity, capacity)
                     build.add_class(device, link, intent.name, rate, max(ceil, rate), intent.priority, intent.queue, match)
 
 
-def _directional_hops(build: Build, source: VlanIntent, target: VlanIntent) -> set[tuple[str, Link]]:
+def directional_hops(network: Network, source: VlanIntent, target: VlanIntent) -> set[tuple[str, Link]]:
     """(sending device, link) for every hop of every equal-cost path from ``source`` hosts to ``target`` hosts."""
-    network = build.network
     hops: set[tuple[str, Link]] = set()
     try:
         for port in source.access:

@@ -25,6 +25,7 @@ from drivers.linux.transport import LocalTransport, SSHTransport, Transport
 from engine import linux
 from engine.errors import CommitError, DriverError, RollbackError
 from engine.model import Device
+from engine.plan import linux_diff
 from engine.render import DeviceConfig
 
 EOPNOTSUPP, ENOENT = 95, 2
@@ -123,7 +124,7 @@ class LinuxDriver(Lifecycle):
         desired = linux.canonical(desired)
         self._staged = (running, desired)
         self._wanted = linux.lines(desired)
-        return diff_text(self.device, running, desired, self._wanted)
+        return linux_diff(self.device, running, desired, self._wanted)
 
     def discard(self) -> None:
         self._staged = None
@@ -196,7 +197,7 @@ class LinuxDriver(Lifecycle):
         if linux.lines(linux.in_scope(after, desired)) == (wanted if wanted is not None else linux.lines(desired)):
             return
         raise CommitError(self.device, "verification failed: the device does not match after the change:\n"
-                                       + diff_text(self.device, after, desired))
+                                       + linux_diff(self.device, after, desired))
 
     def _execute(self, running: dict[str, Any], desired: dict[str, Any]) -> int:
         """Make the in-scope part of the device equal ``desired``; return how many requests that took."""
@@ -227,15 +228,6 @@ class LinuxDriver(Lifecycle):
             return netlink.new_class(index(obj["dev"]), obj)
         actions = netlink.mirred_redirect(index(obj["action"].split()[-1])) if obj.get("action") else b""
         return netlink.new_filter(index(obj["dev"]), obj, actions)
-
-
-def diff_text(device: str, running: dict[str, Any], desired: dict[str, Any], after: list[str] | None = None) -> str:
-    import difflib
-
-    before = linux.lines(linux.in_scope(running, desired))
-    after = after if after is not None else linux.lines(desired)
-    text = "\n".join(difflib.unified_diff(before, after, f"{device} (running)", f"{device} (intent)", lineterm="", n=3))
-    return text + "\n" if text else ""
 
 
 _features: dict[tuple[str, str], bool] = {}

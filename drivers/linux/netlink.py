@@ -260,7 +260,6 @@ class Channel:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.seq = 1
-        self.messages_sent = 0
 
     def close(self) -> None:
         self.sock.close()
@@ -287,7 +286,6 @@ class Channel:
                 index += 1
             last_seq = self.seq
             self.sock.send(chunk)
-            self.messages_sent += index - start
             first_error: NetlinkError | None = None
             done = False
             while not done:
