@@ -6,7 +6,9 @@ STAMP  := $(VENV)/.installed-stamp
 SITE   := examples/campus/site.yaml
 LAB    := examples/lab/site.yaml
 # Debian packages the lab and its tests use; installed only when missing (needs root).
-DEBS   := iproute2 iputils-ping openssh-server openssh-client iperf3
+# graphviz draws `intent graph` (DejaVu is the font its pictures name, so layouts are the same everywhere);
+# prometheus is the real server tests/test_exporter.py scrapes the exporter with.
+DEBS   := iproute2 iputils-ping openssh-server openssh-client iperf3 graphviz fonts-dejavu-core prometheus
 
 .PHONY: install system-deps kernel-setup demo demo-plan test test-kernel lint typecheck bench bench-apply golden clean
 

@@ -242,6 +242,14 @@ class Build:
             for (device, interface), (capacity, entries) in sorted(self._ledger.items())
         ]
 
+    def reserved_by(self) -> dict[tuple[str, str], tuple[tuple[str, int], ...]]:
+        """(device, egress interface) -> (intent, bps) of each reservation there, in the order they were made."""
+        return {key: tuple(entries) for key, (_, entries) in sorted(self._ledger.items())}
+
+    def refusals(self) -> tuple[str, ...]:
+        """The admission messages ``finish()`` raises."""
+        return tuple(self._over)
+
     def finish(self) -> dict[str, DeviceModel]:
         for index in sorted(set(self.l2_links) & set(self.routed_links)):
             link = self.site.links[index]

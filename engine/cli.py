@@ -197,7 +197,9 @@ def plan(site: Path, running_dir: Path | None, output_format: str, out_file: Pat
     if output_format == "json":
         click.echo(result.to_json(), nl=False)
     elif output_format == "markdown":
-        click.echo(plan_markdown(result), nl=False)
+        from engine.graph import plan_mermaid
+
+        click.echo(plan_markdown(result, plan_mermaid(loaded, result)), nl=False)
     else:
         _print_text(plan_text(result))
     if detailed_exitcode and result.changes:
@@ -627,6 +629,42 @@ def verify(site: Path, output_format: str, seconds: int, tolerance: int, state_d
                 ("" if not drift else f"; drift on {len(drift)} device(s)")]
         _print_text("\n".join(out) + "\n")
     sys.exit(0 if ok else 1)
+
+
+@main.command(epilog=EPILOG)
+@SITE
+@click.option("--format", "output_format", type=click.Choice(["svg", "png", "dot", "mermaid"]), default="svg",
+              show_default=True, help="svg/png laid out by Graphviz, dot its source, mermaid for Markdown.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the picture here [default: standard output].")
+@click.option("--intent", "intent_name", metavar="NAME",
+              help="Highlight this intent's paths (every equal-cost path, both directions) and its gateways.")
+@PLAINTEXT
+@_guard
+def graph(site: Path, output_format: str, out_file: Path | None, intent_name: str | None,
+          allow_plaintext_secrets: bool) -> None:
+    """Draw SITE's topology: devices by role, each link's bandwidth and, per direction, what is reserved
+    and by which intents; green up to 70% of the reservable bandwidth, amber above, red when refused.
+
+    Same site, same bytes (svg, dot, mermaid). A refused site still draws, then exits 1.
+    """
+    from engine import graph as pictures
+    from engine.loader import load_site
+
+    view = pictures.site_view(load_site(site, allow_plaintext_secrets=allow_plaintext_secrets), intent_name)
+    if output_format in ("svg", "png"):
+        data = pictures.render(view, output_format)
+    else:
+        data = (pictures.dot(view) if output_format == "dot" else pictures.mermaid(view)).encode()
+    if out_file is not None:
+        out_file.write_bytes(data)
+    elif output_format == "png" and sys.stdout.isatty():
+        raise IntentError("a PNG is not for a terminal: pass --out FILE or redirect the output")
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    if view.refusals:
+        _fail(list(view.refusals))
 
 
 @main.command(epilog=EPILOG)

@@ -22,15 +22,22 @@ class Compilation:
 
 def compile_site(site: Site, registry: Registry | None = None) -> Compilation:
     """Compile every intent of ``site``; raises TopologyError, AdmissionError or RenderError."""
+    build = build_site(site, registry)
+    models = build.finish()
+    configs = {name: render(model) for name, model in models.items()}
+    return Compilation(models, configs, tuple(build.reservations()), {k: set(v) for k, v in build.l2_links.items()})
+
+
+def build_site(site: Site, registry: Registry | None = None) -> Build:
+    """Every kind's contribution, before the checks of ``finish()``: what ``intent graph`` draws even
+    when admission control refuses the site (the over-reserved links are what it must show)."""
     registry = registry or Registry()
     build = Build(site, Network(site))
     for kind in registry.ordered():
         intents = site.intents_of(kind.key)
         if intents:
             kind.compile(intents, build)
-    models = build.finish()
-    configs = {name: render(model) for name, model in models.items()}
-    return Compilation(models, configs, tuple(build.reservations()), {k: set(v) for k, v in build.l2_links.items()})
+    return build
 
 
 def compile(site: Site) -> dict[str, DeviceConfig]:  # noqa: A001 - the name the design card gives it

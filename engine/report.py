@@ -61,8 +61,11 @@ def plan_text(plan: Plan) -> str:
     return "\n".join(out) + "\n"
 
 
-def plan_markdown(plan: Plan) -> str:
+def plan_markdown(plan: Plan, diagram: str = "") -> str:
+    """The PR comment. ``diagram``: a Mermaid block of the changed devices (engine.graph.plan_mermaid)."""
     out = [f"### intent plan: site `{plan.site}`", "", f"**{summary_line(plan)}**", ""]
+    if diagram:
+        out += ["#### What changes, on the topology", "", diagram.rstrip("\n"), ""]
     out += ["#### Intents", "", "| intent | kind | what | changes on |", "|---|---|---|---|"]
     out += [f"| `{i.name}` | {i.kind} | {i.summary} | {', '.join(i.changed_devices) or '—'} |" for i in plan.intents]
     out += ["", "#### Reservations", ""]
