@@ -77,7 +77,13 @@ def _guard(func: F) -> F:
 
 @click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="intent")
-def main() -> None:
+@click.option("--max-yaml-bytes", type=click.IntRange(min=1), metavar="BYTES",
+              help="Largest YAML file read [default: 32 MiB; env INTENT_MAX_YAML_BYTES].")
+@click.option("--max-yaml-depth", type=click.IntRange(min=1), metavar="LEVELS",
+              help="Deepest nesting of YAML mappings/lists [default: 100; env INTENT_MAX_YAML_DEPTH].")
+@click.option("--max-yaml-alias-nodes", type=click.IntRange(min=1), metavar="NODES",
+              help="Nodes YAML aliases and merge keys may add [default: 100000; env INTENT_MAX_YAML_ALIAS_NODES].")
+def main(max_yaml_bytes: int | None, max_yaml_depth: int | None, max_yaml_alias_nodes: int | None) -> None:
     """Declarative network intents: validate, plan and apply them across Linux and vendor devices.
 
     \b
@@ -86,12 +92,28 @@ def main() -> None:
       intent plan site.yaml --running saved/        what would change on every device, offline
       intent plan site.yaml --running saved/ --format markdown > comment.md
     """
+    _yaml_limits(max_yaml_bytes, max_yaml_depth, max_yaml_alias_nodes)
     if sys.stdin.isatty():
         import getpass
 
         from engine import credentials
 
         credentials.prompt = getpass.getpass  # secrets the environment lacks are asked for, never taken from argv
+
+
+def _yaml_limits(max_bytes: int | None, max_depth: int | None, max_alias_nodes: int | None) -> None:
+    """The YAML parser limits of this run: options over INTENT_MAX_YAML_* over the defaults."""
+    from dataclasses import replace
+
+    from engine.yamlsrc import Limits, set_limits
+
+    try:
+        limits = Limits.from_env()
+    except IntentError as exc:
+        _fail([str(exc)])
+    given = {name: value for name, value in (("max_bytes", max_bytes), ("max_depth", max_depth),
+                                             ("max_alias_nodes", max_alias_nodes)) if value is not None}
+    set_limits(replace(limits, **given) if given else None)
 
 
 SITE = click.argument("site", type=click.Path(dir_okay=False, path_type=Path))

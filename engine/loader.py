@@ -18,6 +18,7 @@ from typing import Any
 
 import jsonschema
 
+from engine import identifiers
 from engine.errors import ValidationError
 from engine.model import Defaults, Device, DriverName, Endpoint, Intent, Link, Platform, Site
 from engine.units import parse_bandwidth, parse_percent
@@ -122,7 +123,9 @@ def load_site(source: str | os.PathLike[str], *, allow_plaintext_secrets: bool =
     if not isinstance(site_doc.data, dict):
         raise ValidationError([(site_doc.at(()), "the site file must be a mapping with site, inventory, topology, intents")])
     problems += _schema_problems(site_doc, schema("site"))
+    problems += _text_problems(site_doc)
     data = site_doc.data
+    _check_name(site_doc, ("site",), identifiers.SITE, data.get("site"), problems)
     defaults = _defaults(site_doc, problems)
 
     devices: dict[str, Device] = {}
@@ -153,6 +156,8 @@ def load_site(source: str | os.PathLike[str], *, allow_plaintext_secrets: bool =
         if not isinstance(item, dict):
             continue  # reported by the schema
         name = item.get("name")
+        if isinstance(name, str) and _check_name(site_doc, (*path, "name"), identifiers.INTENT, name, ctx.problems):
+            continue
         if isinstance(name, str):
             if name in seen_names:
                 ctx.error((*path, "name"), f"duplicate intent name {name!r} (first at item {seen_names[name] + 1})")
@@ -172,6 +177,7 @@ def load_site(source: str | os.PathLike[str], *, allow_plaintext_secrets: bool =
         kind = registry.kinds[known[0]]
         before = len(ctx.problems)
         ctx.problems += _schema_problems(site_doc, kind.schema, (*path, kind.key))
+        _check_body_names(site_doc, (*path, kind.key), item[kind.key], devices, ctx.problems)
         if len(ctx.problems) > before or not isinstance(item[kind.key], dict):
             continue
         intent = kind.parse(name, item[kind.key], (*path, kind.key), ctx)
@@ -186,8 +192,15 @@ def load_site(source: str | os.PathLike[str], *, allow_plaintext_secrets: bool =
         kind.check(site.intents_of(kind.key), site, ctx)
     problems += ctx.problems
     if problems:
-        raise ValidationError(problems)
+        raise ValidationError(_prefer_name_checks(problems))
     return site
+
+
+def _prefer_name_checks(problems: list[Problem]) -> list[Problem]:
+    """Where a name check and the schema's pattern both refuse a value, keep the name check (it says why)."""
+    named = {where for where, message in problems if "does not match the expected form" not in message}
+    return [(where, message) for where, message in problems
+            if not ("does not match the expected form" in message and where in named)]
 
 
 def load_inventory(source: str | os.PathLike[str], *, allow_plaintext_secrets: bool = False) -> dict[str, Device]:
@@ -198,6 +211,46 @@ def load_inventory(source: str | os.PathLike[str], *, allow_plaintext_secrets: b
     if problems:
         raise ValidationError(problems)
     return devices
+
+
+def _check_name(doc: SourceDoc, path: JsonPath, rule: identifiers.NameRule, value: Any, problems: list[Problem],
+                key: bool = False) -> bool:
+    """Report ``value`` if it is not a valid ``rule`` name (located at the value, or at its key); True if bad."""
+    if not isinstance(value, str):
+        return False  # the schema reports the type
+    problem = identifiers.name_problem(rule, value)
+    if problem:
+        problems.append((doc.at_key(path) if key else doc.at(path), problem))
+    return problem is not None
+
+
+def _text_problems(doc: SourceDoc) -> list[Problem]:
+    """No line break or control character anywhere in a site or topology file: they hold no free text."""
+    return [(doc.at_key(path) if is_key else doc.at(path), problem)
+            for path, is_key, problem in identifiers.text_problems(doc.data)]
+
+
+def _check_endpoint(doc: SourceDoc, path: JsonPath, text: Any, devices: dict[str, Device],
+                    problems: list[Problem]) -> bool:
+    """``device:interface``: both names valid (the interface as its device's platform names them); True if bad."""
+    if not isinstance(text, str) or ":" not in text:
+        return False  # the schema reports it
+    device, interface = text.split(":", 1)
+    platform = devices[device].platform.value if device in devices else None
+    return (_check_name(doc, path, identifiers.DEVICE, device, problems) or
+            _check_name(doc, path, identifiers.interface_rule(platform), interface, problems))
+
+
+def _check_body_names(doc: SourceDoc, path: JsonPath, body: Any, devices: dict[str, Device],
+                      problems: list[Problem]) -> None:
+    """Names inside an intent body: a VLAN's name and its access ports."""
+    if not isinstance(body, dict):
+        return
+    if path[-1] == "vlan":
+        _check_name(doc, (*path, "name"), identifiers.VLAN_NAME, body.get("name"), problems)
+    access = body.get("access")
+    for index, port in enumerate(access if isinstance(access, list) else []):
+        _check_endpoint(doc, (*path, "access", index), port, devices, problems)
 
 
 def _display(site_path: Path, relative: str) -> str:
@@ -297,6 +350,18 @@ def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc, 
                 return merged[key]
         return None, None
 
+    if _check_name(doc, where, identifiers.DEVICE, name, problems, key=True):
+        return None
+    netns_path, netns_value = get("netns")
+    if netns_path is not None and _check_name(doc, netns_path, identifiers.NETNS, netns_value, problems):
+        return None
+    interfaces_path, interfaces_value = get("interfaces")
+    if interfaces_path is not None and isinstance(interfaces_value, list):
+        platform_value = get("platform")[1] or NETWORK_OS.get(str(get("ansible_network_os")[1]).lower())
+        bad = [_check_name(doc, (*interfaces_path, index), identifiers.interface_rule(str(platform_value)), value,
+                           problems) for index, value in enumerate(interfaces_value)]
+        if any(bad):
+            return None
     platform_path, platform = get("platform")
     if platform is None:
         platform_path, os_name = get("ansible_network_os")
@@ -371,6 +436,11 @@ def _topology(doc: SourceDoc, devices: dict[str, Device], problems: list[Problem
         return ()
     before = len(problems)
     problems += _schema_problems(doc, schema("topology"))
+    problems += _text_problems(doc)
+    for index, raw in enumerate(doc.data.get("links") or [] if isinstance(doc.data.get("links"), list) else []):
+        for side in ("a", "b"):
+            if isinstance(raw, dict):
+                _check_endpoint(doc, ("links", index, side), raw.get(side), devices, problems)
     if len(problems) > before:
         return ()
     links: list[Link] = []

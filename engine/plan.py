@@ -17,10 +17,12 @@ from typing import Any, Protocol
 from engine import cliconfig, linux
 from engine.build import Reservation
 from engine.compiler import Compilation
-from engine.errors import Location, ValidationError
+from engine.errors import IntentError, Location, ValidationError
+from engine.identifiers import inside
 from engine.model import Site
 from engine.render import DeviceConfig, platform_spec
 from engine.secrets import SecretMasker
+from engine.yamlsrc import decode
 from intents import Registry
 
 
@@ -122,11 +124,15 @@ class RunningState:
 
     def read(self, device: str, platform: str) -> str | None:
         suffix = ".json" if platform == "linux" else ".cfg"
-        path = self.directory / f"{device}{suffix}"
+        path = inside(self.directory, f"{device}{suffix}")
+        if path.exists() and not path.is_file():
+            raise IntentError(f"{path}: saved running state must be a regular file")
         try:
-            return path.read_text(encoding="utf-8")
+            return decode(path.read_bytes(), str(path))
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise IntentError(f"{path}: cannot read saved running state: {exc.strerror or exc}") from None
 
 
 def masker_for(site: Site) -> SecretMasker:

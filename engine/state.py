@@ -27,6 +27,7 @@ from typing import Any
 
 from engine.archive import Archive
 from engine.errors import IntentError
+from engine.identifiers import inside
 from engine.model import Site
 
 
@@ -42,7 +43,7 @@ class StateDir:
         return cls(Path(site.path).resolve().parent / ".intent" / site.name)
 
     def device_dir(self, device: str) -> Path:
-        return self.root / "devices" / device
+        return inside(self.root / "devices", device)  # never a path outside the state directory
 
     def new_apply_id(self) -> str:
         return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)

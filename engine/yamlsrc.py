@@ -1,19 +1,28 @@
-"""Safe YAML loading that remembers where every node came from.
+"""Safe YAML loading that remembers where every node came from, within limits.
 
 Validation errors must point at ``FILE:LINE:COL``. PyYAML's safe composer gives us a node tree with
 marks; we build plain Python data from it (same types as ``yaml.safe_load``) and keep a side table
 from JSON path to position, so later stages can say where a value was written.
+
+Every input is hostile until checked, so before any data is built (``Limits``, README "Limits"):
+the file must be a regular file of at most ``max_bytes``, UTF-8, without NUL bytes; the composed node
+graph (the same for the pure-Python and the C loader) must nest at most ``max_depth`` collections deep,
+hold no recursive alias, and its aliases and merge keys may add at most ``max_alias_nodes`` nodes
+(each alias counted as the full size of what it expands to, so a "billion laughs" is refused from the
+graph's shape in milliseconds, without expanding anything). Mapping keys must be strings.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, NoReturn
 
 import yaml
 
-from engine.errors import Location, ValidationError
+from engine.errors import IntentError, Location, ValidationError
 
 JsonPath = tuple[str | int, ...]
 
@@ -51,53 +60,280 @@ class Vaulted(str):
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader: only plain YAML types, never Python objects (plus opaque ``!vault`` values)."""
+    """SafeLoader: only plain YAML types, never Python objects (plus opaque ``!vault`` values).
+
+    Its composer counts how deep it is, so a deeply nested file is refused before Python's
+    recursion limit is reached (the C loader has its own cap of 1000 levels; the graph check
+    below applies ``max_depth`` to both).
+    """
+
+    max_depth = 100
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > self.max_depth + 1:
+                event = self.peek_event()  # type: ignore[no-untyped-call]
+                raise _TooDeep(event.start_mark)
+            return super().compose_node(parent, index)  # type: ignore[arg-type]
+        finally:
+            self._depth -= 1
 
 
-_Loader.add_constructor("!vault", lambda loader, node: Vaulted(loader.construct_scalar(node)))  # type: ignore[arg-type]
+class _TooDeep(Exception):
+    def __init__(self, mark: yaml.Mark | None) -> None:
+        self.mark = mark
 
 
-def load_yaml(path: Path, display: str | None = None) -> SourceDoc:
-    """Load one YAML file safely, keeping a position for every node.
+def _vault(loader: yaml.SafeLoader, node: yaml.Node) -> Vaulted:
+    return Vaulted(loader.construct_scalar(node))  # type: ignore[arg-type]
 
-    Duplicate mapping keys are an error (PyYAML silently keeps the last one).
+
+_Loader.add_constructor("!vault", _vault)
+
+# The C loader (libyaml), when PyYAML has it, with the same constructors and the same checks.
+if getattr(yaml, "CSafeLoader", None) is not None:
+    class _CLoader(yaml.CSafeLoader):
+        """libyaml's parser and composer with the safe constructor (plus opaque ``!vault`` values)."""
+
+    _CLoader.add_constructor("!vault", _vault)
+    C_LOADER: type | None = _CLoader
+else:  # pragma: no cover - PyYAML built without libyaml
+    C_LOADER = None
+PY_LOADER: type = _Loader
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much a YAML file may ask of the parser. Defaults fit any real site; raise them if one does not.
+
+    Set with ``intent --max-yaml-bytes/--max-yaml-depth/--max-yaml-alias-nodes`` or the environment
+    variables ``INTENT_MAX_YAML_BYTES``, ``INTENT_MAX_YAML_DEPTH``, ``INTENT_MAX_YAML_ALIAS_NODES``.
+    """
+
+    max_bytes: int = 32 * 1024 * 1024  # 32 MiB per file
+    max_depth: int = 100  # nested mappings/sequences
+    max_alias_nodes: int = 100_000  # nodes that aliases and merge keys may add
+
+    ENV: ClassVar[dict[str, str]] = {"max_bytes": "INTENT_MAX_YAML_BYTES", "max_depth": "INTENT_MAX_YAML_DEPTH",
+           "max_alias_nodes": "INTENT_MAX_YAML_ALIAS_NODES"}
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Limits:
+        """The defaults, raised or lowered by the ``INTENT_MAX_YAML_*`` variables."""
+        environ = dict(os.environ if environ is None else environ)
+        values: dict[str, int] = {}
+        for name, variable in cls.ENV.items():
+            text = environ.get(variable)
+            if text is None or text == "":
+                continue
+            if not (text.isascii() and text.isdigit()) or int(text) < 1:
+                raise IntentError(f"{variable}={text!r}: must be a whole number of at least 1")
+            values[name] = int(text)
+        return cls(**values)
+
+
+_configured: Limits | None = None
+
+
+def set_limits(limits: Limits | None) -> None:
+    """Limits for every later ``load_yaml`` of this process (the CLI's options); None: from the environment."""
+    global _configured
+    _configured = limits
+
+
+def current_limits() -> Limits:
+    return _configured if _configured is not None else Limits.from_env()
+
+
+def _located(shown: str, line: int, col: int, message: str) -> ValidationError:
+    return ValidationError([(Location(shown, line, col, ()), message)])
+
+
+def read_text(path: Path, shown: str, limits: Limits) -> str:
+    """The file's text: a regular file, at most ``limits.max_bytes``, UTF-8 without NUL bytes."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise _located(shown, 1, 1, "file not found") from None
+    except OSError as exc:
+        raise _located(shown, 1, 1, f"cannot read file: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise _located(shown, 1, 1, "not a regular file")
+    if info.st_size > limits.max_bytes:
+        raise _located(shown, 1, 1, _too_big(info.st_size, limits))
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limits.max_bytes + 1)
+    except OSError as exc:
+        raise _located(shown, 1, 1, f"cannot read file: {exc.strerror or exc}") from None
+    if len(data) > limits.max_bytes:
+        raise _located(shown, 1, 1, _too_big(len(data), limits))
+    return decode(data, shown)
+
+
+def _too_big(size: int, limits: Limits) -> str:
+    return (f"file is {size} bytes, over the limit of {limits.max_bytes} "
+            f"(raise it with --max-yaml-bytes or {Limits.ENV['max_bytes']})")
+
+
+def decode(data: bytes, shown: str) -> str:
+    """UTF-8 text of ``data`` (a BOM is dropped); NUL bytes and invalid UTF-8 refused at their position."""
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line, col = _position(data, nul)
+        raise _located(shown, line, col, "NUL byte in the file: not a text file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line, col = _position(data, exc.start)
+        raise _located(shown, line, col, f"not UTF-8: byte 0x{data[exc.start]:02x} cannot start or continue "
+                                         "a UTF-8 character (save the file as UTF-8)") from None
+
+
+def _position(data: bytes, offset: int) -> tuple[int, int]:
+    line = data.count(b"\n", 0, offset) + 1
+    return line, offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+
+
+def load_yaml(path: Path, display: str | None = None, *, limits: Limits | None = None,
+              loader_class: type | None = None) -> SourceDoc:
+    """Load one YAML file safely, within ``limits``, keeping a position for every node.
+
+    Duplicate mapping keys are an error (PyYAML silently keeps the last one), and so are keys that
+    are not strings (``1234:``, ``yes:``, ``~:``).
     """
     shown = display or str(path)
+    limits = limits or current_limits()
+    text = read_text(path, shown, limits)
+    return load_text(text, shown, limits=limits, loader_class=loader_class)
+
+
+def load_text(text: str, shown: str, *, limits: Limits | None = None, loader_class: type | None = None) -> SourceDoc:
+    """``load_yaml`` of text already read (``shown`` names it in errors)."""
+    limits = limits or current_limits()
+    if "\x00" in text:
+        nul = text.index("\x00")
+        raise _located(shown, text.count("\n", 0, nul) + 1, nul - (text.rfind("\n", 0, nul) + 1) + 1,
+                       "NUL byte in the file: not a text file")
+    loader_class = loader_class or PY_LOADER
+    loader: Any = None
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ValidationError([(Location(shown, 1, 1, ()), "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValidationError([(Location(shown, 1, 1, ()), f"cannot read file: {exc}")]) from None
-    loader = _Loader(text)
-    try:
+        loader = loader_class(text)
+        if isinstance(loader, _Loader):
+            loader.max_depth = limits.max_depth
         node = loader.get_single_node()
+    except _TooDeep as exc:
+        line, col = (exc.mark.line + 1, exc.mark.column + 1) if exc.mark else (1, 1)
+        raise _located(shown, line, col, _too_deep(limits)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or str(exc)
-        raise ValidationError([(Location(shown, line, col, ()), f"invalid YAML: {problem}")]) from None
+        if "maximum nesting depth" in problem:  # libyaml's own cap
+            problem = _too_deep(limits)
+        else:
+            problem = f"invalid YAML: {problem}"
+        raise _located(shown, line, col, problem) from None
+    except yaml.reader.ReaderError as exc:
+        before = text[:exc.position]
+        line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        character = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        raise _located(shown, line, col, f"invalid YAML: character U+{ord(character):04X} is not allowed "
+                                         "(control characters cannot appear in YAML)") from None
     except yaml.YAMLError as exc:
-        raise ValidationError([(Location(shown, 1, 1, ()), f"invalid YAML: {exc}")]) from None
+        raise _located(shown, 1, 1, f"invalid YAML: {exc}") from None
+    except RecursionError:  # a parser path we did not foresee: still a located refusal, never a crash
+        raise _located(shown, 1, 1, _too_deep(limits)) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     doc = SourceDoc(Path(shown), None)
     if node is None:
         return doc
+    check_graph(node, shown, limits)
     errors: list[tuple[Location, str]] = []
-    doc.data = _build(loader, node, (), doc, errors)
+    try:
+        doc.data = _build(loader, node, (), doc, errors)
+    except RecursionError:  # only when --max-yaml-depth was raised past what Python can nest
+        raise _located(shown, 1, 1, _too_deep(limits) + ": lower --max-yaml-depth") from None
     if errors:
         raise ValidationError(errors)
     return doc
 
 
+def _too_deep(limits: Limits) -> str:
+    return (f"nested more than {limits.max_depth} levels deep "
+            f"(raise the limit with --max-yaml-depth or {Limits.ENV['max_depth']})")
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [child for pair in node.value for child in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def check_graph(root: yaml.Node, shown: str, limits: Limits) -> None:
+    """Refuse, before anything is expanded, a node graph that is recursive, too deep, or whose aliases
+    expand too far. One pass over the distinct nodes (iterative: no recursion to overflow)."""
+    size: dict[int, int] = {}  # id(node) -> nodes in its full expansion
+    height: dict[int, int] = {}  # id(node) -> collections nested in it, itself included
+    claimed: set[int] = set()  # nodes reached once already: every further edge to one is an alias use
+    on_path: set[int] = set()  # the nodes from the root down to the current one
+    added = 0
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+
+    def fail(node: yaml.Node, message: str) -> NoReturn:
+        raise _located(shown, node.start_mark.line + 1, node.start_mark.column + 1, message)
+
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        kids = _children(node)
+        if not done:
+            if key in size:
+                continue
+            on_path.add(key)
+            stack.append((node, True))
+            for child in kids:
+                if id(child) in on_path:
+                    fail(child, "recursive alias: this node contains itself")
+                if id(child) not in size:
+                    stack.append((child, False))
+            continue
+        on_path.discard(key)
+        total, deepest = 1, 0
+        for child in kids:
+            child_key = id(child)
+            total += size[child_key]
+            deepest = max(deepest, height[child_key])
+            if child_key in claimed:
+                added += size[child_key]
+                if added > limits.max_alias_nodes:
+                    fail(child, f"aliases expand to more than {limits.max_alias_nodes} nodes (a YAML bomb?); "
+                                f"raise the limit with --max-yaml-alias-nodes or {Limits.ENV['max_alias_nodes']}")
+            else:
+                claimed.add(child_key)
+        size[key] = total
+        height[key] = deepest + 1 if isinstance(node, yaml.CollectionNode) else 0
+        if height[key] > limits.max_depth:
+            fail(node, _too_deep(limits))
+
+
 _PLAIN_TAGS = {
     f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp", "merge")
 } | {"!vault"}
+_SCALAR_KINDS = {"tag:yaml.org,2002:int": "integer", "tag:yaml.org,2002:float": "number",
+                 "tag:yaml.org,2002:timestamp": "date", "tag:yaml.org,2002:bool": "boolean"}
+_KEY_KINDS = {"tag:yaml.org,2002:int": "a number", "tag:yaml.org,2002:float": "a number",
+              "tag:yaml.org,2002:bool": "a boolean", "tag:yaml.org,2002:null": "null",
+              "tag:yaml.org,2002:timestamp": "a date"}
 
 
 def _build(
-    loader: _Loader,
+    loader: yaml.SafeLoader,
     node: yaml.Node,
     json_path: JsonPath,
     doc: SourceDoc,
@@ -106,22 +342,54 @@ def _build(
     where = (node.start_mark.line + 1, node.start_mark.column + 1)
     doc.positions[json_path] = where
     if node.tag not in _PLAIN_TAGS:
-        errors.append((Location(str(doc.path), *where, json_path), f"unsupported YAML tag {node.tag!r}: only plain YAML is read"))
+        errors.append((Location(str(doc.path), *where, json_path), f"unsupported YAML tag {_tag(node.tag)}: only plain YAML is read"))
         return None
     if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)
-        result: dict[Any, Any] = {}
+        try:
+            loader.flatten_mapping(node)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None) or node.start_mark
+            errors.append((Location(str(doc.path), mark.line + 1, mark.column + 1, json_path),
+                           f"invalid merge key: {getattr(exc, 'problem', None) or exc}"))
+            return None
+        result: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            if not isinstance(key, (str, int, bool)) or key is None:
-                key = str(key)
-            if key in result:
-                duplicate = Location(str(doc.path), key_node.start_mark.line + 1, key_node.start_mark.column + 1, json_path)
-                errors.append((duplicate, f"duplicate key {key!r}"))
+            key_at = Location(str(doc.path), key_node.start_mark.line + 1, key_node.start_mark.column + 1, json_path)
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
+                errors.append((key_at, _bad_key(key_node)))
                 continue
-            doc.key_positions[(*json_path, str(key))] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            result[key] = _build(loader, value_node, (*json_path, str(key)), doc, errors)
+            key = str(key_node.value)
+            if key in result:
+                errors.append((key_at, f"duplicate key {key!r}"))
+                continue
+            doc.key_positions[(*json_path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[key] = _build(loader, value_node, (*json_path, key), doc, errors)
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_build(loader, item, (*json_path, index), doc, errors) for index, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, OverflowError, TypeError, yaml.YAMLError) as exc:
+        # e.g. a timestamp with month 13, an integer of more digits than Python converts
+        problem = getattr(exc, "problem", None) or str(exc).split("\n")[0]
+        if "integer string conversion" in problem:
+            problem = "too many digits"
+        errors.append((Location(str(doc.path), *where, json_path), f"invalid {_SCALAR_KINDS.get(node.tag, 'value')}: {problem}"))
+        return None
+
+
+def _bad_key(key_node: yaml.Node) -> str:
+    """Why a mapping key is refused; quotes the key only when it is a short scalar (never a secret's value)."""
+    if isinstance(key_node, yaml.MappingNode):
+        return "mapping key is a mapping, not a string"
+    if isinstance(key_node, yaml.SequenceNode):
+        return "mapping key is a list, not a string"
+    kind = _KEY_KINDS.get(key_node.tag, f"tagged {_tag(key_node.tag)}")
+    text = str(key_node.value)
+    if len(text) <= 40 and text.isprintable():
+        return f"mapping key {text} is {kind}, not a string: quote it (\"{text}\": ...) if a name is meant"
+    return f"mapping key is {kind}, not a string: quote it if a name is meant"
+
+
+def _tag(tag: str) -> str:
+    return repr(tag if len(tag) <= 60 else tag[:60] + "...")

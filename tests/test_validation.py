@@ -90,7 +90,7 @@ def test_schema_errors_point_at_the_key(site_dir: SiteDir) -> None:
     lines = problems(site_dir.site)
     site = site_dir.site
     assert lines == [
-        f"{at(site, 1, 'Lab_1')}: site: 'Lab_1' does not match the expected form ^[a-z0-9-]+$",
+        f"{at(site, 1, 'Lab_1')}: site name 'Lab_1': use only lowercase letters, digits and '-', starting with a letter or digit",
         f"{at(site, 4, 'colour')}: unknown key 'colour' (allowed: defaults, intents, inventory, site, topology)",
         f"{at(site, 7, '5000')}: id: 5000 is out of range (maximum 4094)",
         f"{at(site, 8, 'name: two-kinds')}: intent 'two-kinds' has 2 kinds (vlan, qos_limit); write exactly one per intent",

@@ -1,0 +1,122 @@
+"""Names are identifiers, not text: one pattern per kind of name, checked by the loader.
+
+A name ends up in vendor configuration lines, in file names (``--running DIR/<device>.cfg``, the
+state directory) and in network namespace paths, so each is checked in full (``fullmatch``: unlike
+JSON Schema's ``$``, no final newline slips through) before anything uses it. The patterns are
+documented in README "Names".
+
+    site        [a-z0-9][a-z0-9-]{0,62}
+    device      [A-Za-z0-9][A-Za-z0-9_.-]{0,62}, no ".."   (inventory host keys; become file names)
+    netns       [A-Za-z0-9][A-Za-z0-9_.-]{0,63}, no ".."   (becomes /run/netns/<name>)
+    interface   [A-Za-z0-9][A-Za-z0-9_./-]{0,63}            (Linux devices: at most 15, no "/")
+    intent      [A-Za-z0-9][A-Za-z0-9_.-]{0,47}
+    vlan name   [A-Za-z0-9][A-Za-z0-9_-]{0,31}
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.errors import IntentError
+
+
+@dataclass(frozen=True)
+class NameRule:
+    what: str
+    pattern: re.Pattern[str]
+    allowed: str  # the pattern in words, for the message
+    max_length: int
+    file_name: bool = False  # becomes (part of) a path: "." and ".." and separators are refused outright
+
+
+SITE = NameRule("site name", re.compile(r"[a-z0-9][a-z0-9-]*"), "lowercase letters, digits and '-'", 63)
+DEVICE = NameRule("device name", re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*"),
+                  "letters, digits, '_', '.' and '-'", 63, file_name=True)
+NETNS = NameRule("netns", re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*"), "letters, digits, '_', '.' and '-'", 64,
+                 file_name=True)
+INTERFACE = NameRule("interface name", re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]*"),
+                     "letters, digits, '_', '.', '/' and '-'", 64)
+LINUX_INTERFACE = NameRule("Linux interface name", re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*"),
+                           "letters, digits, '_', '.' and '-' (no '/')", 15)
+INTENT = NameRule("intent name", re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*"), "letters, digits, '_', '.' and '-'", 48)
+VLAN_NAME = NameRule("VLAN name", re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*"), "letters, digits, '_' and '-'", 32)
+
+
+def control_problem(text: str) -> str | None:
+    """Why ``text`` cannot be part of a configuration line: a newline or another control character."""
+    for char in text:
+        if char in "\n\r\v\f\x85\u2028\u2029":
+            return "contains a line break"
+        if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+            return f"contains the control character U+{ord(char):04X}"
+    return None
+
+
+def shown(text: str) -> str:
+    """``text`` quoted for a message, control characters escaped, cut at 40 characters."""
+    cut = text if len(text) <= 40 else text[:40] + "..."
+    return repr(cut)
+
+
+def name_problem(rule: NameRule, value: Any) -> str | None:
+    """What is wrong with ``value`` as a ``rule`` name, or None."""
+    if not isinstance(value, str):
+        return f"{rule.what} must be a string"
+    problem = control_problem(value)
+    if problem:
+        return f"{rule.what} {shown(value)} {problem}"
+    if value == "":
+        return f"{rule.what} is empty"
+    if rule.file_name and ("/" in value or "\\" in value):
+        return f"{rule.what} {shown(value)} contains a path separator"
+    if rule.file_name and ".." in value:
+        return f"{rule.what} {shown(value)} contains '..'"
+    if any(char.isspace() for char in value):
+        return f"{rule.what} {shown(value)} contains a space"
+    if len(value) > rule.max_length:
+        return f"{rule.what} {shown(value)} is longer than {rule.max_length} characters"
+    if not rule.pattern.fullmatch(value):
+        return f"{rule.what} {shown(value)}: use only {rule.allowed}, starting with a letter or digit"
+    return None
+
+
+def interface_rule(platform: str | None) -> NameRule:
+    return LINUX_INTERFACE if platform == "linux" else INTERFACE
+
+
+def text_problems(data: Any, path: tuple[str | int, ...] = ()) -> list[tuple[tuple[str | int, ...], bool, str]]:
+    """Every key and string value in ``data`` that holds a control character or line break:
+    (JSON path, is_key, problem). Site and topology files carry no free text, so none may."""
+    found: list[tuple[tuple[str | int, ...], bool, str]] = []
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, path)]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                problem = control_problem(str(key))
+                if problem:
+                    found.append(((*where, str(key)), True, f"key {shown(str(key))} {problem}"))
+                stack.append((item, (*where, str(key))))
+        elif isinstance(value, list):
+            stack.extend((item, (*where, index)) for index, item in enumerate(value))
+        elif isinstance(value, str):
+            problem = control_problem(value)
+            if problem:
+                found.append((where, False, f"{shown(value)} {problem}"))
+    return sorted(found, key=lambda item: [str(part) for part in item[0]])
+
+
+def inside(directory: Path, file_name: str) -> Path:
+    """``directory / file_name``, refused unless it stays inside ``directory`` once resolved (symlinks
+    followed): a device name never becomes a path elsewhere on the machine."""
+    if "/" in file_name or "\\" in file_name or file_name in ("", ".", "..") or control_problem(file_name):
+        raise IntentError(f"{shown(file_name)} is not a file name inside {directory}")
+    path = directory / file_name
+    root = directory.resolve()
+    if not path.resolve().is_relative_to(root):
+        raise IntentError(f"{path} leads outside {directory} (a symbolic link?): refused")
+    return path
