@@ -107,6 +107,7 @@ class Build:
         self._ledger: dict[tuple[str, str], tuple[int, list[tuple[str, int]]]] = {}
         self._over: list[str] = []
         self._minors: dict[str, int] | None = None
+        self.notes: dict[str, set[str]] = defaultdict(set)  # device -> what the plan should say about it
 
     # -- VLANs and routing ------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ class Compilation:
     configs: dict[str, DeviceConfig]
     reservations: tuple[Reservation, ...]
     vlans_per_link: dict[int, set[int]] = field(default_factory=dict)  # link index -> VLANs it carries at L2
+    notes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # device -> notes for its plan
 
 
 def compile_site(site: Site, registry: Registry | None = None) -> Compilation:
@@ -25,7 +26,8 @@ def compile_site(site: Site, registry: Registry | None = None) -> Compilation:
     build = build_site(site, registry)
     models = build.finish()
     configs = {name: render(model) for name, model in models.items()}
-    return Compilation(models, configs, tuple(build.reservations()), {k: set(v) for k, v in build.l2_links.items()})
+    return Compilation(models, configs, tuple(build.reservations()), {k: set(v) for k, v in build.l2_links.items()},
+                       {device: tuple(sorted(notes)) for device, notes in sorted(build.notes.items())})
 
 
 def build_site(site: Site, registry: Registry | None = None) -> Build:

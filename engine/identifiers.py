@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +90,14 @@ def interface_rule(platform: str | None) -> NameRule:
     return LINUX_INTERFACE if platform == "linux" else INTERFACE
 
 
+def interface_problem(platform: str | None, value: Any) -> str | None:
+    """An interface name checked by the generic rule, then by what its device's platform accepts."""
+    problem = name_problem(interface_rule(platform), value)
+    if problem is None and platform is not None and "interface" in platform_tokens(platform):
+        return token_problem(platform, "interface", value)
+    return problem
+
+
 def text_problems(data: Any, path: tuple[str | int, ...] = ()) -> list[tuple[tuple[str | int, ...], bool, str]]:
     """Every key and string value in ``data`` that holds a control character or line break:
     (JSON path, is_key, problem). Site and topology files carry no free text, so none may."""
@@ -120,3 +130,33 @@ def inside(directory: Path, file_name: str) -> Path:
     if not path.resolve().is_relative_to(root):
         raise IntentError(f"{path} leads outside {directory} (a symbolic link?): refused")
     return path
+
+
+DEFAULT_TOKENS = {"word": r"[A-Za-z0-9_./:-]{1,80}"}
+
+
+@cache
+def platform_tokens(platform: str) -> dict[str, re.Pattern[str]]:
+    """What ``platform`` accepts at each position of a configuration line (``tokens:`` in its
+    ``templates/<platform>/platform.yaml``): ``word`` for any value, plus ``interface``, ``vlan_name``..."""
+    import yaml
+
+    try:
+        text = resources.files("templates").joinpath(platform, "platform.yaml").read_text(encoding="utf-8")
+        raw = yaml.safe_load(text) or {}
+    except (FileNotFoundError, NotADirectoryError):
+        raw = {}
+    tokens = {**DEFAULT_TOKENS, **(raw.get("tokens") or {})}
+    return {role: re.compile(pattern) for role, pattern in tokens.items()}
+
+
+def token_problem(platform: str, role: str, value: str) -> str | None:
+    """Why ``value`` cannot stand at a ``role`` position of a ``platform`` configuration line, or None."""
+    problem = control_problem(value)
+    if problem:
+        return f"{shown(value)} {problem}"
+    tokens = platform_tokens(platform)
+    pattern = tokens.get(role, tokens["word"])
+    if not pattern.fullmatch(value):
+        return f"{shown(value)} is not a {platform} {role.replace('_', ' ')} (allowed: {pattern.pattern})"
+    return None

@@ -12,6 +12,7 @@ import json
 import os
 import re
 from collections import defaultdict
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -237,8 +238,12 @@ def _check_endpoint(doc: SourceDoc, path: JsonPath, text: Any, devices: dict[str
         return False  # the schema reports it
     device, interface = text.split(":", 1)
     platform = devices[device].platform.value if device in devices else None
-    return (_check_name(doc, path, identifiers.DEVICE, device, problems) or
-            _check_name(doc, path, identifiers.interface_rule(platform), interface, problems))
+    if _check_name(doc, path, identifiers.DEVICE, device, problems):
+        return True
+    problem = identifiers.interface_problem(platform, interface)
+    if problem:
+        problems.append((doc.at(path), problem))
+    return problem is not None
 
 
 def _check_body_names(doc: SourceDoc, path: JsonPath, body: Any, devices: dict[str, Device],
@@ -261,7 +266,7 @@ def _defaults(doc: SourceDoc, problems: list[Problem]) -> Defaults:
     raw = doc.data.get("defaults") or {}
     if not isinstance(raw, dict):
         return Defaults()
-    reservable = 100.0
+    reservable = Decimal(100)
     pool = Defaults().transit_pool
     if isinstance(raw.get("reservable"), str):
         try:
@@ -358,9 +363,11 @@ def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc, 
     interfaces_path, interfaces_value = get("interfaces")
     if interfaces_path is not None and isinstance(interfaces_value, list):
         platform_value = get("platform")[1] or NETWORK_OS.get(str(get("ansible_network_os")[1]).lower())
-        bad = [_check_name(doc, (*interfaces_path, index), identifiers.interface_rule(str(platform_value)), value,
-                           problems) for index, value in enumerate(interfaces_value)]
-        if any(bad):
+        known_platform = str(platform_value) if platform_value in {p.value for p in Platform} else None
+        bad = [(doc.at((*interfaces_path, index)), problem) for index, value in enumerate(interfaces_value)
+               if isinstance(value, str) and (problem := identifiers.interface_problem(known_platform, value))]
+        if bad:
+            problems.extend(bad)
             return None
     platform_path, platform = get("platform")
     if platform is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -72,7 +73,7 @@ class Link:
 
 @dataclass(frozen=True)
 class Defaults:
-    reservable_percent: float = 100.0
+    reservable_percent: Decimal = Decimal(100)
     transit_pool: str = "10.255.0.0/16"
 
 

@@ -159,7 +159,8 @@ def make_plan(site: Site, compilation: Compilation, running: RunningSource, regi
         text = running.read(name, config.platform)
         texts[name] = text
         try:
-            devices[name] = _device_plan(config, text, masker, running.directory, site.devices[name].driver.value)
+            devices[name] = _device_plan(config, text, masker, running.directory, site.devices[name].driver.value,
+                                         compilation.notes.get(name, ()))
         except ValueError as exc:
             suffix = ".json" if config.platform == "linux" else ".cfg"
             problems.append((Location(str(running.directory / f"{name}{suffix}"), 1, 1), str(exc)))
@@ -188,9 +189,10 @@ SNAPSHOT_REVERT = {
 
 
 def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretMasker, directory: object,
-                 driver: str = "") -> DevicePlan:
+                 driver: str = "", compiled_notes: tuple[str, ...] = ()) -> DevicePlan:
     fresh = running_text is None
     notes = [f"no saved running state in {directory}: planned as a fresh device"] if fresh else []
+    notes += compiled_notes
     revert_note = SNAPSHOT_REVERT.get((driver, config.platform)) or SNAPSHOT_REVERT.get((driver, "*"))
     if revert_note:
         notes.append(revert_note)

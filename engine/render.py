@@ -3,13 +3,17 @@
 Platform differences live in ``templates/<platform>/``: ``platform.yaml`` (syntax and ownership
 rules, see ``engine.cliconfig``) and the templates. Undefined variables are errors
 (``StrictUndefined``); autoescape is off because the output is device configuration, not HTML.
-Templates are ours only: none is loaded from user input.
+Templates are ours only: none is loaded from user input. Every string a template can reach is first
+checked against what the platform accepts at that position (``tokens:`` in platform.yaml, see
+``check_tokens``): the loader's name checks come first, this is the last line before a device.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
@@ -18,7 +22,7 @@ from typing import Any
 import jinja2
 import yaml
 
-from engine import linux
+from engine import identifiers, linux
 from engine.cliconfig import PlatformSyntax, format_vlan_list
 from engine.device import DeviceModel, QosClass
 from engine.errors import RenderError
@@ -100,9 +104,37 @@ def guarantees(model: DeviceModel) -> list[QosClass]:
     return [merged[name] for name in sorted(merged)]
 
 
+# Positions other than a plain word, by (model class, field): everything else must be a `word`.
+TOKEN_ROLES = {("Port", "name"): "interface", ("EgressPolicy", "interface"): "interface",
+               ("NextHop", "interface"): "interface", ("Vlan", "name"): "vlan_name"}
+
+
+def _strings(value: object, where: str, role: str = "word") -> Iterator[tuple[str, str, str]]:
+    """Every string in a model, with where it is (``ports[1].name``) and its position's role."""
+    if isinstance(value, str):
+        yield where, role, str(value)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for item in dataclasses.fields(value):
+            yield from _strings(getattr(value, item.name), f"{where}.{item.name}" if where else item.name,
+                                TOKEN_ROLES.get((type(value).__name__, item.name), "word"))
+    elif isinstance(value, (tuple, list)):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{where}[{index}]", role)
+
+
+def check_tokens(model: DeviceModel) -> None:
+    """Refuse to render a value the platform would not read as one token at its position (a line break,
+    a space, a quote...): no value can ever end a configuration line or start another."""
+    for where, role, value in _strings(model, ""):
+        problem = identifiers.token_problem(model.platform, role, value)
+        if problem:
+            raise RenderError(f"{identifiers.shown(model.name)}: {where}: {problem}; refusing to render it")
+
+
 def render(model: DeviceModel) -> DeviceConfig:
     """The desired configuration of one device."""
     spec = platform_spec(model.platform)
+    check_tokens(model)
     classes = {c.intent for policy in model.egress for c in policy.classes if not c.priority}
     if spec.max_classes is not None and len(classes) > spec.max_classes:
         raise RenderError(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from engine.device import Match
 from engine.errors import TopologyError
 from engine.model import Intent, Link
-from engine.units import Rate, parse_rate
+from engine.units import Rate, format_bps, parse_rate
 from intents.base import JsonPath, ParseContext, load_schema
 from intents.match import parse_dscp, parse_ports, parse_protocol
 
@@ -126,7 +126,11 @@ class QosGuaranteeKind:
                 for device, link in sorted(directional_hops(build.network, source, target), key=lambda h: (h[0], h[1].index)):
                     capacity = link.bandwidth_bps
                     rate = intent.rate.on(capacity)
-                    ceil = rate if intent.priority else min(intent.ceil.on(capacity) if intent.ceil else capacity, capacity)
+                    wanted = intent.ceil.on(capacity) if intent.ceil else capacity
+                    if not intent.priority and wanted > capacity:
+                        build.notes[device].add(f"{intent.name}: ceil {intent.ceil} is above the {format_bps(capacity)} "
+                                                f"of {link.local(device)}: capped at the link bandwidth there")
+                    ceil = rate if intent.priority else min(wanted, capacity)
                     build.add_class(device, link, intent.name, rate, max(ceil, rate), intent.priority, intent.queue, match)
 
 

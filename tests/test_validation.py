@@ -62,7 +62,7 @@ def test_every_semantic_error_in_one_run_with_its_position(site_dir: SiteDir) ->
         f"{at(site, 12, '20')}: VLAN 20 is already defined by intent 'video'",
         f"{at(site, 12, '10.20.0.0/25')}: subnet 10.20.0.0/25 overlaps 10.20.0.0/24 of VLAN 20 (video)",
         f"{at(site, 12, 'core1:eth1')}: access port core1:eth1 is a topology link, not a host port",
-        f"{at(site, 16, '100MB/s')}: invalid rate '100MB/s': use bps/Kbps/Mbps/Gbps (e.g. 100Mbps) or a share like 10%",
+        f"{at(site, 16, '100MB/s')}: invalid bandwidth '100MB/s': that is bytes per second (capital B); rates are in bits per second: write 800Mbps",
         f"{at(site, 18, '99')}: VLAN 99 is not defined by any vlan intent in this site",
     ]
     assert lines == sorted(expected, key=lambda line: [int(p) if p.isdigit() else 0 for p in line.split(":")[1:3]])
