@@ -198,10 +198,13 @@ def load_site(source: str | os.PathLike[str], *, allow_plaintext_secrets: bool =
 
 
 def _prefer_name_checks(problems: list[Problem]) -> list[Problem]:
-    """Where a name check and the schema's pattern both refuse a value, keep the name check (it says why)."""
-    named = {where for where, message in problems if "does not match the expected form" not in message}
-    return [(where, message) for where, message in problems
-            if not ("does not match the expected form" in message and where in named)]
+    """Where a name check and the schema's pattern or the plain text check both refuse a value, keep the
+    name check (it says what the value is and why)."""
+    def generic(message: str) -> bool:
+        return "does not match the expected form" in message or message.startswith(("'", '"'))
+
+    named = {where for where, message in problems if not generic(message)}
+    return [(where, message) for where, message in problems if not (generic(message) and where in named)]
 
 
 def load_inventory(source: str | os.PathLike[str], *, allow_plaintext_secrets: bool = False) -> dict[str, Device]:
