@@ -66,7 +66,7 @@ test-kernel: install kernel-setup
 	$(PY) -m pytest tests/test_full_kernel.py -s
 
 lint: install
-	$(VENV)/bin/ruff check engine intents drivers tests
+	$(VENV)/bin/ruff check engine intents drivers tests intent_engine
 
 typecheck: install
 	$(VENV)/bin/mypy

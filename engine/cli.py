@@ -745,6 +745,66 @@ def discover(inventory: Path, out_file: Path | None, parallel: int, known_hosts:
         sys.exit(1)
 
 
+@main.command("parse", epilog=EPILOG)
+@click.argument("text")
+@click.option("--format", "output_format", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@click.option("--site", "site", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also check the intent against this site (VLANs defined, devices and ports known, admission), "
+                   "and name it uniquely in it.")
+@_guard
+def parse_sentence(text: str, output_format: str, site: Path | None) -> None:
+    """Print the one intent an English or French sentence means, as it stands in a site file.
+
+    \b
+      intent parse "guarantee 100Mbps for video between VLAN 10 and 20"
+      intent parse "limiter le VLAN 30 à 20 Mb/s" --format json
+    A word the grammar has no place for is an error that quotes it and says what was expected (exit 1).
+    """
+    from engine.siteedit import propose, render_intent, standalone
+
+    intent = propose(site, text).intent if site is not None else standalone(text)
+    click.echo(json.dumps(intent, indent=2) if output_format == "json" else render_intent(intent), nl=output_format == "json")
+
+
+@main.command("add", epilog=EPILOG)
+@SITE
+@click.argument("text")
+@click.option("--name", help="Name the intent [default: derived from the sentence, e.g. video-10-20, cap-vlan30].")
+@click.option("--dry-run", is_flag=True, help="Show the intent and what it changes; do not write the site file.")
+@click.option("--running", "running_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Plan the change against saved running state in DIR [default: against the site as it is].")
+@_guard
+def add(site: Path, text: str, name: str | None, dry_run: bool, running_dir: Path | None) -> None:
+    """Read a sentence, check it against the whole SITE, show what it changes, append it to SITE.
+
+    The intent goes after the last item of intents:, in the file's indentation; every other byte
+    of the file (comments, formatting) stays as it was.
+    """
+    from engine.report import RESERVATION_HEADER, _table, reservation_rows, summary_line
+    from engine.siteedit import propose
+
+    addition = propose(site, text, name)
+    result = addition.plan(running_dir)
+    added = addition.intent["name"]
+    line = addition.insertion.text[:addition.insertion.offset].count("\n") + 1
+    out = [f"{'Would add' if dry_run else 'Adding'} to {site} at line {line}:", addition.insertion.item.rstrip("\n"), ""]
+    out += [f"  {i.summary}" for i in result.intents if i.name == added]
+    rows = [row for row, r in zip(reservation_rows(result), result.reservations, strict=True) if added in r.intents]
+    if rows:
+        out += ["", "Reservations it makes"] + _table(RESERVATION_HEADER, rows)
+    out += ["", "Devices it changes" + (f" (against {running_dir})" if running_dir else "")]
+    for device_name, device in sorted(result.devices.items()):
+        if device.changed:
+            plus = sum(1 for x in device.diff.splitlines() if x.startswith("+") and not x.startswith("+++"))
+            minus = sum(1 for x in device.diff.splitlines() if x.startswith("-") and not x.startswith("---"))
+            out.append(f"  {device_name} ({device.platform}): {plus} lines to add, {minus} to remove")
+    out += ["", summary_line(result)]
+    if not dry_run:
+        addition.write()
+    out.append(f"dry run: {site} not changed" if dry_run else f"{site}: added intent {added}")
+    _print_text("\n".join(out) + "\n")
+
+
 @main.command(epilog=EPILOG)
 @click.argument("which", type=click.Choice(["site", "inventory", "topology"]))
 @_guard
