@@ -29,7 +29,8 @@ from engine.device import (
 )
 from engine.errors import AdmissionError, TopologyError
 from engine.model import Link, Site
-from engine.network import Network
+from engine.network import ClassDag, Network
+from engine.routing import DONT_CARE, NO_ROUTE, PrefixTrie, Value
 from engine.units import format_bps
 
 if TYPE_CHECKING:
@@ -78,17 +79,26 @@ class _PortDraft:
     prefixlen: int | None = None
 
 
+@dataclass(frozen=True)
+class _ClassRoutes:
+    """Routing towards one destination class: its DAG, its gateways, and every device that routes there."""
+
+    dag: ClassDag
+    members: tuple[str, ...]  # the gateways of the class
+    senders: frozenset[str]
+
+
 @dataclass
 class DeviceBuilder:
     name: str
     vlans: dict[int, Vlan] = field(default_factory=dict)
     svis: dict[int, Svi] = field(default_factory=dict)
     ports: dict[str, _PortDraft] = field(default_factory=dict)
-    routes: dict[str, tuple[str, set[NextHop]]] = field(default_factory=dict)
     egress: dict[str, tuple[int, dict[str, _ClassDraft]]] = field(default_factory=dict)
     limits: dict[int, RateLimit] = field(default_factory=dict)
     forwarding: bool = False
     intents: set[str] = field(default_factory=set)
+    routing: list[_ClassRoutes] = field(default_factory=list)  # destination classes this device routes towards
 
     def port(self, name: str) -> _PortDraft:
         return self.ports.setdefault(name, _PortDraft())
@@ -108,6 +118,9 @@ class Build:
         self._over: list[str] = []
         self._minors: dict[str, int] | None = None
         self.notes: dict[str, set[str]] = defaultdict(set)  # device -> what the plan should say about it
+        self._by_gateway: dict[str, list[VlanIntent]] = {}
+        self._transit: dict[int, tuple[ipaddress.IPv4Address, int]] = {}
+        self._subnet_cache: tuple[list[VlanIntent], dict[str, list[int]], PrefixTrie] | None = None
 
     # -- VLANs and routing ------------------------------------------------------------------
 
@@ -135,33 +148,89 @@ class Build:
                     end_builder.intents.add(vlan.name)
 
     def route_between_gateways(self, vlans: list[VlanIntent]) -> None:
-        """Static routes to each VLAN's subnet along every equal-cost path from every other gateway."""
-        gateways = sorted({vlan.gateway for vlan in vlans})
-        for target in vlans:
-            for source in gateways:
-                if source == target.gateway:
-                    continue
-                for sender, link in self.network.path_links(source, target.gateway):
-                    self._route_over(sender, link, target)
+        """Routes to each VLAN's subnet on every device of every equal-cost path from every other gateway.
 
-    def _route_over(self, sender: str, link: Link, target: VlanIntent) -> None:
-        self.routed_links.setdefault(link.index, target.name)
+        One DAG per destination class (see engine.network): the devices that route towards a
+        gateway, their next hops and the links they route over are found once per class and
+        shared by all its gateways; nothing is computed per (source gateway, target) pair.
+        """
+        by_gateway: dict[str, list[VlanIntent]] = defaultdict(list)
+        for vlan in vlans:
+            by_gateway[vlan.gateway].append(vlan)
+        gateways = set(by_gateway)
+        classes: dict[tuple[tuple[str, int], ...], list[str]] = defaultdict(list)
+        for gateway in sorted(gateways):
+            classes[self.network.attachment(gateway)].append(gateway)
+        owner: dict[int, tuple[int, str]] = {}  # link index -> (VLAN id, intent) of the first route over it
+
+        def use(link: Link, sender: str, vlan: VlanIntent) -> None:
+            known = owner.get(link.index)
+            if known is None:
+                self._address_transit(link)
+            if known is None or vlan.id < known[0]:
+                owner[link.index] = (vlan.id, vlan.name)
+
+        for members in classes.values():
+            dag = self.network.dag(members[0])
+            for source in sorted(gateways):
+                if source not in dag.distance and (source not in dag.members or len(members) > 1):
+                    target = next(m for m in members if m != source)
+                    raise TopologyError(f"no path from {source} to {target} in the topology")
+            sources = (gateways - dag.members) | (set(members) if len(members) > 1 else set())
+            senders = dag.reach(sources)
+            if not senders:
+                continue
+            first = min((v for m in members for v in by_gateway[m]), key=lambda v: v.id)
+            table = _ClassRoutes(dag, tuple(members), frozenset(senders))
+            for sender in sorted(senders):
+                builder = self.devices[sender]
+                builder.forwarding = True
+                builder.routing.append(table)
+                for link in dag.shared[sender]:
+                    use(link, sender, first)
+            for member in members:
+                lowest = min(by_gateway[member], key=lambda v: v.id)
+                for link, neighbour in self.network.adjacency[member]:
+                    if neighbour in senders and neighbour not in dag.members and link.cost == dag.distance[neighbour]:
+                        use(link, neighbour, lowest)
+        for index, (_, name) in owner.items():
+            self.routed_links.setdefault(index, name)
+        self._by_gateway = by_gateway
+
+    def route_hops(self, intent: str) -> set[tuple[str, str]]:
+        """(device, egress interface) of every route towards the subnet of VLAN intent ``intent``."""
+        vlan = next((v for group in self._by_gateway.values() for v in group if v.name == intent), None)
+        if vlan is None:
+            return set()
+        target = vlan.gateway
+        hops: set[tuple[str, str]] = set()
+        for name, builder in self.devices.items():
+            if name == target or not any(target in table.members for table in builder.routing):
+                continue
+            hops.update((name, link.local(name).interface) for link in self.network.next_hops(name, target))
+        return hops
+
+    def _address_transit(self, link: Link) -> None:
         network, prefixlen = self.transit(link)
         for end, offset in ((link.a, 0), (link.b, 1)):
             draft = self.devices[end.device].port(end.interface)
             draft.link = link
             draft.address = str(network + offset)
             draft.prefixlen = prefixlen
+
+    def _hop(self, sender: str, link: Link) -> NextHop:
+        network, _ = self.transit(link)
         neighbour = link.other(sender)
-        hop_address = network + (0 if neighbour == link.a else 1)
-        builder = self.devices[sender]
-        builder.forwarding = True
-        builder.intents.add(target.name)
-        _, hops = builder.routes.setdefault(str(target.subnet), (target.name, set()))
-        hops.add(NextHop(str(hop_address), link.local(sender).interface))
+        return NextHop(str(network + (0 if neighbour == link.a else 1)), link.local(sender).interface)
 
     def transit(self, link: Link) -> tuple[ipaddress.IPv4Address, int]:
         """The /31 of a routed link: its own ``subnet`` or the Nth /31 of the transit pool."""
+        known = self._transit.get(link.index)
+        if known is None:
+            known = self._transit[link.index] = self._transit_uncached(link)
+        return known
+
+    def _transit_uncached(self, link: Link) -> tuple[ipaddress.IPv4Address, int]:
         if link.subnet:
             net = ipaddress.IPv4Network(link.subnet)
             return net.network_address, net.prefixlen
@@ -275,10 +344,7 @@ class Build:
             else:
                 mode = PortMode.TRUNK if len(draft.vlans) > 1 else PortMode.ACCESS
                 ports.append(Port(name, mode, tuple(sorted(draft.vlans)), peer=peer, bandwidth_bps=bandwidth))
-        routes = tuple(
-            Route(prefix, tuple(sorted(hops, key=lambda h: (h.interface, h.address))), intent)
-            for prefix, (intent, hops) in sorted(builder.routes.items(), key=lambda r: ipaddress.IPv4Network(r[0]))
-        )
+        routes = self._routes(builder)
         traffic_classes = self._traffic_classes(builder)
         egress = []
         for interface, (capacity, drafts) in sorted(builder.egress.items()):
@@ -306,6 +372,108 @@ class Build:
             intents=tuple(sorted(builder.intents)),
         )
 
+    # -- routes -----------------------------------------------------------------------------
+
+    def _subnets(self) -> tuple[list[VlanIntent], dict[str, list[int]], PrefixTrie]:
+        """Every routed VLAN in id order, the subnet indices of each gateway, and the trie of their subnets."""
+        if self._subnet_cache is None:
+            vlans = sorted((v for group in self._by_gateway.values() for v in group), key=lambda v: v.id)
+            of_gateway: dict[str, list[int]] = defaultdict(list)
+            for index, vlan in enumerate(vlans):
+                of_gateway[vlan.gateway].append(index)
+            trie = PrefixTrie([(int(v.subnet.network_address), v.subnet.prefixlen) for v in vlans])
+            self._subnet_cache = (vlans, of_gateway, trie)
+        return self._subnet_cache
+
+    def _routes(self, builder: DeviceBuilder) -> tuple[Route, ...]:
+        """The device's static routes: explicit (``routing: static-full``) or summarised (ORTC)."""
+        if not builder.routing:
+            return ()
+        name = builder.name
+        vlans, of_gateway, trie = self._subnets()
+        links = self.site.links
+        # The explicit table as blocks: per destination class, one next-hop set for every gateway
+        # of the class, except the gateways this device reaches over a direct link.
+        blocks: list[tuple[_ClassRoutes, Value, dict[str, Value]]] = []
+        for table in builder.routing:
+            dag = table.dag
+            base = tuple(link.index for link in dag.shared[name])
+            here = dag.distance[name]
+            straight: dict[str, Value] = {}
+            for link, neighbour in self.network.adjacency[name]:
+                if neighbour in dag.members and link.cost == here and neighbour in of_gateway:
+                    straight.setdefault(neighbour, base)
+                    straight[neighbour] = tuple(sorted((*straight[neighbour], link.index)))
+            blocks.append((table, base, straight))
+        if self.site.defaults.routing == "static-full":
+            return self._explicit_routes(builder, blocks, vlans, of_gateway)
+        own = set(of_gateway.get(name, ()))
+        counts: dict[Value, int] = defaultdict(int)
+        routed = 0
+        for table, base, straight in blocks:
+            total = sum(len(of_gateway[m]) for m in table.members)  # cheap: per class, not per device
+            others = total - (len(own) if name in table.members else 0) - sum(len(of_gateway[t]) for t in straight)
+            if others and base:
+                counts[base] += others
+            for target, value in straight.items():
+                counts[value] += len(of_gateway[target])
+            routed += others + sum(len(of_gateway[t]) for t in straight)
+        counts[NO_ROUTE] += len(vlans) - routed - len(own)
+        default = min(counts, key=lambda value: (-counts[value], value))
+        exceptions: dict[int, Value | None] = {index: DONT_CARE for index in own}
+        covered: set[str] = set()
+        for table, base, straight in blocks:
+            covered.update(table.members)
+            for target, value in straight.items():
+                if value != default:
+                    exceptions.update((index, value) for index in of_gateway[target])
+            if base != default:
+                for member in table.members:
+                    if member != name and member not in straight:
+                        exceptions.update((index, base) for index in of_gateway[member])
+        if default != NO_ROUTE:
+            for gateway in self._gateways_sorted():
+                if gateway not in covered and gateway != name:
+                    exceptions.update((index, NO_ROUTE) for index in of_gateway[gateway])
+        result = []
+        for node_index, value in trie.summarise(default, exceptions):
+            node = trie.nodes[node_index]
+            hops = tuple(sorted((self._hop(name, links[i]) for i in value), key=lambda h: (h.interface, h.address)))
+            if node.leaf >= 0:
+                intent = vlans[node.leaf].name
+                builder.intents.add(intent)
+            else:
+                intent = SUMMARY
+            if node.covers_unused:
+                unused = (1 << (32 - node.prefixlen)) - node.addresses
+                self.notes[name].add(f"route {node.prefix} summarises {node.subnets} VLAN subnets and also covers "
+                                     f"address space no VLAN uses ({_plural(unused, 'address')})")
+            result.append(Route(node.prefix, hops, intent))
+        return tuple(result)
+
+    def _gateways_sorted(self) -> list[str]:
+        return sorted(self._by_gateway)
+
+    def _explicit_routes(self, builder: DeviceBuilder, blocks: list[tuple[_ClassRoutes, Value, dict[str, Value]]],
+                         vlans: list[VlanIntent], of_gateway: dict[str, list[int]]) -> tuple[Route, ...]:
+        name = builder.name
+        entries: list[tuple[int, Route]] = []
+        for table, base, straight in blocks:
+            for member in table.members:
+                if member == name:
+                    continue
+                value = straight.get(member, base)
+                if not value:
+                    continue
+                hops = tuple(sorted((self._hop(name, self.site.links[i]) for i in value),
+                                    key=lambda h: (h.interface, h.address)))
+                for index in of_gateway[member]:
+                    vlan = vlans[index]
+                    builder.intents.add(vlan.name)
+                    entries.append((int(vlan.subnet.network_address), Route(str(vlan.subnet), hops, vlan.name)))
+        entries.sort(key=lambda entry: entry[0])
+        return tuple(route for _, route in entries)
+
     @staticmethod
     def _traffic_classes(builder: DeviceBuilder) -> dict[str, int]:
         """Hardware queue per guarantee on this device: priority ones share 5, others get 1..4."""
@@ -319,6 +487,13 @@ class Build:
                 numbers[intent] = next_number
                 next_number += 1
         return numbers
+
+
+SUMMARY = "summary"  # the intent label of a route that summarises several VLANs' subnets
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else ('es' if word.endswith('ss') else 's')}"
 
 
 def _safe(name: str) -> str:

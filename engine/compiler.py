@@ -19,6 +19,7 @@ class Compilation:
     reservations: tuple[Reservation, ...]
     vlans_per_link: dict[int, set[int]] = field(default_factory=dict)  # link index -> VLANs it carries at L2
     notes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # device -> notes for its plan
+    path_computations: int = 0  # shortest-path trees computed (one per destination class)
 
 
 def compile_site(site: Site, registry: Registry | None = None) -> Compilation:
@@ -27,7 +28,8 @@ def compile_site(site: Site, registry: Registry | None = None) -> Compilation:
     models = build.finish()
     configs = {name: render(model) for name, model in models.items()}
     return Compilation(models, configs, tuple(build.reservations()), {k: set(v) for k, v in build.l2_links.items()},
-                       {device: tuple(sorted(notes)) for device, notes in sorted(build.notes.items())})
+                       {device: tuple(sorted(notes)) for device, notes in sorted(build.notes.items())},
+                       build.network.dijkstra_runs)
 
 
 def build_site(site: Site, registry: Registry | None = None) -> Build:

@@ -172,10 +172,7 @@ def site_view(site: Site, intent: str | None = None, registry: Registry | None =
             known = ", ".join(i.name for i in site.intents)
             raise IntentError(f"--intent {intent}: no intent of that name in site {site.name} (it has: {known})")
         hops = {key for key, entries in ledger.items() if any(name == intent for name, _ in entries)}
-        for builder in build.devices.values():
-            for owner, next_hops in builder.routes.values():
-                if owner == intent:
-                    hops.update((builder.name, hop.interface) for hop in next_hops)
+        hops.update(build.route_hops(intent))
         if isinstance(chosen, VlanIntent):
             for index, vids in build.l2_links.items():
                 if chosen.id in vids:

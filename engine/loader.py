@@ -34,6 +34,7 @@ NETWORK_OS = {
     "nxos": Platform.NXOS, "cisco.nxos.nxos": Platform.NXOS, "cisco.nxos": Platform.NXOS,
     "linux": Platform.LINUX,
 }
+ROUTING_MODES = ("summarised", "static-full")
 PASSWORD_KEYS = ("password", "ansible_password", "ansible_ssh_pass")
 _ENV_LOOKUP = re.compile(r"""^\{\{\s*lookup\(\s*['"]env['"]\s*,\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\)\s*\}\}$""")
 
@@ -61,8 +62,19 @@ def editor_schema(registry: Registry | None = None) -> dict[str, Any]:
     return combined
 
 
+_VALIDATORS: dict[int, tuple[dict[str, Any], jsonschema.Draft202012Validator]] = {}
+
+
+def _validator(schema_doc: dict[str, Any]) -> jsonschema.Draft202012Validator:
+    """One validator per schema object (kinds' schemas live as long as the process)."""
+    known = _VALIDATORS.get(id(schema_doc))
+    if known is None or known[0] is not schema_doc:
+        known = _VALIDATORS[id(schema_doc)] = (schema_doc, jsonschema.Draft202012Validator(schema_doc))
+    return known[1]
+
+
 def _schema_problems(doc: SourceDoc, schema_doc: dict[str, Any], base: JsonPath = ()) -> list[Problem]:
-    validator = jsonschema.Draft202012Validator(schema_doc)
+    validator = _validator(schema_doc)
     instance = doc.data
     for key in base:
         instance = instance[key]
@@ -285,7 +297,10 @@ def _defaults(doc: SourceDoc, problems: list[Problem]) -> Defaults:
         except ValueError:
             problems.append((doc.at(("defaults", "transit_pool")),
                              f"invalid transit_pool {raw['transit_pool']!r}: an IPv4 network of /30 or larger, e.g. 10.255.0.0/16"))
-    return Defaults(reservable, pool)
+    routing = raw.get("routing", Defaults().routing)
+    if routing not in ROUTING_MODES:
+        routing = Defaults().routing  # the schema has reported it
+    return Defaults(reservable, pool, routing)
 
 
 def _inventory(doc: SourceDoc, problems: list[Problem], allow_plaintext: bool) -> tuple[dict[str, Device], set[str]]:

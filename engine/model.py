@@ -75,6 +75,7 @@ class Link:
 class Defaults:
     reservable_percent: Decimal = Decimal(100)
     transit_pool: str = "10.255.0.0/16"
+    routing: str = "summarised"  # or "static-full": one explicit route per remote VLAN subnet
 
 
 @dataclass(frozen=True)

@@ -1,55 +1,158 @@
-"""The topology as a networkx graph, and the equal-cost paths through it.
+"""The topology, and the equal-cost paths through it: one shortest-path DAG per destination.
 
-Paths are computed once per destination (a Dijkstra from that device), then every question
-"which links lie on some shortest path from X to that destination" is a walk of the resulting
-shortest-path DAG. Parallel links of equal cost are distinct equal-cost paths.
+Every question "which links start a shortest path from X to T" is answered from the DAG towards T,
+computed once and shared by every source, VLAN carriage, route and guarantee. Parallel links of
+equal cost are distinct equal-cost next hops.
+
+Destinations with the same attachment (the same neighbours at the same link costs: the leaves of
+a leaf-spine fabric) share one Dijkstra. Such twins never lie on a shortest path to one another
+(going through a twin is strictly longer than going straight to the destination, which hangs off
+the same neighbours), so the distances towards every member of the class are one computation,
+and the DAG towards member T is the class DAG plus T's own links. On a fabric of N leaves this
+makes path computation O(links) instead of O(N x links); on a topology without twins it is the
+classic one Dijkstra per destination.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from functools import lru_cache
-
-import networkx as nx
+import heapq
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from engine.errors import TopologyError
 from engine.model import Link, Site
 
+if TYPE_CHECKING:
+    import networkx as nx
+
+Attachment = tuple[tuple[str, int], ...]  # sorted (neighbour, cheapest link cost to it)
+
+
+@dataclass(frozen=True)
+class ClassDag:
+    """The shortest-path DAG shared by every destination with one attachment.
+
+    ``distance[d]``: cost from d to any member (members included, except towards themselves).
+    ``shared[d]``: d's next hops that do not go straight to the destination, in topology order.
+    """
+
+    attachment: Attachment
+    members: frozenset[str]
+    distance: dict[str, int]
+    shared: dict[str, tuple[Link, ...]]
+
+    def reach(self, sources: set[str]) -> set[str]:
+        """``sources`` that reach the class, and every device on a shortest path from them towards it."""
+        seen = {source for source in sources if source in self.distance}
+        queue = deque(seen)
+        while queue:
+            device = queue.popleft()
+            for link in self.shared[device]:
+                neighbour = link.other(device).device
+                if neighbour not in seen:
+                    seen.add(neighbour)
+                    queue.append(neighbour)
+        return seen
+
 
 class Network:
-    """Devices as nodes, links as edges (a MultiGraph: parallel links are kept)."""
+    """Devices and links as adjacency lists (parallel links kept), with per-destination DAGs."""
 
     def __init__(self, site: Site) -> None:
         self.site = site
-        self.graph: nx.MultiGraph[str] = nx.MultiGraph()
-        self.graph.add_nodes_from(sorted(site.devices))
+        self.adjacency: dict[str, list[tuple[Link, str]]] = {name: [] for name in sorted(site.devices)}
+        self.direct: dict[tuple[str, str], list[Link]] = defaultdict(list)  # (device, neighbour) -> links
         for link in site.links:
-            self.graph.add_edge(link.a.device, link.b.device, key=link.index, link=link, cost=link.cost)
+            a, b = link.a.device, link.b.device
+            self.adjacency.setdefault(a, []).append((link, b))
+            self.adjacency.setdefault(b, []).append((link, a))
+            self.direct[(a, b)].append(link)
+            self.direct[(b, a)].append(link)
         self.links_by_endpoint = {(ep.device, ep.interface): link for link in site.links for ep in (link.a, link.b)}
-        self._distances = lru_cache(maxsize=None)(self._distances_uncached)
+        self._members: dict[Attachment, set[str]] = defaultdict(set)
+        self._attachment: dict[str, Attachment] = {}
+        for device, neighbours in self.adjacency.items():
+            cheapest: dict[str, int] = {}
+            for link, other in neighbours:
+                cheapest[other] = min(link.cost, cheapest.get(other, link.cost))
+            key = tuple(sorted(cheapest.items()))
+            self._attachment[device] = key
+            self._members[key].add(device)
+        self._dags: dict[Attachment, ClassDag] = {}
+        self.dijkstra_runs = 0  # how many shortest-path computations this network made (tests read it)
 
-    def _distances_uncached(self, target: str) -> dict[str, int]:
-        lengths = nx.single_source_dijkstra_path_length(self.graph, target, weight="cost")
-        return {node: int(length) for node, length in lengths.items()}
+    @cached_property
+    def graph(self) -> nx.MultiGraph[str]:
+        """The same topology as a networkx MultiGraph (for drawing and analysis; paths use the DAGs)."""
+        import networkx as nx
+
+        graph: nx.MultiGraph[str] = nx.MultiGraph()
+        graph.add_nodes_from(sorted(self.site.devices))
+        for link in self.site.links:
+            graph.add_edge(link.a.device, link.b.device, key=link.index, link=link, cost=link.cost)
+        return graph
+
+    def attachment(self, device: str) -> Attachment:
+        return self._attachment.get(device, ())
+
+    def dag(self, target: str) -> ClassDag:
+        """The DAG of ``target``'s attachment class, computed on first use."""
+        key = self.attachment(target)
+        dag = self._dags.get(key)
+        if dag is None:
+            dag = self._dags[key] = self._class_dag(key)
+        return dag
+
+    def _class_dag(self, key: Attachment) -> ClassDag:
+        self.dijkstra_runs += 1
+        members = frozenset(self._members[key])
+        distance: dict[str, int] = {}
+        heap = [(cost, neighbour) for neighbour, cost in key]
+        heapq.heapify(heap)
+        while heap:
+            cost, device = heapq.heappop(heap)
+            if device in distance:
+                continue
+            distance[device] = cost
+            for link, other in self.adjacency[device]:
+                if other not in distance and other not in members:
+                    heapq.heappush(heap, (cost + link.cost, other))
+        for member in members:  # a twin reaches the others through the shared neighbours
+            costs = [cost + distance[n] for n, cost in key if n in distance]
+            if costs:
+                distance[member] = min(costs)
+        shared: dict[str, tuple[Link, ...]] = {}
+        for device, here in distance.items():
+            shared[device] = tuple(
+                link for link, other in self.adjacency[device]
+                if other not in members and other in distance and distance[other] + link.cost == here
+            )
+        return ClassDag(key, members, distance, shared)
+
+    def reaches(self, device: str, target: str) -> bool:
+        return device == target or device in self.dag(target).distance
 
     def next_hops(self, device: str, target: str) -> list[Link]:
         """Links from ``device`` that start some shortest path to ``target``, in topology order."""
-        dist = self._distances(target)
-        here = dist[device]
-        hops = [
-            data["link"]
-            for _, neighbour, data in self.graph.edges(device, data=True)
-            if neighbour in dist and dist[neighbour] + data["cost"] == here and neighbour != device
-        ]
-        return sorted(hops, key=lambda link: link.index)
+        if device == target:
+            return []
+        dag = self.dag(target)
+        here = dag.distance.get(device)
+        if here is None:
+            return []
+        straight = [link for link in self.direct.get((device, target), ()) if link.cost == here]
+        if not straight:
+            return list(dag.shared[device])
+        return sorted((*dag.shared[device], *straight), key=lambda link: link.index)
 
     def path_links(self, source: str, target: str) -> list[tuple[str, Link]]:
         """Every (sending device, link) on every shortest path from ``source`` to ``target``.
 
         Raises TopologyError when there is no path.
         """
-        dist = self._distances(target)
-        if source not in dist:
+        if not self.reaches(source, target):
             raise TopologyError(f"no path from {source} to {target} in the topology")
         seen: set[str] = {source}
         queue = deque([source])

@@ -168,8 +168,12 @@ def make_plan(site: Site, compilation: Compilation, running: RunningSource, regi
         raise ValidationError(problems)
     registry = registry or Registry()
     summaries = []
+    touching: dict[str, list[str]] = {}
+    for device_name, model in sorted(compilation.models.items()):
+        for touched_by in model.intents:
+            touching.setdefault(touched_by, []).append(device_name)
     for intent in site.intents:
-        touched = tuple(n for n, m in sorted(compilation.models.items()) if intent.name in m.intents)
+        touched = tuple(touching.get(intent.name, ()))
         kind = registry.kinds[intent.kind]
         describe = getattr(kind, "describe", None)
         summary = describe(intent, compilation) if describe else intent.kind
@@ -221,8 +225,16 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
     undo = cliconfig.remediation(merged, running_nodes, spec.syntax)
     return DevicePlan(
         config.device, config.platform, bool(diff), masker(diff), masker(config.text), fresh,
-        tuple(masker(c) for c in commands), tuple(masker(c) for c in undo), tuple(notes),
+        _mask_lines(masker, commands), _mask_lines(masker, undo), tuple(notes),
     )
+
+
+def _mask_lines(masker: SecretMasker, lines: list[str]) -> tuple[str, ...]:
+    """Mask single-line commands in one pass over their joined text (no pattern spans a newline)."""
+    if not lines:
+        return ()
+    masked = masker("\n".join(lines)).split("\n")
+    return tuple(masked) if len(masked) == len(lines) else tuple(masker(line) for line in lines)
 
 
 def unified(before: list[str], after: list[str], device: str) -> str:

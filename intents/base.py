@@ -36,6 +36,13 @@ class ParseContext:
     # own (so one mistake does not cascade into "VLAN 10 is not defined" elsewhere): {"vlan": {10}}
     declared: dict[str, set[object]] = field(default_factory=dict)
     known_hosts: set[str] = field(default_factory=set)  # every inventory host, even ones with errors
+    _link_endpoints: set[object] | None = field(default=None, repr=False)
+
+    def is_link_endpoint(self, endpoint: object) -> bool:
+        """True when ``endpoint`` (an Endpoint) is one end of a topology link."""
+        if self._link_endpoints is None:
+            self._link_endpoints = {end for link in self.links for end in (link.a, link.b)}
+        return endpoint in self._link_endpoints
 
     def unknown_device(self, name: str) -> bool:
         """True when ``name`` is not in the inventory at all (not merely a host with its own errors)."""

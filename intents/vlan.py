@@ -73,7 +73,7 @@ class VlanKind:
                     f"access port {text}: {device} has no interface {interface!r} (known: {', '.join(declared)})",
                 )
                 ok = False
-            if any(ep == endpoint for link in ctx.links for ep in (link.a, link.b)):
+            if ctx.is_link_endpoint(endpoint):
                 ctx.error((*path, "access", index), f"access port {text} is a topology link, not a host port")
             access.append(endpoint)
         if not ok:
@@ -84,14 +84,14 @@ class VlanKind:
         vlans = [i for i in intents if isinstance(i, VlanIntent)]
         seen_ids: dict[int, str] = {}
         seen_ports: dict[Endpoint, str] = {}
+        overlapping = _overlaps(vlans, ctx)
         for vlan in vlans:
             path = ctx.intent_path(vlan.name)
             if vlan.id in seen_ids:
                 ctx.error((*path, "id"), f"VLAN {vlan.id} is already defined by intent {seen_ids[vlan.id]!r}")
             seen_ids.setdefault(vlan.id, vlan.name)
-            for other in vlans:
-                if other is not vlan and other.subnet.overlaps(vlan.subnet) and ctx.intent_path(other.name) < ctx.intent_path(vlan.name):
-                    ctx.error((*path, "subnet"), f"subnet {vlan.subnet} overlaps {other.subnet} of VLAN {other.id} ({other.name})")
+            for other in overlapping.get(vlan.name, ()):
+                ctx.error((*path, "subnet"), f"subnet {vlan.subnet} overlaps {other.subnet} of VLAN {other.id} ({other.name})")
             try:
                 pool = ipaddress.IPv4Network(site.defaults.transit_pool)
                 if pool.overlaps(vlan.subnet):
@@ -114,6 +114,28 @@ class VlanKind:
         for vlan in vlans:
             build.add_vlan(vlan)
         build.route_between_gateways(vlans)
+
+
+def _overlaps(vlans: list[VlanIntent], ctx: ParseContext) -> dict[str, list[VlanIntent]]:
+    """For each VLAN, the VLANs written before it whose subnet overlaps its own (a sweep, not all pairs).
+
+    Prefixes either nest or are disjoint, so in address order every prefix still open on the stack
+    contains the next one."""
+    position = {vlan.name: ctx.intent_path(vlan.name) for vlan in vlans}
+    ordered = sorted(vlans, key=lambda v: (int(v.subnet.network_address), v.subnet.prefixlen))
+    found: dict[str, list[VlanIntent]] = {}
+    open_: list[VlanIntent] = []
+    for vlan in ordered:
+        start = int(vlan.subnet.network_address)
+        while open_ and int(open_[-1].subnet.broadcast_address) < start:
+            open_.pop()
+        for other in open_:
+            later, earlier = (vlan, other) if position[other.name] < position[vlan.name] else (other, vlan)
+            found.setdefault(later.name, []).append(earlier)
+        open_.append(vlan)
+    for others in found.values():
+        others.sort(key=lambda v: position[v.name])
+    return found
 
 
 KIND = VlanKind()
