@@ -204,8 +204,9 @@ def plan(site: Path, running_dir: Path | None, output_format: str, out_file: Pat
             from engine.state import StateDir
             from engine.transaction import live_plan
 
-            result = live_plan(loaded, compilation, StateDir.for_site(loaded, state_dir),
-                               connection=_connection(known_hosts, accept_new_host_keys))
+            with _reading(compilation) as progress:
+                result = live_plan(loaded, compilation, StateDir.for_site(loaded, state_dir),
+                                   connection=_connection(known_hosts, accept_new_host_keys), progress=progress)
         else:
             result = make_plan(loaded, compilation, RunningState(running_dir))
     except IntentError as exc:
@@ -273,19 +274,11 @@ def _report(run: Any, title: str) -> None:
     console.print(f"{title} {run.apply_id}: " + ("FAILED" if run.failed else "ok"))
 
 
-def _progress_bar(total: int) -> tuple[Any, Callable[[str, str], None]]:
-    from rich.progress import BarColumn, Progress, TextColumn
+def _reading(compilation: Any) -> Any:
+    """Progress of reading every device for a live plan: a bar per device on a terminal, else lines."""
+    from engine.console import DeviceProgress
 
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                   console=_stderr(), transient=True, disable=not sys.stderr.isatty())
-    task = bar.add_task("applying", total=total)
-
-    def update(device: str, stage: str) -> None:
-        bar.update(task, description=f"{device}: {stage}")
-        if stage in ("verified", "failed", "restored"):
-            bar.advance(task)
-
-    return bar, update
+    return DeviceProgress("read", sorted(compilation.configs), ("reading", "read"))
 
 
 @main.command(epilog=EPILOG)
@@ -326,7 +319,8 @@ def apply(site: Path, yes: bool, confirm_timeout: int | None, parallel: int, dry
     else:
         loaded, compilation = _load(site, allow_plaintext_secrets)
         state = StateDir.for_site(loaded, state_dir)
-        result = live_plan(loaded, compilation, state, parallel, connection)
+        with _reading(compilation) as progress:
+            result = live_plan(loaded, compilation, state, parallel, connection, progress)
     _print_text(plan_text(result))
     if not result.changes:
         _stdout().print("Nothing to apply.")
@@ -337,9 +331,10 @@ def apply(site: Path, yes: bool, confirm_timeout: int | None, parallel: int, dry
         if not click.confirm("Apply these changes?", default=False):
             _stderr().print("Cancelled; nothing changed.")
             sys.exit(1)
-    changed = sum(1 for d in result.devices.values() if d.changed)
-    bar, update = _progress_bar(changed)
-    with bar:
+    from engine.console import DeviceProgress
+
+    changed = [name for name, d in sorted(result.devices.items()) if d.changed]
+    with DeviceProgress("dry run" if dry_run else "apply", changed, ("snapshot", "apply", "verified")) as update:
         run = run_apply(loaded, compilation, result, state, parallel=parallel, confirm_timeout=confirm_timeout,
                         progress=update, connection=connection, dry_run=dry_run)
     if dry_run:
@@ -390,8 +385,9 @@ def rollback(site: Path, apply_id: str | None, parallel: int, state_dir: Path | 
 
     loaded = load_site(site)
     state = StateDir.for_site(loaded, state_dir)
-    bar, update = _progress_bar(0)
-    with bar:
+    from engine.console import DeviceProgress
+
+    with DeviceProgress("rollback", [], ("rollback", "restored")) as update:
         run = run_rollback(loaded, state, apply_id, parallel, update, _connection(known_hosts, False))
     _report(run, "rollback to")
     sys.exit(1 if run.failed else 0)
@@ -578,18 +574,24 @@ def verify(site: Path, output_format: str, seconds: int, tolerance: int, state_d
     state = StateDir.for_site(loaded, state_dir)
     connection = _connection(known_hosts, False)
     spec = lab_spec(loaded, compilation.vlans_per_link)
-    live = live_plan(loaded, compilation, state, connection=connection)
+    with _reading(compilation) as progress:
+        live = live_plan(loaded, compilation, state, connection=connection, progress=progress)
     drift = {name: device.diff for name, device in sorted(live.devices.items()) if device.changed}
 
     egress = {name: sorted({policy.interface for policy in model.egress}) for name, model in compilation.models.items()
               if model.platform == "linux" and model.egress}
 
     def counters() -> dict[tuple[str, str, str], dict[str, int]]:
+        from engine.console import DeviceProgress
+
         found = {}
-        for name, interfaces in egress.items():
-            with open_driver(loaded.devices[name], state, connection) as driver:
-                for entry in driver.class_stats(interfaces):  # type: ignore[attr-defined]
-                    found[(name, entry["dev"], entry["classid"])] = entry
+        with DeviceProgress("class counters", sorted(egress), ("reading", "read")) as progress:
+            for name, interfaces in egress.items():
+                progress(name, "reading")
+                with open_driver(loaded.devices[name], state, connection) as driver:
+                    for entry in driver.class_stats(interfaces):  # type: ignore[attr-defined]
+                        found[(name, entry["dev"], entry["classid"])] = entry
+                progress(name, "read")
         return found
 
     before = counters()
@@ -690,6 +692,57 @@ def graph(site: Path, output_format: str, out_file: Path | None, intent_name: st
 
 
 @main.command(epilog=EPILOG)
+@SITE
+@click.option("--listen", default="127.0.0.1:9471", show_default=True, metavar="HOST:PORT",
+              help="Where to serve /metrics (:PORT for every address).")
+@click.option("--interval", type=click.FloatRange(0.2, 3600), default=15.0, show_default=True, metavar="SECONDS",
+              help="How often every device is read.")
+@click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True, metavar="SECONDS",
+              help="How long one device may take to answer; then it is intent_device_up 0 for that round.")
+@click.option("--parallel", type=click.IntRange(1, 64), default=8, show_default=True, help="Devices read at once.")
+@STATE_DIR
+@KNOWN_HOSTS
+@PLAINTEXT
+@_guard
+def exporter(site: Path, listen: str, interval: float, timeout: float, parallel: int, state_dir: Path | None,
+             known_hosts: str | None, allow_plaintext_secrets: bool) -> None:
+    """Serve SITE's live state as Prometheus metrics until stopped (Ctrl-C, SIGTERM).
+
+    \b
+    Per owned HTB class: bytes, packets, drops, overlimits; reserved and capacity bps per egress
+    interface; per intent and device a compliance gauge (1 matches, 0 drift); device up and time of
+    the last successful read. Metric names: README, "Pictures and telemetry".
+    """
+    import logging
+    import signal
+    import threading
+
+    from engine.exporter import Poller, live_reader, parse_listen, serve
+    from engine.state import StateDir
+
+    parse_listen(listen)
+    loaded, compilation = _load(site, allow_plaintext_secrets)
+    state = StateDir.for_site(loaded, state_dir)
+    reader = live_reader(loaded, compilation, state, _connection(known_hosts, False))
+    poller = Poller(loaded, compilation, reader, timeout=timeout, parallel=parallel)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+    logging.getLogger("intent").addHandler(handler)
+    logging.getLogger("intent").setLevel(logging.INFO)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def ready(host: str, port: int) -> None:
+        _stderr().print(f"intent exporter for site {loaded.name}: http://{host}:{port}/metrics, "
+                        f"{len(poller.devices)} devices every {interval:g}s")
+
+    try:
+        serve(poller, listen, interval, stop, ready)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@main.command(epilog=EPILOG)
 @click.option("--inventory", "inventory", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Ansible YAML inventory of the devices to ask.")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
@@ -723,13 +776,19 @@ def discover(inventory: Path, out_file: Path | None, parallel: int, known_hosts:
     failures: list[str] = []
 
     def ask(name: str) -> None:
+        progress(name, "LLDP and interfaces")
         try:
             with open_driver(devices[name], state, connection) as driver:
                 seen[name] = driver.neighbours()  # type: ignore[attr-defined]
+            progress(name, "done")
         except IntentError as exc:
             failures.append(str(exc))
+            progress(name, "failed")
 
-    with ThreadPoolExecutor(max_workers=parallel) as pool:
+    from engine.console import DeviceProgress
+
+    with DeviceProgress("discover", asked, ("LLDP and interfaces", "done")) as progress, \
+            ThreadPoolExecutor(max_workers=parallel) as pool:
         list(pool.map(ask, asked))
     result = build(devices, seen)
     result.notes += [f"skipped {name}: discovery reads LLDP through NAPALM, and {name} uses the "

@@ -115,17 +115,24 @@ class ReadTexts:
 
 
 def live_plan(site: Site, compilation: Compilation, state: StateDir, parallel: int = 8,
-              connection: Connection = CONNECTION) -> Plan:
-    """Plan against the devices; refuse features their kernels lack, naming device and choices."""
+              connection: Connection = CONNECTION, progress: Progress = lambda d, s: None) -> Plan:
+    """Plan against the devices; refuse features their kernels lack, naming device and choices.
+    ``progress`` hears ``(device, "reading")`` then ``"read"`` or ``"failed"``."""
     problems: list[str] = []
     texts: dict[str, str] = {}
     lock = threading.Lock()
 
     def read(name: str) -> None:
         config = compilation.configs[name]
-        with open_driver(site.devices[name], state, connection) as driver:
-            text = driver.get_running()
-            missing = driver.probe(config.document) if config.document is not None else []
+        progress(name, "reading")
+        try:
+            with open_driver(site.devices[name], state, connection) as driver:
+                text = driver.get_running()
+                missing = driver.probe(config.document) if config.document is not None else []
+        except BaseException:
+            progress(name, "failed")
+            raise
+        progress(name, "read")
         with lock:
             texts[name] = text
             for feature in missing:
