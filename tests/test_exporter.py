@@ -31,24 +31,7 @@ from engine.exporter import DeviceState, Poller, SiteCollector, owned_classes, p
 from engine.loader import load_site
 from tests.conftest import INTENT, SiteDir, run_intent
 from tests.labs import Lab, running_lab
-
-SITE = """\
-site: lab
-inventory: inventory.yaml
-topology: topology.yaml
-defaults: {reservable: 90%}
-intents:
-  - name: users
-    vlan: {id: 10, subnet: 10.10.0.0/24, gateway: core1, access: [acc1:eth3]}
-  - name: video
-    vlan: {id: 20, subnet: 10.20.0.0/24, gateway: core1, access: [acc2:eth3]}
-  - name: guest
-    vlan: {id: 30, subnet: 10.30.0.0/24, gateway: core1, access: [core1:eth3]}
-  - name: video-10-20
-    qos_guarantee: {between: [{vlan: 10}, {vlan: 20}], rate: 30Mbps, match: {dscp: af41}, queue: pfifo}
-  - name: cap-guest
-    qos_limit: {vlan: 30, rate: 10Mbps}
-"""
+from tests.test_verify import SITE  # the lab site: VLANs 10/20/30, a guarantee, a cap
 
 
 @pytest.fixture
