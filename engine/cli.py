@@ -216,7 +216,10 @@ def plan(site: Path, running_dir: Path | None, output_format: str, out_file: Pat
             sys.exit(1)
         raise
     if out_file:
-        out_file.write_text(result.plan_file(str(site.resolve()), compilation.configs), encoding="utf-8")
+        from engine.plan import PLAN_KEY_ENV, write_plan_file
+
+        write_plan_file(out_file, result.plan_file(str(site.resolve()), compilation.configs, loaded,
+                                                   os.environ.get(PLAN_KEY_ENV) or None))
     if output_format == "json":
         click.echo(result.to_json(), nl=False)
     elif output_format == "markdown":

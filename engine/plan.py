@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from engine import cliconfig, linux
+from engine.archive import write_atomic
 from engine.build import Reservation
 from engine.compiler import Compilation
 from engine.errors import IntentError, Location, ValidationError
 from engine.identifiers import inside
-from engine.model import Site
+from engine.model import Device, Site
 from engine.render import DeviceConfig, platform_spec
 from engine.secrets import SecretMasker
 from engine.yamlsrc import decode
@@ -91,19 +93,162 @@ class Plan:
         """SHA-256 of the plan's JSON: the identity audit records and plan files carry."""
         return self.plan_hash or hashlib.sha256(self.to_json().encode()).hexdigest()
 
-    def plan_file(self, site_file: str, configs: dict[str, DeviceConfig]) -> str:
-        """What ``--out`` writes: the plan, what to apply, and what each device was when planned."""
+    def plan_file(self, site_file: str, configs: dict[str, DeviceConfig], site: Site | None = None,
+                  key: str | None = None) -> str:
+        """What ``--out`` writes: the plan, what to apply, what each device was when planned, the content
+        hash of every site file and inventory entry, and a hash over all of it (HMAC-signed with ``key``)."""
         document = self.as_dict()
         document.update({
-            "format": PLAN_FORMAT, "plan_hash": self.digest(), "site_file": site_file,
+            "format": PLAN_FORMAT, "site_file": site_file,
             "running_sha256": dict(sorted(self.running_sha256.items())),
             "desired": {name: {"platform": c.platform, "text": c.text, "document": c.document}
                         for name, c in sorted(configs.items())},
         })
-        return json.dumps(document, indent=2) + "\n"
+        if site is not None:
+            document["site_sha256"] = site_hashes(site)
+            document["inventory_sha256"] = {name: device_hash(site.devices[name]) for name in sorted(configs)}
+        return seal(document, key)
 
 
-PLAN_FORMAT = "intent-plan/1"
+PLAN_FORMAT = "intent-plan/2"
+PLAN_KEY_ENV = "INTENT_PLAN_KEY"
+_SEAL_FIELDS = ("plan_hash", "signature")
+
+
+def _canonical(document: dict[str, Any]) -> bytes:
+    """The bytes the plan hash and signature cover: every field but those two, in one canonical form."""
+    body = {key: value for key, value in document.items() if key not in _SEAL_FIELDS}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def seal(document: dict[str, Any], key: str | None = None) -> str:
+    """``document`` as a plan file: with ``plan_hash`` (SHA-256 of the canonical content) and, given a
+    key, ``signature`` (HMAC-SHA256 of the same bytes)."""
+    content = _canonical(document)
+    sealed = {**{k: v for k, v in document.items() if k not in _SEAL_FIELDS},
+              "plan_hash": hashlib.sha256(content).hexdigest()}
+    if key:
+        sealed["signature"] = "hmac-sha256:" + hmac.new(key.encode(), content, hashlib.sha256).hexdigest()
+    return json.dumps(sealed, indent=2, sort_keys=True) + "\n"
+
+
+def site_hashes(site: Site) -> dict[str, str]:
+    """SHA-256 of every file the site was loaded from, as planned."""
+    found = {}
+    for name in site.files:
+        try:
+            found[name] = hashlib.sha256(Path(name).read_bytes()).hexdigest()
+        except OSError:
+            continue
+    return dict(sorted(found.items()))
+
+
+def device_hash(device: Device) -> str:
+    """What reaching a device depends on (address, port, user, driver, credentials source...): if its
+    inventory entry changes between plan and apply, the plan file is refused."""
+    fields = {name: getattr(device, name) for name in ("name", "platform", "driver", "host", "port", "netns",
+                                                        "username", "password_env", "key_file", "become",
+                                                        "napalm_driver", "napalm_args")}
+    text = json.dumps({k: str(v) if not isinstance(v, (int, bool, type(None))) else v for k, v in fields.items()},
+                      sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _duplicate_keys_refused(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"duplicate key {key!r}")
+        seen[key] = value
+    return seen
+
+
+def read_plan_file(path: Path, key: str | None = None) -> dict[str, Any]:
+    """A plan file, checked before anything else happens: its format, its hash over everything apply
+    uses (a mismatch means the file was modified), its signature when ``key`` (INTENT_PLAN_KEY) is
+    set, and the shape of what apply will read. Raises IntentError saying what is wrong."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise IntentError(f"{path}: cannot read the plan file: {exc.strerror or exc}") from None
+    try:
+        document = json.loads(data.decode("utf-8"), object_pairs_hook=_duplicate_keys_refused)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise IntentError(f"{path}: not a plan file from `intent plan --out` (not valid JSON: {exc})") from None
+    if not isinstance(document, dict):
+        raise IntentError(f"{path}: not a plan file from `intent plan --out` (not a JSON object)")
+    if document.get("format") != PLAN_FORMAT:
+        shown = document.get("format")
+        raise IntentError(f"{path}: not a plan file this version applies (format {_short(shown)}, expected "
+                          f"{PLAN_FORMAT!r}); plan again")
+    content = _canonical(document)
+    recorded = document.get("plan_hash")
+    if not isinstance(recorded, str) or not hmac.compare_digest(recorded, hashlib.sha256(content).hexdigest()):
+        raise IntentError(f"{path} was modified after `intent plan --out`: its content does not match its plan "
+                          "hash; refusing to apply it (plan again)")
+    signature = document.get("signature")
+    if key:
+        if signature is None:
+            raise IntentError(f"{path} is not signed, and {PLAN_KEY_ENV} is set: refusing to apply an unsigned plan")
+        expected = "hmac-sha256:" + hmac.new(key.encode(), content, hashlib.sha256).hexdigest()
+        if not isinstance(signature, str) or not hmac.compare_digest(signature, expected):
+            raise IntentError(f"{path}: the signature does not match {PLAN_KEY_ENV}: the file was modified or "
+                              "signed with another key; refusing to apply it")
+    problem = _shape_problem(document)
+    if problem:
+        raise IntentError(f"{path}: malformed plan file ({problem}); plan again")
+    return document
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:40] + "..."
+
+
+def _shape_problem(document: dict[str, Any]) -> str | None:
+    """What apply will read must have the types it expects (a sealed file can still be hand-made)."""
+    if not isinstance(document.get("site_file"), str) or not isinstance(document.get("site"), str):
+        return "site_file and site must be strings"
+    desired, running = document.get("desired"), document.get("running_sha256")
+    if not isinstance(desired, dict) or not isinstance(running, dict):
+        return "desired and running_sha256 must be objects"
+    for name, config in desired.items():
+        if not isinstance(config, dict) or not isinstance(config.get("platform"), str) or \
+                not isinstance(config.get("text"), str) or not isinstance(config.get("document"), (dict, type(None))):
+            return f"desired.{_short(name)} must have platform, text and document"
+        if name not in running or not isinstance(running[name], (str, type(None))):
+            return f"running_sha256 lacks {_short(name)}"
+    for field_name in ("site_sha256", "inventory_sha256"):
+        if not isinstance(document.get(field_name), dict):
+            return f"{field_name} must be an object"
+    return None
+
+
+def check_plan_site(path: Path, document: dict[str, Any], site: Site) -> None:
+    """The site a verified plan file names must still reach the same devices the same way."""
+    if site.name != document["site"]:
+        raise IntentError(f"{path} is for site {_short(document['site'])}, but {document['site_file']} is now site "
+                          f"{site.name!r}; plan again")
+    changed = []
+    for name, config in sorted(document["desired"].items()):
+        device = site.devices.get(name)
+        if device is None or device.platform.value != config["platform"]:
+            raise IntentError(f"{path}: device {_short(name)} is no longer a {config['platform']} device in the "
+                              "inventory; plan again")
+        if document["inventory_sha256"].get(name) != device_hash(device):
+            changed.append(name)
+    if changed:
+        raise IntentError(f"{path} is stale: the inventory entries of {', '.join(changed)} changed since it was "
+                          "planned (how they are reached); plan again")
+
+
+def write_plan_file(path: Path, text: str) -> None:
+    """Write a plan file atomically (temporary file in the same directory, fsync, rename): a reader
+    never sees half of one, and a failed write leaves any older file as it was."""
+    try:
+        write_atomic(path, text.encode())
+    except OSError as exc:
+        raise IntentError(f"{path}: cannot write the plan file: {exc.strerror or exc}") from None
 
 
 class RunningSource(Protocol):

@@ -6,7 +6,6 @@ Importing this module imports no driver; drivers load when a device is opened.
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -154,19 +153,17 @@ def live_plan(site: Site, compilation: Compilation, state: StateDir, parallel: i
 def load_plan_file(path: Any, state_dir: Any, connection: Connection, allow_plaintext_secrets: bool,
                    parallel: int) -> tuple[Site, Any, Plan, StateDir]:
     """A plan file to apply exactly: refused if any device's state changed since it was planned."""
+    import os
     from pathlib import Path
 
     from engine.compiler import Compilation
     from engine.loader import load_site
-    from engine.plan import PLAN_FORMAT
+    from engine.plan import PLAN_KEY_ENV, check_plan_site, read_plan_file
 
-    try:
-        document = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise IntentError(f"{path}: not a readable plan file ({exc})") from None
-    if document.get("format") != PLAN_FORMAT:
-        raise IntentError(f"{path}: not a plan file from `intent plan --out` (format {document.get('format')!r})")
+    # Hash, signature and shape first: nothing is loaded or contacted for a modified file.
+    document = read_plan_file(Path(path), os.environ.get(PLAN_KEY_ENV) or None)
     site = load_site(document["site_file"], allow_plaintext_secrets=allow_plaintext_secrets)
+    check_plan_site(Path(path), document, site)
     state = StateDir.for_site(site, state_dir)
     configs = {name: DeviceConfig(name, d["platform"], d["text"], d["document"])
                for name, d in document["desired"].items()}

@@ -1,0 +1,1 @@
+"""Hostile input: a corpus of malformed files, plan-file tampering, secrets in every output."""
