@@ -842,7 +842,7 @@ def add(site: Path, text: str, name: str | None, dry_run: bool, running_dir: Pat
     The intent goes after the last item of intents:, in the file's indentation; every other byte
     of the file (comments, formatting) stays as it was.
     """
-    from engine.report import RESERVATION_HEADER, _table, reservation_rows, summary_line
+    from engine.report import RESERVATION_HEADER, _counts, _table, reservation_rows, summary_line
     from engine.siteedit import propose
 
     addition = propose(site, text, name)
@@ -857,8 +857,7 @@ def add(site: Path, text: str, name: str | None, dry_run: bool, running_dir: Pat
     out += ["", "Devices it changes" + (f" (against {running_dir})" if running_dir else "")]
     for device_name, device in sorted(result.devices.items()):
         if device.changed:
-            plus = sum(1 for x in device.diff.splitlines() if x.startswith("+") and not x.startswith("+++"))
-            minus = sum(1 for x in device.diff.splitlines() if x.startswith("-") and not x.startswith("---"))
+            plus, minus = _counts(device.diff)
             out.append(f"  {device_name} ({device.platform}): {plus} lines to add, {minus} to remove")
     out += ["", summary_line(result)]
     if not dry_run:

@@ -30,7 +30,7 @@ from engine.errors import (
 )
 
 __all__ = [
-    "AdmissionError", "CommitError", "ConnectError", "DriverError", "IntentError", "Plan", "RenderError",
+    "AdmissionError", "CommitError", "ConnectError", "Connection", "DriverError", "IntentError", "Plan", "RenderError",
     "RollbackError", "SentenceError", "TopologyError", "ValidationError", "apply", "deploy", "load", "parse", "plan",
 ]
 

@@ -31,6 +31,7 @@ from intents.match import DSCP_NAMES, PROTOCOLS
 
 LANGUAGES = {"en": "English", "fr": "French"}
 SENTENCE = "<sentence>"
+MAX_LENGTH = 1000  # characters: one intent is one sentence, not a document
 
 
 class SentenceError(ValidationError):
@@ -128,9 +129,16 @@ class KindPhrases:
 
 
 def builtin() -> dict[str, Phrases]:
-    from engine.words import qos_guarantee, qos_limit, vlan
+    """The phrases shipped here, for the kinds the engine has (a kind's phrases wait for its module)."""
+    from importlib import import_module
 
-    return {p.key: p for p in (vlan.PHRASES, qos_guarantee.PHRASES, qos_limit.PHRASES)}
+    from intents import BUILTIN
+
+    modules = [import_module(f"engine.words.{key}") for key in _SHIPPED if key in BUILTIN]
+    return {module.PHRASES.key: module.PHRASES for module in modules}
+
+
+_SHIPPED = ("vlan", "qos_guarantee", "qos_limit", "isolate", "qos_share")
 
 
 def phrases(plugins: bool = True) -> dict[str, Phrases]:
@@ -190,12 +198,15 @@ def read(sentence: str, languages: Iterable[str] = tuple(LANGUAGES), table: dict
     import lark
 
     text = unicodedata.normalize("NFC", sentence)
+    if len(text) > MAX_LENGTH:
+        raise SentenceError(text, 0, 0, f"the sentence is too long: {len(text)} characters, at most {MAX_LENGTH}")
     folded = fold(text)
     custom = table is not None
     table = table if table is not None else phrases()
     failures: list[tuple[str, SentenceError, set[str]]] = []
     for language in languages:
-        parser = build_parser(language, table) if custom else grammar(language, tuple(sorted(table)))
+        parser = _parser(language, tuple(sorted(table.items(), key=lambda item: item[0]))) if custom \
+            else grammar(language, tuple(sorted(table)))
         try:
             tree = parser.parse(folded)
         except lark.exceptions.UnexpectedInput as exc:
@@ -224,6 +235,11 @@ def grammar(language: str, keys: tuple[str, ...]) -> Any:
     """The parser of ``language`` over the registered kinds ``keys``, built once per process."""
     table = phrases()
     return build_parser(language, {key: table[key] for key in keys})
+
+
+@lru_cache(maxsize=16)
+def _parser(language: str, items: tuple[tuple[str, Phrases], ...]) -> Any:
+    return build_parser(language, dict(items))
 
 
 def build_parser(language: str, table: dict[str, Phrases]) -> Any:
@@ -347,7 +363,7 @@ def _value(text: str, node: Any) -> Part:
             return Part(format_bps(parse_bandwidth(number + _FACTORS[unit.group(1).lower()])), start, end)
         except ValueError as exc:  # 0%, 120%, 0.5bps: the engine's reason, quoting the sentence
             raise SentenceError(text, start, end, str(exc).split(": ", 1)[-1]) from None
-    raise AssertionError(f"no value rule {node.data}")
+    return Part(tuple(_value(text, child) for child in node.children), start, end)  # a group: its values
 
 
 _FIELDS = {"for_description": "description", "guaranteed": "rate"}
