@@ -10,7 +10,7 @@ LAB    := examples/lab/site.yaml
 # prometheus is the real server tests/test_exporter.py scrapes the exporter with.
 DEBS   := iproute2 iputils-ping openssh-server openssh-client iperf3 graphviz fonts-dejavu-core prometheus
 
-.PHONY: install system-deps kernel-setup demo demo-plan test test-kernel lint typecheck bench bench-apply golden clean
+.PHONY: install system-deps mermaid-deps kernel-setup demo demo-plan test test-kernel lint typecheck bench bench-apply golden clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -19,7 +19,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps fake-switches==1.5.0
 	touch $(STAMP)
 
-install: $(STAMP) system-deps
+install: $(STAMP) system-deps mermaid-deps
+
+# Mermaid's own parser (npm), with which tests/test_graph.py checks the Mermaid that intent writes.
+mermaid-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+	  test -d tests/mermaid/node_modules/mermaid || npm install --prefix tests/mermaid --no-audit --no-fund \
+	    --no-package-lock --silent; \
+	else echo "npm not found: tests/test_graph.py cannot check Mermaid syntax and says so"; fi
 
 system-deps:
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 from typing import Any
@@ -188,7 +188,7 @@ class Poller:
         self.devices = sorted(compilation.configs)
         self.classes = owned_classes(compilation)
         self.readings = {name: DeviceReading(name) for name in self.devices}
-        self._pool = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="intent-read")
+        self._slots = threading.BoundedSemaphore(max(1, parallel))
         self._inflight: dict[str, Future[DeviceState]] = {}
         self._lock = threading.Lock()
         self.polls = 0
@@ -202,7 +202,7 @@ class Poller:
             if previous is not None and not previous.done():
                 self._failed(name, f"the previous read is still running after {self.clock() - started:.0f}s", 0.0)
                 continue
-            submitted[name] = (self._pool.submit(self._read, name), time.monotonic())
+            submitted[name] = (self._start(name), time.monotonic())
             self._inflight[name] = submitted[name][0]
         wait_for([f for f, _ in submitted.values()], timeout=self.timeout)
         for name, (future, began) in submitted.items():
@@ -221,10 +221,28 @@ class Poller:
                 self._failed(name, f"unreadable state: {type(exc).__name__}: {exc}", took)
         self.polls += 1
 
+    def _start(self, name: str) -> Future[DeviceState]:
+        """Read ``name`` on a daemon thread (at most ``parallel`` at once): a device that never answers
+        holds its thread, never the poller, nor the exporter's exit."""
+        future: Future[DeviceState] = Future()
+
+        def work() -> None:
+            with self._slots:
+                if not future.set_running_or_notify_cancel():
+                    return
+                try:
+                    future.set_result(self._read(name))
+                except BaseException as exc:  # noqa: BLE001 - judged by poll(): the device is down
+                    future.set_exception(exc)
+
+        threading.Thread(target=work, name=f"intent-read-{name}", daemon=True).start()
+        return future
+
     def _failed(self, name: str, error: str, took: float) -> None:
-        log.warning("%s: %s", name, error)
         with self._lock:
             reading = self.readings[name]
+            if reading.up or reading.error != error or not reading.failures:  # say it once, not every round
+                log.warning("%s", error if error.startswith(f"{name}:") else f"{name}: {error}")
             reading.up, reading.error, reading.duration = False, error, took
             reading.failures += 1
             reading.compliant = {}
@@ -236,6 +254,8 @@ class Poller:
                     for s in state.class_stats if (s["dev"], s["classid"]) in owned}
         with self._lock:
             reading = self.readings[name]
+            if not reading.up and reading.failures:
+                log.info("%s: read again after %d failed reads", name, reading.failures)
             reading.up, reading.error, reading.duration = True, "", took
             reading.read_at = self.clock()
             reading.counters, reading.compliant = counters, compliant
@@ -246,7 +266,9 @@ class Poller:
                                         dict(r.compliant)) for name, r in self.readings.items()}
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Cancel reads still waiting for a slot; running ones end with the process (daemon threads)."""
+        for future in self._inflight.values():
+            future.cancel()
 
     def run(self, interval: float, stop: threading.Event) -> None:
         """Poll every ``interval`` seconds until ``stop`` is set."""

@@ -201,6 +201,64 @@ def test_the_dashboard_uses_the_exported_metrics() -> None:
     assert {"intent_class_bytes_total", "intent_device_compliant", "intent_device_up"} <= used
 
 
+def _metrics(port: int) -> dict[str, list[tuple[dict[str, str], float]]]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    samples: dict[str, list[tuple[dict[str, str], float]]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples.setdefault(sample.name, []).append((sample.labels, sample.value))
+    return samples
+
+
+def test_the_exporter_process_serves_on_while_devices_fail(tmp_path: Path) -> None:
+    """Remote Linux devices over SSH: one refuses the connection, one accepts and never says a word."""
+    closed = _free_port()
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    site = SiteDir(tmp_path)
+    site.write("inventory.yaml", f"""\
+        all:
+          vars: {{platform: linux, username: netops, password_env: EXPORTER_PW}}
+          hosts:
+            refusing: {{host: 127.0.0.1, port: {closed}}}
+            silent: {{host: 127.0.0.1, port: {silent.getsockname()[1]}}}
+        """)
+    site.write("topology.yaml", "links:\n  - {a: refusing:eth0, b: silent:eth0, bandwidth: 1Gbps}\n")
+    site.write("site.yaml", "site: down\ninventory: inventory.yaml\ntopology: topology.yaml\nintents: []\n")
+    port = _free_port()
+    process = subprocess.Popen([str(INTENT), "exporter", str(site.site), "--listen", f"127.0.0.1:{port}",
+                                "--interval", "0.5", "--timeout", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env={**os.environ, "EXPORTER_PW": "x",
+                                               "INTENT_KNOWN_HOSTS": str(tmp_path / "known_hosts")})
+    try:
+        samples: dict = {}
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                samples = _metrics(port)
+                if (value(samples, "intent_device_read_failures_total", device="silent") or 0) >= 2:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.3)
+        assert process.poll() is None  # still serving
+        assert value(samples, "intent_device_up", device="refusing", platform="linux") == 0
+        assert value(samples, "intent_device_up", device="silent", platform="linux") == 0
+        assert value(samples, "intent_device_read_failures_total", device="refusing") >= 2
+        assert value(samples, "intent_device_read_failures_total", device="silent") >= 2
+        assert value(samples, "intent_device_last_read_timestamp_seconds", device="refusing") is None
+    finally:
+        began = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=15)
+        silent.close()
+    assert process.returncode == 0, err
+    assert time.monotonic() - began < 5  # a hanging read does not hold the exit
+    assert "Traceback" not in err and "refusing:" in err and "no answer within 1s" in err
+
+
 # -- a real Prometheus scraping the exporter on the lab ------------------------------------------------
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: network namespaces and traffic")

@@ -17,7 +17,7 @@ from engine.compiler import compile_site
 from engine.graph import plan_mermaid
 from engine.loader import load_site
 from engine.plan import RunningState, make_plan
-from tests.conftest import INTENT, ROOT, SiteDir, run_intent
+from tests.conftest import INTENT, INVENTORY, ROOT, SiteDir, run_intent
 from tests.test_compile import ECMP_INVENTORY, ECMP_SITE, ECMP_TOPOLOGY
 
 CAMPUS = "examples/campus/site.yaml"
@@ -243,3 +243,34 @@ def test_markdown_golden_has_the_mermaid_block() -> None:
     for name in ("core1", "dc1", "dist1", "acc1", "acc2", "sw1", "sw2"):
         assert f'd_{name}["{name}<br/>' in block
     assert "core1 → dist1 120Mbps: video-10-20, voice-to-servers" in block
+
+
+MERMAID_CHECK = ROOT / "tests" / "mermaid"
+
+
+@pytest.mark.skipif(shutil.which("node") is None or not (MERMAID_CHECK / "node_modules" / "mermaid").is_dir(),
+                    reason="Mermaid's parser is not installed (make install does it where npm is)")
+def test_mermaid_itself_parses_every_diagram(site_dir: SiteDir, tmp_path: Path) -> None:
+    texts = {"campus": graph(CAMPUS, "--format", "mermaid").stdout}
+    golden = (ROOT / "tests" / "golden" / "markdown" / "campus.md").read_text()
+    texts["plan"] = golden.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    site_dir.write("inventory.yaml", ECMP_INVENTORY)
+    site_dir.write("topology.yaml", ECMP_TOPOLOGY)
+    site_dir.write("site.yaml", ECMP_SITE)
+    texts["ecmp-both-ways"] = graph(str(site_dir.site), "--format", "mermaid", "--intent", "video-10-20").stdout
+    texts["ecmp-one-way"] = graph(str(site_dir.site), "--format", "mermaid", "--intent", "video").stdout
+    refused = SiteDir(tmp_path / "refused")
+    refused.write("inventory.yaml", INVENTORY)
+    texts["refused"] = graph(str(_refused(refused).site), "--format", "mermaid", check=1).stdout
+    texts["broken on purpose"] = "flowchart TB\n  a -->\n"
+    files = []
+    for name, text in texts.items():
+        path = tmp_path / f"{name.replace(' ', '-')}.mmd"
+        path.write_text(text)
+        files.append(str(path))
+    done = subprocess.run(["node", str(MERMAID_CHECK / "check.mjs"), *files], capture_output=True, text=True,
+                          timeout=120)
+    verdicts = {Path(line["file"]).stem: line for line in map(json.loads, done.stdout.splitlines())}
+    assert len(verdicts) == len(texts), done.stderr
+    assert verdicts.pop("broken-on-purpose")["ok"] is False  # the check can fail
+    assert {name: v["error"] for name, v in verdicts.items() if not v["ok"]} == {}
