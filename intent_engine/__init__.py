@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import (
     AdmissionError,
@@ -34,6 +34,13 @@ __all__ = [
     "RollbackError", "SentenceError", "TopologyError", "ValidationError", "apply", "deploy", "load", "parse", "plan",
 ]
 
+if TYPE_CHECKING:
+    from engine.compiler import Compilation
+    from engine.model import Site
+    from engine.plan import Plan as EnginePlan
+    from engine.transaction import Connection as EngineConnection
+    from engine.transaction import RunResult
+
 SitePath = str | os.PathLike[str]
 
 
@@ -49,24 +56,22 @@ def __getattr__(name: str) -> Any:
 class Plan:
     """A plan and what it was made from, so that ``apply`` can execute exactly it."""
 
-    site: Any  # engine.model.Site
-    compilation: Any  # engine.compiler.Compilation
-    result: Any  # engine.plan.Plan
+    site: Site
+    compilation: Compilation
+    result: EnginePlan
     intent: dict[str, Any] | None = None  # deploy: the intent the sentence added
-    run: Any = None  # deploy without dry_run: the engine's RunResult of the apply
+    run: RunResult | None = None  # deploy without dry_run: what the apply did, per device
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``intent plan --format json`` (CONTRACT §5)."""
-        document: dict[str, Any] = self.result.as_dict()
-        return document
+        return self.result.as_dict()
 
     def to_json(self) -> str:
-        text: str = self.result.to_json()
-        return text
+        return self.result.to_json()
 
     @property
     def changes(self) -> bool:
-        return bool(self.result.changes)
+        return self.result.changes
 
     @property
     def reservations(self) -> list[dict[str, Any]]:
@@ -82,18 +87,18 @@ class Connection:
     state_dir: SitePath | None = None
 
 
-def load(site: SitePath, *, allow_plaintext_secrets: bool = False) -> Any:
+def load(site: SitePath, *, allow_plaintext_secrets: bool = False) -> Site:
     """Load and validate a site file; raises ``ValidationError`` listing every problem (FILE:LINE:COL)."""
     from engine.loader import load_site
 
     return load_site(site, allow_plaintext_secrets=allow_plaintext_secrets)
 
 
-def _site(site: Any) -> Any:
+def _site(site: SitePath | Site) -> Site:
     return load(site) if isinstance(site, (str, os.PathLike)) else site
 
 
-def plan(site: Any, running: SitePath | None = None, *, connection: Connection | None = None) -> Plan:
+def plan(site: SitePath | Site, running: SitePath | None = None, *, connection: Connection | None = None) -> Plan:
     """Compile ``site`` (a path or a loaded site) and diff it against saved running state in the directory
     ``running``, or against the live devices when ``running`` is None."""
     from engine.compiler import compile_site
@@ -115,14 +120,14 @@ def plan(site: Any, running: SitePath | None = None, *, connection: Connection |
     return Plan(loaded, compilation, result)
 
 
-def _engine_connection(connection: Connection) -> Any:
+def _engine_connection(connection: Connection) -> EngineConnection:
     from engine.transaction import Connection as EngineConnection
 
     return EngineConnection(connection.known_hosts, connection.accept_new_host_keys)
 
 
-def apply(plan_or_site: Any, *, confirm_timeout: int | None = None, parallel: int = 4, dry_run: bool = False,
-          connection: Connection | None = None) -> Any:
+def apply(plan_or_site: Plan | SitePath | Site, *, confirm_timeout: int | None = None, parallel: int = 4,
+          dry_run: bool = False, connection: Connection | None = None) -> RunResult:
     """Apply a site (planned live now) or a ``Plan`` as one transaction; returns the engine's ``RunResult``.
 
     A ``Plan`` is applied exactly: the devices are read again and, if any differs from the state it was

@@ -72,6 +72,8 @@ ENGLISH = [
     ("define vlan 70 with prefix 10.70.0.0/16 via dc1", vlan("vlan70", id=70, subnet="10.70.0.0/16", gateway="dc1")),
     ("create a vlan 80 called lab-net gateway core1 subnet 10.80.0.0/24 access port acc1:eth6",
      vlan("lab-net", id=80, name="lab-net", subnet="10.80.0.0/24", gateway="core1", access=["acc1:eth6"])),
+    ("create vlan 30 for guests with subnet 10.30.0.0/24 gateway core1",
+     vlan("guests", id=30, name="guests", subnet="10.30.0.0/24", gateway="core1")),
 ]
 
 FRENCH = [
