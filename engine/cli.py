@@ -44,8 +44,10 @@ def _error_lines(exc: IntentError) -> list[str]:
 
 
 def _fail(lines: list[str]) -> NoReturn:
+    from engine.secrets import mask
+
     console = _stderr()
-    for line in lines:
+    for line in (mask(line) for line in lines):  # no error ever prints a secret in device syntax
         console.print(Text(f"error: {line}" if not _has_location(line) else line, style="red"))
     sys.exit(1)
 

@@ -22,6 +22,7 @@ import jsonschema
 from engine import identifiers
 from engine.errors import ValidationError
 from engine.model import Defaults, Device, DriverName, Endpoint, Intent, Link, Platform, Site
+from engine.secrets import looks_secret
 from engine.units import parse_bandwidth, parse_percent
 from engine.yamlsrc import JsonPath, SourceDoc, Vaulted, load_yaml
 from intents import Registry
@@ -36,6 +37,8 @@ NETWORK_OS = {
 }
 ROUTING_MODES = ("summarised", "static-full")
 PASSWORD_KEYS = ("password", "ansible_password", "ansible_ssh_pass")
+# Privilege passwords: never in clear either (intent escalates with sudo -n and never sends them).
+BECOME_PASSWORD_KEYS = ("ansible_become_password", "ansible_become_pass", "become_password")
 _ENV_LOOKUP = re.compile(r"""^\{\{\s*lookup\(\s*['"]env['"]\s*,\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\)\s*\}\}$""")
 
 
@@ -92,6 +95,13 @@ def _schema_problems(doc: SourceDoc, schema_doc: dict[str, Any], base: JsonPath 
 
 def _describe(error: jsonschema.ValidationError) -> str:
     where = ".".join(str(p) for p in error.absolute_path)
+    if any(looks_secret(str(part)) for part in error.absolute_path) and error.validator not in (
+            "additionalProperties", "required"):
+        limit: Any = error.validator_value
+        wanted = limit if isinstance(limit, str) else " or ".join(map(str, limit)) if isinstance(limit, list) else limit
+        return f"{where}: invalid value (not shown: it may be a secret): " + (
+            f"expected {wanted}" if error.validator == "type" else
+            f"expected the form {limit}" if error.validator == "pattern" else f"fails {error.validator} {limit}")
     prefix = f"{where}: " if where else ""
     rule: Any = error.schema if isinstance(error.schema, dict) else {}
     expected: Any = error.validator_value
@@ -424,6 +434,15 @@ def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc, 
         else:
             problems.append((doc.at(secret_path), f"host {name}: plaintext {secret_path[-1]} refused; use "
                              "password_env: VARIABLE (or --allow-plaintext-secrets)"))
+    become_path, become_secret = get(*BECOME_PASSWORD_KEYS)
+    if become_path is not None and become_secret is not None and not (
+            isinstance(become_secret, str) and _ENV_LOOKUP.match(become_secret)):
+        if isinstance(become_secret, Vaulted):
+            problems.append((doc.at(become_path), f"host {name}: {become_path[-1]} is ansible-vault encrypted, which "
+                             "intent cannot decrypt; use a lookup('env', ...) or sudo without a password"))
+        elif not allow_plaintext:
+            problems.append((doc.at(become_path), f"host {name}: plaintext {become_path[-1]} refused, like "
+                             "ansible_password; use {{ lookup('env', 'VARIABLE') }} (or --allow-plaintext-secrets)"))
     interfaces = get("interfaces")[1]
     port = get("port", "ansible_port")[1]
     netns = get("netns")[1]

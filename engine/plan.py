@@ -23,7 +23,7 @@ from engine.errors import IntentError, Location, ValidationError
 from engine.identifiers import inside
 from engine.model import Device, Site
 from engine.render import DeviceConfig, platform_spec
-from engine.secrets import SecretMasker
+from engine.secrets import SecretMasker, looks_secret
 from engine.yamlsrc import decode
 from intents import Registry
 
@@ -287,6 +287,9 @@ def masker_for(site: Site) -> SecretMasker:
     masker = SecretMasker()
     for device in site.devices.values():
         masker.add(device.password)
+        for key, value in device.extra:  # ansible_become_password and other secrets allowed in clear
+            if looks_secret(str(key)) and not str(key).endswith(("_env", "_file")) and isinstance(value, str):
+                masker.add(value)
         for variable in (device.password_env, dict(device.extra).get("enable_secret_env")):
             if variable:
                 masker.add(os.environ.get(str(variable)))

@@ -1,8 +1,17 @@
-"""Masking of secrets in anything the engine shows: diffs, plans, logs, errors.
+"""Masking of secrets in anything the engine shows or stores: diffs, plans, plan files, logs, errors.
 
-Patterns cover the common forms on IOS, EOS, NX-OS and Junos (enable/username secrets and
-passwords, SNMP communities, TACACS+/RADIUS keys, pre-shared keys, Junos ``$9$`` strings) plus any
-value from the inventory that the caller registers.
+The patterns cover the forms IOS, EOS, NX-OS, Junos and Linux print (README "Secrets" lists them):
+enable/username/line/PPP/neighbor passwords and secrets in every encryption type (0/3/5/7/8/9,
+sha512, scrypt, cleartext), ``enable algorithm-type ... secret``, HSRP/VRRP/GLBP/NHRP
+``authentication``, ``key-string`` (key chains, HSRP/VRRP md5), OSPF ``authentication-key`` and
+``message-digest-key``, NTP ``authentication-key N md5 ...`` (both orders, and Junos ``value``), SNMP
+communities (also on ``snmp-server host``), SNMPv3 ``auth``/``priv`` keys (and Junos
+``authentication-key``/``privacy-key``/``-password``), TACACS+/RADIUS keys, IKE pre-shared keys, WPA
+PSKs (``wpa-psk``, ``set-key``, wpa_supplicant/hostapd ``psk=``), Junos ``$9$``, ``secret``,
+``encrypted-password`` and ``simple-password``, WireGuard keys, keepalived ``auth_pass``, passwords in
+URLs and JSON string fields named like secrets. Plus any value from the inventory or the
+environment that the caller registers (``SecretMasker.add``). The masker errs on the side of masking:
+a word after ``password`` is masked even where it is a keyword nobody listed.
 """
 
 from __future__ import annotations
@@ -11,21 +20,66 @@ import re
 
 MASK = "<masked>"
 
+# A value: a double- or single-quoted string (Junos, JSON), or a run of non-blank characters that
+# stops before a final ";" (Junos brace form) but never inside the value.
+_VALUE = r"""(?:"(?:[^"\\\n]|\\.)*"|'[^'\n]*'|\S+?(?=;?(?:\s|$)))"""
+_ENC = r"(?: (?:\d{1,2}|sha512|sha256|scrypt|md5|cleartext|clear|encrypted|hidden))"
+
+
+def _rule(keep: str, tail: str = "") -> re.Pattern[str]:
+    return re.compile(rf"(?P<keep>{keep})(?P<value>{_VALUE}){tail}", re.MULTILINE)
+
+
 _PATTERNS = [
-    # enable secret 5 $1$..., enable password 7 0822...
-    re.compile(r"(?P<keep>\benable (?:secret|password)(?: level \d+)?(?: \d{1,2})? )\S+"),
-    # username admin privilege 15 secret 5 ..., username x password 0 y, EOS/NX-OS "secret sha512 ..."
-    re.compile(r"(?P<keep>\busername \S+(?: privilege \d+)?(?: role \S+)? (?:secret|password)(?: (?:\d{1,2}|sha512|md5|nopassword))? )\S+"),
-    re.compile(r"(?P<keep>\bsnmp-server community )\S+"),
-    re.compile(r"(?P<keep>\bauth (?:md5|sha\S*) )\S+"),  # snmp-server user ... auth sha SECRET
-    re.compile(r"(?P<keep>\bpriv (?:des\S*|3des|aes(?: \d+)?) )\S+"),
-    re.compile(r"(?P<keep>\b(?:tacacs-server|radius-server)(?: host \S+)?(?: \S+)*? key(?: \d{1,2})? )\S+"),
-    re.compile(r"(?P<keep>^\s*key(?: \d{1,2})? )\S+", re.MULTILINE),  # "key 7 ..." under tacacs/radius server blocks
-    re.compile(r"(?P<keep>\b(?:pre-shared-key|crypto isakmp key)(?: \d{1,2})?(?: (?:ascii-text|hexadecimal|local|remote|address))? )\S+"),
-    re.compile(r"(?P<keep>\b(?:authentication-key|md5 \d+ key|message-digest-key \d+ md5(?: \d)?|ip ospf authentication-key(?: \d)?) )\S+"),
-    re.compile(r"(?P<keep>\b(?:secret|encrypted-password|authentication-key|pre-shared-key ascii-text) )\"?\$9\$[^\s\"]+\"?"),
-    re.compile(r"(?P<keep>\b(?:encrypted-password|community) )\"?[^\s\"]+\"?(?=\s|$)"),
+    # NTP first: "ntp authentication-key 1 md5 KEY 7", "... md5 7 KEY", Junos "... type md5 value KEY"
+    _rule(r"\bauthentication-key \d+ (?:type \S+ value |(?i:md5|sha1|sha256|sha512|cmac-aes-128|hmac-sha\S*) (?:[07] )?)"),
+    _rule(r"\bsecret \d+ (?:0|7|8a) "),  # EOS shared-secret profiles: "secret ID ENCRYPTION KEY lifetimes"
+    # enable secret 5 ..., enable algorithm-type scrypt secret ..., enable password sha512 ...
+    _rule(rf"\benable(?: algorithm-type \S+)? (?:secret|password)(?: level \d+)?{_ENC}? "),
+    # username u privilege 15 [algorithm-type sha256] secret 9 ..., EOS "... role r secret sha512 ..."
+    _rule(rf"\busername \S+ (?:\S+ )*?(?:secret|password){_ENC}? "),
+    # every other "password"/"secret": line/vty, PPP CHAP/PAP, BGP/EIGRP neighbors, NX-OS "password 3",
+    # IS-IS, "aaa root secret sha512", Junos "secret ..." and "authentication-password ..."
+    _rule(rf"\b(?:password|secret){_ENC}? (?!(?:encryption|required|prompt|policy|hash|expiry|min-length|"
+          r"strength-check|attempts|profile)\b)"),
+    _rule(r"\bkey-string(?: \d{1,2})? "),  # key chains, HSRP/VRRP/GLBP md5
+    # HSRP/VRRP/GLBP/NHRP text authentication (EOS "vrrp 1 peer authentication text ...", NX-OS blocks)
+    _rule(r"(?:\b(?:standby|vrrp|glbp)(?: \d+)?(?: peer)?|^\s*(?:peer )?|\bip nhrp|\bisis) authentication"
+          r"(?: text| plain-text| cleartext)?(?: \d)? (?!(?:md5|ietf-md5|sha\S*|message-digest|null|key-chain|"
+          r"key-string|mode|keychain|hmac-\S+|type|text)\b|\{)"),
+    _rule(r"\bsnmp-server community "),
+    # SNMPv1/v2c notification hosts: "snmp-server host 10.0.0.1 [informs|traps] [version 2c] COMMUNITY"
+    _rule(r"\bsnmp-server host \S+(?: (?:informs|inform|traps|trap|vrf \S+|use-vrf \S+))*(?: version (?:1|2c))? "
+          r"(?!(?:version|informs|inform|traps|trap|vrf|use-vrf|udp-port)\b)"),
+    _rule(r"\bauth (?:md5|sha\S*) "),  # snmp-server user ... auth sha SECRET
+    _rule(r"\bpriv(?: (?:des\S*|3des|aes\S*)(?: \d+)?)? (?!(?:read|write|notify|context|access|match|user)\b)"),
+    _rule(r"\b(?:authentication|privacy)-(?:key|password)(?: \d{1,2})? (?!(?:\d+ )?(?i:md5|sha\S*|type|cmac\S*|hmac\S*)\b)"),  # OSPF, Junos SNMPv3/BGP/VRRP
+    _rule(r"\b(?:message-digest-key \d+ md5|md5 \d+ key)(?: \d)? "),
+    _rule(r"\b(?:tacacs-server|radius-server|server-private \S+|radius-server host \S+)(?: host \S+)?(?: \S+)*? key"
+          r"(?: \d{1,2})? "),
+    # "key 7 ..." under tacacs/radius server blocks (not "key chain NAME" nor a key chain's "key 1")
+    _rule(r"^[ \t]*(?:server-)?key(?: \d{1,2})? (?!(?:chain|config-key)\b|\d{1,3}$)"),
+    _rule(r"\bpre-shared-key address \S+(?: \S+)? key(?: \d)? "),  # IOS keyrings
+    _rule(r"\b(?:pre-shared-key|crypto isakmp key)(?: \d{1,2})?(?: (?:ascii-text|hexadecimal|local|remote))? (?!address\b)"),
+    _rule(r"\b(?:wpa-psk|set-key) (?:ascii|hex)(?: \d)? "),  # IOS WLAN, IOS-XE WLC
+    _rule(r"\b(?:simple-password|encrypted-password|plain-text-password-value|community|auth_pass) "),
+    _rule(r"\bconfig-key password-encrypt "),
+    # Linux: wpa_supplicant/hostapd, WireGuard, NetworkManager
+    _rule(r"\b(?:psk|wpa_passphrase|wpa_psk|sae_password|private_key_passwd|PrivateKey|PresharedKey)\s*=\s*"),
+    # JSON fields named like secrets (Linux state documents, recorded device answers)
+    re.compile(r"""(?P<keep>"(?:[a-z_-]*(?:password|passphrase|secret|psk)|private[_-]?key|preshared[_-]?key|"""
+               r"""auth[_-]?pass|community|key-string)"\s*:\s*")(?P<value>(?:[^"\\\n]|\\.)*)(?P<tail>")""",
+               re.IGNORECASE),
+    # passwords in URLs: scp://user:PASSWORD@host/...
+    re.compile(r"(?P<keep>\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)(?P<value>[^\s@/]+)(?=@)", re.IGNORECASE),
+    # Junos $9$ strings anywhere
+    re.compile(r"(?P<keep>)(?P<value>\$9\$[^\s\";]+)"),
 ]
+
+
+def _masked(match: re.Match[str]) -> str:
+    groups = match.groupdict()
+    return (groups.get("keep") or "") + MASK + (groups.get("tail") or "")
 
 
 class SecretMasker:
@@ -40,7 +94,7 @@ class SecretMasker:
 
     def __call__(self, text: str) -> str:
         for pattern in _PATTERNS:
-            text = pattern.sub(lambda m: m.group("keep") + MASK, text)
+            text = pattern.sub(_masked, text)
         for literal in sorted(self._literals, key=len, reverse=True):
             text = text.replace(literal, MASK)
         return text
@@ -49,3 +103,11 @@ class SecretMasker:
 def mask(text: str) -> str:
     """Mask secret syntax in ``text`` (no registered literals)."""
     return SecretMasker()(text)
+
+
+SECRET_NAME = re.compile(r"pass|secret|key|community|token|psk|credential", re.IGNORECASE)
+
+
+def looks_secret(name: str) -> bool:
+    """Whether a variable or field called ``name`` may hold a secret (its value is never shown)."""
+    return bool(SECRET_NAME.search(name))
