@@ -155,7 +155,9 @@ def load_text(site_path: Path, text: str, added_from: int | None = None) -> tupl
             raise ValidationError([_moved(where, message, temporary, site_path, added_from)
                                    for where, message in exc.problems]) from None
         files = tuple(str(site_path) if f == temporary else f for f in site.files)
-        site = replace(site, path=str(site_path), files=files)
+        locations = {name: str(site_path) + where[len(temporary):] if where.startswith(temporary) else where
+                     for name, where in site.locations.items()}
+        site = replace(site, path=str(site_path), files=files, locations=locations)
         return site, compile_site(site)
     finally:
         os.unlink(temporary)

@@ -360,3 +360,29 @@ def test_later_kinds_are_read_by_default_exactly_when_the_engine_has_them() -> N
 def test_hostile_sentences_are_refused_not_crashed_on(sentence: str) -> None:
     with pytest.raises(SentenceError):
         read(sentence)
+
+
+def test_every_intent_of_the_table_is_valid_for_its_kind(tmp_path: Any) -> None:
+    """What the grammars produce is what the engine accepts: each body against its kind's JSON Schema, and
+    every guarantee and cap loaded and compiled by the engine into a site that has their VLANs."""
+    import jsonschema
+
+    import intent_engine
+    from intents import BUILTIN
+
+    (tmp_path / "inventory.yaml").write_text("all:\n  vars: {platform: linux}\n  hosts:\n"
+                                             + "".join(f"    {d}: {{netns: {d}}}\n" for d in ("core1", "acc1", "acc2")))
+    (tmp_path / "topology.yaml").write_text("links:\n  - {a: core1:eth1, b: acc1:eth0, bandwidth: 100Gbps}\n"
+                                            "  - {a: core1:eth2, b: acc2:eth0, bandwidth: 100Gbps}\n")
+    vlans = "".join(f"  - name: v{v}\n    vlan: {{id: {v}, subnet: 10.{v}.0.0/24, gateway: core1, access: [acc{1 + v % 20 // 10}:eth{v}]}}\n"
+                    for v in (10, 20, 30, 40, 50))
+    site = tmp_path / "site.yaml"
+    site.write_text(f"site: words\ninventory: inventory.yaml\ntopology: topology.yaml\nintents:\n{vlans}")
+    loaded = 0
+    for sentence, intent in ENGLISH + FRENCH:
+        kind = next(key for key in intent if key != "name")
+        jsonschema.validate(intent[kind], BUILTIN[kind].schema)
+        if kind != "vlan":
+            assert intent_engine.parse(sentence, site=site)[kind] == intent[kind]
+            loaded += 1
+    assert loaded >= 45

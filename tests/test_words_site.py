@@ -83,7 +83,7 @@ def test_add_dry_run_writes_nothing(commented: SiteDir) -> None:
 
 
 @pytest.mark.parametrize(("sentence", "message"), [
-    ("guarantee 900Mbps for bulk between vlan 10 and 20", "over"),  # admission: 100 + 900 > 90% of 1Gbps
+    ("guarantee 900Mbps for bulk between vlan 10 and 20", "over by 100Mbps"),  # admission: 100 + 900 > 90% of 1Gbps
     ("guarantee 10Mbps between vlan 10 and 30", "VLAN 30 is not defined by any vlan intent in this site (in the intent being added)"),
     ("create vlan 30 named guest subnet 10.30.0.0/24 gateway core9", "gateway 'core9' is not in the inventory"),
     ("guarantee 10Mbps quickly between vlan 10 and 20", "'quickly': not understood here"),
@@ -94,6 +94,8 @@ def test_add_refuses_what_the_site_refuses_and_writes_nothing(commented: SiteDir
     assert result.returncode == 1
     assert message in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+    assert ".proposed" not in result.stderr  # errors name the site file, never the staged copy
+    assert result.stderr.startswith("<sentence>:" if "not understood" in message else f"{commented.site}:")
     assert commented.site.read_bytes() == original
     assert not [p.name for p in commented.root.iterdir() if p.name.startswith(".site.yaml")]  # no staging file left
 
