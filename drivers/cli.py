@@ -1,44 +1,26 @@
-"""What the vendor drivers share: the change to a CLI device computed from running and desired
-config by the engine's own merge (only what intent owns changes), and its verification."""
+"""What the vendor drivers share: the plan of one CLI device (engine.plan, the one remediation
+path) when the caller has none, and the checks after a commit or restore."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from engine import cliconfig
-from engine.plan import unified
+from engine.plan import DevicePlan, cli_device_plan
 from engine.render import DeviceConfig, platform_spec
-from engine.secrets import mask
 
 
-@dataclass(frozen=True)
-class CliChange:
-    running: str
-    merged: str  # the whole configuration after the change, as the device will show it
-    commands: tuple[str, ...]  # what to send, definitions before uses, removals last
-    undo: tuple[str, ...]  # what sends it back
-
-    def diff(self, device: str) -> str:
-        return mask(unified(self.running.splitlines(), self.merged.splitlines(), device))
-
-
-def change(config: DeviceConfig, running: str) -> CliChange:
-    syntax = platform_spec(config.platform).syntax
-    assert syntax is not None, config.platform
-    before = cliconfig.parse(running, syntax)
-    desired = cliconfig.parse(config.text, syntax)
-    after = cliconfig.merge(before, desired, syntax)
-    return CliChange(
-        cliconfig.render(before, syntax), cliconfig.render(after, syntax),
-        tuple(cliconfig.remediation(before, after, syntax, order=desired)),
-        tuple(cliconfig.remediation(after, before, syntax)),
-    )
+def planned(config: DeviceConfig, running: str, plan: DevicePlan | None) -> DevicePlan:
+    """The plan's commands for this device: ``plan`` as given (what ``intent apply`` sends), else the
+    same computation ``intent plan`` makes, against ``running``."""
+    return plan if plan is not None else cli_device_plan(config, running)
 
 
 def satisfied(config: DeviceConfig, running: str) -> bool:
     """True when ``running`` already holds everything intent wants: the verification after a commit."""
-    return not change(config, running).commands
+    syntax = platform_spec(config.platform).syntax
+    assert syntax is not None, config.platform
+    return cliconfig.holds(cliconfig.parse(running, syntax), cliconfig.parse(config.text, syntax), syntax)
 
 
 VOLATILE = re.compile(r"^(Building configuration|Current configuration :|! ?Last configuration change|!Time:|"

@@ -12,9 +12,16 @@ Like hier_config, this is text in, data out. Each platform describes itself in
 - ``shared``: sections shared with hand-made configuration (``interface ...``), where the engine
   owns only the child lines matching the listed patterns.
 
+- ``trunk``: how the platform writes a trunk's allowed VLANs. Every form devices print is read
+  (``1, 2``, ``1-3,5``, continuation lines with ``add``, ``remove``, ``except``, ``none``, ``all``) and
+  folded into one line per port; the engine only ever adds VLANs to a trunk.
+
 Any other running section at the same key as a desired one is replaced by it; everything else is
-left exactly as it was. ``merge()`` gives the config after the change; ``remediation()`` the
-commands that get there (and, swapped, the commands that undo it).
+left exactly as it was. ``merge()`` gives the config after the change; ``engine.remediate`` the
+commands that get there (and the commands that undo it), with hier_config.
+
+Junos running configs in brace form (``show configuration``) are converted to ``set`` form first
+(``engine.junos``); a line that is neither is an error, never ignored.
 """
 
 from __future__ import annotations
@@ -22,6 +29,63 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from engine import junos
+
+ALL_VLANS = frozenset(range(1, 4095))
+
+
+@dataclass(frozen=True)
+class TrunkSyntax:
+    """A trunk's allowed-VLAN lines: ``prefix`` then a list, ``add``/``remove``/``except`` and a list,
+    ``none`` or ``all``. ``mode`` marks a port as a trunk (one without a list allows every VLAN)."""
+
+    prefix: str  # "switchport trunk allowed vlan "
+    mode: re.Pattern[str]
+
+    def matches(self, text: str) -> bool:
+        return text.startswith(self.prefix)
+
+    @property
+    def allowed(self) -> re.Pattern[str]:
+        return re.compile("^" + re.escape(self.prefix))
+
+    def continuation(self, text: str) -> bool:
+        return text[len(self.prefix):].split()[:1] in (["add"], ["remove"])
+
+    def fold(self, lines: list[str]) -> frozenset[int]:
+        """The VLANs a port allows after its allowed-VLAN lines, in order (no line: every VLAN).
+        Raises ValueError for a list it cannot read."""
+        allowed = set(ALL_VLANS)
+        for line in lines:
+            words = line[len(self.prefix):].strip().split(None, 1)
+            keyword = words[0].lower() if words else ""
+            rest = words[1] if len(words) > 1 else ""
+            if keyword == "none":
+                allowed = set()
+            elif keyword == "all":
+                allowed = set(ALL_VLANS)
+            elif keyword in ("add", "remove", "except"):
+                vlans = parse_vlan_list(rest, strict=True)
+                if keyword == "add":
+                    allowed |= vlans
+                elif keyword == "remove":
+                    allowed -= vlans
+                else:
+                    allowed = set(ALL_VLANS) - vlans
+            else:
+                allowed = parse_vlan_list(line[len(self.prefix):], strict=True)
+        return frozenset(allowed)
+
+    def text(self, vlans: frozenset[int] | set[int]) -> str:
+        if not vlans:
+            return f"{self.prefix}none"
+        if set(vlans) == ALL_VLANS:
+            return f"{self.prefix}all"
+        return self.prefix + format_vlan_list(sorted(vlans))
+
+    def continued(self, keyword: str, vlans: list[int]) -> str:
+        return f"{self.prefix}{keyword} {format_vlan_list(vlans)}"
 
 
 @dataclass(frozen=True)
@@ -34,13 +98,13 @@ class PlatformSyntax:
     marker: re.Pattern[str] | None = None
     shared: tuple[tuple[re.Pattern[str], tuple[re.Pattern[str], ...]], ...] = ()
     sections: tuple[re.Pattern[str], ...] = ()  # set style: prefixes that form one section, first match wins
-    union: tuple[re.Pattern[str], ...] = ()  # child lines whose VLAN list merges with the running one
     # (line, when): in a shared section, child lines matching ``line`` are the engine's too when the
     # desired section has a line matching ``when`` (Junos: one VLAN member on an access port).
     exclusive: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = ()
     # Child lines that reference engine objects (``service-policy output INTENT-...``): removed from
     # any shared section no intent wants any more, so nothing points at an object being deleted.
     bindings: tuple[re.Pattern[str], ...] = ()
+    trunk: TrunkSyntax | None = None
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> PlatformSyntax:
@@ -53,9 +117,9 @@ class PlatformSyntax:
             marker=re.compile(raw["marker"]) if raw.get("marker") else None,
             shared=tuple((re.compile(k), tuple(re.compile(c) for c in v)) for k, v in (raw.get("shared") or {}).items()),
             sections=tuple(re.compile(p) for p in raw.get("sections", [])),
-            union=tuple(re.compile(p) for p in raw.get("union", [])),
             exclusive=tuple((re.compile(e["line"]), re.compile(e["when"])) for e in raw.get("exclusive", [])),
             bindings=tuple(re.compile(p) for p in raw.get("bindings", [])),
+            trunk=TrunkSyntax(raw["trunk"]["allowed"], re.compile(raw["trunk"]["mode"])) if raw.get("trunk") else None,
         )
 
     def shared_children(self, text: str) -> tuple[re.Pattern[str], ...] | None:
@@ -76,6 +140,15 @@ class PlatformSyntax:
         if any(p.search(node.text) for p in self.owned):
             return True
         return bool(self.marker and any(self.marker.search(child.text) for child in node.children))
+
+    def owns_child(self, section: str, child: str, node: Node) -> bool:
+        """True when ``child`` of the shared section ``section`` (as ``node`` holds it) is the engine's line."""
+        children = self.shared_children(section)
+        if children is None:
+            return False
+        if any(p.search(child) for p in (*children, *self.bindings)):
+            return True
+        return any(line.search(child) and any(when.search(c.text) for c in node.children) for line, when in self.exclusive)
 
 
 @dataclass
@@ -111,7 +184,7 @@ def parse(text: str, syntax: PlatformSyntax) -> list[Node]:
     """Top-level nodes of a configuration. Comment, separator and blank lines (and ``end``) are kept
     as leading trivia of the next node, or in a final text-less node."""
     if syntax.style == "set":
-        return _parse_set(text, syntax)
+        return _parse_set(junos.to_set(text) if junos.is_brace_form(text) else text, syntax)
     roots: list[Node] = []
     stack: list[tuple[int, Node]] = []
     pending: list[str] = []
@@ -133,20 +206,46 @@ def parse(text: str, syntax: PlatformSyntax) -> list[Node]:
         stack.append((indent, node))
     if pending:
         roots.append(Node("", leading=pending))
+    if syntax.trunk is not None:
+        for root in roots:
+            _fold_trunk(root, syntax.trunk)
     return roots
+
+
+def _fold_trunk(section: Node, trunk: TrunkSyntax) -> None:
+    """One allowed-VLAN line per port, whatever forms and continuation lines the device printed."""
+    lines = [child for child in section.children if trunk.matches(child.text)]
+    if not lines:
+        return
+    try:
+        vlans = trunk.fold([child.text for child in lines])
+    except ValueError as exc:
+        raise ValueError(f"{section.text}: {exc}") from None
+    text = trunk.text(vlans)
+    first = lines[0]
+    indent = (first.raw or " ")[: len(first.raw or " ") - len((first.raw or " ").lstrip(" "))]
+    folded = Node(text, [], indent + text if len(lines) > 1 or text != first.text else first.raw, first.leading)
+    section.children = [folded if child is first else child for child in section.children if child is first or child not in lines]
+
+
+def set_head(line: str, syntax: PlatformSyntax) -> str:
+    """The section of a ``set`` line: the first ``sections`` pattern that matches, else its first words."""
+    head = next((m.group(0) for p in syntax.sections if (m := p.match(line))), None)
+    return head if head is not None else " ".join(line.split()[: syntax.section_words])
 
 
 def _parse_set(text: str, syntax: PlatformSyntax) -> list[Node]:
     roots: dict[str, Node] = {}
     pending: list[str] = []
-    for raw in text.splitlines():
+    for number, raw in enumerate(text.splitlines(), 1):
         stripped = raw.strip()
         if not stripped.startswith("set "):
+            if stripped and not stripped.startswith((syntax.comment, "/*", "deactivate ", "protect ")):
+                raise ValueError(f"line {number}: {stripped[:60]!r} is neither a set line nor a comment "
+                                 "(expected `show configuration | display set` or brace form)")
             pending.append(raw.rstrip())
             continue
-        head = next((m.group(0) for p in syntax.sections if (m := p.match(stripped))), None)
-        if head is None:
-            head = " ".join(stripped.split()[: syntax.section_words])
+        head = set_head(stripped, syntax)
         rest = stripped[len(head):].strip()
         node = roots.get(head)
         if node is None:
@@ -190,6 +289,34 @@ def merge(running: list[Node], desired: list[Node], syntax: PlatformSyntax) -> l
     return result
 
 
+def take_over(running: list[Node], removals: frozenset[tuple[str, str]], renames: dict[str, str]
+              ) -> tuple[list[Node], set[tuple[str, str]]]:
+    """``running`` without the lines an intent's ``takeover: true`` removes (``(section, "")``: the whole
+    section), VLAN member lines following renamed VLANs; and every (section, line) that goes."""
+    gone: set[tuple[str, str]] = set()
+    result: list[Node] = []
+    for node in running:
+        if (node.text, "") in removals:
+            gone.add((node.text, ""))
+            gone.update((node.text, child.text) for child in node.children)
+            continue
+        children: list[Node] = []
+        for child in node.children:
+            if (node.text, child.text) in removals:
+                gone.add((node.text, child.text))
+                continue
+            words = child.text.split()
+            if len(words) > 2 and words[-3:-1] == ["vlan", "members"] and words[-1] in renames:
+                gone.add((node.text, child.text))
+                text = " ".join([*words[:-1], renames[words[-1]]])
+                child = Node(text, child.children, f"{node.text} {text}" if (child.raw or "").startswith("set ") else None,
+                             child.leading)
+            children.append(child)
+        result.append(node if len(children) == len(node.children) and all(
+            a is b for a, b in zip(children, node.children, strict=True)) else Node(node.text, children, node.raw, node.leading))
+    return result, gone
+
+
 def _unbind(node: Node, syntax: PlatformSyntax) -> Node:
     """A shared section no intent wants: drop only the lines that bind it to engine objects."""
     if not syntax.bindings or syntax.shared_children(node.text) is None:
@@ -209,7 +336,7 @@ def _merge_section(running: Node, desired: Node, syntax: PlatformSyntax) -> Node
     def setting(text: str) -> str | None:
         return next((m.group(0) for p in owned if (m := p.search(text))), None)
 
-    desired_children = [_union(child, running.children, syntax) for child in desired.children]
+    desired_children = [c for c in (_union(child, running.children, syntax) for child in desired.children) if c]
     wanted = {child.text for child in desired_children}
     indent = _child_indent(running, desired)
     unplaced = [child for child in desired_children if child.text not in {c.text for c in running.children}]
@@ -228,29 +355,33 @@ def _merge_section(running: Node, desired: Node, syntax: PlatformSyntax) -> Node
     return Node(running.text, kept, running.raw, running.leading)
 
 
-def _union(child: Node, running_children: list[Node], syntax: PlatformSyntax) -> Node:
-    """``switchport trunk allowed vlan 10,30`` next to a running ``... vlan 99`` becomes ``... vlan 10,30,99``:
-    the engine adds its VLANs to a trunk and never drops the ones somebody else put there."""
-    for pattern in syntax.union:
-        want = pattern.match(child.text)
-        if not want:
-            continue
-        for other in running_children:
-            have = pattern.match(other.text)
-            if have:
-                vlans = sorted(parse_vlan_list(want.group("vlans")) | parse_vlan_list(have.group("vlans")))
-                text = child.text[: want.start("vlans")] + format_vlan_list(vlans) + child.text[want.end("vlans"):]
-                return Node(text, child.children, None, [])
-    return child
+def _union(child: Node, running_children: list[Node], syntax: PlatformSyntax) -> Node | None:
+    """A trunk's allowed VLANs grow by the intent's and never lose one somebody else put there:
+    ``10,30`` wanted next to a running ``10, 99`` becomes ``10,30,99``; next to a trunk that has no
+    list (every VLAN allowed) the line is not wanted at all (None)."""
+    trunk = syntax.trunk
+    if trunk is None or not trunk.matches(child.text):
+        return child
+    have = [other.text for other in running_children if trunk.matches(other.text)]
+    if not have:
+        if any(trunk.mode.search(other.text) for other in running_children):
+            return None
+        return child
+    vlans = trunk.fold(have) | trunk.fold([child.text])
+    return Node(trunk.text(vlans), child.children, None, [])
 
 
-def parse_vlan_list(text: str) -> set[int]:
-    """``"1-3,10"`` -> {1, 2, 3, 10}."""
+def parse_vlan_list(text: str, strict: bool = False) -> set[int]:
+    """``"1-3,10"`` (or ``"1-3, 10"``, as some devices print it) -> {1, 2, 3, 10}.
+    ``strict``: anything else than numbers and ranges of 1..4094 raises ValueError."""
     vlans: set[int] = set()
     for part in text.split(","):
         low, _, high = part.strip().partition("-")
-        if low.isdigit():
+        low, high = low.strip(), high.strip()
+        if low.isdigit() and (high.isdigit() or not high) and 1 <= int(low) <= int(high or low) <= 4094:
             vlans.update(range(int(low), int(high or low) + 1))
+        elif strict:
+            raise ValueError(f"cannot read the VLAN list {text.strip()!r}")
     return vlans
 
 
@@ -306,61 +437,11 @@ def _kind(text: str, syntax: PlatformSyntax) -> str:
     return " ".join(words[:2]) if syntax.style == "set" else (words[0] if words else "")
 
 
-def remediation(before: list[Node], after: list[Node], syntax: PlatformSyntax,
-                order: list[Node] | None = None) -> list[str]:
-    """Commands that turn ``before`` into ``after`` (pass them swapped for the undo).
-
-    Additions and changes come first, in the order of ``order`` (the rendered template, which
-    defines things before they are referenced); removals come last, in reverse, so a reference
-    is dropped before what it refers to.
-    """
-    old = {node.text: node for node in before}
-    new = {node.text for node in after}
-    rank = {node.text: index for index, node in enumerate(order or [])}
-    changed = [node for node in after if node.text and (node.text not in old or not old[node.text].same(node))]
-    changed.sort(key=lambda node: rank.get(node.text, len(rank)))
-    commands: list[str] = []
-    for node in changed:
-        previous = old.get(node.text)
-        commands += node.lines(0, syntax.style, trivia=False) if previous is None else _section_delta(previous, node, syntax)
-    for node in reversed(before):
-        if node.text and node.text not in new:
-            commands += _negate_section(node, syntax)
-    return commands
+def holds(running: list[Node], desired: list[Node], syntax: PlatformSyntax) -> bool:
+    """True when ``running`` already has everything ``desired`` wants: merging changes nothing."""
+    merged = merge(running, desired, syntax)
+    return _content(merged, syntax) == _content(running, syntax)
 
 
-def negate(text: str, syntax: PlatformSyntax) -> str:
-    """``switchport mode trunk`` -> ``no switchport mode trunk``; ``no switchport`` -> ``switchport``."""
-    if text.startswith(syntax.negate):
-        return text[len(syntax.negate):]
-    return f"{syntax.negate}{text}"
-
-
-def _negate_section(node: Node, syntax: PlatformSyntax) -> list[str]:
-    if syntax.style == "set":
-        return [f"delete {line[4:]}" for line in node.lines(0, "set", trivia=False)]
-    return [negate(node.text, syntax)]
-
-
-def _section_delta(before: Node, after: Node, syntax: PlatformSyntax) -> list[str]:
-    new_children = [child.text for child in after.children]
-    old_children = {child.text: child for child in before.children}
-    if syntax.style == "set":
-        removed = [f"delete {before.text[4:]} {c.text}" for c in before.children if c.text not in new_children]
-        added = [f"{after.text} {c.text}" for c in after.children if c.text not in old_children]
-        return removed + added
-    lines = [after.text]
-    new_settings = {syntax.setting(after.text, c.text) for c in after.children if c.text not in old_children}
-    for child in before.children:
-        if child.text in new_children:
-            continue
-        # A single-valued setting that is set anew (access vlan 5 -> 10) needs no "no" first.
-        setting = syntax.setting(after.text, child.text)
-        if setting is not None and setting in new_settings:
-            continue
-        lines.append(f" {negate(child.text, syntax)}")
-    for child in after.children:
-        prior = old_children.get(child.text)
-        if prior is None or not prior.same(child):
-            lines += child.lines(1, trivia=False)
-    return lines
+def _content(nodes: list[Node], syntax: PlatformSyntax) -> list[list[str]]:
+    return [node.lines(0, syntax.style, trivia=False) for node in nodes if node.text]

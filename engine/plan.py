@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from engine import cliconfig, linux
+from engine import cliconfig, linux, remediate, takeover
 from engine.archive import write_atomic
 from engine.build import Reservation
 from engine.compiler import Compilation
@@ -306,12 +306,15 @@ def make_plan(site: Site, compilation: Compilation, running: RunningSource, regi
         config = compilation.configs[name]
         text = running.read(name, config.platform)
         texts[name] = text
+        suffix = ".json" if config.platform == "linux" else ".cfg"
+        where = str(Path(str(running.directory)) / f"{name}{suffix}")
         try:
             devices[name] = _device_plan(config, text, masker, running.directory, site.devices[name].driver.value,
-                                         compilation.notes.get(name, ()))
+                                         compilation.notes.get(name, ()), _takeover_policy(site, compilation, name))
+        except TakeoverRefused as exc:
+            problems += [(Location(where, line, 1), message) for line, message in exc.refusals]
         except ValueError as exc:
-            suffix = ".json" if config.platform == "linux" else ".cfg"
-            problems.append((Location(str(running.directory / f"{name}{suffix}"), 1, 1), str(exc)))
+            problems.append((Location(where, 1, 1), str(exc)))
     if problems:
         raise ValidationError(problems)
     registry = registry or Registry()
@@ -333,6 +336,38 @@ def make_plan(site: Site, compilation: Compilation, running: RunningSource, regi
                 running_sha256=hashes)
 
 
+class TakeoverRefused(ValueError):
+    """Conflicts no intent takes over: (line in the running config, message) each."""
+
+    def __init__(self, refusals: list[tuple[int, str]]) -> None:
+        super().__init__("; ".join(message for _, message in refusals))
+        self.refusals = refusals
+
+
+Policy = Any  # (Conflict) -> (taken over?, the intents responsible)
+
+
+def _takeover_policy(site: Site, compilation: Compilation, device: str) -> Policy:
+    """Which intents answer for a conflict on ``device``, and whether one of them says ``takeover: true``."""
+    vlans = [i for i in site.intents if i.kind == "vlan"]
+    model = compilation.models.get(device)
+    ports = {port.name: port for port in model.ports} if model is not None else {}
+
+    def decide(conflict: takeover.Conflict) -> tuple[bool, list[str]]:
+        if conflict.vlan is not None:
+            responsible = [i for i in vlans if getattr(i, "id", None) == conflict.vlan]
+        else:
+            port = ports.get(conflict.port or "")
+            carried = set(port.vlans) if port is not None else set()
+            responsible = [i for i in vlans if getattr(i, "id", None) in carried]
+            if not responsible:  # a routed port: the VLANs routed here, else every VLAN on the device
+                responsible = [i for i in vlans if getattr(i, "gateway", None) == device] or \
+                    [i for i in vlans if model is not None and i.name in model.intents]
+        return any(getattr(i, "takeover", False) for i in responsible), [i.name for i in responsible]
+
+    return decide
+
+
 # How commit-confirm (--confirm-timeout) works per driver and platform, where it is not the device's own.
 SNAPSHOT_REVERT = {
     ("napalm", "nxos"): "NAPALM has no commit-confirm for nxos: a detached reverter restores the snapshot instead",
@@ -341,7 +376,7 @@ SNAPSHOT_REVERT = {
 
 
 def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretMasker, directory: object,
-                 driver: str = "", compiled_notes: tuple[str, ...] = ()) -> DevicePlan:
+                 driver: str = "", compiled_notes: tuple[str, ...] = (), policy: Policy | None = None) -> DevicePlan:
     fresh = running_text is None
     notes = [f"no saved running state in {directory}: planned as a fresh device"] if fresh else []
     notes += compiled_notes
@@ -362,27 +397,47 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
         return DevicePlan(config.device, config.platform, bool(diff), masker(diff), masker(config.text), fresh,
                           notes=tuple(notes))
     spec = platform_spec(config.platform)
-    assert spec.syntax is not None
-    running_nodes = cliconfig.parse(running_text or "", spec.syntax)
-    desired_nodes = cliconfig.parse(config.text, spec.syntax)
-    merged = cliconfig.merge(running_nodes, desired_nodes, spec.syntax)
-    before_text = cliconfig.render(running_nodes, spec.syntax)
-    after_text = cliconfig.render(merged, spec.syntax)
+    syntax = spec.syntax
+    assert syntax is not None
+    running_nodes = cliconfig.parse(running_text or "", syntax)
+    desired_nodes = cliconfig.parse(config.text, syntax)
+    conflicts = takeover.find(config.device, running_nodes, desired_nodes, syntax, spec.raw, running_text or "")
+    refusals: list[tuple[int, str]] = []
+    taken: list[takeover.Conflict] = []
+    for conflict in conflicts:
+        allowed, intents = policy(conflict) if policy is not None else (False, [])
+        if allowed:
+            taken.append(conflict)
+        else:
+            refusals.append((conflict.line, conflict.refusal(intents)))
+    if refusals:
+        raise TakeoverRefused(refusals)
+    base, removed = cliconfig.take_over(running_nodes, frozenset().union(*(c.removals for c in taken)),
+                                        dict(r for c in taken for r in c.renames))
+    notes += [conflict.note() for conflict in taken]
+    merged = cliconfig.merge(base, desired_nodes, syntax)
+    before_text = cliconfig.render(running_nodes, syntax)
+    after_text = cliconfig.render(merged, syntax)
     diff = unified(before_text.splitlines(), after_text.splitlines(), config.device)
-    commands = cliconfig.remediation(running_nodes, merged, spec.syntax, order=desired_nodes)
-    undo = cliconfig.remediation(merged, running_nodes, spec.syntax)
+    change = remediate.remediate(config.platform, running_nodes, merged, removed) if diff else remediate.Remediation((), ())
     return DevicePlan(
         config.device, config.platform, bool(diff), masker(diff), masker(config.text), fresh,
-        _mask_lines(masker, commands), _mask_lines(masker, undo), tuple(notes),
+        _mask_lines(masker, change.commands), _mask_lines(masker, change.rollback), tuple(notes),
     )
 
 
-def _mask_lines(masker: SecretMasker, lines: list[str]) -> tuple[str, ...]:
+def _mask_lines(masker: SecretMasker, lines: tuple[str, ...]) -> tuple[str, ...]:
     """Mask single-line commands in one pass over their joined text (no pattern spans a newline)."""
     if not lines:
         return ()
     masked = masker("\n".join(lines)).split("\n")
     return tuple(masked) if len(masked) == len(lines) else tuple(masker(line) for line in lines)
+
+
+def cli_device_plan(config: DeviceConfig, running_text: str) -> DevicePlan:
+    """One CLI device planned against ``running_text`` (no intent takes anything over): what a driver
+    computes when it is used without a plan, the same computation ``make_plan`` makes."""
+    return _device_plan(config, running_text, SecretMasker(), "the device")
 
 
 def unified(before: list[str], after: list[str], device: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from engine.compiler import Compilation
 from engine.errors import ConnectError, IntentError
 from engine.model import Device, DriverName, Site
-from engine.plan import Plan, make_plan, masker_for
+from engine.plan import DevicePlan, Plan, make_plan, masker_for
 from engine.render import DeviceConfig
 from engine.state import StateDir
 
@@ -31,7 +31,7 @@ class LiveDriver(Protocol):
                  tb: TracebackType | None) -> None: ...
     def get_running(self) -> str: ...
     def probe(self, desired: dict[str, Any]) -> list[str]: ...
-    def stage(self, config: DeviceConfig) -> str: ...
+    def stage(self, config: DeviceConfig, plan: DevicePlan | None = None) -> str: ...
     def commit(self, revert_in: int | None = None) -> None: ...
     def discard(self) -> None: ...
     def confirm(self) -> None: ...
@@ -227,8 +227,13 @@ def _apply(site: Site, compilation: Compilation, plan: Plan, state: StateDir, pa
                 with lock:
                     snapshots[name] = snapshot
                     archived[name] = {"before": before}
+                planned = plan.devices.get(name)
+                expected = plan.running_sha256.get(name)
+                if planned is not None and planned.commands and expected is not None and \
+                        hashlib.sha256(snapshot.encode()).hexdigest() != expected:
+                    raise IntentError(f"{name}: the device changed since it was planned; plan again")
                 progress(name, "apply")
-                result.diff = masker(driver.stage(compilation.configs[name]))
+                result.diff = masker(driver.stage(compilation.configs[name], planned))
                 if dry_run:
                     driver.discard()
                     progress(name, "verified")

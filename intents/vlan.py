@@ -27,6 +27,7 @@ class VlanIntent(Intent):
     subnet: ipaddress.IPv4Network
     gateway: str
     access: tuple[Endpoint, ...]
+    takeover: bool = False  # replace what stands in the way on its ports (see engine.takeover)
 
     @property
     def gateway_address(self) -> ipaddress.IPv4Address:
@@ -78,7 +79,8 @@ class VlanKind:
             access.append(endpoint)
         if not ok:
             return None  # the site-wide checks below would only repeat these problems
-        return VlanIntent(name, self.key, body["id"], body.get("name", name), subnet, gateway, tuple(access))
+        return VlanIntent(name, self.key, body["id"], body.get("name", name), subnet, gateway, tuple(access),
+                          bool(body.get("takeover", False)))
 
     def check(self, intents: list[Intent], site: Site, ctx: ParseContext) -> None:
         vlans = [i for i in intents if isinstance(i, VlanIntent)]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine import cliconfig
+from engine import cliconfig, remediate
+from engine.plan import DevicePlan
 from engine.render import platform_spec
-from tests import cli_device
+from tests.brownfield import checker
 
 IOS = platform_spec("ios").syntax
 assert IOS is not None
@@ -89,12 +90,55 @@ def test_unowned_configuration_survives_untouched() -> None:
 
 
 def test_trunk_vlans_are_added_never_dropped() -> None:
-    _, _, after = merged()
+    running, _, after = merged()
     uplink = next(n for n in after if n.text == "interface GigabitEthernet1/0/1")
     assert [c.text for c in uplink.children] == [
         "description uplink", "switchport trunk allowed vlan 10,99", "switchport mode trunk",
         "service-policy input USER-IN", "service-policy output INTENT-OUT-Gi1",
     ]
+    change = remediate.remediate("ios", running, after)
+    assert " switchport trunk allowed vlan add 10" in change.commands
+    assert " switchport trunk allowed vlan remove 10" in change.rollback
+
+
+@pytest.mark.parametrize(("lines", "vlans"), [
+    (["switchport trunk allowed vlan 1, 2"], {1, 2}),
+    (["switchport trunk allowed vlan 1-3,5"], {1, 2, 3, 5}),
+    (["switchport trunk allowed vlan 10,20", "switchport trunk allowed vlan add 30-31"], {10, 20, 30, 31}),
+    (["switchport trunk allowed vlan 10-12", "switchport trunk allowed vlan remove 11"], {10, 12}),
+    (["switchport trunk allowed vlan except 2-4094"], {1}),
+    (["switchport trunk allowed vlan none"], set()),
+    (["switchport trunk allowed vlan none", "switchport trunk allowed vlan add 7"], {7}),
+])
+def test_every_trunk_form_devices_print_is_read(lines: list[str], vlans: set[int]) -> None:
+    assert IOS.trunk is not None
+    assert set(IOS.trunk.fold(lines)) == vlans
+    assert set(IOS.trunk.fold(["switchport trunk allowed vlan all"])) == set(range(1, 4095))
+
+
+def test_a_trunk_without_a_list_allows_every_vlan_and_keeps_doing_so() -> None:
+    running = cliconfig.parse("interface Gi1/0/9\n switchport mode trunk\n no shutdown\n", IOS)
+    desired = cliconfig.parse("interface Gi1/0/9\n switchport trunk allowed vlan 10\n switchport mode trunk\n", IOS)
+    after = cliconfig.merge(running, desired, IOS)
+    assert cliconfig.render(after, IOS) == cliconfig.render(running, IOS)  # nothing to add: 10 is allowed
+
+
+def test_no_shutdown_on_a_port_is_never_negated() -> None:
+    running = cliconfig.parse("interface Gi1/0/3\n description printer\n switchport mode access\n"
+                              " switchport access vlan 5\n no shutdown\n", IOS)
+    desired = cliconfig.parse("interface Gi1/0/3\n switchport access vlan 10\n switchport mode access\n", IOS)
+    change = remediate.remediate("ios", running, cliconfig.merge(running, desired, IOS))
+    assert change.commands == ("interface Gi1/0/3", " switchport access vlan 10", " exit")
+    assert change.rollback == ("interface Gi1/0/3", " switchport access vlan 5", " exit")
+
+
+def test_a_change_that_would_remove_what_is_not_ours_is_refused() -> None:
+    running = cliconfig.parse("interface Gi1/0/3\n description printer\n channel-group 5 mode active\n", IOS)
+    forged = cliconfig.parse("interface Gi1/0/3\n description printer\n", IOS)  # a merge that dropped a line
+    with pytest.raises(remediate.NotOwnedError, match="channel-group 5 mode active"):
+        remediate.remediate("ios", running, forged)
+    allowed = remediate.remediate("ios", running, forged, {("interface Gi1/0/3", "channel-group 5 mode active")})
+    assert allowed.commands == ("interface Gi1/0/3", " no channel-group 5 mode active", " exit")
 
 
 def test_owned_leftovers_are_removed_and_new_sections_placed_by_kind() -> None:
@@ -110,38 +154,36 @@ def test_owned_leftovers_are_removed_and_new_sections_placed_by_kind() -> None:
 
 
 def test_commands_define_before_use_and_remove_references_first() -> None:
-    running, desired, after = merged()
-    commands = cliconfig.remediation(running, after, IOS, order=desired)
+    running, _, after = merged()
+    commands = list(remediate.remediate("ios", running, after).commands)
     assert commands.index("policy-map INTENT-OUT-Gi1") < commands.index("interface GigabitEthernet1/0/1")
     assert commands.index("class-map match-any INTENT-video") < commands.index("policy-map INTENT-OUT-Gi1")
-    assert commands[-3:] == ["no ip route 10.77.0.0 255.255.255.0 10.255.0.1 name intent-retired",
-                             "no class-map match-any INTENT-retired", "no interface Vlan20"]
-    assert " no switchport trunk allowed vlan 99" not in commands  # set anew, not removed first
+    assert commands.index("no class-map match-any INTENT-retired") > commands.index("interface GigabitEthernet1/0/1")
+    assert "no ip route 10.77.0.0 255.255.255.0 10.255.0.1 name intent-retired" in commands
+    assert "no interface Vlan20" in commands
+    assert " no switchport trunk allowed vlan 99" not in commands  # added to, not removed first
     assert " no service-policy input USER-IN" not in commands
 
 
-@pytest.mark.parametrize("direction", ["forward", "undo"])
-def test_running_plus_plan_equals_desired_and_back(direction: str) -> None:
-    running, desired, after = merged()
-    if direction == "forward":
-        result = cli_device.apply(running, cliconfig.remediation(running, after, IOS, order=desired), IOS)
-        assert cli_device.canonical(result, IOS) == cli_device.canonical(after, IOS)
-    else:
-        result = cli_device.apply(after, cliconfig.remediation(after, running, IOS), IOS)
-        assert cli_device.canonical(result, IOS) == cli_device.canonical(running, IOS)
+def test_running_plus_plan_equals_desired_and_back() -> None:
+    running, _, after = merged()
+    change = remediate.remediate("ios", running, after)
+    plan = DevicePlan("sw1", "ios", True, "", DESIRED, commands=change.commands, rollback=change.rollback)
+    checker.check("ios", RUNNING, DESIRED, plan)
 
 
 def test_merge_is_idempotent() -> None:
     _, desired, after = merged()
     again = cliconfig.merge(after, desired, IOS)
     assert cliconfig.render(again, IOS) == cliconfig.render(after, IOS)
-    assert cliconfig.remediation(after, again, IOS) == []
+    assert cliconfig.holds(after, desired, IOS)
 
 
 def test_vlan_lists() -> None:
     assert cliconfig.parse_vlan_list("1-3,10, 20-21") == {1, 2, 3, 10, 20, 21}
     assert cliconfig.format_vlan_list([21, 1, 2, 3, 10, 20]) == "1-3,10,20-21"
-    assert cliconfig.negate("no switchport", IOS) == "switchport"
+    with pytest.raises(ValueError, match="cannot read"):
+        cliconfig.parse_vlan_list("1-3,x", strict=True)
 
 
 def test_a_port_that_left_every_intent_loses_its_bindings_before_the_policy_goes() -> None:
@@ -152,6 +194,6 @@ def test_a_port_that_left_every_intent_loses_its_bindings_before_the_policy_goes
     port = next(n for n in after if n.text == "interface GigabitEthernet1/0/7")
     assert [c.text for c in port.children] == ["description old camera", "switchport access vlan 10"]
     assert [n.text for n in after if n.text.startswith("policy-map")] == []
-    commands = cliconfig.remediation(running, after, IOS)
-    assert commands == ["interface GigabitEthernet1/0/7", " no service-policy output INTENT-OUT-Gi7",
-                        "no policy-map INTENT-OUT-Gi7"]
+    commands = remediate.remediate("ios", running, after).commands
+    assert commands == ("interface GigabitEthernet1/0/7", " no service-policy output INTENT-OUT-Gi7", " exit",
+                        "no policy-map INTENT-OUT-Gi7")

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from drivers.cli import change
+from engine import cliconfig
 from engine.compiler import compile_site
 from engine.loader import load_site
+from engine.plan import cli_device_plan
+from engine.render import platform_spec
 from tests.fakeswitch import ENABLE, PASSWORD, FakeSwitch
 from tests.labs import Lab
 
@@ -108,13 +110,17 @@ def record_e1(lab: Lab) -> None:
     """What NAPALM's mock replays for e1: each driver instance counts its calls from 1. The apply's
     instance reads the config four times: snapshot, stage, verify, and the archived state after."""
     config = compile_site(load_site(lab.site)).configs["e1"]
-    planned = change(config, E1_RUNNING)
+    planned = cli_device_plan(config, E1_RUNNING)
+    syntax = platform_spec("eos").syntax
+    assert syntax is not None
+    merged = cliconfig.render(cliconfig.merge(cliconfig.parse(E1_RUNNING, syntax), cliconfig.parse(config.text, syntax),
+                                              syntax), syntax)
     directory = lab.root / "e1-recorded"
     directory.mkdir(exist_ok=True)
-    device_diff = "\n".join(line for line in planned.diff("e1").splitlines()[2:] if line[:1] in "+-")
+    device_diff = "\n".join(line for line in planned.diff.splitlines()[2:] if line[:1] in "+-")
     files = {
         "get_config.1": {"running": E1_RUNNING}, "get_config.2": {"running": E1_RUNNING},
-        "get_config.3": {"running": planned.merged}, "get_config.4": {"running": planned.merged},
+        "get_config.3": {"running": merged}, "get_config.4": {"running": merged},
         "load_merge_candidate.1": {},
         "compare_config.1": {"diff": device_diff}, "commit_config.1": {}, "discard_config.1": {},
         "load_replace_candidate.1": {},

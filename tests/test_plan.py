@@ -38,7 +38,6 @@ username netops privilege 15 password 0 S3cr3tPassw0rd
 !
 interface GigabitEthernet1/0/1
  description uplink
- switchport mode trunk
 !
 interface GigabitEthernet1/0/3
  description desk
@@ -85,11 +84,45 @@ def test_json_plan_follows_the_contract(mixed: SiteDir) -> None:
 def test_diff_touches_only_what_the_engine_owns(mixed: SiteDir) -> None:
     diff = plan_json(mixed)["devices"]["acc1"]["diff"]
     removed = [line for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
-    # The uplink now carries one VLAN (untagged on both ends, like its Linux peer) and the desk port
-    # moves to VLAN 10; descriptions, secrets, SNMP and everything else stay.
-    assert removed == ["- switchport mode trunk", "- switchport access vlan 5"]
+    # The free uplink now carries one VLAN (untagged on both ends, like its Linux peer) and the desk
+    # port moves to VLAN 10; descriptions, secrets, SNMP and everything else stay.
+    assert removed == ["- switchport access vlan 5"]
     assert "+ switchport mode access" in diff and "+ switchport access vlan 10" in diff
     assert " description uplink" in diff and " description desk" in diff
+
+
+BROWNFIELD_ACC1 = ACC1_RUNNING.replace(" description uplink\n", " description uplink\n switchport mode trunk\n").replace(
+    " description desk\n switchport access vlan 5\n switchport mode access\n",
+    " description desk\n no switchport\n ip address 192.0.2.9 255.255.255.0\n no shutdown\n").replace(
+    "!\nsnmp-server", "!\nvlan 10\n name cameras\n!\nsnmp-server")
+
+
+def test_a_port_carrying_what_the_engine_does_not_own_is_refused_naming_it(mixed: SiteDir) -> None:
+    mixed.write("running/acc1.cfg", BROWNFIELD_ACC1)
+    result = run_intent("plan", str(mixed.site), "--running", str(mixed.root / "running"), "--allow-plaintext-secrets")
+    assert result.returncode == 1
+    assert "acc1.cfg:6:1: acc1 GigabitEthernet1/0/1 carries configuration the engine does not own: " \
+           "switchport mode trunk (add takeover: true to intent 'users' to replace it)" in result.stderr
+    assert "acc1 GigabitEthernet1/0/3 carries configuration the engine does not own: no switchport; " \
+           "ip address 192.0.2.9 255.255.255.0" in result.stderr
+    assert "acc1 VLAN 10 already exists under another name: vlan 10 name cameras (wanted: users)" in result.stderr
+
+
+def test_takeover_true_replaces_them_and_the_notes_say_what_goes(mixed: SiteDir) -> None:
+    mixed.write("running/acc1.cfg", BROWNFIELD_ACC1)
+    mixed.write("site.yaml", (mixed.root / "site.yaml").read_text().replace(
+        "access: [acc1:GigabitEthernet1/0/3]}", "access: [acc1:GigabitEthernet1/0/3], takeover: true}"))
+    acc1 = plan_json(mixed)["devices"]["acc1"]
+    assert "takeover of acc1 GigabitEthernet1/0/3 (interface GigabitEthernet1/0/3): removes no switchport; " \
+           "ip address 192.0.2.9 255.255.255.0" in acc1["notes"]
+    assert "takeover of acc1 VLAN 10 (vlan 10): removes vlan 10 name cameras (wanted: users)" in acc1["notes"]
+    commands = acc1["commands"]
+    port = commands[commands.index("interface GigabitEthernet1/0/3"):]
+    assert port[1:5] == [" switchport", " no ip address 192.0.2.9 255.255.255.0", " switchport access vlan 10",
+                         " switchport mode access"] or set(port[1:5]) == {
+        " switchport", " no ip address 192.0.2.9 255.255.255.0", " switchport access vlan 10", " switchport mode access"}
+    assert " shutdown" not in commands and " no shutdown" not in port[:6]  # admin state stays the operator's
+    assert "vlan 10" in commands and " name users" in commands
 
 
 def test_secrets_are_masked_in_every_output(mixed: SiteDir) -> None:

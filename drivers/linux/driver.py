@@ -113,7 +113,8 @@ class LinuxDriver(Lifecycle):
 
     # -- changing ---------------------------------------------------------------------------
 
-    def stage(self, config: DeviceConfig) -> str:
+    def stage(self, config: DeviceConfig, plan: object = None) -> str:
+        """Stage the state document (the plan of a Linux device is its document: ``plan`` adds nothing)."""
         if config.document is None:
             raise DriverError(self.device, f"not a Linux configuration ({config.platform})")
         return self.stage_document(config.document)

@@ -1,8 +1,9 @@
 """NAPALM driver for ios, eos, junos and nxos: merge only what intent owns, commit-confirm, rollback.
 
-- stage: the running config is read, the engine computes the commands that change only what its
-  intents own (engine.cliconfig), ``load_merge_candidate`` loads them, ``compare_config`` is the
-  device's own diff. ``discard()`` always follows a dry run.
+- stage: ``load_merge_candidate`` loads exactly the plan's commands (engine.plan: hier_config's
+  remediation of what the intents own), ``compare_config`` is the device's own diff. Without a plan
+  (driver used alone) the same computation runs against the running config it reads.
+  ``discard()`` always follows a dry run.
 - commit: ``commit_config(revert_in=...)`` where the platform supports it (ios, eos, junos; whole
   minutes); nxos has no commit-confirm in NAPALM, so a detached reverter restores the snapshot at
   the deadline instead (``intent plan`` notes it). Then the running config is read back and checked.
@@ -23,10 +24,11 @@ from typing import Any
 
 from drivers import revert
 from drivers.base import Lifecycle
-from drivers.cli import CliChange, change, same_config, satisfied
+from drivers.cli import planned, same_config, satisfied
 from drivers.ssh import ConnectOptions, password_for, verify_host_key
 from engine.errors import CommitError, ConnectError, DriverError, RollbackError
 from engine.model import Device
+from engine.plan import DevicePlan
 from engine.render import DeviceConfig
 from engine.secrets import SecretMasker
 
@@ -53,7 +55,7 @@ class NapalmDriver(Lifecycle):
         self._options = options or ConnectOptions()
         self._factory = factory
         self._napalm: Any = None
-        self._staged: tuple[DeviceConfig, CliChange] | None = None
+        self._staged: tuple[DeviceConfig, tuple[str, ...], str] | None = None  # config, commands, running
         self._masker = SecretMasker()
         self._masker.add(device.password)
         self.changes = 0
@@ -113,16 +115,17 @@ class NapalmDriver(Lifecycle):
             config = self._call("get_config", retrieve="running")
             return str(config["running"])
 
-    def stage(self, config: DeviceConfig) -> str:
-        """Load the commands that change only what intent owns; return the device's own diff."""
-        planned = change(config, self.get_running())
-        if not planned.commands:
+    def stage(self, config: DeviceConfig, plan: DevicePlan | None = None) -> str:
+        """Load the plan's commands as a merge candidate; return the device's own diff."""
+        running = self.get_running()
+        commands = planned(config, running, plan).commands
+        if not commands:
             self._staged = None
             return ""
         with self._wrapped(CommitError, "loading the change failed"):
-            self._call("load_merge_candidate", config="\n".join(planned.commands) + "\n")
+            self._call("load_merge_candidate", config="\n".join(commands) + "\n")
             diff = str(self._call("compare_config"))
-        self._staged = (config, planned)
+        self._staged = (config, commands, running)
         return self._masker(diff if diff.endswith("\n") or not diff else diff + "\n")
 
     def discard(self) -> None:
@@ -135,10 +138,10 @@ class NapalmDriver(Lifecycle):
         if self._staged is None:
             self.changes = 0
             return  # nothing to change: stage found the device already as intended
-        config, planned = self._staged
+        config, commands, running = self._staged
         native = bool(revert_in) and self.platform in NATIVE_CONFIRM
         if revert_in and not native:
-            revert.arm(self.work_dir, self._spec, planned.running, revert_in,
+            revert.arm(self.work_dir, self._spec, running, revert_in,
                        {"known_hosts": str(self._options.known_hosts)})
         with self._wrapped(CommitError, "commit failed"):
             if native:
@@ -147,7 +150,7 @@ class NapalmDriver(Lifecycle):
             else:
                 self._call("commit_config")
         self._staged = None
-        self.changes = len(planned.commands)
+        self.changes = len(commands)
         if not satisfied(config, self.get_running()):
             raise CommitError(self.device, "verification failed: the running config does not hold the change")
 

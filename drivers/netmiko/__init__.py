@@ -1,9 +1,9 @@
 """Netmiko driver for CLI devices without a usable NAPALM path (``driver: netmiko``).
 
-The engine merges its intents into the running config (touching only what it owns); hier_config
-turns running -> merged into the remediation commands and merged -> running into the rollback
-commands, with each platform's own negation rules; Netmiko sends them with an error pattern, then
-the running config is read back and checked. Commit-confirm is snapshot-based: a detached reverter
+Netmiko sends exactly the plan's commands (engine.plan: hier_config's remediation of what the
+intents own, computed once) with an error pattern, then the running config is read back and
+checked. A restore sends hier_config's remediation from the current config to the snapshot.
+Commit-confirm is snapshot-based: a detached reverter
 sends the device back to its snapshot unless ``intent confirm`` claims it first.
 Host keys are checked against known_hosts (drivers.ssh) and Netmiko runs strictly against it.
 """
@@ -18,15 +18,16 @@ from typing import Any
 
 from drivers import revert
 from drivers.base import Lifecycle
-from drivers.cli import CliChange, change, same_config, satisfied
+from drivers.cli import planned, same_config, satisfied
 from drivers.ssh import ConnectOptions, password_for, verify_host_key
 from engine.errors import CommitError, ConnectError, DriverError, RollbackError
 from engine.model import Device
+from engine.plan import DevicePlan
+from engine.remediate import restore
 from engine.render import DeviceConfig
 from engine.secrets import SecretMasker
 
 DEVICE_TYPES = {"ios": "cisco_ios", "eos": "arista_eos", "nxos": "cisco_nxos", "junos": "juniper_junos"}
-HIER_PLATFORMS = {"ios": "CISCO_IOS", "eos": "ARISTA_EOS", "nxos": "CISCO_NXOS", "junos": "JUNIPER_JUNOS"}
 SHOW_RUNNING = {"junos": "show configuration | display set"}
 ERROR_PATTERN = r"% ?Invalid|% ?Incomplete|% ?Ambiguous|% ?Error|No such command|Command rejected|syntax error"
 
@@ -39,15 +40,6 @@ def _connect_handler(**kwargs: Any) -> Any:
     return ConnectHandler(**kwargs)
 
 
-def remediation(platform: str, running: str, target: str) -> tuple[str, ...]:
-    """Commands that turn ``running`` into ``target`` (hier_config), with section exits."""
-    from hier_config import Platform, WorkflowRemediation, get_hconfig
-
-    kind = getattr(Platform, HIER_PLATFORMS[platform])
-    workflow = WorkflowRemediation(get_hconfig(kind, running), get_hconfig(kind, target))
-    return tuple(line.rstrip() for line in workflow.remediation_config.lines(sectional_exiting=True))
-
-
 class NetmikoDriver(Lifecycle):
     def __init__(self, device: Device, work_dir: Path, options: ConnectOptions | None = None,
                  connector: Connector | None = None) -> None:
@@ -58,7 +50,7 @@ class NetmikoDriver(Lifecycle):
         self._options = options or ConnectOptions()
         self._connector = connector or _connect_handler
         self._conn: Any = None
-        self._staged: tuple[DeviceConfig, CliChange, tuple[str, ...]] | None = None
+        self._staged: tuple[DeviceConfig, tuple[str, ...], str] | None = None  # config, commands, running
         self._masker = SecretMasker()
         self._masker.add(device.password)
         self.changes = 0
@@ -99,14 +91,15 @@ class NetmikoDriver(Lifecycle):
         with self._wrapped(DriverError, "reading the running config failed"):
             return str(self._conn.send_command(SHOW_RUNNING.get(self.platform, "show running-config")))
 
-    def stage(self, config: DeviceConfig) -> str:
-        planned = change(config, self.get_running())
-        if not planned.commands:
+    def stage(self, config: DeviceConfig, plan: DevicePlan | None = None) -> str:
+        """Hold the plan's commands (a CLI device has no candidate); return the plan's diff."""
+        running = self.get_running()
+        device_plan = planned(config, running, plan)
+        if not device_plan.commands:
             self._staged = None
             return ""
-        commands = remediation(self.platform, planned.running, planned.merged)
-        self._staged = (config, planned, commands)
-        return planned.diff(self.device)
+        self._staged = (config, device_plan.commands, running)
+        return device_plan.diff
 
     def discard(self) -> None:
         self._staged = None  # nothing was sent: a CLI device has no candidate to drop
@@ -115,9 +108,9 @@ class NetmikoDriver(Lifecycle):
         if self._staged is None:
             self.changes = 0
             return
-        config, planned, commands = self._staged
+        config, commands, running = self._staged
         if revert_in:
-            revert.arm(self.work_dir, self._spec, planned.running, revert_in,
+            revert.arm(self.work_dir, self._spec, running, revert_in,
                        {"known_hosts": str(self._options.known_hosts)})
         self._send(commands, CommitError, "commit failed")
         self._staged = None
@@ -130,7 +123,7 @@ class NetmikoDriver(Lifecycle):
 
     def rollback(self, snapshot: str) -> None:
         current = self.get_running()
-        commands = remediation(self.platform, current, snapshot)
+        commands = restore(self.platform, current, snapshot)
         if commands:
             self._send(commands, RollbackError, "restore failed")
         if not same_config(self.get_running(), snapshot, self.platform):

@@ -66,7 +66,7 @@ def test_apply_verify_reapply_and_rollback_over_ssh(site: SiteDir) -> None:
         diff = driver.stage(config)
         assert "+vlan 10\n+ name users" in diff and "+ switchport trunk allowed vlan 10,30" in diff
         driver.commit()
-        assert driver.sent[:3] == ["vlan 10", "  name users", "  exit"]  # hier_config, with section exits
+        assert driver.sent[:3] == ["vlan 10", " name users", " exit"]  # hier_config's, with section exits
         running = driver.get_running()
         assert "interface GigabitEthernet1/0/11\n switchport access vlan 10\n switchport mode access" in running
         assert driver.stage(config) == ""  # nothing left to do

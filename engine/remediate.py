@@ -1,0 +1,253 @@
+"""The one remediation path of CLI platforms: hier_config turns running -> merged into commands.
+
+``engine.cliconfig`` decides *what* changes (the merged config touches only what the engine owns);
+hier_config decides *how*: the commands that get there and the commands that undo them, with each
+platform's own negation, idempotency and ordering rules. The plan computes both once; every driver
+sends exactly the plan's commands.
+
+The ownership rules of ``templates/<platform>/platform.yaml`` reach hier_config as options and tags:
+- each owned setting of a shared section (``switchport access vlan``, ``service-policy output``)
+  is an idempotent command, so a new value replaces the old without a ``no`` first;
+- ``order`` entries are ordering weights: definitions before references, removals after them;
+- every remediation line is tagged ``desired`` (an addition the intents want), ``owned`` (removal of
+  a line the ownership rules give the engine) or ``takeover`` (removal an intent's ``takeover: true``
+  allows). A line with none of these tags is never sent: the plan is refused instead, naming it.
+
+Trunk allowed-VLAN lists change with the platform's ``add``/``remove`` continuation, never by
+re-sending (and so possibly dropping) the whole list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from engine import cliconfig
+from engine.render import platform_spec
+
+HIER_PLATFORMS = {"ios": "CISCO_IOS", "eos": "ARISTA_EOS", "nxos": "CISCO_NXOS", "junos": "JUNIPER_JUNOS"}
+TAGS = ("desired", "owned", "takeover")
+
+
+class NotOwnedError(ValueError):
+    """The change would remove or negate configuration the engine does not own."""
+
+
+@dataclass(frozen=True)
+class Remediation:
+    commands: tuple[str, ...]  # running -> merged, what the drivers send
+    rollback: tuple[str, ...]  # merged -> running, what undoes it
+
+
+@cache
+def hier_driver(platform: str) -> Any:
+    """hier_config's driver for ``platform``, with the engine's ownership rules as options."""
+    from hier_config import Platform, get_hconfig_driver
+    from hier_config.models import IdempotentCommandsRule, MatchRule, OrderingRule
+
+    driver = get_hconfig_driver(getattr(Platform, HIER_PLATFORMS[platform]))
+    spec = platform_spec(platform)
+    syntax = spec.syntax
+    assert syntax is not None
+    if syntax.style != "set":
+        if syntax.trunk is not None:  # hier_config's own rule (NX-OS) would let `add` lines replace the list
+            prefix = syntax.trunk.prefix.strip()
+            driver.rules.idempotent_commands[:] = [
+                rule for rule in driver.rules.idempotent_commands
+                if not str(rule.match_rules[-1].startswith or "").startswith(prefix)]
+        for section, children in syntax.shared:
+            for child in children:
+                if child.pattern.endswith("$"):
+                    continue  # a whole line (``no switchport``), not a setting with a value
+                pattern = child.pattern
+                if syntax.trunk is not None and syntax.trunk.matches(pattern.lstrip("^")):
+                    pattern += "(?!add |remove )"  # continuation lines add to the list, they do not replace it
+                driver.rules.idempotent_commands.append(IdempotentCommandsRule(
+                    match_rules=(MatchRule(re_search=section.pattern), MatchRule(re_search=pattern))))
+        for rule in spec.raw.get("order") or []:
+            driver.rules.ordering.append(OrderingRule(
+                match_rules=tuple(MatchRule(re_search=pattern) for pattern in _as_list(rule["match"])),
+                weight=int(rule["weight"])))
+    return driver
+
+
+def _as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def hconfig(platform: str, text: str) -> Any:
+    from hier_config import get_hconfig
+
+    return get_hconfig(hier_driver(platform), text)
+
+
+def content(nodes: list[cliconfig.Node], syntax: cliconfig.PlatformSyntax) -> str:
+    """Configuration lines without comments and separators: what hier_config reads."""
+    return "\n".join(line for node in nodes for line in node.lines(0, syntax.style, trivia=False)) + "\n"
+
+
+def remediate(platform: str, running: list[cliconfig.Node], merged: list[cliconfig.Node],
+              takeover: Iterable[tuple[str, str]] = ()) -> Remediation:
+    """Commands running -> merged and back; refused (NotOwnedError) if any would touch what is not ours.
+
+    ``takeover``: (section, child line) pairs an intent's ``takeover: true`` allows to remove."""
+    syntax = platform_spec(platform).syntax
+    assert syntax is not None
+    before = hconfig(platform, content(running, syntax))
+    after = hconfig(platform, content(merged, syntax))
+    allowed = set(takeover)
+    forward = before.config_to_get_to(after).set_order_weight()
+    _tag(forward, before, after, running, syntax, allowed)
+    backward = after.config_to_get_to(before).set_order_weight()
+    _tag(backward, after, before, merged, syntax, allowed, check=False)
+    return Remediation(_commands(forward, before, syntax), _commands(backward, after, syntax))
+
+
+def restore(platform: str, current: str, snapshot: str) -> tuple[str, ...]:
+    """Commands that bring ``current`` back to ``snapshot`` as a whole (a rollback restores everything)."""
+    syntax = platform_spec(platform).syntax
+    assert syntax is not None
+    before = hconfig(platform, content(cliconfig.parse(current, syntax), syntax))
+    after = hconfig(platform, content(cliconfig.parse(snapshot, syntax), syntax))
+    return _commands(before.config_to_get_to(after).set_order_weight(), before, syntax)
+
+
+def apply_commands(platform: str, running: str, commands: Iterable[str]) -> Any:
+    """What hier_config predicts ``running`` becomes once ``commands`` are applied (tests, checks)."""
+    syntax = platform_spec(platform).syntax
+    assert syntax is not None
+    base = hconfig(platform, content(cliconfig.parse(running, syntax), syntax))
+    return base.future(hconfig(platform, "\n".join(commands) + "\n"))
+
+
+def _walk(node: Any) -> Iterator[Any]:
+    for child in node.children:
+        yield child
+        yield from _walk(child)
+
+
+def _path(child: Any) -> tuple[str, ...]:
+    return tuple(c.text for c in child.lineage())
+
+
+def _find(tree: Any, path: tuple[str, ...]) -> Any:
+    node = tree
+    for text in path:
+        node = node.get_child(equals=text)
+        if node is None:
+            return None
+    return node
+
+
+def _tag(delta: Any, before: Any, after: Any, before_nodes: list[cliconfig.Node], syntax: cliconfig.PlatformSyntax,
+         allowed: set[tuple[str, str]], check: bool = True) -> None:
+    """Tag every line of ``delta`` with why the engine may send it, or refuse the change. Without
+    ``check`` (the rollback), every removal is of a line the change itself added."""
+    sections = {node.text: node for node in before_nodes if node.text}
+    refused: list[str] = []
+    for child in list(_walk(delta)):
+        path = _path(child)
+        if child.children and _find(before, path) is not None and _find(after, path) is not None:
+            continue  # a section both sides have: its children carry the tags
+        if _find(after, path) is not None:
+            child.tags_add("desired")
+            continue
+        previous = _find(before, path) or _negated_match(before, path, syntax)
+        line = " ".join(path) if syntax.style == "set" else "\n".join(path)
+        if previous is None:
+            refused.append(line)
+            continue
+        removed = _path(previous)
+        if not check or _owned(removed, sections, syntax):
+            child.tags_add("owned")
+        elif len(removed) == 2 and removed in allowed or syntax.style == "set" and _set_split(removed[0], syntax) in allowed:
+            child.tags_add("takeover")
+        else:
+            refused.append(" > ".join(removed))
+    if refused:
+        raise NotOwnedError("the change would remove configuration the engine does not own: "
+                            + "; ".join(dict.fromkeys(refused)))
+
+
+def _negated_match(before: Any, path: tuple[str, ...], syntax: cliconfig.PlatformSyntax) -> Any:
+    """The line of ``before`` that the remediation line at ``path`` negates (``shutdown`` negates ``no shutdown``)."""
+    text = path[-1]
+    candidates = []
+    for prefix in ("no ", "delete ", "default "):
+        if text.startswith(prefix):
+            candidates.append(("set " if prefix == "delete " else "") + text[len(prefix):])
+    candidates.append(f"{syntax.negate}{text}")
+    parent = _find(before, path[:-1]) if len(path) > 1 else before
+    if parent is None:
+        return None
+    for candidate in candidates:
+        found = parent.get_child(equals=candidate)
+        if found is not None:
+            return found
+    for candidate in candidates:  # shorthand negation: ``no description`` for ``description foo``
+        for other in parent.children:
+            if other.text.startswith(candidate + " "):
+                return other
+    return None
+
+
+def _set_split(line: str, syntax: cliconfig.PlatformSyntax) -> tuple[str, str]:
+    head = cliconfig.set_head(line, syntax)
+    return head, line[len(head):].strip()
+
+
+def _owned(path: tuple[str, ...], sections: dict[str, cliconfig.Node], syntax: cliconfig.PlatformSyntax) -> bool:
+    """True when the line at ``path`` of the configuration before the change is the engine's."""
+    if syntax.style == "set":
+        head, rest = _set_split(path[0], syntax)
+        section = sections.get(head) or cliconfig.Node(head)
+        return syntax.owns(section) or bool(rest) and syntax.owns_child(head, rest, section)
+    top = sections.get(path[0]) or cliconfig.Node(path[0])
+    if syntax.owns(top):
+        return True
+    if len(path) == 1:
+        return False
+    return syntax.owns_child(path[0], path[1], top)
+
+
+def _commands(delta: Any, before: Any, syntax: cliconfig.PlatformSyntax) -> tuple[str, ...]:
+    """The text to send: one space per level as the devices print it, sections closed by ``exit``
+    where hier_config says so, trunk lists as ``add``/``remove`` continuations."""
+    if syntax.style == "set":
+        return tuple(child.text for child in delta.all_children_sorted())
+    out: list[str] = []
+    _emit(delta, before, syntax, out, 0)
+    return tuple(out)
+
+
+def _emit(node: Any, before: Any, syntax: cliconfig.PlatformSyntax, out: list[str], depth: int) -> None:
+    for child in sorted(node.children, key=lambda c: c.order_weight):
+        for text in _trunk_lines(child, before, syntax):
+            out.append(" " * depth + text)
+        if child.children:
+            _emit(child, before, syntax, out, depth + 1)
+            exit_text = child.sectional_exit
+            if exit_text:
+                out.append(" " * (depth + 1) + exit_text)
+
+
+def _trunk_lines(child: Any, before: Any, syntax: cliconfig.PlatformSyntax) -> list[str]:
+    trunk = syntax.trunk
+    text = child.text
+    if trunk is None or child.depth() != 2 or not trunk.allowed.match(text) or trunk.continuation(text):
+        return [text]
+    section = before.get_child(equals=child.parent.text)
+    old_lines = [c.text for c in section.children if trunk.allowed.match(c.text)] if section is not None else []
+    if not old_lines:
+        return [text]
+    old = trunk.fold(old_lines)
+    new = trunk.fold([text])
+    added, removed = sorted(new - old), sorted(old - new)
+    lines = []
+    if added:
+        lines.append(trunk.continued("add", added))
+    if removed:
+        lines.append(trunk.continued("remove", removed))
+    return lines

@@ -1,0 +1,117 @@
+"""What stands in the way of an intent on a brownfield device, found before anything is planned.
+
+A port the intents configure that carries configuration the engine does not own (an address, a
+channel-group, another switchport mode: ``takeover.lines`` in ``templates/<platform>/platform.yaml``)
+and a VLAN id the device already has under another name (``vlan_names``) are conflicts. The plan
+refuses them, naming device, interface and lines, unless a responsible intent says
+``takeover: true``; then these lines are what the merge removes, and the notes say so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.cliconfig import Node, PlatformSyntax
+
+
+@dataclass(frozen=True)
+class Conflict:
+    device: str
+    section: str  # "interface GigabitEthernet1/0/5", "vlan 20", "set vlans cameras"
+    lines: tuple[str, ...]  # the running lines in the way
+    port: str | None = None
+    vlan: int | None = None
+    line: int = 1  # where the section is in the running config
+    removals: frozenset[tuple[str, str]] = field(default=frozenset())  # (section, child) removed on takeover
+    renames: tuple[tuple[str, str], ...] = ()  # Junos: VLAN names replaced in member lines (old, new)
+
+    def what(self) -> str:
+        if self.port is not None:
+            return f"{self.device} {self.port}"
+        return f"{self.device} VLAN {self.vlan}"
+
+    def refusal(self, intents: list[str]) -> str:
+        named = ", ".join(repr(i) for i in intents) or "the VLAN intent"
+        kind = "carries configuration the engine does not own" if self.port is not None else \
+            "already exists under another name"
+        return (f"{self.what()} {kind}: {'; '.join(self.lines)} "
+                f"(add takeover: true to intent {named} to replace it)")
+
+    def note(self) -> str:
+        return f"takeover of {self.what()} ({self.section}): removes {'; '.join(self.lines)}"
+
+
+def _line_numbers(text: str) -> dict[str, int]:
+    numbers: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        numbers.setdefault(line.strip(), number)
+    return numbers
+
+
+def find(device: str, running: list[Node], desired: list[Node], syntax: PlatformSyntax, raw: dict[str, Any],
+         running_text: str) -> list[Conflict]:
+    """Every conflict between the running config and what the intents want on ``device``."""
+    numbers = _line_numbers(running_text)
+    found: list[Conflict] = []
+    rule = raw.get("takeover") or {}
+    port_pattern = re.compile(rule["port"]) if rule.get("port") else None
+    in_the_way = [re.compile(p) for p in rule.get("lines", [])]
+    sections = {node.text: node for node in running if node.text}
+    if port_pattern is not None:
+        for want in desired:
+            match = port_pattern.match(want.text)
+            have = sections.get(want.text)
+            if not match or have is None:
+                continue
+            wanted = {child.text for child in want.children}
+            lines = [c.text for c in have.children if c.text not in wanted and any(p.search(c.text) for p in in_the_way)]
+            if lines:
+                shown = tuple(f"{want.text[4:]} {c}" if syntax.style == "set" else c for c in lines)
+                first = (have.children[0].raw or want.text) if syntax.style == "set" else want.text
+                found.append(Conflict(device, want.text, shown, port=match.group("port"),
+                                      line=numbers.get(first.strip(), 1),
+                                      removals=frozenset((want.text, c) for c in lines)))
+    found += _vlan_names(device, running, desired, syntax, raw, numbers)
+    return found
+
+
+def vlan_names(nodes: list[Node], raw: dict[str, Any]) -> dict[int, tuple[str, Node]]:
+    """VLAN id -> (its name, the node defining it)."""
+    rule = raw.get("vlan_names") or {}
+    if not rule:
+        return {}
+    section, child = re.compile(rule["section"]), re.compile(rule["name"])
+    found: dict[int, tuple[str, Node]] = {}
+    for node in nodes:
+        head = section.match(node.text) if node.text else None
+        if not head:
+            continue
+        values = dict(head.groupdict())
+        for c in node.children:
+            m = child.match(c.text)
+            if m:
+                values.update(m.groupdict())
+        if values.get("id") and values.get("name"):
+            found[int(values["id"])] = (values["name"], node)
+    return found
+
+
+def _vlan_names(device: str, running: list[Node], desired: list[Node], syntax: PlatformSyntax, raw: dict[str, Any],
+                numbers: dict[str, int]) -> list[Conflict]:
+    have = vlan_names(running, raw)
+    found = []
+    for vid, (name, _) in sorted(vlan_names(desired, raw).items()):
+        if vid not in have or have[vid][0] == name:
+            continue
+        old, node = have[vid]
+        if syntax.style == "set":  # the old VLAN goes, and ports that were its members follow the new name
+            lines = tuple(c.raw or f"{node.text} {c.text}" for c in node.children)
+            found.append(Conflict(device, node.text, lines, vlan=vid, line=numbers.get(lines[0], 1) if lines else 1,
+                                  removals=frozenset((node.text, c.text) for c in node.children) | {(node.text, "")},
+                                  renames=((old, name),)))
+        else:
+            found.append(Conflict(device, node.text, (f"{node.text} name {old} (wanted: {name})",), vlan=vid,
+                                  line=numbers.get(node.text, 1)))
+    return found
