@@ -124,7 +124,10 @@ def standalone(sentence: str) -> dict[str, Any]:
     from intents import Registry
 
     reading = read(sentence)
-    validator = jsonschema.Draft202012Validator(Registry().kinds[reading.kind].schema)
+    kinds = Registry().kinds
+    if reading.kind not in kinds:
+        raise IntentError(f"the sentence reads as a {reading.kind} intent, but no such kind is installed")
+    validator = jsonschema.Draft202012Validator(kinds[reading.kind].schema)
     problems = [(Location("<sentence>", 1, 1, (reading.kind, *error.absolute_path)), f"{reading.kind}: {error.message}")
                 for error in validator.iter_errors(reading.body)]
     if problems:

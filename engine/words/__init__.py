@@ -201,12 +201,10 @@ def read(sentence: str, languages: Iterable[str] = tuple(LANGUAGES), table: dict
     if len(text) > MAX_LENGTH:
         raise SentenceError(text, 0, 0, f"the sentence is too long: {len(text)} characters, at most {MAX_LENGTH}")
     folded = fold(text)
-    custom = table is not None
     table = table if table is not None else phrases()
     failures: list[tuple[str, SentenceError, set[str]]] = []
     for language in languages:
-        parser = _parser(language, tuple(sorted(table.items(), key=lambda item: item[0]))) if custom \
-            else grammar(language, tuple(sorted(table)))
+        parser = _parser(language, tuple(sorted(table.items(), key=lambda item: item[0])))
         try:
             tree = parser.parse(folded)
         except lark.exceptions.UnexpectedInput as exc:
@@ -230,15 +228,9 @@ def read(sentence: str, languages: Iterable[str] = tuple(LANGUAGES), table: dict
     raise SentenceError(text, first.start, first.start + len(first.word), f"{reason}; expected in {options}")
 
 
-@lru_cache(maxsize=8)
-def grammar(language: str, keys: tuple[str, ...]) -> Any:
-    """The parser of ``language`` over the registered kinds ``keys``, built once per process."""
-    table = phrases()
-    return build_parser(language, {key: table[key] for key in keys})
-
-
 @lru_cache(maxsize=16)
 def _parser(language: str, items: tuple[tuple[str, Phrases], ...]) -> Any:
+    """Built once per process for each language and set of kinds."""
     return build_parser(language, dict(items))
 
 
