@@ -63,6 +63,7 @@ ENGLISH = [
     ("throttle the traffic of vlan 40 to at most 1 Gbps", cap("cap-vlan40", 40, "1Gbps")),
     ("police vlan 50 at 750 kbit/s", cap("cap-vlan50", 50, "750Kbps")),
     ("limit vlan 30 to 8 Mbps for guests", cap("cap-guests-vlan30", 30, "8Mbps")),
+    ("limit guests on vlan 30 to 2 Mbps", cap("cap-guests-vlan30", 30, "2Mbps")),
     ("create vlan 50 named printers with subnet 10.50.0.0/24, gateway core1 and access ports acc1:eth5, "
      "sw1:GigabitEthernet1/0/12",
      vlan("printers", id=50, name="printers", subnet="10.50.0.0/24", gateway="core1",
@@ -79,6 +80,7 @@ ENGLISH = [
 FRENCH = [
     ("garantir 100 Mb/s entre le VLAN 10 et le VLAN 20", qg("guarantee-10-20", 10, 20, "100Mbps")),
     ("garantir la vidéo 200 Mbps entre les VLAN 10 et 20", qg("video-10-20", 10, 20, "200Mbps")),
+    ("garantir 150 Mbps à la vidéo entre le VLAN 10 et le VLAN 20", qg("video-10-20", 10, 20, "150Mbps")),
     ("réserver 50 Mbit/s pour la voix entre VLAN 10 et VLAN 40 en priorité stricte",
      qg("voix-10-40", 10, 40, "50Mbps", priority=True)),
     ("reserver 50 Mbit/s pour la voix entre VLAN 10 et VLAN 40 en priorite stricte",
