@@ -686,7 +686,10 @@ def graph(site: Path, output_format: str, out_file: Path | None, intent_name: st
     else:
         data = (pictures.dot(view) if output_format == "dot" else pictures.mermaid(view)).encode()
     if out_file is not None:
-        out_file.write_bytes(data)
+        try:
+            out_file.write_bytes(data)
+        except OSError as exc:
+            raise IntentError(f"--out {out_file}: {exc.strerror or exc}") from None
     elif output_format == "png" and sys.stdout.isatty():
         raise IntentError("a PNG is not for a terminal: pass --out FILE or redirect the output")
     else:

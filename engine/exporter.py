@@ -217,8 +217,8 @@ class Poller:
                 continue
             try:
                 self._succeeded(name, future.result(), took)
-            except (ValueError, KeyError, TypeError) as exc:  # an answer this exporter cannot read
-                self._failed(name, f"unreadable state: {type(exc).__name__}: {exc}", took)
+            except Exception as exc:  # noqa: BLE001 - an answer this exporter cannot judge: the device is down
+                self._failed(name, f"unreadable state: {exc if isinstance(exc, IntentError) else repr(exc)}", took)
         self.polls += 1
 
     def _start(self, name: str) -> Future[DeviceState]:
@@ -274,7 +274,10 @@ class Poller:
         """Poll every ``interval`` seconds until ``stop`` is set."""
         while not stop.is_set():
             began = time.monotonic()
-            self.poll()
+            try:
+                self.poll()
+            except Exception:  # noqa: BLE001 - a bug in one round must not end the exporter
+                log.exception("poll failed; trying again next interval")
             stop.wait(max(0.0, interval - (time.monotonic() - began)))
 
 

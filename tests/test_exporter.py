@@ -55,6 +55,7 @@ class FakeDevices:
             self.documents[name] = document
         self.failing: dict[str, Exception] = {}
         self.hanging: set[str] = set()
+        self.garbage: set[str] = set()  # devices that answer something that is not a state document
         self.release = threading.Event()
         self.bytes = 1000
 
@@ -63,6 +64,8 @@ class FakeDevices:
             raise self.failing[name]
         if name in self.hanging:
             self.release.wait(30)
+        if name in self.garbage:
+            return DeviceState("not a state document")
         document = self.documents[name]
         stats = tuple({"dev": c["dev"], "classid": c["classid"], "bytes": self.bytes, "packets": 10, "drops": 1,
                        "overlimits": 2} for c in document["classes"])
@@ -167,6 +170,11 @@ def test_a_failing_or_hanging_device_is_down_and_the_rest_goes_on(compiled: tupl
         assert "cannot enter network namespace" in poller.snapshot()["acc1"].error
         poller.poll()  # acc2 still hangs: not read twice at once
         assert "previous read is still running" in poller.snapshot()["acc2"].error
+        devices.garbage.add("core1")
+        poller.poll()  # core1 answers something that is not a Linux state: down, not a crash
+        assert "unreadable state" in poller.snapshot()["core1"].error
+        assert not poller.snapshot()["core1"].up
+        devices.garbage.clear()
         devices.failing["core1"] = RuntimeError("a driver bug")
         poller.poll()
         assert "RuntimeError: a driver bug" in poller.snapshot()["core1"].error
