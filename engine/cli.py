@@ -818,8 +818,9 @@ def discover(inventory: Path, out_file: Path | None, parallel: int, known_hosts:
 @click.option("--site", "site", type=click.Path(dir_okay=False, path_type=Path),
               help="Also check the intent against this site (VLANs defined, devices and ports known, admission), "
                    "and name it uniquely in it.")
+@PLAINTEXT
 @_guard
-def parse_sentence(text: str, output_format: str, site: Path | None) -> None:
+def parse_sentence(text: str, output_format: str, site: Path | None, allow_plaintext_secrets: bool) -> None:
     """Print the one intent an English or French sentence means, as it stands in a site file.
 
     \b
@@ -829,7 +830,8 @@ def parse_sentence(text: str, output_format: str, site: Path | None) -> None:
     """
     from engine.siteedit import propose, render_intent, standalone
 
-    intent = propose(site, text).intent if site is not None else standalone(text)
+    intent = propose(site, text, allow_plaintext_secrets=allow_plaintext_secrets).intent if site is not None \
+        else standalone(text)
     click.echo(json.dumps(intent, indent=2) if output_format == "json" else render_intent(intent), nl=output_format == "json")
 
 
@@ -840,8 +842,10 @@ def parse_sentence(text: str, output_format: str, site: Path | None) -> None:
 @click.option("--dry-run", is_flag=True, help="Show the intent and what it changes; do not write the site file.")
 @click.option("--running", "running_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Plan the change against saved running state in DIR [default: against the site as it is].")
+@PLAINTEXT
 @_guard
-def add(site: Path, text: str, name: str | None, dry_run: bool, running_dir: Path | None) -> None:
+def add(site: Path, text: str, name: str | None, dry_run: bool, running_dir: Path | None,
+        allow_plaintext_secrets: bool) -> None:
     """Read a sentence, check it against the whole SITE, show what it changes, append it to SITE.
 
     The intent goes after the last item of intents:, in the file's indentation; every other byte
@@ -850,7 +854,7 @@ def add(site: Path, text: str, name: str | None, dry_run: bool, running_dir: Pat
     from engine.report import RESERVATION_HEADER, _counts, _table, reservation_rows, summary_line
     from engine.siteedit import propose
 
-    addition = propose(site, text, name)
+    addition = propose(site, text, name, allow_plaintext_secrets=allow_plaintext_secrets)
     result = addition.plan(running_dir)
     added = addition.intent["name"]
     line = addition.insertion.text[:addition.insertion.offset].count("\n") + 1

@@ -142,7 +142,8 @@ def _moved(where: Location, message: str, temporary: str, site_path: Path, added
     return Location(str(site_path), where.line, where.col, where.json_path), message + note
 
 
-def load_text(site_path: Path, text: str, added_from: int | None = None) -> tuple[Site, Compilation]:
+def load_text(site_path: Path, text: str, added_from: int | None = None, *,
+              allow_plaintext_secrets: bool = False) -> tuple[Site, Compilation]:
     """Load and compile the site as ``text`` would make it, from a hidden file beside the real one
     (so its relative paths hold); errors name the real file, and say so from line ``added_from`` on."""
     try:
@@ -153,7 +154,7 @@ def load_text(site_path: Path, text: str, added_from: int | None = None) -> tupl
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
             out.write(text)
         try:
-            site = load_site(temporary)
+            site = load_site(temporary, allow_plaintext_secrets=allow_plaintext_secrets)
         except ValidationError as exc:
             raise ValidationError([_moved(where, message, temporary, site_path, added_from)
                                    for where, message in exc.problems]) from None
@@ -214,10 +215,11 @@ class _Desired:
         return json.dumps(config.document) if config.document is not None else config.text
 
 
-def propose(site_path: str | os.PathLike[str], sentence: str, name: str | None = None) -> Addition:
+def propose(site_path: str | os.PathLike[str], sentence: str, name: str | None = None, *,
+            allow_plaintext_secrets: bool = False) -> Addition:
     """Read ``sentence`` and stage it as a new intent of the site at ``site_path`` (nothing is written)."""
     path = Path(site_path)
-    current = load_site(path)
+    current = load_site(path, allow_plaintext_secrets=allow_plaintext_secrets)
     before = compile_site(current)
     reading = read(sentence)
     taken = {intent.name for intent in current.intents}
@@ -227,7 +229,7 @@ def propose(site_path: str | os.PathLike[str], sentence: str, name: str | None =
     original = _read(path)
     insertion = append_intent(original, intent, str(path))
     added_from = insertion.text[:insertion.offset].count("\n") + 1 + insertion.item.startswith(("\n", "\r"))
-    site, compilation = load_text(path, insertion.text, added_from)
+    site, compilation = load_text(path, insertion.text, added_from, allow_plaintext_secrets=allow_plaintext_secrets)
     return Addition(path, reading, intent, original, insertion, site, compilation, before)
 
 

@@ -153,7 +153,7 @@ def apply(plan_or_site: Plan | SitePath | Site, *, confirm_timeout: int | None =
                      connection=engine_connection, dry_run=dry_run)
 
 
-def parse(text: str, site: SitePath | None = None) -> dict[str, Any]:
+def parse(text: str, site: SitePath | None = None, *, allow_plaintext_secrets: bool = False) -> dict[str, Any]:
     """The one intent an English or French sentence means, as in a site file: ``{"name": ..., "<kind>": {...}}``.
 
     With ``site``, it is also checked against that site (references, admission) and named uniquely in it.
@@ -161,11 +161,14 @@ def parse(text: str, site: SitePath | None = None) -> dict[str, Any]:
     """
     from engine.siteedit import propose, standalone
 
-    return propose(site, text).intent if site is not None else standalone(text)
+    if site is None:
+        return standalone(text)
+    return propose(site, text, allow_plaintext_secrets=allow_plaintext_secrets).intent
 
 
 def deploy(text: str, site: SitePath, running: SitePath | None = None, dry_run: bool = False, *,
-           name: str | None = None, connection: Connection | None = None) -> Plan:
+           name: str | None = None, connection: Connection | None = None,
+           allow_plaintext_secrets: bool = False) -> Plan:
     """Parse ``text``, add the intent to the site file (not when ``dry_run``), plan, and (unless
     ``dry_run``) apply. Returns the plan, with ``intent`` set and, after an apply, ``run``.
 
@@ -173,12 +176,12 @@ def deploy(text: str, site: SitePath, running: SitePath | None = None, dry_run: 
     """
     from engine.siteedit import propose
 
-    addition = propose(site, text, name)
+    addition = propose(site, text, name, allow_plaintext_secrets=allow_plaintext_secrets)
     if dry_run:
         planned = plan(addition.site, running, connection=connection)
         return replace(planned, intent=addition.intent)
     addition.write()
-    planned = plan(site, running, connection=connection)
+    planned = plan(load(site, allow_plaintext_secrets=allow_plaintext_secrets), running, connection=connection)
     run = apply(planned, connection=connection)
     failed = sorted(name for name, result in run.results.items() if result.failed)
     if failed:

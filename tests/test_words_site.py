@@ -177,3 +177,14 @@ def test_append_to_an_empty_or_missing_intents_list() -> None:
 def test_append_refuses_a_flow_list() -> None:
     with pytest.raises(IntentError, match="not a block list"):
         append_intent("site: x\nintents: [{name: a, vlan: {id: 1}}]\n", LIMIT)
+
+
+def test_a_site_with_plaintext_secrets_needs_the_flag_as_everywhere(site_dir: SiteDir) -> None:
+    inventory = (site_dir.root / "inventory.yaml").read_text().replace("password_env: LAB_PASSWORD", "password: hunter22")
+    site_dir.write("inventory.yaml", inventory)
+    refused = run_intent("add", str(site_dir.site), "limit vlan 20 to 5 Mbps", "--dry-run")
+    assert refused.returncode == 1 and "plaintext password" in refused.stderr and "--allow-plaintext-secrets" in refused.stderr
+    allowed = run_intent("add", str(site_dir.site), "limit vlan 20 to 5 Mbps", "--dry-run", "--allow-plaintext-secrets")
+    assert allowed.returncode == 0, allowed.stderr
+    parsed = run_intent("parse", "limit vlan 20 to 5 Mbps", "--site", str(site_dir.site), "--allow-plaintext-secrets")
+    assert parsed.returncode == 0 and "hunter22" not in parsed.stdout + parsed.stderr
