@@ -11,7 +11,6 @@ import ipaddress
 import json
 import os
 import re
-from collections import defaultdict
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 
 import jsonschema
 
-from engine import identifiers
+from engine import identifiers, inventory
 from engine.errors import ValidationError
 from engine.model import Defaults, Device, DriverName, Endpoint, Intent, Link, Platform, Site
 from engine.secrets import looks_secret
@@ -37,6 +36,12 @@ NETWORK_OS = {
 }
 ROUTING_MODES = ("summarised", "static-full")
 PASSWORD_KEYS = ("password", "ansible_password", "ansible_ssh_pass")
+# ansible_connection values (collection prefix ignored): every one reaches the device through its driver.
+ANSIBLE_CONNECTIONS = frozenset({"network_cli", "httpapi", "netconf", "ssh", "paramiko", "paramiko_ssh", "local",
+                                 "smart", "napalm"})
+# Variables that say how to reach a device: a reference in them that cannot be resolved is an error.
+CONNECTION_KEYS = ("host", "ansible_host", "port", "ansible_port", "username", "ansible_user", "ansible_network_os",
+                   "platform", "driver", "netns")
 # Privilege passwords: never in clear either (intent escalates with sudo -n and never sends them).
 BECOME_PASSWORD_KEYS = ("ansible_become_password", "ansible_become_pass", "become_password")
 _ENV_LOOKUP = re.compile(r"""^\{\{\s*lookup\(\s*['"]env['"]\s*,\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\)\s*\}\}$""")
@@ -154,10 +159,11 @@ def load_site(source: str | os.PathLike[str], *, allow_plaintext_secrets: bool =
     devices: dict[str, Device] = {}
     known_hosts: set[str] = set()
     inventory_doc = None
+    inventory_files: tuple[str, ...] = ()
     if isinstance(data.get("inventory"), str):
         try:
-            inventory_doc = load_yaml(site_path.parent / data["inventory"], _display(site_path, data["inventory"]))
-            devices, known_hosts = _inventory(inventory_doc, problems, allow_plaintext_secrets)
+            inventory_doc = inventory.read(site_path.parent / data["inventory"], _display(site_path, data["inventory"]))
+            devices, known_hosts, inventory_files = _inventory(inventory_doc, problems, allow_plaintext_secrets)
         except ValidationError as exc:
             problems += exc.problems
     links: tuple[Link, ...] = ()
@@ -208,7 +214,7 @@ def load_site(source: str | os.PathLike[str], *, allow_plaintext_secrets: bool =
             intents.append(intent)
             locations[name] = str(site_doc.at(path))
 
-    files = tuple(str(doc.path) for doc in (site_doc, inventory_doc, topology_doc) if doc is not None)
+    files = tuple(str(doc.path) for doc in (site_doc, inventory_doc, topology_doc) if doc is not None) + inventory_files
     site = Site(str(data.get("site", "site")), str(site_path), devices, links, defaults, tuple(intents), files, locations)
     ctx.intent_paths = {intent.name: ("intents", seen_names[intent.name], intent.kind) for intent in intents}
     for kind in registry.ordered():
@@ -230,16 +236,16 @@ def _prefer_name_checks(problems: list[Problem]) -> list[Problem]:
 
 
 def load_inventory(source: str | os.PathLike[str], *, allow_plaintext_secrets: bool = False) -> dict[str, Device]:
-    """An Ansible YAML inventory alone (for intent discover); every problem raised at once."""
-    doc = load_yaml(Path(source))
+    """An Ansible inventory alone (for intent discover); every problem raised at once."""
+    doc = inventory.read(Path(source))
     problems: list[Problem] = []
-    devices, _ = _inventory(doc, problems, allow_plaintext_secrets)
+    devices, _, _ = _inventory(doc, problems, allow_plaintext_secrets)
     if problems:
         raise ValidationError(problems)
     return devices
 
 
-def _check_name(doc: SourceDoc, path: JsonPath, rule: identifiers.NameRule, value: Any, problems: list[Problem],
+def _check_name(doc: SourceDoc | inventory.Sources, path: JsonPath, rule: identifiers.NameRule, value: Any, problems: list[Problem],
                 key: bool = False) -> bool:
     """Report ``value`` if it is not a valid ``rule`` name (located at the value, or at its key); True if bad."""
     if not isinstance(value, str):
@@ -313,69 +319,27 @@ def _defaults(doc: SourceDoc, problems: list[Problem]) -> Defaults:
     return Defaults(reservable, pool, routing)
 
 
-def _inventory(doc: SourceDoc, problems: list[Problem], allow_plaintext: bool) -> tuple[dict[str, Device], set[str]]:
-    """Devices that loaded, and every host name the inventory mentions (valid or not)."""
-    if not isinstance(doc.data, dict):
-        problems.append((doc.at(()), "the inventory must be an Ansible YAML inventory (a mapping with 'all')"))
-        return {}, set()
-    problems += _schema_problems(doc, schema("inventory"))  # reported; hosts still load where they can
-    group_vars: dict[str, list[tuple[JsonPath, dict[str, Any]]]] = defaultdict(list)
-    parents: dict[str, set[str]] = defaultdict(set)
-    depth: dict[str, int] = {}
-    host_groups: dict[str, set[str]] = defaultdict(set)
-    host_vars: dict[str, list[tuple[JsonPath, dict[str, Any]]]] = defaultdict(list)
-    first_seen: dict[str, JsonPath] = {}
-
-    def walk(name: str, group: dict[str, Any] | None, path: JsonPath, level: int, parent: str | None) -> None:
-        depth[name] = max(depth.get(name, 0), level)
-        if parent:
-            parents[name].add(parent)
-        group = group if isinstance(group, dict) else {}
-        if isinstance(group.get("vars"), dict):
-            group_vars[name].append(((*path, "vars"), group["vars"]))
-        hosts: dict[str, Any] = group["hosts"] if isinstance(group.get("hosts"), dict) else {}
-        for host, hvars in hosts.items():
-            host_groups[host].add(name)
-            first_seen.setdefault(host, (*path, "hosts", host))
-            if isinstance(hvars, dict):
-                host_vars[host].append(((*path, "hosts", host), hvars))
-        children: dict[str, Any] = group["children"] if isinstance(group.get("children"), dict) else {}
-        for child, body in children.items():
-            walk(child, body, (*path, "children", child), level + 1, name)
-
-    for top, body in doc.data.items():
-        walk(top, body, (top,), 0 if top == "all" else 1, None if top == "all" else "all")
-
-    def ancestors(group: str) -> set[str]:
-        found, stack = set(), [group]
-        while stack:
-            current = stack.pop()
-            for parent in parents.get(current, ()):
-                if parent not in found:
-                    found.add(parent)
-                    stack.append(parent)
-        return found
-
+def _inventory(doc: SourceDoc, problems: list[Problem], allow_plaintext: bool
+               ) -> tuple[dict[str, Device], set[str], tuple[str, ...]]:
+    """Devices that loaded, every host name the inventory mentions (valid or not), and the
+    group_vars/host_vars files read (engine.inventory: Ansible's files and precedence)."""
+    if isinstance(doc.data, dict):
+        problems += _schema_problems(doc, schema("inventory"))  # reported; hosts still load where they can
+    sources, hosts = inventory.collect(doc, problems)
     devices: dict[str, Device] = {}
-    for host in sorted(host_groups):
-        groups = set(host_groups[host])
-        for group in list(groups):
-            groups |= ancestors(group)
-        groups.add("all")
-        merged: dict[str, tuple[JsonPath, Any]] = {}
-        for group in sorted(groups, key=lambda g: (depth.get(g, 0), g)):
-            for path, values in group_vars.get(group, []):
-                merged.update({key: ((*path, key), value) for key, value in values.items()})
-        for path, values in host_vars.get(host, []):
-            merged.update({key: ((*path, key), value) for key, value in values.items()})
-        device = _device(host, merged, doc, first_seen[host], problems, allow_plaintext,
-                         tuple(sorted(groups - {"all"})))
+    for name, host in hosts.items():
+        merged, missing = inventory.resolve(name, host.merged)
+        for path, variable in missing:
+            if path[-1] in CONNECTION_KEYS:
+                problems.append((sources.at(path), f"host {name}: {path[-1]} refers to {{{{ {variable} }}}}, which the "
+                                 "inventory does not define"))
+        device = _device(name, merged, sources, host.where, problems, allow_plaintext, host.groups)
         if device:
-            devices[host] = device
-    return devices, set(host_groups)
+            devices[name] = device
+    return devices, set(hosts), tuple(str(d.path) for d in sources.docs[1:])
 
 
-def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc, where: JsonPath,
+def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc | inventory.Sources, where: JsonPath,
             problems: list[Problem], allow_plaintext: bool, groups: tuple[str, ...]) -> Device | None:
     def get(*keys: str) -> tuple[JsonPath, Any] | tuple[None, None]:
         for key in keys:
@@ -426,17 +390,22 @@ def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc, 
         lookup = _ENV_LOOKUP.match(secret) if isinstance(secret, str) else None
         if lookup:
             password_env = password_env or lookup.group(1)
+        elif isinstance(secret, inventory.Unresolved):
+            # "{{ vault_password }}" that the inventory does not define: asked for at connect time
+            # (or read from the environment variable of that name), never taken as a password.
+            password_env = password_env or secret.variable
         elif isinstance(secret, Vaulted):
-            problems.append((doc.at(secret_path), f"host {name}: {secret_path[-1]} is ansible-vault encrypted, which "
-                             "intent cannot decrypt; use password_env: VARIABLE instead"))
+            if get("password_env")[1] is None:  # with password_env the vaulted value is simply not used
+                problems.append((doc.at(secret_path), f"host {name}: {secret_path[-1]} is ansible-vault encrypted, which "
+                                 "intent cannot decrypt; use password_env: VARIABLE instead"))
         elif allow_plaintext:
             password = str(secret)
         else:
             problems.append((doc.at(secret_path), f"host {name}: plaintext {secret_path[-1]} refused; use "
                              "password_env: VARIABLE (or --allow-plaintext-secrets)"))
     become_path, become_secret = get(*BECOME_PASSWORD_KEYS)
-    if become_path is not None and become_secret is not None and not (
-            isinstance(become_secret, str) and _ENV_LOOKUP.match(become_secret)):
+    if become_path is not None and become_secret is not None and not isinstance(become_secret, inventory.Unresolved) \
+            and not (isinstance(become_secret, str) and _ENV_LOOKUP.match(become_secret)):
         if isinstance(become_secret, Vaulted):
             problems.append((doc.at(become_path), f"host {name}: {become_path[-1]} is ansible-vault encrypted, which "
                              "intent cannot decrypt; use a lookup('env', ...) or sudo without a password"))
@@ -456,11 +425,18 @@ def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc, 
     if isinstance(napalm_args, dict) and isinstance(napalm_args.get("path"), str):
         napalm_args = {**napalm_args, "path": str(Path(doc.path).parent / napalm_args["path"])}  # mock recordings
     key_file = get("key_file", "ansible_ssh_private_key_file")[1]
-    become = bool(get("become", "ansible_become")[1])
+    become = inventory.boolean(get("become", "ansible_become")[1] or False)
     known = {"platform", "driver", "host", "ansible_host", "port", "ansible_port", "username", "ansible_user",
              "password_env", "netns", "interfaces", "ansible_network_os", "key_file", "ansible_ssh_private_key_file",
              "become", "ansible_become", "napalm_driver", "napalm_optional_args", *PASSWORD_KEYS}
+    connection_path, connection = get("ansible_connection")
+    if connection is not None and str(connection).rsplit(".", 1)[-1] not in ANSIBLE_CONNECTIONS:
+        problems.append((doc.at(connection_path or where), f"host {name}: unsupported ansible_connection {connection!r} "
+                         f"(understood: {', '.join(sorted(ANSIBLE_CONNECTIONS))}, with or without ansible.netcommon.)"))
+        return None
     extra = tuple(sorted((k, v) for k, (_, v) in merged.items() if k not in known and not isinstance(v, (dict, list))))
+    if get("ansible_httpapi_validate_certs")[1] is False and "tls_verify" not in merged:
+        extra = tuple(sorted((*extra, ("tls_verify", False))))  # eAPI over HTTPS without certificate checks
     return Device(
         name=name, platform=platform, driver=driver, host=host, port=port, netns=netns,
         username=get("username", "ansible_user")[1], password_env=password_env, password=password,

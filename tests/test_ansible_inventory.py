@@ -1,0 +1,135 @@
+"""Real inventory shapes load as Ansible loads them; the oracle is `ansible-inventory --list` itself.
+
+tests/inventories/ holds three inventories written in the shapes of real projects (see each
+README.md): Arista AVD's single-dc-l3ls example, an INI campus inventory with vaulted variables,
+and a multi-site YAML inventory with host_vars directories and priorities. For every host, the
+variables intent computes (before resolving references, as ansible-inventory prints them) must
+equal what ansible-inventory prints. ansible-core is a dev dependency, run as a program.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import inventory
+from engine.errors import ConnectError, ValidationError
+from engine.loader import load_inventory
+from engine.model import DriverName, Platform
+from engine.yamlsrc import Vaulted
+
+HERE = Path(__file__).parent / "inventories"
+INVENTORIES = [HERE / "avd-l3ls" / "inventory.yml", HERE / "campus-ini" / "hosts", HERE / "multisite" / "inventory.yaml"]
+ANSIBLE_INVENTORY = Path(sys.executable).parent / "ansible-inventory"
+
+
+def ansible_hostvars(path: Path, tmp_path: Path) -> dict[str, dict[str, Any]]:
+    assert ANSIBLE_INVENTORY.exists(), "ansible-core is in the dev extras: make install"
+    env = {**os.environ, "ANSIBLE_CONFIG": str(tmp_path / "none.cfg"), "HOME": str(tmp_path),
+           "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"), "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true"}
+    result = subprocess.run([str(ANSIBLE_INVENTORY), "-i", str(path), "--list"], capture_output=True, text=True,
+                            env=env, cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    hostvars: dict[str, dict[str, Any]] = json.loads(result.stdout)["_meta"]["hostvars"]
+    return hostvars
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, Vaulted):
+        return {"__ansible_vault": str(value)}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def our_hostvars(path: Path) -> dict[str, dict[str, Any]]:
+    problems: list[Any] = []
+    _, hosts = inventory.collect(inventory.read(path), problems)
+    assert not problems
+    return {name: {key: jsonable(value) for key, (_, value) in host.merged.items()} for name, host in hosts.items()}
+
+
+@pytest.mark.parametrize("path", INVENTORIES, ids=[p.parent.name for p in INVENTORIES])
+def test_host_variables_are_what_ansible_inventory_says(path: Path, tmp_path: Path) -> None:
+    theirs = ansible_hostvars(path, tmp_path)
+    ours = our_hostvars(path)
+    assert sorted(ours) == sorted(theirs)
+    for host in theirs:
+        assert ours[host] == theirs[host], host
+    assert len(theirs) >= 6
+
+
+def test_avd_example_shape_loads_every_switch_from_group_vars_directories() -> None:
+    path = INVENTORIES[0]
+    with pytest.raises(ValidationError) as info:
+        load_inventory(path)
+    message = str(info.value)
+    assert "group_vars/FABRIC/connection.yml:7:" in message and "plaintext ansible_password refused" in message
+    assert "no platform" not in message  # ansible_network_os comes from group_vars/FABRIC/
+    devices = load_inventory(path, allow_plaintext_secrets=True)
+    assert len(devices) == 8 and {d.platform for d in devices.values()} == {Platform.EOS}
+    leaf = devices["lab-leaf1a"]
+    assert (leaf.host, leaf.username, leaf.driver, leaf.become) == ("192.0.2.101", "automation", DriverName.NAPALM, True)
+    assert ("tls_verify", False) in leaf.extra  # ansible_httpapi_validate_certs: false
+    assert set(leaf.groups) >= {"FABRIC", "DC1", "DC1_L3_LEAVES", "NETWORK_SERVICES", "CONNECTED_ENDPOINTS"}
+    # group_vars/DC1/ is a directory, so Ansible (and intent) never read group_vars/DC1.yml beside it
+    assert "dc_name" not in dict(leaf.extra)
+
+
+def test_ini_inventory_with_a_vaulted_password_reference(tmp_path: Path) -> None:
+    path = INVENTORIES[1]
+    with pytest.raises(ValidationError) as info:
+        load_inventory(path)
+    message = str(info.value)
+    assert "group_vars/network/vault.yml:3:" in message  # where the secret is, through the reference
+    assert "ansible-vault encrypted, which intent cannot decrypt" in message and "plaintext" not in message
+    copy = tmp_path / "campus"
+    shutil.copytree(path.parent, copy)
+    hosts = copy / "hosts"
+    hosts.write_text(hosts.read_text().replace("[network:vars]\n", "[network:vars]\npassword_env=CAMPUS_PW\n"))
+    devices = load_inventory(hosts)
+    assert sorted(devices) == ["bldg1-acc01", "bldg1-acc02", "bldg1-acc03", "bldg1-dist", "bldg2-acc01",
+                               "bldg3-ex01", "dc-n9k01"]
+    assert devices["bldg1-acc02"].platform is Platform.IOS and devices["bldg1-acc02"].host == "bldg1-acc02"
+    assert (devices["bldg1-dist"].host, devices["bldg1-dist"].port) == ("198.51.100.11", 2222)  # host_vars win
+    assert (devices["bldg3-ex01"].platform, devices["bldg3-ex01"].port) == (Platform.JUNOS, 830)
+    assert devices["dc-n9k01"].platform is Platform.NXOS and devices["dc-n9k01"].become is True
+    assert all(d.password_env == "CAMPUS_PW" and d.password is None for d in devices.values())
+    assert dict(devices["bldg1-dist"].extra)["snmp_location"] == "Campus, building 1"  # resolved from host_vars
+
+
+def test_an_undefined_password_reference_is_asked_for_at_connect_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    devices = load_inventory(INVENTORIES[2])
+    assert sorted(devices) == ["acc-a1", "acc-a2", "acc-a3", "core-a1", "core-a2", "core-f1"]
+    assert devices["acc-a2"].host == "acc-a2.oob.example.net"  # {{ inventory_hostname }}.{{ mgmt_domain }}
+    assert devices["core-a1"].host == "203.0.113.1" and devices["core-a1"].platform is Platform.JUNOS
+    assert devices["acc-a3"].platform is Platform.IOS
+    assert dict(devices["core-f1"].extra)["role"] == "core"  # ansible_group_priority beats the name order
+    assert all(d.password is None and d.password_env == "vault_password" for d in devices.values())
+    from drivers.ssh import password_for
+    from engine import credentials
+
+    monkeypatch.delenv("vault_password", raising=False)
+    monkeypatch.setattr(credentials, "prompt", None)
+    with pytest.raises(ConnectError, match="no password: set the environment variable vault_password"):
+        password_for(devices["core-a1"])
+    asked: list[str] = []
+    monkeypatch.setattr(credentials, "prompt", lambda label: asked.append(label) or "typed")
+    assert password_for(devices["core-a1"]) == "typed"
+    assert asked == ["password for svc-netauto@core-a1 ($vault_password): "]
+
+
+def test_host_ranges_and_ini_values() -> None:
+    assert inventory.expand("leaf[01:03]") == ["leaf01", "leaf02", "leaf03"]
+    assert inventory.expand("sw[a:c]-[1:2]") == ["swa-1", "swa-2", "swb-1", "swb-2", "swc-1", "swc-2"]
+    assert inventory.ini_value("22") == 22 and inventory.ini_value("FALSE") == "FALSE"
+    assert inventory.ini_value('"{{ x }}"') == "{{ x }}" and inventory.ini_value("10.0.0.1") == "10.0.0.1"
