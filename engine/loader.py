@@ -395,9 +395,8 @@ def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc |
             # (or read from the environment variable of that name), never taken as a password.
             password_env = password_env or secret.variable
         elif isinstance(secret, Vaulted):
-            if get("password_env")[1] is None:  # with password_env the vaulted value is simply not used
-                problems.append((doc.at(secret_path), f"host {name}: {secret_path[-1]} is ansible-vault encrypted, which "
-                                 "intent cannot decrypt; use password_env: VARIABLE instead"))
+            problems.append((doc.at(secret_path), f"host {name}: {secret_path[-1]} is ansible-vault encrypted, which "
+                             "intent cannot decrypt; use password_env: VARIABLE instead"))
         elif allow_plaintext:
             password = str(secret)
         else:

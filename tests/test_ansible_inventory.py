@@ -95,7 +95,7 @@ def test_ini_inventory_with_a_vaulted_password_reference(tmp_path: Path) -> None
     copy = tmp_path / "campus"
     shutil.copytree(path.parent, copy)
     hosts = copy / "hosts"
-    hosts.write_text(hosts.read_text().replace("[network:vars]\n", "[network:vars]\npassword_env=CAMPUS_PW\n"))
+    hosts.write_text(hosts.read_text().replace('ansible_password="{{ vault_net_password }}"', "password_env=CAMPUS_PW"))
     devices = load_inventory(hosts)
     assert sorted(devices) == ["bldg1-acc01", "bldg1-acc02", "bldg1-acc03", "bldg1-dist", "bldg2-acc01",
                                "bldg3-ex01", "dc-n9k01"]
