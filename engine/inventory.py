@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import Location, ValidationError
-from engine.yamlsrc import JsonPath, SourceDoc, Vaulted, load_yaml
+from engine.yamlsrc import JsonPath, SourceDoc, Vaulted, current_limits, load_yaml, read_text
 
 VAR_EXTENSIONS = ("", ".yml", ".yaml", ".json")
 _REFERENCE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -210,10 +210,10 @@ def _paths_of(data: dict[str, Any], groups: dict[str, Any], marks: dict[JsonPath
 
 
 def read(path: Path, display: str | None = None) -> SourceDoc:
-    """The inventory file, YAML or INI."""
+    """The inventory file, YAML or INI (within the same limits as every YAML file)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = read_text(path, display or str(path), current_limits())
+    except ValidationError:
         return load_yaml(path, display)  # reports the file as the YAML loader does
     if is_ini(text):
         return parse_ini(Path(display) if display else path, text)
