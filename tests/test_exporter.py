@@ -382,20 +382,28 @@ def test_prometheus_sees_the_counters_rise_and_the_compliance_drop(scraped: tupl
     assert prom.wait(compliant, lambda v: v == 1, 10)[0] == 1
     assert prom.scalar('intent_device_up{device="core1"}') == 1
 
-    # guaranteed traffic (AF41, VLAN 10 -> VLAN 20) for 4 seconds: core1 eth2 carries it towards acc2
+    # guaranteed traffic (AF41, VLAN 10 -> VLAN 20) for 6 seconds: core1 eth2 carries it towards acc2
     server = subprocess.Popen(["ip", "netns", "exec", "h-acc2-eth3", "iperf3", "-s", "-1", "-p", "5201"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = None
     try:
         time.sleep(0.5)
-        subprocess.run(["ip", "netns", "exec", "h-acc1-eth3", "iperf3", "-c", "10.20.0.2", "-p", "5201", "-t", "4",
-                        "-S", "0x88", "-b", "20M"], check=True, capture_output=True, timeout=30)
+        client = subprocess.Popen(["ip", "netns", "exec", "h-acc1-eth3", "iperf3", "-c", "10.20.0.2", "-p", "5201",
+                                   "-t", "6", "-S", "0x88", "-b", "20M"], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        during, _ = prom.wait(f"intent_class_bytes_total{{{selector}}}", lambda v: v - before > 2_000_000, 5)
+        assert client.poll() is None, "the traffic ended before Prometheus saw the counter rise"
+        assert during is not None and during - before > 2_000_000, (before, during)
+        assert client.wait(timeout=30) == 0
     finally:
-        if server.poll() is None:
-            server.terminate()
-        server.wait(timeout=10)
-    after, _ = prom.wait(f"intent_class_bytes_total{{{selector}}}", lambda v: v - before > 5_000_000,
+        for process in (client, server):
+            if process is not None and process.poll() is None:
+                process.terminate()
+            if process is not None:
+                process.wait(timeout=10)
+    after, _ = prom.wait(f"intent_class_bytes_total{{{selector}}}", lambda v: v - before > 10_000_000,
                          3 * INTERVAL + 2)
-    assert after is not None and after - before > 5_000_000, (before, after)  # 4 s at 20 Mbit/s is 10 MB
+    assert after is not None and after - before > 10_000_000, (before, after)  # 6 s at 20 Mbit/s is 15 MB
     packets = prom.scalar(f"increase(intent_class_packets_total{{{selector}}}[30s])")
     assert packets is not None and packets > 3000
 
