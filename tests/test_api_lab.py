@@ -51,3 +51,9 @@ def test_deploy_writes_plans_and_applies_and_a_stale_plan_is_refused(tmp_path: P
         assert "rate 30Mbit" in classes  # the guarantee is on the kernel, towards VLAN 20
         again = intent_engine.plan(lab.site, connection=connection)
         assert again.changes is False
+
+        # apply(site): planned live and applied in one call
+        lab.site.write_text(lab.site.read_text().replace("rate: 30Mbps", "rate: 20Mbps"))
+        run = intent_engine.apply(lab.site, connection=connection)
+        assert not run.failed and run.results["core1"].changed
+        assert "rate 20Mbit" in lab.sh("core1", "tc", "class", "show", "dev", "eth2")
