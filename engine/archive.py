@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import secrets
 import zlib
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from engine.errors import IntentError
 
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 MIN_CHUNK, AVERAGE_BITS, MAX_CHUNK = 256, 10, 8192  # ~1 KiB chunks suit configuration files
 _MASK = (1 << AVERAGE_BITS) - 1
 _RANDOM = random.Random(20261121)  # fixed seed: the chunking of stored snapshots must never change
@@ -105,9 +107,15 @@ class Archive:
     def get(self, snapshot: str) -> str:
         """The stored text, checked bit for bit against its id."""
         snapshot = self.resolve(snapshot)
-        manifest = json.loads(self._manifest_path(snapshot).read_text())
-        data = b"".join(self._chunk(name) for name in manifest["chunks"])
-        if hashlib.sha256(data).hexdigest() != snapshot or len(data) != manifest["size"]:
+        try:
+            manifest = json.loads(self._manifest_path(snapshot).read_text())
+        except (OSError, ValueError):
+            manifest = None
+        names = manifest.get("chunks") if isinstance(manifest, dict) else None
+        if not isinstance(names, list) or not all(isinstance(n, str) and _HEX64.fullmatch(n) for n in names):
+            raise ArchiveError(f"snapshot {snapshot[:12]}: its manifest is corrupt (not a list of chunk hashes)")
+        data = b"".join(self._chunk(name) for name in names)
+        if hashlib.sha256(data).hexdigest() != snapshot or len(data) != manifest.get("size"):
             raise ArchiveError(f"snapshot {snapshot[:12]} does not hash to its id: the archive is corrupt")
         return data.decode("utf-8")
 

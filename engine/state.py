@@ -124,11 +124,23 @@ class StateDir:
             os.fsync(log.fileno())
 
     def records(self) -> list[dict[str, Any]]:
+        path = self.root / "applies.jsonl"
         try:
-            lines = (self.root / "applies.jsonl").read_text().splitlines()
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
         except FileNotFoundError:
             return []
-        return [json.loads(line) for line in lines if line.strip()]
+        records = []
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = None
+            if not isinstance(record, dict):
+                raise IntentError(f"{path}:{number}:1: not an apply record (the audit log is corrupt)")
+            records.append(record)
+        return records
 
     def snapshot_devices(self, snapshot_id: str) -> list[str]:
         """Devices whose state this snapshot was, per the audit log."""

@@ -297,3 +297,22 @@ def test_yaml_module_is_not_asked_for_python_objects() -> None:
     if C_LOADER is not None:
         assert issubclass(C_LOADER, yaml.CSafeLoader)
     assert os.environ.get("INTENT_MAX_YAML_DEPTH") is None  # the defaults are what these tests assume
+
+
+def test_a_corrupt_state_directory_is_refused_not_a_crash(site_dir: SiteDir, tmp_path: Path) -> None:
+    from engine.archive import Archive
+
+    state = tmp_path / "state"
+    archive = Archive(state / "archive")
+    snapshot = archive.put("hostname sw1\n")
+    manifest = state / "archive" / "snapshots" / snapshot[:2] / snapshot
+    manifest.write_text(json.dumps({"size": 13, "chunks": ["../../../../etc/passwd"]}))
+    shown = run_intent("show", snapshot[:12], "--state-dir", str(state))
+    assert shown.returncode == 1 and "its manifest is corrupt" in shown.stderr and "Traceback" not in shown.stderr
+    manifest.write_text("[not json")
+    assert "its manifest is corrupt" in run_intent("show", snapshot[:12], "--state-dir", str(state)).stderr
+    log = state / "lab" / "applies.jsonl"
+    log.parent.mkdir(parents=True)
+    log.write_text('{"action": "apply", "id": "x"}\n{"action": \n')
+    history = run_intent("history", str(site_dir.site), "--state-dir", str(state))
+    assert history.returncode == 1 and f"{log}:2:1: not an apply record (the audit log is corrupt)" in history.stderr

@@ -13,33 +13,8 @@ from click.testing import CliRunner
 
 from engine import cli
 from engine.errors import ConnectError
+from tests.hostile.make_corpus import INVENTORY, SITE, TOPOLOGY  # the valid site the corpus breaks
 
-INVENTORY = """\
-all:
-  vars:
-    password_env: HOSTILE_PW
-  hosts:
-    core1: {platform: linux, netns: hostile-core1}
-    acc1: {platform: ios, host: 192.0.2.21}
-    acc2: {platform: junos, host: 192.0.2.22}
-"""
-TOPOLOGY = """\
-links:
-  - {a: core1:eth1, b: acc1:GigabitEthernet1/0/1, bandwidth: 1Gbps}
-  - {a: core1:eth2, b: acc2:ge-0/0/1, bandwidth: 1Gbps}
-"""
-SITE = """\
-site: hostile
-inventory: inventory.yaml
-topology: topology.yaml
-intents:
-  - name: users
-    vlan: {id: 10, subnet: 10.10.0.0/24, gateway: core1, access: [acc1:GigabitEthernet1/0/3]}
-  - name: video
-    vlan: {id: 20, subnet: 10.20.0.0/24, gateway: core1, access: [acc2:ge-0/0/3]}
-  - name: video-10-20
-    qos_guarantee: {between: [{vlan: 10}, {vlan: 20}], rate: 100Mbps}
-"""
 RUNNING_ACC1 = """\
 hostname acc1
 !
