@@ -316,3 +316,12 @@ def test_a_corrupt_state_directory_is_refused_not_a_crash(site_dir: SiteDir, tmp
     log.write_text('{"action": "apply", "id": "x"}\n{"action": \n')
     history = run_intent("history", str(site_dir.site), "--state-dir", str(state))
     assert history.returncode == 1 and f"{log}:2:1: not an apply record (the audit log is corrupt)" in history.stderr
+
+
+def test_type_errors_never_echo_a_value_that_could_be_a_secret(site_dir: SiteDir) -> None:
+    inventory = site_dir.root / "inventory.yaml"
+    inventory.write_text(inventory.read_text().replace("password_env: LAB_PASSWORD", "password_env: 'Hunter2 pw!'"))
+    result = run_intent("validate", str(site_dir.site))
+    assert result.returncode == 1 and "Hunter2" not in result.stdout + result.stderr
+    assert (f"{inventory}:3:19: all.vars.password_env: invalid value (not shown: it may be a secret): expected the "
+            "form ^[A-Za-z_][A-Za-z0-9_]*$") in result.stderr
