@@ -78,6 +78,8 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
+# Campus 1,000 devices and the L3 leaf-spine (every leaf a gateway) at 250, 1,000 and 10,000, each with
+# seconds per stage, peak RSS, config lines and the ratio to the floor measured in the same run.
 bench: install
 	$(PY) tests/bench/plan_scale.py
 

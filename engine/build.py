@@ -86,6 +86,13 @@ class _ClassRoutes:
     dag: ClassDag
     members: tuple[str, ...]  # the gateways of the class
     senders: frozenset[str]
+    _counts: list[int] = field(default_factory=list, compare=False, repr=False)
+
+    def subnet_count(self, of_gateway: dict[str, list[int]]) -> int:
+        """VLAN subnets behind the gateways of the class (counted once, not once per device)."""
+        if not self._counts:
+            self._counts.append(sum(len(of_gateway[member]) for member in self.members))
+        return self._counts[0]
 
 
 @dataclass
@@ -120,7 +127,10 @@ class Build:
         self.notes: dict[str, set[str]] = defaultdict(set)  # device -> what the plan should say about it
         self._by_gateway: dict[str, list[VlanIntent]] = {}
         self._transit: dict[int, tuple[ipaddress.IPv4Address, int]] = {}
+        self._transit_pool: ipaddress.IPv4Network | None = None
         self._subnet_cache: tuple[list[VlanIntent], dict[str, list[int]], PrefixTrie] | None = None
+        self._classes: list[tuple[str, ...]] = []  # the gateways of each destination class
+        self._hops: dict[tuple[str, int], NextHop] = {}
 
     # -- VLANs and routing ------------------------------------------------------------------
 
@@ -170,6 +180,7 @@ class Build:
             if known is None or vlan.id < known[0]:
                 owner[link.index] = (vlan.id, vlan.name)
 
+        self._classes = [tuple(members) for members in classes.values()]
         for members in classes.values():
             dag = self.network.dag(members[0])
             for source in sorted(gateways):
@@ -219,9 +230,13 @@ class Build:
             draft.prefixlen = prefixlen
 
     def _hop(self, sender: str, link: Link) -> NextHop:
-        network, _ = self.transit(link)
-        neighbour = link.other(sender)
-        return NextHop(str(network + (0 if neighbour == link.a else 1)), link.local(sender).interface)
+        known = self._hops.get((sender, link.index))
+        if known is None:
+            network, _ = self.transit(link)
+            neighbour = link.other(sender)
+            known = NextHop(str(network + (0 if neighbour == link.a else 1)), link.local(sender).interface)
+            self._hops[(sender, link.index)] = known
+        return known
 
     def transit(self, link: Link) -> tuple[ipaddress.IPv4Address, int]:
         """The /31 of a routed link: its own ``subnet`` or the Nth /31 of the transit pool."""
@@ -230,11 +245,16 @@ class Build:
             known = self._transit[link.index] = self._transit_uncached(link)
         return known
 
+    def _pool(self) -> ipaddress.IPv4Network:
+        if self._transit_pool is None:
+            self._transit_pool = ipaddress.IPv4Network(self.site.defaults.transit_pool)
+        return self._transit_pool
+
     def _transit_uncached(self, link: Link) -> tuple[ipaddress.IPv4Address, int]:
         if link.subnet:
             net = ipaddress.IPv4Network(link.subnet)
             return net.network_address, net.prefixlen
-        pool = ipaddress.IPv4Network(self.site.defaults.transit_pool)
+        pool = self._pool()
         if 2 * link.index + 1 >= pool.num_addresses:
             raise TopologyError(f"transit pool {pool} is too small for link {link.a} -- {link.b} (link #{link.index + 1})")
         return pool.network_address + 2 * link.index, 31
@@ -411,7 +431,7 @@ class Build:
         counts: dict[Value, int] = defaultdict(int)
         routed = 0
         for table, base, straight in blocks:
-            total = sum(len(of_gateway[m]) for m in table.members)  # cheap: per class, not per device
+            total = table.subnet_count(of_gateway)
             others = total - (len(own) if name in table.members else 0) - sum(len(of_gateway[t]) for t in straight)
             if others and base:
                 counts[base] += others
@@ -421,9 +441,8 @@ class Build:
         counts[NO_ROUTE] += len(vlans) - routed - len(own)
         default = min(counts, key=lambda value: (-counts[value], value))
         exceptions: dict[int, Value | None] = {index: DONT_CARE for index in own}
-        covered: set[str] = set()
+        covered = {table.members for table in builder.routing}
         for table, base, straight in blocks:
-            covered.update(table.members)
             for target, value in straight.items():
                 if value != default:
                     exceptions.update((index, value) for index in of_gateway[target])
@@ -432,9 +451,10 @@ class Build:
                     if member != name and member not in straight:
                         exceptions.update((index, base) for index in of_gateway[member])
         if default != NO_ROUTE:
-            for gateway in self._gateways_sorted():
-                if gateway not in covered and gateway != name:
-                    exceptions.update((index, NO_ROUTE) for index in of_gateway[gateway])
+            for members in self._classes:  # destination classes this device does not route towards
+                if members not in covered:
+                    exceptions.update((index, NO_ROUTE) for gateway in members if gateway != name
+                                      for index in of_gateway[gateway])
         result = []
         for node_index, value in trie.summarise(default, exceptions):
             node = trie.nodes[node_index]
@@ -450,9 +470,6 @@ class Build:
                                      f"address space no VLAN uses ({_plural(unused, 'address')})")
             result.append(Route(node.prefix, hops, intent))
         return tuple(result)
-
-    def _gateways_sorted(self) -> list[str]:
-        return sorted(self._by_gateway)
 
     def _explicit_routes(self, builder: DeviceBuilder, blocks: list[tuple[_ClassRoutes, Value, dict[str, Value]]],
                          vlans: list[VlanIntent], of_gateway: dict[str, list[int]]) -> tuple[Route, ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from engine import gcpause
 from engine.build import Build, Reservation
 from engine.device import DeviceModel
 from engine.model import Site
@@ -22,6 +23,7 @@ class Compilation:
     path_computations: int = 0  # shortest-path trees computed (one per destination class)
 
 
+@gcpause.paused
 def compile_site(site: Site, registry: Registry | None = None) -> Compilation:
     """Compile every intent of ``site``; raises TopologyError, AdmissionError or RenderError."""
     build = build_site(site, registry)

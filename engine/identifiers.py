@@ -50,6 +50,8 @@ VLAN_NAME = NameRule("VLAN name", re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*"), "let
 
 def control_problem(text: str) -> str | None:
     """Why ``text`` cannot be part of a configuration line: a newline or another control character."""
+    if text.isascii() and text.isprintable():  # the common case, without a look-up per character
+        return None
     for char in text:
         if char in "\n\r\v\f\x85\u2028\u2029":
             return "contains a line break"

@@ -9,6 +9,7 @@ canonical ``ip``/``tc`` form that humans read in diffs and code review.
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
 
 from engine.device import DeviceModel, Match, PortMode
@@ -119,7 +120,16 @@ def _filter_order(obj: dict[str, Any]) -> tuple[Any, ...]:
             obj.get("flowid") or "", obj.get("action") or "")
 
 
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4_PREFIX = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}(?:/([0-9]+))?")
+
+
 def _network_key(prefix: str) -> tuple[int, int]:
+    parts = _IPV4_PREFIX.fullmatch(prefix)
+    if parts and (parts[5] is None or int(parts[5]) <= 32):  # IPv4, read without an ipaddress object
+        prefixlen = 32 if parts[5] is None else int(parts[5])
+        value = (int(parts[1]) << 24) | (int(parts[2]) << 16) | (int(parts[3]) << 8) | int(parts[4])
+        return value >> (32 - prefixlen) << (32 - prefixlen), prefixlen
     network = ipaddress.ip_network(prefix, strict=False)
     return int(network.network_address), network.prefixlen
 

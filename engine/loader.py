@@ -12,13 +12,14 @@ import json
 import os
 import re
 from decimal import Decimal
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
-from engine import identifiers, inventory
+from engine import gcpause, identifiers, inventory
 from engine.errors import ValidationError
 from engine.model import Defaults, Device, DriverName, Endpoint, Intent, Link, Platform, Site
 from engine.secrets import looks_secret
@@ -47,6 +48,7 @@ BECOME_PASSWORD_KEYS = ("ansible_become_password", "ansible_become_pass", "becom
 _ENV_LOOKUP = re.compile(r"""^\{\{\s*lookup\(\s*['"]env['"]\s*,\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\)\s*\}\}$""")
 
 
+@cache
 def schema(name: str) -> dict[str, Any]:
     """A shipped schema: ``site``, ``inventory`` or ``topology``."""
     text = resources.files("engine.schemas").joinpath(f"{name}.schema.json").read_text(encoding="utf-8")
@@ -70,19 +72,36 @@ def editor_schema(registry: Registry | None = None) -> dict[str, Any]:
     return combined
 
 
-_VALIDATORS: dict[int, tuple[dict[str, Any], jsonschema.Draft202012Validator]] = {}
+_VALIDATORS: dict[int, tuple[dict[str, Any], jsonschema.Draft202012Validator, Any]] = {}
 
 
-def _validator(schema_doc: dict[str, Any]) -> jsonschema.Draft202012Validator:
-    """One validator per schema object (kinds' schemas live as long as the process)."""
+def _validators(schema_doc: dict[str, Any]) -> tuple[jsonschema.Draft202012Validator, Any]:
+    """The validators of one schema object (shipped and kinds' schemas live as long as the process):
+    jsonschema's, which words every problem, and jsonschema-rs's (Rust, same draft), which only says
+    whether there is one: most documents are valid, and it tells that 50 times faster."""
     known = _VALIDATORS.get(id(schema_doc))
     if known is None or known[0] is not schema_doc:
-        known = _VALIDATORS[id(schema_doc)] = (schema_doc, jsonschema.Draft202012Validator(schema_doc))
-    return known[1]
+        try:
+            import jsonschema_rs
+
+            fast: Any = jsonschema_rs.Draft202012Validator(schema_doc)
+        except Exception:  # noqa: BLE001 - not installed, or a schema it does not take: jsonschema alone
+            fast = None
+        known = _VALIDATORS[id(schema_doc)] = (schema_doc, jsonschema.Draft202012Validator(schema_doc), fast)
+    return known[1], known[2]
 
 
 def _schema_problems(doc: SourceDoc, schema_doc: dict[str, Any], base: JsonPath = ()) -> list[Problem]:
-    validator = _validator(schema_doc)
+    validator, fast = _validators(schema_doc)
+    if fast is not None:
+        instance = doc.data
+        for key in base:
+            instance = instance[key]
+        try:
+            if fast.is_valid(instance):
+                return []
+        except Exception:  # noqa: BLE001 - a value it cannot read (a date...): let jsonschema judge
+            pass
     instance = doc.data
     for key in base:
         instance = instance[key]
@@ -141,6 +160,7 @@ def _shown(value: Any) -> str:
     return f"{type(value).__name__} {value!r}" if not isinstance(value, str) else repr(value)
 
 
+@gcpause.paused
 def load_site(source: str | os.PathLike[str], *, allow_plaintext_secrets: bool = False,
               registry: Registry | None = None) -> Site:
     """Load, validate and return the site at ``path``; raise ValidationError listing every problem."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from engine import cliconfig, linux, remediate, takeover
+from engine import cliconfig, gcpause, jsontext, linux, remediate, takeover
 from engine.archive import write_atomic
 from engine.build import Reservation
 from engine.compiler import Compilation
@@ -87,7 +87,7 @@ class Plan:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.as_dict(), indent=2) + "\n"
+        return jsontext.dumps(self.as_dict()) + "\n"
 
     def digest(self) -> str:
         """SHA-256 of the plan's JSON: the identity audit records and plan files carry."""
@@ -129,7 +129,7 @@ def seal(document: dict[str, Any], key: str | None = None) -> str:
               "plan_hash": hashlib.sha256(content).hexdigest()}
     if key:
         sealed["signature"] = "hmac-sha256:" + hmac.new(key.encode(), content, hashlib.sha256).hexdigest()
-    return json.dumps(sealed, indent=2, sort_keys=True) + "\n"
+    return jsontext.dumps(sealed, sort_keys=True) + "\n"
 
 
 def site_hashes(site: Site) -> dict[str, str]:
@@ -296,6 +296,7 @@ def masker_for(site: Site) -> SecretMasker:
     return masker
 
 
+@gcpause.paused
 def make_plan(site: Site, compilation: Compilation, running: RunningSource, registry: Registry | None = None) -> Plan:
     """Diff every device's desired config against its saved running state."""
     masker = masker_for(site)

@@ -15,7 +15,7 @@ import ipaddress
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -122,9 +122,37 @@ def _strings(value: object, where: str, role: str = "word") -> Iterator[tuple[st
             yield from _strings(item, f"{where}[{index}]", role)
 
 
+@cache
+def _fields(cls: type) -> tuple[tuple[str, str], ...]:
+    return tuple((item.name, TOKEN_ROLES.get((cls.__name__, item.name), "word")) for item in dataclasses.fields(cls))
+
+
+def _values(model: object) -> set[tuple[str, str]]:
+    """Every (role, string) of ``_strings`` without the paths: the fast pass; paths are worked out only
+    for a refusal."""
+    found: set[tuple[str, str]] = set()
+    stack: list[tuple[object, str]] = [(model, "word")]
+    while stack:
+        value, role = stack.pop()
+        if isinstance(value, str):
+            found.add((role, value))
+        elif isinstance(value, (tuple, list)):
+            stack.extend((item, role) for item in value)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            stack.extend((getattr(value, name), field_role) for name, field_role in _fields(type(value)))
+    return found
+
+
+@lru_cache(maxsize=1 << 16)
+def _token_ok(platform: str, role: str, value: str) -> bool:
+    return identifiers.token_problem(platform, role, value) is None
+
+
 def check_tokens(model: DeviceModel) -> None:
     """Refuse to render a value the platform would not read as one token at its position (a line break,
     a space, a quote...): no value can ever end a configuration line or start another."""
+    if all(_token_ok(model.platform, role, value) for role, value in _values(model)):
+        return
     for where, role, value in _strings(model, ""):
         problem = identifiers.token_problem(model.platform, role, value)
         if problem:

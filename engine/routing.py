@@ -159,12 +159,9 @@ class PrefixTrie:
             if index not in unrouted and not dont_care_child:  # beside a don't-care child, the other child
                 choice = candidates[index]                    # takes the route: same table, tighter prefix
                 if choice is not None and inherited not in choice:
-                    inherited = min(choice, key=_value_key)
+                    inherited = min(choice)  # deterministic: the lowest link indices
                     routes.append((index, inherited))
             if node.leaf < 0:
                 stack += [(node.right, inherited), (node.left, inherited)]
         routes.sort(key=lambda route: (self.nodes[route[0]].network, self.nodes[route[0]].prefixlen))
 
-
-def _value_key(value: Value) -> tuple[str, ...]:
-    return tuple(str(item) for item in value)

@@ -260,3 +260,74 @@ def test_fabric_compile_grows_linearly_with_the_number_of_leaves(tmp_path: Path)
     assert large[2] == small[2], f"path computations {small[2]} -> {large[2]}"
     full_small, full_large = _size(tmp_path, 40, "static-full"), _size(tmp_path, 80, "static-full")
     assert full_large[1] >= 3.5 * full_small[1]  # the explicit table is quadratic: what the summary avoids
+
+
+def test_the_fast_prefix_key_orders_as_ipaddress_does() -> None:
+    from engine.linux import _network_key
+
+    rng = random.Random(7)
+    samples = ["10.0.0.1/24", "0.0.0.0/0", "255.255.255.255/32", "10.1.2.3", "192.168.1.0/31", "fe80::1/64", "::/0"]
+    samples += [f"{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}/{rng.randint(0, 32)}"
+                for _ in range(500)]
+    for prefix in samples:
+        network = ipaddress.ip_network(prefix, strict=False)
+        assert _network_key(prefix) == (int(network.network_address), network.prefixlen), prefix
+    assert _network_key("1.2.3.4/024") == (int(ipaddress.IPv4Address("1.2.3.0")), 24)  # as ipaddress reads it
+    for bad in ("010.0.0.1/24", "10.0.0.256/24", "10.0.0.1/33"):
+        with pytest.raises(ValueError):
+            _network_key(bad)
+
+
+def test_the_fast_schema_check_never_passes_what_jsonschema_refuses() -> None:
+    """jsonschema-rs answers "valid?" first (engine.loader); where it says yes, jsonschema finds nothing either."""
+    import copy
+
+    import jsonschema
+    import jsonschema_rs
+    import yaml
+
+    from engine.loader import schema
+    from intents import Registry
+
+    root = Path(__file__).resolve().parent.parent / "examples" / "campus"
+    documents = {"site": yaml.safe_load((root / "site.yaml").read_text()),
+                 "topology": yaml.safe_load((root / "topology.yaml").read_text()),
+                 "inventory": yaml.safe_load((root.parent.parent / "inventories" / "campus.yaml").read_text())}
+    cases = [(schema(name), document) for name, document in documents.items()]
+    bodies = [(kind.schema, item[kind.key]) for item in documents["site"]["intents"]
+              for kind in Registry().ordered() if kind.key in item]
+    cases += bodies
+    rng = random.Random(3)
+    oddities = ["", "x y", "é", "10.0.0.0/33", "a\n", "-1", -1, 0, 2**70, 1.5, True, None, [], {}, {"x": 1}, ["a"],
+                "Ethernet1/1", "100Mbps", "150%", "aa:bb", "\u0661"]
+    checked = 0
+    for schema_doc, document in cases:
+        slow, fast = jsonschema.Draft202012Validator(schema_doc), jsonschema_rs.Draft202012Validator(schema_doc)
+        for _ in range(150):
+            mutated = copy.deepcopy(document)
+            for _ in range(rng.randint(1, 3)):
+                _mutate(rng, mutated, oddities)
+            if fast.is_valid(mutated):
+                assert list(slow.iter_errors(mutated)) == [], mutated
+            checked += 1
+    assert checked > 1000
+
+
+def _mutate(rng: random.Random, value: object, oddities: list[object]) -> None:
+    """Replace, delete or add one value somewhere inside ``value`` (a dict or list)."""
+    path = []
+    node = value
+    while isinstance(node, (dict, list)) and node and rng.random() < 0.75:
+        key = rng.choice(list(node)) if isinstance(node, dict) else rng.randrange(len(node))
+        path.append((node, key))
+        node = node[key]
+    if not path:
+        return
+    parent, key = path[-1]
+    action = rng.random()
+    if action < 0.6:
+        parent[key] = rng.choice(oddities)
+    elif action < 0.8 and isinstance(parent, dict):
+        del parent[key]
+    elif isinstance(parent, dict):
+        parent[rng.choice(["extra", "name", "rate", "id", "vlan", "cost"])] = rng.choice(oddities)

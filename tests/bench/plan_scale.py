@@ -1,17 +1,27 @@
-"""Benchmark: plan a generated site of 1,000 devices and 100 intents (a script, not a timed test).
+"""Benchmark: plan generated sites end to end, against the floor any tool must pay (a script, not a test).
 
-    python tests/bench/plan_scale.py [--devices 1000] [--keep DIR]
+    python tests/bench/plan_scale.py [--shape campus|fabric] [--devices N ...] [--keep DIR]
 
-The campus: 4 Linux core routers in a full mesh (the VLAN gateways, routing between each other),
-20 Linux distribution switches (vendor platforms have queues for 4 guarantees; 40 meet here) each cabled to every core, and access switches (IOS,
-EOS, Junos, Linux) under the distribution layer. 40 VLANs with ports on 10 access switches each,
-50 guarantees between VLAN pairs (with DSCP/port narrowing and priority mixed in), 10 caps.
-Prints the wall time of each stage and of the whole `intent plan` command.
+Shapes:
+- campus: 4 Linux core routers in a full mesh (the VLAN gateways), 20 Linux distribution switches
+  cabled to every core, access switches (IOS, EOS, Junos, Linux) under them; 40 VLANs with ports on
+  10 access switches each, 50 guarantees between VLAN pairs, 10 caps.
+- fabric: an L3 leaf-spine where every leaf is the gateway of its own VLAN (tests/bench/fabric.py):
+  4 spines, leaves cabled to each, 100 guarantees. Past 3,996 leaves (VLAN IDs are 12 bits) the rest
+  are L2 server switches under the leaves.
+
+For each site, in child processes (so each has its own peak RSS): the stages in-process (load and
+validate, compile and render, plan/diff, JSON and text output), then the whole `intent plan --format
+json --out FILE` command, then the floor on the same output: the C YAML loader over the same three
+files, one Jinja2 render per device writing its configuration, and difflib over the same lines.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -23,9 +33,10 @@ sys.path.insert(0, str(ROOT))
 
 ACCESS_PLATFORMS = [("ios", "GigabitEthernet1/0/{}"), ("eos", "Ethernet{}"), ("junos", "ge-0/0/{}"), ("linux", "eth{}")]
 DIST_PLATFORMS = [("linux", "eth{}"), ("linux", "eth{}")]  # vendor queues (4 guarantees) cannot carry 40
+DEFAULT_RUNS = [("campus", 1000), ("fabric", 250), ("fabric", 1000), ("fabric", 10000)]
 
 
-def generate(root: Path, devices: int) -> Path:
+def generate_campus(root: Path, devices: int) -> Path:
     cores = [f"core{i}" for i in range(1, 5)]
     dists = [f"dist{i:02d}" for i in range(1, 21)]
     access_count = devices - len(cores) - len(dists)
@@ -35,7 +46,7 @@ def generate(root: Path, devices: int) -> Path:
     platform.update({a: ACCESS_PLATFORMS[i % 4] for i, a in enumerate(access)})
 
     links = []
-    next_port = {name: 1 for name in platform}
+    next_port = dict.fromkeys(platform, 1)
 
     def port(device: str) -> str:
         number = next_port[device]
@@ -83,14 +94,20 @@ def generate(root: Path, devices: int) -> Path:
     return root / "site.yaml"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--devices", type=int, default=1000)
-    parser.add_argument("--keep", type=Path, help="write the generated site here and keep it")
-    args = parser.parse_args()
-    root = args.keep or Path(tempfile.mkdtemp(prefix="intent-bench-"))
-    site_path = generate(root, args.devices)
+def generate(shape: str, root: Path, devices: int) -> Path:
+    if shape == "campus":
+        return generate_campus(root, devices)
+    from tests.bench.fabric import generate as generate_fabric
 
+    return generate_fabric(root, devices)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def stages(site_path: Path) -> dict[str, float]:
+    """Child: each stage timed in-process."""
     from engine.compiler import compile_site
     from engine.loader import load_site
     from engine.plan import RunningState, make_plan
@@ -101,26 +118,114 @@ def main() -> None:
     t1 = time.perf_counter()
     compilation = compile_site(site)
     t2 = time.perf_counter()
-    plan = make_plan(site, compilation, RunningState(root / "running"))
+    plan = make_plan(site, compilation, RunningState(site_path.parent / "running"))
     t3 = time.perf_counter()
     plan.to_json()
     plan_text(plan)
     t4 = time.perf_counter()
-    print(f"site: {len(site.devices)} devices, {len(site.links)} links, {len(site.intents)} intents; "
-          f"{len(compilation.reservations)} reserved interfaces; "
-          f"{sum(len(c.text.splitlines()) for c in compilation.configs.values())} config lines")
-    print(f"load+validate {t1 - t0:.2f}s  compile+render {t2 - t1:.2f}s  plan/diff {t3 - t2:.2f}s  "
-          f"output {t4 - t3:.2f}s  total in-process {t4 - t0:.2f}s")
+    return {"load": t1 - t0, "compile": t2 - t1, "plan": t3 - t2, "output": t4 - t3,
+            "devices": len(site.devices), "links": len(site.links), "intents": len(site.intents),
+            "lines": sum(c.text.count("\n") for c in compilation.configs.values()),
+            "routes": sum(len(m.routes) for m in compilation.models.values()), "rss_mb": peak_rss_mb()}
 
-    intent = Path(sys.executable).with_name("intent")
+
+def floor(site_path: Path, plan_file: Path) -> dict[str, float]:
+    """Child: what any tool must at least do for the same output."""
+    import difflib
+
+    import jinja2
+    import yaml
+
+    desired = json.loads(plan_file.read_text())["desired"]
+    texts = {name: entry["text"] for name, entry in desired.items()}
+    t0 = time.perf_counter()
+    for name in ("site.yaml", "inventory.yaml", "topology.yaml"):
+        yaml.load((site_path.parent / name).read_text(), Loader=yaml.CSafeLoader)
+    t1 = time.perf_counter()
+    template = jinja2.Environment(autoescape=False, keep_trailing_newline=True).from_string(
+        "{% for line in lines %}{{ line }}\n{% endfor %}")
+    rendered = {name: template.render(lines=text.splitlines()) for name, text in texts.items()}
+    t2 = time.perf_counter()
+    for name, text in rendered.items():
+        "\n".join(difflib.unified_diff([], text.splitlines(), f"{name} (running)", f"{name} (intent)", lineterm=""))
+    t3 = time.perf_counter()
+    return {"yaml": t1 - t0, "render": t2 - t1, "diff": t3 - t2, "floor": t3 - t0}
+
+
+def child(command: list[str]) -> tuple[str, float, float, float]:
+    """Run ``command``; its stdout, wall seconds, CPU seconds and peak RSS in MB (of that process alone)."""
     start = time.perf_counter()
-    result = subprocess.run([str(intent), "plan", str(site_path), "--running", str(root / "running"),
-                             "--format", "json", "--out", str(root / "plan.json")], capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0:
-        print(result.stderr[-2000:])
-        raise SystemExit(f"intent plan failed with exit {result.returncode}")
-    print(f"`intent plan --format json` end to end: {elapsed:.2f}s (target: under 10 s)")
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(command, stdout=out, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"{' '.join(command)} failed:\n{err.read().decode()[-2000:]}")
+        return out.read().decode(), wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def measure(shape: str, devices: int, root: Path) -> dict[str, float | str]:
+    site_path = generate(shape, root / f"{shape}-{devices}", devices)
+    me = [sys.executable, str(Path(__file__).resolve())]
+    text, _, _, _ = child([*me, "--child-stages", str(site_path)])
+    result: dict[str, float | str] = {"shape": shape, **json.loads(text)}
+    plan_file = site_path.parent / "plan.json"
+    intent = str(Path(sys.executable).with_name("intent"))
+    _, wall, cpu, rss = child([intent, "plan", str(site_path), "--running", str(site_path.parent / "running"),
+                               "--format", "json", "--out", str(plan_file)])
+    result.update({"e2e": wall, "e2e_cpu": cpu, "e2e_rss_mb": rss})
+    text, _, _, _ = child([*me, "--child-floor", str(site_path), str(plan_file)])
+    result.update(json.loads(text))
+    return result
+
+
+def table(results: list[dict[str, float | str]]) -> str:
+    header = ["shape", "devices", "load s", "compile s", "plan s", "output s", "intent plan s", "CPU s",
+              "peak RSS MB", "config lines", "floor s", "x floor"]
+    rows = [[str(r["shape"]), f"{int(r['devices']):,}", f"{r['load']:.2f}", f"{r['compile']:.2f}", f"{r['plan']:.2f}",
+             f"{r['output']:.2f}", f"{r['e2e']:.2f}", f"{r['e2e_cpu']:.2f}", f"{r['e2e_rss_mb']:.0f}",
+             f"{int(r['lines']):,}", f"{r['floor']:.2f}", f"{float(r['e2e']) / float(r['floor']):.1f}"]
+            for r in results]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    fabrics = {int(r["devices"]): r for r in results if r["shape"] == "fabric"}
+    if 1000 in fabrics and 10000 in fabrics:
+        small, large = fabrics[1000], fabrics[10000]
+        lines.append("")
+        lines.append(f"fabric 1,000 -> 10,000 devices: time x{float(large['e2e']) / float(small['e2e']):.1f} "
+                     f"(CPU x{float(large['e2e_cpu']) / float(small['e2e_cpu']):.1f}), config lines "
+                     f"x{float(large['lines']) / float(small['lines']):.1f}, peak RSS "
+                     f"x{float(large['e2e_rss_mb']) / float(small['e2e_rss_mb']):.1f}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "--child-stages":
+        print(json.dumps(stages(Path(sys.argv[2]))))
+        return
+    if len(sys.argv) > 3 and sys.argv[1] == "--child-floor":
+        print(json.dumps(floor(Path(sys.argv[2]), Path(sys.argv[3]))))
+        return
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shape", choices=["campus", "fabric"], help="only this shape")
+    parser.add_argument("--devices", type=int, nargs="+", help="device counts (default: campus 1000; fabric 250 1000 10000)")
+    parser.add_argument("--keep", type=Path, help="write the generated sites here and keep them")
+    args = parser.parse_args()
+    runs = DEFAULT_RUNS
+    if args.shape or args.devices:
+        shapes = [args.shape] if args.shape else ["campus", "fabric"]
+        runs = [(shape, n) for shape in shapes for n in (args.devices or [n for s, n in DEFAULT_RUNS if s == shape])]
+    root = args.keep or Path(tempfile.mkdtemp(prefix="intent-bench-"))
+    results = []
+    for shape, devices in runs:
+        result = measure(shape, devices, root)
+        results.append(result)
+        print(f"{shape} {devices}: `intent plan` {result['e2e']:.2f}s (CPU {result['e2e_cpu']:.2f}s, "
+              f"{result['e2e_rss_mb']:.0f} MB), floor {result['floor']:.2f}s", flush=True)
+    print()
+    print(table(results))
 
 
 if __name__ == "__main__":
