@@ -36,11 +36,16 @@ def _stderr() -> Console:
 
 
 def _error_lines(exc: IntentError) -> list[str]:
+    """The messages of an error, secrets in device syntax masked (errors can quote configuration)."""
+    from engine.secrets import mask
+
     if isinstance(exc, ValidationError):
-        return exc.lines()
-    if isinstance(exc, AdmissionError):
-        return exc.messages
-    return [str(exc)]
+        lines = exc.lines()
+    elif isinstance(exc, AdmissionError):
+        lines = exc.messages
+    else:
+        lines = [str(exc)]
+    return [mask(line) for line in lines]
 
 
 def _fail(lines: list[str]) -> NoReturn:

@@ -176,3 +176,15 @@ def test_the_trigger_shortcut_never_changes_what_is_masked(platform: str) -> Non
         assert mask(line) == every_pattern(line), line
         if secrets_of(line):
             assert any(word in line.lower() for word in secrets.TRIGGERS), line
+
+
+def test_an_error_quoting_device_syntax_is_masked_in_every_format(site_dir: SiteDir) -> None:
+    text = (site_dir.root / "site.yaml").read_text().replace("- name: users", "- name: 'users password 7 Err0rQuotedPw'")
+    site_dir.write("site.yaml", text)
+    (site_dir.root / "running").mkdir()
+    for args in (["validate", str(site_dir.site)],
+                 ["plan", str(site_dir.site), "--running", str(site_dir.root / "running"), "--format", "json"],
+                 ["plan", str(site_dir.site), "--running", str(site_dir.root / "running")]):
+        result = run_intent(*args)
+        assert result.returncode == 1 and "intent name 'users password 7 <masked>" in result.stdout + result.stderr
+        assert "Err0rQuotedPw" not in result.stdout + result.stderr
