@@ -267,58 +267,62 @@ def _too_deep(limits: Limits) -> str:
             f"(raise the limit with --max-yaml-depth or {Limits.ENV['max_depth']})")
 
 
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
-        return [child for pair in node.value for child in pair]
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    return []
-
-
 def check_graph(root: yaml.Node, shown: str, limits: Limits) -> None:
     """Refuse, before anything is expanded, a node graph that is recursive, too deep, or whose aliases
-    expand too far. One pass over the distinct nodes (iterative: no recursion to overflow)."""
-    size: dict[int, int] = {}  # id(node) -> nodes in its full expansion
-    height: dict[int, int] = {}  # id(node) -> collections nested in it, itself included
-    claimed: set[int] = set()  # nodes reached once already: every further edge to one is an alias use
-    on_path: set[int] = set()  # the nodes from the root down to the current one
+    expand too far. One pass over the distinct collections (iterative: no recursion to overflow).
+
+    Scalars count one node each and are not tracked: an alias to a scalar adds one node, so only
+    aliases to collections can multiply, and those are counted at their full expanded size."""
+    if not isinstance(root, yaml.CollectionNode):
+        return
+    scalar, mapping = yaml.ScalarNode, yaml.MappingNode
+    size: dict[int, int] = {}  # id(collection) -> nodes in its full expansion
+    height: dict[int, int] = {}  # id(collection) -> collections nested in it, itself included
+    claimed: set[int] = set()  # collections reached once already: every further edge to one is an alias use
+    on_path: set[int] = set()  # the collections from the root down to the current one
     added = 0
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    stack: list[tuple[yaml.Node, list[yaml.Node] | None]] = [(root, None)]
 
     def fail(node: yaml.Node, message: str) -> NoReturn:
         raise _located(shown, node.start_mark.line + 1, node.start_mark.column + 1, message)
 
     while stack:
-        node, done = stack.pop()
+        node, kids = stack.pop()
         key = id(node)
-        kids = _children(node)
-        if not done:
+        if kids is None:  # entering
             if key in size:
                 continue
+            kids = [child for pair in node.value for child in pair] if type(node) is mapping else node.value
             on_path.add(key)
-            stack.append((node, True))
+            stack.append((node, kids))
             for child in kids:
-                if id(child) in on_path:
-                    fail(child, "recursive alias: this node contains itself")
-                if id(child) not in size:
-                    stack.append((child, False))
+                if type(child) is not scalar:
+                    if id(child) in on_path:
+                        fail(child, "recursive alias: this node contains itself")
+                    if id(child) not in size:
+                        stack.append((child, None))
             continue
         on_path.discard(key)
         total, deepest = 1, 0
         for child in kids:
+            if type(child) is scalar:
+                total += 1
+                continue
             child_key = id(child)
-            total += size[child_key]
-            deepest = max(deepest, height[child_key])
+            child_size = size[child_key]
+            total += child_size
+            if height[child_key] > deepest:
+                deepest = height[child_key]
             if child_key in claimed:
-                added += size[child_key]
+                added += child_size
                 if added > limits.max_alias_nodes:
                     fail(child, f"aliases expand to more than {limits.max_alias_nodes} nodes (a YAML bomb?); "
                                 f"raise the limit with --max-yaml-alias-nodes or {Limits.ENV['max_alias_nodes']}")
             else:
                 claimed.add(child_key)
         size[key] = total
-        height[key] = deepest + 1 if isinstance(node, yaml.CollectionNode) else 0
-        if height[key] > limits.max_depth:
+        height[key] = deepest + 1
+        if deepest + 1 > limits.max_depth:
             fail(node, _too_deep(limits))
 
 
