@@ -69,6 +69,18 @@ class _Loader(yaml.SafeLoader):
 
     max_depth = 100
 
+    # The scanner keeps a possible simple key per flow level, so "[[[[..." costs it O(depth) per token:
+    # refuse the level past the limit where the scanner opens it, before that can grow.
+    def fetch_flow_collection_start(self, token_class: type) -> None:
+        if self.flow_level >= self.max_depth:
+            raise _TooDeep(self.get_mark())
+        super().fetch_flow_collection_start(token_class)
+
+    def add_indent(self, column: int) -> bool:
+        if len(self.indents) > self.max_depth:
+            raise _TooDeep(self.get_mark())
+        return super().add_indent(column)
+
     def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
         self._depth = getattr(self, "_depth", 0) + 1
         try:
