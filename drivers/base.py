@@ -1,21 +1,36 @@
-"""The driver contract: how the engine reaches a device. Modelled on napalm's config lifecycle.
+"""The driver contract and what every driver shares. Modelled on napalm's config lifecycle.
 
-Drivers live in ``drivers/<name>/`` and are the only place vendor libraries (napalm, netmiko,
-pyroute2) are imported. They wrap vendor exceptions at this edge:
-``raise ConnectError(device, "...") from exc``. This module defines the contract only; the
-Linux, NAPALM and Netmiko drivers implement it (see the README for which exist in this release).
+``Driver`` is the one Protocol every driver implements (its methods carry the full contract, with
+example values); ``Probe``, ``Neighbours`` and ``ClassStats`` are the optional abilities, checked
+with ``isinstance``. They are written in ``engine/driver.py``, beside the engine that calls them,
+so the engine never imports ``drivers/``; this module hands the same objects on to driver authors.
+
+A driver family is a ``DriverPlugin`` (``name`` and ``create(device, work_dir, connection)``)
+registered in the ``intent_engine.drivers`` entry-point group of its distribution's pyproject::
+
+    [project.entry-points."intent_engine.drivers"]
+    linux = "drivers.linux:PLUGIN"
+
+``drivers/<name>/`` is the only place a vendor library (napalm, netmiko, pyroute2) is imported, and
+each driver maps the vendor's exceptions once, in ``vendor_errors``: ``raise CommitError(...) from exc``.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Self
 
-from engine.render import DeviceConfig
+from engine.driver import ClassStats, Connection, Driver, DriverPlugin, DriverRegistry, Neighbours, Probe
+from engine.errors import DriverError
+
+__all__ = ["ClassStats", "Connection", "Driver", "DriverPlugin", "DriverRegistry", "Lifecycle", "Neighbours",
+           "Probe", "vendor_errors"]
 
 
 class Lifecycle:
-    """``with driver:`` opens and always closes; the shared half of every driver below."""
+    """``with driver:`` opens and always closes; the shared half of every driver."""
 
     def open(self) -> None:
         raise NotImplementedError
@@ -30,48 +45,25 @@ class Lifecycle:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
 
-    def probe(self, desired: Any) -> list[str]:
-        """Features the device lacks for ``desired`` (only Linux kernels are probed)."""
-        return []
 
+@contextlib.contextmanager
+def vendor_errors(device: str, kind: type[DriverError], what: str,
+                  vendor: tuple[type[BaseException], ...] = (Exception,),
+                  text: Callable[[BaseException], str] = str,
+                  cleanup: Callable[[], object] | None = None) -> Iterator[None]:
+    """The one place a driver turns its vendor's exceptions into ours.
 
-class Driver(Protocol):
-    """One device's configuration lifecycle. Used as a context manager::
-
-        with driver:                       # open(); close() on exit, also on error
-            before = driver.get_running()  # snapshot, e.g. "hostname sw1\\n..." or a Linux state document as JSON
-            diff = driver.stage(config)    # candidate loaded, nothing active yet; returns a unified diff
-            driver.commit(revert_in=300)   # active; reverts by itself in 300 s unless confirm() comes
-            driver.confirm()
+    ``kind(device, "<what>: <text(exc)>")`` is raised from the vendor exception (``what`` may be ""
+    to keep only the text); our own ``DriverError`` passes through unchanged. ``cleanup`` runs first
+    (leave a CLI session usable for the restore that follows), its own failure ignored.
     """
-
-    device: str
-
-    def open(self) -> None:
-        """Connect. Raises ConnectError naming the device (unreachable, auth failed, unknown host key)."""
-
-    def close(self) -> None:
-        """Disconnect; discards a staged candidate that was never committed. Never raises."""
-
-    def __enter__(self) -> Driver: ...
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None: ...
-
-    def get_running(self) -> str:
-        """The running state as text: CLI config for vendor platforms, a JSON state document for Linux."""
-
-    def stage(self, config: DeviceConfig) -> str:
-        """Load ``config`` as a candidate without activating it; return the unified diff (secrets masked)."""
-
-    def discard(self) -> None:
-        """Drop the staged candidate. Dry runs always call this, and tests prove they do."""
-
-    def commit(self, revert_in: int | None = None) -> None:
-        """Activate the candidate. With ``revert_in`` seconds, the device returns to its previous
-        state by itself unless ``confirm()`` arrives in time. Raises CommitError."""
-
-    def confirm(self) -> None:
-        """Make a commit armed with ``revert_in`` permanent."""
-
-    def rollback(self, snapshot: str) -> None:
-        """Restore a state returned by ``get_running()``. Raises RollbackError."""
+    try:
+        yield
+    except DriverError:
+        raise
+    except vendor as exc:
+        if cleanup is not None:
+            with contextlib.suppress(Exception):
+                cleanup()
+        message = text(exc)
+        raise kind(device, f"{what}: {message}" if what else message) from exc

@@ -18,6 +18,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from engine.driver import Connection, DriverRegistry
+from engine.errors import CommitError
 from engine.model import Device, DriverName, Platform
 
 SECRET_FIELDS = {"password", "extra"}
@@ -46,8 +48,6 @@ def arm(work_dir: Path, device: Device, snapshot: str, seconds: int, connection:
 
 def claim(work_dir: Path, device: str) -> None:
     """confirm(): take the pending record before the reverter does."""
-    from engine.errors import CommitError
-
     try:
         (work_dir / "pending.json").replace(work_dir / "confirmed.json")
     except FileNotFoundError:
@@ -80,12 +80,8 @@ def main(work_dir: Path, token: str) -> int:
     device = Device(**spec, password=os.environ.get("INTENT_REVERT_PASSWORD"))
     outcome: dict[str, Any] = {"token": token, "reverted_at": time.time(), "ok": True, "error": None}
     try:
-        from engine.state import StateDir
-        from engine.transaction import Connection, open_driver
-
-        connection = Connection(record["connection"].get("known_hosts"), False)
-        state = StateDir(work_dir.parent.parent)
-        with open_driver(device, state, connection) as driver:
+        connection = Connection(record["connection"].get("known_hosts"), False, DriverRegistry.installed())
+        with connection.drivers.create(device, work_dir, connection) as driver:
             driver.rollback(record["snapshot"])
     except Exception as exc:  # noqa: BLE001 - recorded for `intent confirm` and `history` to show
         outcome.update(ok=False, error=str(exc))

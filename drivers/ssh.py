@@ -18,6 +18,7 @@ from typing import Any
 
 import paramiko
 
+from engine.driver import Connection
 from engine.errors import ConnectError
 from engine.model import Device
 
@@ -28,6 +29,12 @@ class ConnectOptions:
                                                                           Path.home() / ".ssh" / "known_hosts")))
     accept_new_host_keys: bool = False
     timeout: float = 15.0
+
+    @classmethod
+    def of(cls, connection: Connection) -> ConnectOptions:
+        """The SSH side of the engine's ``Connection`` (known_hosts, whether new keys are accepted)."""
+        known = Path(connection.known_hosts) if connection.known_hosts else cls().known_hosts
+        return cls(known, connection.accept_new_host_keys)
 
 
 def fingerprint(key: paramiko.PKey) -> str:

@@ -11,8 +11,9 @@ import ipaddress
 import re
 import zlib
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from engine.device import (
     DeviceModel,
@@ -28,15 +29,34 @@ from engine.device import (
     Vlan,
 )
 from engine.errors import AdmissionError, TopologyError
-from engine.model import Link, Site
+from engine.model import Endpoint, Link, Site
 from engine.network import ClassDag, Network
 from engine.routing import DONT_CARE, NO_ROUTE, PrefixTrie, Value
 from engine.units import format_bps
 
-if TYPE_CHECKING:
-    from intents.vlan import VlanIntent
-
 MIN_DEFAULT_RATE_BPS = 8_000
+
+
+class Segment(Protocol):
+    """A routed layer-2 segment, what ``add_vlan`` builds and ``route_between_gateways`` routes between:
+    VLAN ``id`` with its ``subnet``, one ``gateway`` device and the ``access`` ports of its hosts.
+    The vlan kind's intents are segments; so can a plugin kind's be. (Defined here, not imported from
+    a kind, so the builder depends on no kind.)"""
+
+    @property
+    def name(self) -> str: ...  # the intent that asked for it: "users"
+    @property
+    def id(self) -> int: ...  # 10
+    @property
+    def vlan_name(self) -> str: ...  # "users"
+    @property
+    def subnet(self) -> ipaddress.IPv4Network: ...  # 10.10.0.0/24
+    @property
+    def gateway(self) -> str: ...  # "core1"
+    @property
+    def gateway_address(self) -> ipaddress.IPv4Address: ...  # 10.10.0.1
+    @property
+    def access(self) -> tuple[Endpoint, ...]: ...  # (acc1:eth3,)
 
 
 @dataclass(frozen=True)
@@ -118,23 +138,23 @@ class Build:
         self.site = site
         self.network = network or Network(site)
         self.devices = {name: DeviceBuilder(name) for name in sorted(site.devices)}
-        self.vlans: dict[int, VlanIntent] = {}
+        self.vlans: dict[int, Segment] = {}
         self.l2_links: dict[int, set[int]] = defaultdict(set)  # link index -> VLAN ids carried
         self.routed_links: dict[int, str] = {}  # link index -> intent that routes over it
         self._ledger: dict[tuple[str, str], tuple[int, list[tuple[str, int]]]] = {}
         self._over: list[str] = []
         self._minors: dict[str, int] | None = None
         self.notes: dict[str, set[str]] = defaultdict(set)  # device -> what the plan should say about it
-        self._by_gateway: dict[str, list[VlanIntent]] = {}
+        self._by_gateway: dict[str, list[Segment]] = {}
         self._transit: dict[int, tuple[ipaddress.IPv4Address, int]] = {}
         self._transit_pool: ipaddress.IPv4Network | None = None
-        self._subnet_cache: tuple[list[VlanIntent], dict[str, list[int]], PrefixTrie] | None = None
+        self._subnet_cache: tuple[list[Segment], dict[str, list[int]], PrefixTrie] | None = None
         self._classes: list[tuple[str, ...]] = []  # the gateways of each destination class
         self._hops: dict[tuple[str, int], NextHop] = {}
 
     # -- VLANs and routing ------------------------------------------------------------------
 
-    def add_vlan(self, vlan: VlanIntent) -> None:
+    def add_vlan(self, vlan: Segment) -> None:
         self.vlans[vlan.id] = vlan
         entry = Vlan(vlan.id, vlan.vlan_name, str(vlan.subnet), vlan.name)
         gateway = self.devices[vlan.gateway]
@@ -157,14 +177,14 @@ class Build:
                     draft.link = link
                     end_builder.intents.add(vlan.name)
 
-    def route_between_gateways(self, vlans: list[VlanIntent]) -> None:
+    def route_between_gateways(self, vlans: Sequence[Segment]) -> None:
         """Routes to each VLAN's subnet on every device of every equal-cost path from every other gateway.
 
         One DAG per destination class (see engine.network): the devices that route towards a
         gateway, their next hops and the links they route over are found once per class and
         shared by all its gateways; nothing is computed per (source gateway, target) pair.
         """
-        by_gateway: dict[str, list[VlanIntent]] = defaultdict(list)
+        by_gateway: dict[str, list[Segment]] = defaultdict(list)
         for vlan in vlans:
             by_gateway[vlan.gateway].append(vlan)
         gateways = set(by_gateway)
@@ -173,7 +193,7 @@ class Build:
             classes[self.network.attachment(gateway)].append(gateway)
         owner: dict[int, tuple[int, str]] = {}  # link index -> (VLAN id, intent) of the first route over it
 
-        def use(link: Link, sender: str, vlan: VlanIntent) -> None:
+        def use(link: Link, sender: str, vlan: Segment) -> None:
             known = owner.get(link.index)
             if known is None:
                 self._address_transit(link)
@@ -394,7 +414,7 @@ class Build:
 
     # -- routes -----------------------------------------------------------------------------
 
-    def _subnets(self) -> tuple[list[VlanIntent], dict[str, list[int]], PrefixTrie]:
+    def _subnets(self) -> tuple[list[Segment], dict[str, list[int]], PrefixTrie]:
         """Every routed VLAN in id order, the subnet indices of each gateway, and the trie of their subnets."""
         if self._subnet_cache is None:
             vlans = sorted((v for group in self._by_gateway.values() for v in group), key=lambda v: v.id)
@@ -472,7 +492,7 @@ class Build:
         return tuple(result)
 
     def _explicit_routes(self, builder: DeviceBuilder, blocks: list[tuple[_ClassRoutes, Value, dict[str, Value]]],
-                         vlans: list[VlanIntent], of_gateway: dict[str, list[int]]) -> tuple[Route, ...]:
+                         vlans: list[Segment], of_gateway: dict[str, list[int]]) -> tuple[Route, ...]:
         name = builder.name
         entries: list[tuple[int, Route]] = []
         for table, base, straight in blocks:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import traceback
 from collections.abc import Callable
@@ -136,9 +135,10 @@ ACCEPT_NEW = click.option("--accept-new-host-keys", is_flag=True,
 
 
 def _connection(known_hosts: str | None, accept_new_host_keys: bool) -> Any:
-    from engine.transaction import Connection
+    """The composition root of a run: the installed drivers (entry points) and how to reach devices."""
+    from engine.driver import Connection, DriverRegistry
 
-    return Connection(known_hosts, accept_new_host_keys)
+    return Connection(known_hosts, accept_new_host_keys, DriverRegistry.installed())
 
 
 PLAINTEXT = click.option("--allow-plaintext-secrets", is_flag=True,
@@ -523,12 +523,12 @@ def lab_up(site: Path) -> None:
 
     Idempotent: what exists is kept. Bridges, addresses, routes and tc are configuration: intent apply.
     """
-    from drivers.linux import lab as lab_driver
-    from engine.labspec import lab_spec
+    from engine.driver import DriverRegistry
+    from engine.labspec import lab_builder, lab_spec
 
     loaded, compilation = _load(site)
     spec = lab_spec(loaded, compilation.vlans_per_link)
-    created = lab_driver.up(spec, lambda line: _stderr().print(f"  {line}"))
+    created = lab_builder(loaded, DriverRegistry.installed()).up(spec, lambda line: _stderr().print(f"  {line}"))
     for line in spec.skipped:
         _stdout().print(f"  skipped {line}")
     _stdout().print(f"lab {loaded.name}: " + (f"created {len(created)} objects" if created else "already up") +
@@ -542,12 +542,13 @@ def lab_up(site: Path) -> None:
 @_guard
 def lab_down(site: Path) -> None:
     """Remove every namespace of the lab, the processes in them and their cables."""
-    from drivers.linux import lab as lab_driver
-    from engine.labspec import lab_spec
+    from engine.driver import DriverRegistry
+    from engine.labspec import lab_builder, lab_spec
     from engine.loader import load_site
 
     loaded = load_site(site)
-    removed = lab_driver.down(lab_spec(loaded), lambda line: _stderr().print(f"  {line}"))
+    removed = lab_builder(loaded, DriverRegistry.installed()).down(lab_spec(loaded),
+                                                                   lambda line: _stderr().print(f"  {line}"))
     _stdout().print(f"lab {loaded.name}: removed {len(removed)} namespaces")
 
 
@@ -573,17 +574,20 @@ def verify(site: Path, output_format: str, seconds: int, tolerance: int, state_d
     Also: the running state must still equal the desired state (drift is shown as a diff), and
     the tc class counters on the path (bytes, drops, overlimits) are reported. Needs root.
     """
-    from drivers.linux import traffic
-    from engine.labspec import lab_spec
+    from engine.driver import ClassStats
+    from engine.labspec import lab_builder, lab_spec
     from engine.state import StateDir
     from engine.transaction import live_plan, open_driver
-    from engine.verify import IntentResult, judge, plan_checks, summarise
+    from engine.verify import IntentResult, Traffic, judge, plan_checks, summarise
     from intents.vlan import VlanIntent
 
     loaded, compilation = _load(site)
     state = StateDir.for_site(loaded, state_dir)
     connection = _connection(known_hosts, False)
     spec = lab_spec(loaded, compilation.vlans_per_link)
+    traffic = lab_builder(loaded, connection.drivers)
+    if not isinstance(traffic, Traffic):
+        raise IntentError(f"the driver that builds the lab of {loaded.name} cannot send traffic between its hosts")
     with _reading(compilation) as progress:
         live = live_plan(loaded, compilation, state, connection=connection, progress=progress)
     drift = {name: device.diff for name, device in sorted(live.devices.items()) if device.changed}
@@ -599,8 +603,9 @@ def verify(site: Path, output_format: str, seconds: int, tolerance: int, state_d
             for name, interfaces in egress.items():
                 progress(name, "reading")
                 with open_driver(loaded.devices[name], state, connection) as driver:
-                    for entry in driver.class_stats(interfaces):  # type: ignore[attr-defined]
-                        found[(name, entry["dev"], entry["classid"])] = entry
+                    if isinstance(driver, ClassStats):
+                        for entry in driver.class_stats(interfaces):
+                            found[(name, entry["dev"], entry["classid"])] = entry
                 progress(name, "read")
         return found
 
@@ -609,9 +614,7 @@ def verify(site: Path, output_format: str, seconds: int, tolerance: int, state_d
     for intent in loaded.intents:
         if isinstance(intent, VlanIntent):
             hosts = [h for h in spec.hosts if h.vlan == intent.id]
-            failures = [h.netns for h in hosts if subprocess.run(
-                ["ip", "netns", "exec", h.netns, "ping", "-c", "1", "-W", "2", h.gateway],
-                capture_output=True).returncode != 0]
+            failures = [h.netns for h in hosts if not traffic.reach(h, h.gateway)]
             detail = (f"{len(hosts)} host(s) reach the gateway {intent.gateway_address}" if hosts and not failures
                       else f"cannot reach {intent.gateway_address} from {', '.join(failures)}" if failures
                       else "not measured: no lab host in this VLAN")
@@ -776,6 +779,7 @@ def discover(inventory: Path, out_file: Path | None, parallel: int, known_hosts:
     from concurrent.futures import ThreadPoolExecutor
 
     from engine.discover import build
+    from engine.driver import Neighbours
     from engine.loader import load_inventory
     from engine.model import DriverName
     from engine.state import StateDir
@@ -792,7 +796,8 @@ def discover(inventory: Path, out_file: Path | None, parallel: int, known_hosts:
         progress(name, "LLDP and interfaces")
         try:
             with open_driver(devices[name], state, connection) as driver:
-                seen[name] = driver.neighbours()  # type: ignore[attr-defined]
+                if isinstance(driver, Neighbours):
+                    seen[name] = driver.neighbours()
             progress(name, "done")
         except IntentError as exc:
             failures.append(str(exc))

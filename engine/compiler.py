@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from engine import gcpause
-from engine.build import Build, Reservation
-from engine.device import DeviceModel
+from engine.build import Build
+from engine.compilation import Compilation
 from engine.model import Site
 from engine.network import Network
 from engine.render import DeviceConfig, render
-from intents import Registry
+from intents.registry import Registry
 
-
-@dataclass(frozen=True)
-class Compilation:
-    models: dict[str, DeviceModel]
-    configs: dict[str, DeviceConfig]
-    reservations: tuple[Reservation, ...]
-    vlans_per_link: dict[int, set[int]] = field(default_factory=dict)  # link index -> VLANs it carries at L2
-    notes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # device -> notes for its plan
-    path_computations: int = 0  # shortest-path trees computed (one per destination class)
+__all__ = ["Compilation", "build_site", "compile", "compile_site"]
 
 
 @gcpause.paused

@@ -22,7 +22,7 @@ from engine.errors import IntentError
 from engine.model import Intent, Link, Site
 from engine.plan import Plan
 from engine.units import format_bps
-from intents import Registry
+from intents.registry import Registry
 from intents.vlan import VlanIntent
 
 AMBER_AT = 0.70  # reserved share of the reservable bandwidth above which a direction is amber

@@ -10,9 +10,12 @@ the subnet's (k+2)-th address (the gateway has the first).
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
-from engine.errors import TopologyError
+from engine.driver import DriverRegistry
+from engine.errors import IntentError, TopologyError
 from engine.model import Platform, Site
 from intents.vlan import VlanIntent
 
@@ -82,3 +85,27 @@ def lab_spec(site: Site, vlans_per_link: dict[int, set[int]] | None = None) -> L
             hosts.append(Host(host_netns(port.device, port.interface), lab[port.device], port.interface,
                               f"{address}/{subnet.prefixlen}", str(gateway), intent.id))
     return LabSpec(tuple(sorted(set(lab.values()))), tuple(cables), tuple(hosts), tuple(trunks), tuple(skipped))
+
+
+@runtime_checkable
+class LabBuilder(Protocol):
+    """A driver family that can build a lab of its devices here (Linux: network namespaces and veths)."""
+
+    def up(self, spec: LabSpec, progress: Callable[[str], None]) -> list[str]:
+        """Create what is missing; return what was created (["netns lab-core1", "veth core1:eth1 -- acc1:eth0"],
+        empty when the lab was already up). Raises IntentError when it cannot be built here (not root)."""
+        ...
+
+    def down(self, spec: LabSpec, progress: Callable[[str], None]) -> list[str]:
+        """Remove every namespace of the lab and the processes in it; return the namespaces removed."""
+        ...
+
+
+def lab_builder(site: Site, drivers: DriverRegistry) -> LabBuilder:
+    """The driver family that builds the lab of ``site``'s lab devices (those with a ``netns``)."""
+    families = sorted({device.driver.value for device in site.devices.values() if device.netns})
+    builders = [plugin for plugin in map(drivers.get, families) if isinstance(plugin, LabBuilder)]
+    if len(builders) != 1:
+        raise IntentError(f"site {site.name}: no one driver can build a lab of its devices with a netns "
+                          f"(drivers {', '.join(families) or 'none'})")
+    return builders[0]

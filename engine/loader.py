@@ -25,8 +25,8 @@ from engine.model import Defaults, Device, DriverName, Endpoint, Intent, Link, P
 from engine.secrets import looks_secret
 from engine.units import parse_bandwidth, parse_percent
 from engine.yamlsrc import JsonPath, SourceDoc, Vaulted, load_yaml
-from intents import Registry
 from intents.base import ParseContext, Problem
+from intents.registry import Registry
 
 NETWORK_OS = {
     "ios": Platform.IOS, "cisco.ios.ios": Platform.IOS, "cisco.ios": Platform.IOS,

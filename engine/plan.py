@@ -18,14 +18,14 @@ from typing import Any, Protocol
 from engine import cliconfig, gcpause, jsontext, linux, remediate, takeover
 from engine.archive import write_atomic
 from engine.build import Reservation
-from engine.compiler import Compilation
+from engine.compilation import Compilation
 from engine.errors import IntentError, Location, ValidationError
 from engine.identifiers import inside
 from engine.model import Device, Site
 from engine.render import DeviceConfig, platform_spec
 from engine.secrets import SecretMasker, looks_secret
 from engine.yamlsrc import decode
-from intents import Registry
+from intents.registry import Registry
 
 
 @dataclass(frozen=True)

@@ -121,7 +121,7 @@ def standalone(sentence: str) -> dict[str, Any]:
     """The intent ``sentence`` means, checked against its kind's JSON Schema (no site to check it against)."""
     import jsonschema
 
-    from intents import Registry
+    from intents.registry import Registry
 
     reading = read(sentence)
     kinds = Registry().kinds

@@ -1,6 +1,7 @@
 """apply, rollback, confirm: one transaction across devices, executed through drivers.
 
-Importing this module imports no driver; drivers load when a device is opened.
+This module imports no driver: they come in ``Connection.drivers`` (found through entry points by
+whoever composes the run) and load when a device is opened.
 """
 
 from __future__ import annotations
@@ -10,72 +11,25 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
 
-from engine.compiler import Compilation
-from engine.errors import ConnectError, IntentError
-from engine.model import Device, DriverName, Site
-from engine.plan import DevicePlan, Plan, make_plan, masker_for
+from engine.compilation import Compilation
+from engine.driver import Connection, Driver, Probe
+from engine.errors import IntentError
+from engine.model import Device, Site
+from engine.plan import Plan, make_plan, masker_for
 from engine.render import DeviceConfig
 from engine.state import StateDir
 
 Progress = Callable[[str, str], None]  # (device, what happens now)
 
 
-class LiveDriver(Protocol):
-    device: str
-
-    def __enter__(self) -> LiveDriver: ...
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 tb: TracebackType | None) -> None: ...
-    def get_running(self) -> str: ...
-    def probe(self, desired: dict[str, Any]) -> list[str]: ...
-    def stage(self, config: DeviceConfig, plan: DevicePlan | None = None) -> str: ...
-    def commit(self, revert_in: int | None = None) -> None: ...
-    def discard(self) -> None: ...
-    def confirm(self) -> None: ...
-    def rollback(self, snapshot: str) -> None: ...
-
-    changes: int
-
-
-@dataclass(frozen=True)
-class Connection:
-    """How to reach devices: where known SSH host keys are, and whether new ones are accepted."""
-
-    known_hosts: str | None = None
-    accept_new_host_keys: bool = False
-
-    def ssh_options(self) -> Any:
-        from pathlib import Path
-
-        from drivers.ssh import ConnectOptions
-
-        defaults = ConnectOptions()
-        return ConnectOptions(Path(self.known_hosts) if self.known_hosts else defaults.known_hosts,
-                              self.accept_new_host_keys)
-
-
 CONNECTION = Connection()
 
 
-def open_driver(device: Device, state: StateDir, connection: Connection = CONNECTION) -> LiveDriver:
-    """The driver for ``device`` (imported here, not at engine import)."""
-    if device.driver is DriverName.LINUX:
-        from drivers.linux import LinuxDriver
-
-        return LinuxDriver(device, state.device_dir(device.name), connection.ssh_options())
-    if device.driver is DriverName.NAPALM:
-        from drivers.napalm import NapalmDriver
-
-        return NapalmDriver(device, state.device_dir(device.name), connection.ssh_options())
-    if device.driver is DriverName.NETMIKO:
-        from drivers.netmiko import NetmikoDriver
-
-        return NetmikoDriver(device, state.device_dir(device.name), connection.ssh_options())
-    raise ConnectError(device.name, f"the {device.driver.value} driver for {device.platform.value} is not in this "
-                                    "release; plan it offline with --running DIR")
+def open_driver(device: Device, state: StateDir, connection: Connection = CONNECTION) -> Driver:
+    """The driver for ``device``, found in ``connection.drivers`` by the inventory's ``driver`` name."""
+    return connection.drivers.create(device, state.device_dir(device.name), connection)
 
 
 @dataclass
@@ -127,17 +81,14 @@ def live_plan(site: Site, compilation: Compilation, state: StateDir, parallel: i
         try:
             with open_driver(site.devices[name], state, connection) as driver:
                 text = driver.get_running()
-                missing = driver.probe(config.document) if config.document is not None else []
+                missing = driver.probe(config) if isinstance(driver, Probe) else []
         except BaseException:
             progress(name, "failed")
             raise
         progress(name, "read")
         with lock:
             texts[name] = text
-            for feature in missing:
-                hint = ("use queue: pfifo in the intent, or a kernel that has it (make test-kernel runs the full-kernel "
-                        "lab)") if feature.startswith("qdisc") else "use a kernel that has it (make test-kernel)"
-                problems.append(f"{name}: the kernel lacks {feature}; {hint}")
+            problems.extend(f"{name}: {sentence}" for sentence in missing)
 
     masker = masker_for(site)
     try:
@@ -156,7 +107,7 @@ def load_plan_file(path: Any, state_dir: Any, connection: Connection, allow_plai
     import os
     from pathlib import Path
 
-    from engine.compiler import Compilation
+    from engine.compilation import Compilation
     from engine.loader import load_site
     from engine.plan import PLAN_KEY_ENV, check_plan_site, read_plan_file
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-from engine.compiler import Compilation
+from engine.compilation import Compilation
 from engine.labspec import Host, LabSpec
 from engine.model import Site
 from engine.network import Network
@@ -80,6 +80,24 @@ class IntentResult:
 
 
 Measure = Callable[[Check], dict[str, int]]  # flow name -> measured bits per second at the receiver
+
+
+@runtime_checkable
+class Traffic(Protocol):
+    """A driver family that sends real traffic between lab hosts (Linux: ping and iperf3 in namespaces)."""
+
+    def measure(self, check: Check, seconds: int) -> dict[str, int]:
+        """Run the check's flows at once for ``seconds``; what each receiver got in bit/s, by flow name:
+        {"guaranteed": 19_400_000, "bulk from h-acc1-eth3": 75_100_000}. Raises DriverError."""
+        ...
+
+    def reach(self, host: Host, address: str) -> bool:
+        """True when ``host`` gets an answer from ``address`` ("10.10.0.1"): one ping, two seconds."""
+        ...
+
+    def emulated(self) -> bool:
+        """True under a software-emulated machine (qemu), where the site's rates are scaled down."""
+        ...
 
 
 def plan_checks(site: Site, compilation: Compilation, spec: LabSpec) -> list[Check]:

@@ -36,9 +36,9 @@ __all__ = [
 
 if TYPE_CHECKING:
     from engine.compiler import Compilation
+    from engine.driver import Connection as EngineConnection
     from engine.model import Site
     from engine.plan import Plan as EnginePlan
-    from engine.transaction import Connection as EngineConnection
     from engine.transaction import RunResult
 
 SitePath = str | os.PathLike[str]
@@ -121,9 +121,11 @@ def plan(site: SitePath | Site, running: SitePath | None = None, *, connection: 
 
 
 def _engine_connection(connection: Connection) -> EngineConnection:
-    from engine.transaction import Connection as EngineConnection
+    """The composition root of a Python run: the installed drivers (entry points) and how to reach devices."""
+    from engine.driver import Connection as EngineConnection
+    from engine.driver import DriverRegistry
 
-    return EngineConnection(connection.known_hosts, connection.accept_new_host_keys)
+    return EngineConnection(connection.known_hosts, connection.accept_new_host_keys, DriverRegistry.installed())
 
 
 def apply(plan_or_site: Plan | SitePath | Site, *, confirm_timeout: int | None = None, parallel: int = 4,

@@ -1,32 +1,20 @@
-"""Intent kinds: one module each, registered in one explicit map.
+"""Intent kinds: one module each (``intents/<kind>.py`` with its JSON Schema), registered in one
+explicit map in ``intents.registry``.
 
-Third-party kinds are found through the ``intent_engine.kinds`` entry-point group; the registry
-lives on an instance (``Registry``), never on a class.
+This package face imports nothing when it is imported, so ``import intents.base`` (what a
+third-party kind does) never drags the built-in kinds or the engine in behind it. ``Registry`` and
+``BUILTIN`` load ``intents.registry`` on first use (PEP 562).
 """
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
+import importlib
+from typing import Any
 
-from intents import qos_guarantee, qos_limit, vlan
-from intents.base import Kind
-
-BUILTIN: dict[str, Kind] = {
-    vlan.KIND.key: vlan.KIND,
-    qos_guarantee.KIND.key: qos_guarantee.KIND,
-    qos_limit.KIND.key: qos_limit.KIND,
-}
+__all__ = ["BUILTIN", "Registry"]
 
 
-class Registry:
-    """The kinds one run knows: the built-in map plus any installed plugins."""
-
-    def __init__(self, kinds: dict[str, Kind] | None = None, plugins: bool = True) -> None:
-        self.kinds: dict[str, Kind] = dict(BUILTIN if kinds is None else kinds)
-        if plugins:
-            for entry in entry_points(group="intent_engine.kinds"):
-                if entry.name not in self.kinds:
-                    self.kinds[entry.name] = entry.load()
-
-    def ordered(self) -> list[Kind]:
-        return sorted(self.kinds.values(), key=lambda kind: (kind.order, kind.key))
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        return getattr(importlib.import_module("intents.registry"), name)
+    raise AttributeError(f"module 'intents' has no attribute {name!r}")

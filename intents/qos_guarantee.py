@@ -19,11 +19,10 @@ from intents.base import JsonPath, ParseContext, load_schema
 from intents.match import parse_dscp, parse_ports, parse_protocol
 
 if TYPE_CHECKING:
-    from engine.build import Build
-    from engine.compiler import Compilation
+    from engine.build import Build, Segment
+    from engine.compilation import Compilation
     from engine.model import Site
     from engine.network import Network
-    from intents.vlan import VlanIntent
 
 
 @dataclass(frozen=True)
@@ -134,7 +133,7 @@ class QosGuaranteeKind:
                     build.add_class(device, link, intent.name, rate, max(ceil, rate), intent.priority, intent.queue, match)
 
 
-def directional_hops(network: Network, source: VlanIntent, target: VlanIntent) -> set[tuple[str, Link]]:
+def directional_hops(network: Network, source: Segment, target: Segment) -> set[tuple[str, Link]]:
     """(sending device, link) for every hop of every equal-cost path from ``source`` hosts to ``target`` hosts."""
     hops: set[tuple[str, Link]] = set()
     try:

@@ -12,7 +12,7 @@ from intents.base import JsonPath, ParseContext, load_schema
 
 if TYPE_CHECKING:
     from engine.build import Build
-    from engine.compiler import Compilation
+    from engine.compilation import Compilation
     from engine.model import Site
 
 

@@ -344,7 +344,7 @@ def test_later_kinds_refuse_naming_the_word(sentence: str, word: str) -> None:
 def test_later_kinds_are_read_by_default_exactly_when_the_engine_has_them() -> None:
     import jsonschema
 
-    from intents import BUILTIN
+    from intents.registry import BUILTIN
 
     for sentence, intent in LATER:
         kind = next(key for key in intent if key != "name")
@@ -370,7 +370,7 @@ def test_every_intent_of_the_table_is_valid_for_its_kind(tmp_path: Any) -> None:
     import jsonschema
 
     import intent_engine
-    from intents import BUILTIN
+    from intents.registry import BUILTIN
 
     (tmp_path / "inventory.yaml").write_text("all:\n  vars: {platform: linux}\n  hosts:\n"
                                              + "".join(f"    {d}: {{netns: {d}}}\n" for d in ("core1", "acc1", "acc2")))

@@ -18,14 +18,14 @@ from typing import Any
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError as Pyroute2Error
 
-from drivers.base import Lifecycle
+from drivers.base import Lifecycle, vendor_errors
 from drivers.linux import netlink
 from drivers.linux.ops import TcOp, plan_ops
 from drivers.linux.transport import LocalTransport, SSHTransport, Transport
 from engine import linux
 from engine.errors import CommitError, DriverError, RollbackError
 from engine.model import Device
-from engine.plan import linux_diff
+from engine.plan import DevicePlan, linux_diff
 from engine.render import DeviceConfig
 
 EOPNOTSUPP, ENOENT = 95, 2
@@ -85,18 +85,23 @@ class LinuxDriver(Lifecycle):
 
     def read(self) -> dict[str, Any]:
         """The device's whole state, with the keys intent owns there."""
-        try:
+        with vendor_errors(self.device, DriverError, "cannot read state", (OSError, Pyroute2Error)):
             document = self.transport.read(self.device)
-        except (OSError, Pyroute2Error) as exc:
-            raise DriverError(self.device, f"cannot read state: {exc}") from exc
         document["owned"] = self.owned()
         return document
 
     def get_running(self) -> str:
         return json.dumps(self.read(), indent=2, sort_keys=True) + "\n"
 
-    def probe(self, desired: dict[str, Any]) -> list[str]:
-        """Kernel features the desired state needs that this kernel lacks, as messages for the user."""
+    def probe(self, config: DeviceConfig) -> list[str]:
+        """Kernel features the desired state needs that this kernel lacks, as sentences for the user."""
+        kernel = "a kernel that has it (make test-kernel runs the full-kernel lab)"
+        return [f"the kernel lacks {feature}; " + (f"use queue: pfifo in the intent, or {kernel}"
+                                                   if feature.startswith("qdisc") else f"use {kernel}")
+                for feature in self.missing_features(config.document or {})]
+
+    def missing_features(self, desired: dict[str, Any]) -> list[str]:
+        """Kernel features ``desired`` needs that this kernel lacks: ["qdisc fq_codel", "ifb devices"]."""
         wanted_qdiscs = sorted({q["kind"] for q in desired.get("qdiscs") or []} - {"htb", "ingress"})
         needs_vlan = any(link.get("kind") == "vlan" for link in desired.get("links") or [])
         needs_ifb = any(link.get("kind") == "ifb" for link in desired.get("links") or [])
@@ -113,7 +118,7 @@ class LinuxDriver(Lifecycle):
 
     # -- changing ---------------------------------------------------------------------------
 
-    def stage(self, config: DeviceConfig, plan: object = None) -> str:
+    def stage(self, config: DeviceConfig, plan: DevicePlan | None = None) -> str:
         """Stage the state document (the plan of a Linux device is its document: ``plan`` adds nothing)."""
         if config.document is None:
             raise DriverError(self.device, f"not a Linux configuration ({config.platform})")
@@ -145,12 +150,8 @@ class LinuxDriver(Lifecycle):
         self._write_owned(sorted(set(running.get("owned") or []) | set(keys)))
         if revert_in:
             self._arm(running, revert_in)
-        try:
+        with vendor_errors(self.device, CommitError, "", (netlink.NetlinkError, Pyroute2Error), _refused):
             self.changes = self._execute(running, desired)
-        except netlink.NetlinkError as exc:
-            raise CommitError(self.device, f"kernel refused {exc.what}: {os.strerror(exc.errno or 0)}") from exc
-        except Pyroute2Error as exc:
-            raise CommitError(self.device, f"kernel refused a change: {exc}") from exc
         self._verify(desired, self._wanted)
         self._write_owned(keys)
         self._staged = None
@@ -158,17 +159,18 @@ class LinuxDriver(Lifecycle):
     def rollback(self, snapshot: str) -> None:
         """Make every object intent touched equal to ``snapshot`` (a ``get_running()`` text) again."""
         try:
-            document = json.loads(snapshot)
-            running = self.read()
-            running["owned"] = sorted(set(running.get("owned") or []) | set(document.get("owned") or []))
-            target = {k: v for k, v in document.items() if k != "owned"}
-            self.changes = self._execute(running, linux.canonical(target))
-            self._verify(target)
-            self._write_owned(list(document.get("owned") or []))
-        except DriverError as exc:
+            with vendor_errors(self.device, RollbackError, "restore failed", (OSError, ValueError, Pyroute2Error)):
+                document = json.loads(snapshot)
+                running = self.read()
+                running["owned"] = sorted(set(running.get("owned") or []) | set(document.get("owned") or []))
+                target = {k: v for k, v in document.items() if k != "owned"}
+                self.changes = self._execute(running, linux.canonical(target))
+                self._verify(target)
+                self._write_owned(list(document.get("owned") or []))
+        except RollbackError:
+            raise
+        except DriverError as exc:  # ours, from reading or verifying: said again as a failed rollback
             raise RollbackError(self.device, str(exc).split(": ", 1)[-1]) from exc
-        except (OSError, ValueError, Pyroute2Error) as exc:
-            raise RollbackError(self.device, f"restore failed: {exc}") from exc
 
     # -- commit-confirm ---------------------------------------------------------------------
 
@@ -229,6 +231,13 @@ class LinuxDriver(Lifecycle):
             return netlink.new_class(index(obj["dev"]), obj)
         actions = netlink.mirred_redirect(index(obj["action"].split()[-1])) if obj.get("action") else b""
         return netlink.new_filter(index(obj["dev"]), obj, actions)
+
+
+def _refused(exc: BaseException) -> str:
+    """What the kernel said, for a CommitError: "kernel refused add-class 1:1a3 on eth2: File exists"."""
+    if isinstance(exc, netlink.NetlinkError):
+        return f"kernel refused {exc.what}: {os.strerror(exc.errno or 0)}"
+    return f"kernel refused a change: {exc}"
 
 
 _features: dict[tuple[str, str], bool] = {}

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from engine.errors import DriverError
+from engine.labspec import Host
 from engine.verify import Check, Flow
 
 OMIT_SECONDS = 1  # TCP slow start is not what we measure
@@ -77,6 +78,12 @@ def _wait_listening(flow: Flow, timeout: float = 5.0) -> None:
             return
         time.sleep(0.05)
     raise DriverError("lab", f"iperf3 server in {flow.destination.netns} did not listen on {flow.port}")
+
+
+def reach(host: Host, address: str) -> bool:
+    """One ping from the lab host's namespace to ``address``."""
+    return subprocess.run(["ip", "netns", "exec", host.netns, "ping", "-c", "1", "-W", "2", address],
+                          capture_output=True).returncode == 0
 
 
 def emulated() -> bool:

@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from drivers import revert
-from drivers.base import Lifecycle
+from drivers.base import Lifecycle, vendor_errors
 from drivers.cli import planned, same_config, satisfied
 from drivers.ssh import ConnectOptions, password_for, verify_host_key
+from engine.driver import Connection, DriverPlugin
 from engine.errors import CommitError, ConnectError, DriverError, RollbackError
 from engine.model import Device
 from engine.plan import DevicePlan
@@ -73,16 +74,12 @@ class NapalmDriver(Lifecycle):
         password = password_for(self._spec)
         self._masker.add(password)
         cls = (self._factory or _napalm_factory)(name)
-        try:
+        with self._wrapped(ConnectError, ""):
             self._napalm = cls(self._spec.host or self.device, self._spec.username or "", password or "",
                                timeout=int(self._options.timeout), optional_args=optional)
             if self.platform == "junos" and self._factory is None and name != "mock":
                 self._napalm.device._hostkey_verify = True  # PyEZ never checks otherwise (no public option)
             self._call("open")
-        except DriverError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - vendor libraries raise their own classes
-            raise ConnectError(self.device, self._text(exc)) from None
 
     def _strict_options(self, port: int) -> dict[str, Any]:
         if self.platform == "eos":
@@ -188,16 +185,23 @@ class NapalmDriver(Lifecycle):
         return getattr(self._napalm, method)(*args, **kwargs)
 
     def _text(self, exc: BaseException) -> str:
+        """NAPALM leaks netmiko, pyeapi and PyEZ exceptions: their class name and message, masked."""
+        if isinstance(exc, NotImplementedError):
+            return f"not supported by NAPALM on {self.platform} ({exc})"
         text = str(exc) or type(exc).__name__
         return self._masker(f"{type(exc).__name__}: {text}" if type(exc).__name__ not in text else text)
 
-    @contextlib.contextmanager
-    def _wrapped(self, kind: type[DriverError], what: str) -> Iterator[None]:
-        try:
-            yield
-        except DriverError:
-            raise
-        except NotImplementedError as exc:
-            raise kind(self.device, f"{what}: not supported by NAPALM on {self.platform} ({exc})") from None
-        except Exception as exc:  # noqa: BLE001 - NAPALM leaks netmiko/pyeapi/PyEZ exceptions
-            raise kind(self.device, f"{what}: {self._text(exc)}") from None
+    def _wrapped(self, kind: type[DriverError], what: str) -> contextlib.AbstractContextManager[None]:
+        return vendor_errors(self.device, kind, what, text=self._text)
+
+
+class NapalmPlugin:
+    """ios, eos, junos and nxos through NAPALM; what the ``intent_engine.drivers`` entry point ``napalm`` names."""
+
+    name = "napalm"
+
+    def create(self, device: Device, work_dir: Path, connection: Connection) -> NapalmDriver:
+        return NapalmDriver(device, work_dir, ConnectOptions.of(connection))
+
+
+PLUGIN: DriverPlugin = NapalmPlugin()  # mypy checks here that it, and the driver it makes, keep the contract

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from drivers import revert
-from drivers.base import Lifecycle
+from drivers.base import Lifecycle, vendor_errors
 from drivers.cli import planned, same_config, satisfied
 from drivers.ssh import ConnectOptions, password_for, verify_host_key
+from engine.driver import Connection, DriverPlugin
 from engine.errors import CommitError, ConnectError, DriverError, RollbackError
 from engine.model import Device
 from engine.plan import DevicePlan
@@ -66,7 +67,7 @@ class NetmikoDriver(Lifecycle):
         secret_env = dict(self._spec.extra).get("enable_secret_env")
         secret = (credentials.secret(str(secret_env), f"enable secret of {self.device}") or "") if secret_env else ""
         self._masker.add(secret)
-        try:
+        with vendor_errors(self.device, ConnectError, "", text=self._text):
             self._conn = self._connector(
                 device_type=DEVICE_TYPES[self.platform], host=self._spec.host or self.device, port=port,
                 username=self._spec.username or "", password=password or "", secret=secret,
@@ -76,8 +77,6 @@ class NetmikoDriver(Lifecycle):
             )
             if self.platform != "junos" and not self._conn.check_enable_mode():
                 self._conn.enable()
-        except Exception as exc:  # noqa: BLE001 - netmiko and paramiko raise their own classes
-            raise ConnectError(self.device, self._text(exc)) from None
 
     def close(self) -> None:
         if self._conn is not None:
@@ -144,15 +143,19 @@ class NetmikoDriver(Lifecycle):
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return self._masker(f"{type(exc).__name__}: {text}")
 
-    @contextlib.contextmanager
-    def _wrapped(self, kind: type[DriverError], what: str) -> Iterator[None]:
+    def _wrapped(self, kind: type[DriverError], what: str) -> contextlib.AbstractContextManager[None]:
         if self._conn is None:
             raise DriverError(self.device, "driver is not open")
-        try:
-            yield
-        except DriverError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            with contextlib.suppress(Exception):
-                self._conn.exit_config_mode()  # leave the session usable for the restore that follows
-            raise kind(self.device, f"{what}: {self._text(exc)}") from None
+        return vendor_errors(self.device, kind, what, text=self._text, cleanup=self._conn.exit_config_mode)
+
+
+class NetmikoPlugin:
+    """CLI devices through Netmiko and hier_config; what the ``intent_engine.drivers`` entry point ``netmiko`` names."""
+
+    name = "netmiko"
+
+    def create(self, device: Device, work_dir: Path, connection: Connection) -> NetmikoDriver:
+        return NetmikoDriver(device, work_dir, ConnectOptions.of(connection))
+
+
+PLUGIN: DriverPlugin = NetmikoPlugin()  # mypy checks here that it, and the driver it makes, keep the contract

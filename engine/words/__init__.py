@@ -132,7 +132,7 @@ def builtin() -> dict[str, Phrases]:
     """The phrases shipped here, for the kinds the engine has (a kind's phrases wait for its module)."""
     from importlib import import_module
 
-    from intents import BUILTIN
+    from intents.registry import BUILTIN
 
     modules = [import_module(f"engine.words.{key}") for key in _SHIPPED if key in BUILTIN]
     return {module.PHRASES.key: module.PHRASES for module in modules}

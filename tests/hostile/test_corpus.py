@@ -24,7 +24,7 @@ from engine.compiler import compile_site
 from engine.errors import IntentError, ValidationError
 from engine.loader import load_site
 from engine.plan import RunningState, make_plan
-from intents import Registry
+from intents.registry import Registry
 from tests.hostile import make_corpus
 from tests.hostile.common import run
 

@@ -1,0 +1,23 @@
+"""What one compilation produced: the type the engine and the intent kinds share (a leaf module).
+
+Kinds read it (``describe``, verify steps); the compiler makes it; plan, apply and verify consume
+it. It imports only data modules, so nothing that imports it can close an import cycle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engine.build import Reservation
+from engine.device import DeviceModel
+from engine.render import DeviceConfig
+
+
+@dataclass(frozen=True)
+class Compilation:
+    models: dict[str, DeviceModel]
+    configs: dict[str, DeviceConfig]
+    reservations: tuple[Reservation, ...]
+    vlans_per_link: dict[int, set[int]] = field(default_factory=dict)  # link index -> VLANs it carries at L2
+    notes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # device -> notes for its plan
+    path_computations: int = 0  # shortest-path trees computed (one per destination class)

@@ -1,0 +1,77 @@
+"""Drivers are found through the ``intent_engine.drivers`` entry points, in a registry on an instance
+that refuses two drivers with one name; optional abilities are checked with isinstance."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.driver import ClassStats, Connection, DriverRegistry, Neighbours, Probe
+from engine.errors import ConnectError, IntentError
+from engine.model import Device, DriverName, Platform
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_our_drivers_are_registered_through_our_pyproject() -> None:
+    registry = DriverRegistry.installed()
+    assert registry.names() == ["linux", "napalm", "netmiko"]
+    for name in registry.names():
+        assert registry.get(name).name == name
+
+
+def test_installed_registry_imports_no_driver_until_one_is_used() -> None:
+    code = ("import sys; from engine.driver import DriverRegistry; r = DriverRegistry.installed(); "
+            "before = sorted(m for m in sys.modules if m.startswith('drivers')); r.get('netmiko'); "
+            "print(before, 'drivers.netmiko' in sys.modules, 'drivers.linux' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert result.stdout.split() == ["[]", "True", "False"]
+
+
+class _Plugin:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def create(self, device: Device, work_dir: Path, connection: Connection) -> object:
+        raise AssertionError("not opened in these tests")
+
+
+def test_two_drivers_with_one_name_are_refused() -> None:
+    registry = DriverRegistry([_Plugin("acme")])
+    with pytest.raises(IntentError, match="two drivers are named 'acme'"):
+        registry.add(_Plugin("acme"))  # type: ignore[arg-type]
+    assert registry.names() == ["acme"]
+
+
+def test_another_distribution_claiming_a_driver_name_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second installed distribution whose entry point is also called ``linux``: refused, not shadowed."""
+    info = tmp_path / "acme_drivers-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-drivers\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[intent_engine.drivers]\nlinux = acme.linux:PLUGIN\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(IntentError, match="two drivers are named 'linux'") as info:
+        DriverRegistry.installed()
+    assert "acme.linux:PLUGIN (acme-drivers)" in str(info.value)
+    assert "drivers.linux:PLUGIN (intent-engine)" in str(info.value)
+
+
+def test_an_unknown_driver_is_a_connect_error_naming_the_device(tmp_path: Path) -> None:
+    device = Device("sw1", Platform.IOS, DriverName.NETMIKO)
+    with pytest.raises(ConnectError, match=r"sw1: no driver named 'netmiko' is installed \(installed: acme\)"):
+        DriverRegistry([_Plugin("acme")]).create(device, tmp_path, Connection())  # type: ignore[list-item]
+
+
+def test_abilities_are_protocols_the_drivers_have_or_lack(tmp_path: Path) -> None:
+    registry = DriverRegistry.installed()
+    connection = Connection(str(tmp_path / "known_hosts"), False, registry)
+    linux = registry.create(Device("r1", Platform.LINUX, DriverName.LINUX, netns="nowhere"), tmp_path, connection)
+    napalm = registry.create(Device("r2", Platform.EOS, DriverName.NAPALM), tmp_path, connection)
+    netmiko = registry.create(Device("r3", Platform.IOS, DriverName.NETMIKO), tmp_path, connection)
+    assert [isinstance(d, ClassStats) for d in (linux, napalm, netmiko)] == [True, False, False]
+    assert [isinstance(d, Probe) for d in (linux, napalm, netmiko)] == [True, False, False]
+    assert [isinstance(d, Neighbours) for d in (linux, napalm, netmiko)] == [False, True, False]
+
