@@ -105,6 +105,9 @@ class PlatformSyntax:
     # any shared section no intent wants any more, so nothing points at an object being deleted.
     bindings: tuple[re.Pattern[str], ...] = ()
     trunk: TrunkSyntax | None = None
+    # Child lines the device accepts but never shows (IOS and EOS print `shutdown`, never `no shutdown`):
+    # sent when the engine creates a section, never wanted again in one the device already has.
+    unprinted: tuple[re.Pattern[str], ...] = ()
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> PlatformSyntax:
@@ -120,6 +123,7 @@ class PlatformSyntax:
             exclusive=tuple((re.compile(e["line"]), re.compile(e["when"])) for e in raw.get("exclusive", [])),
             bindings=tuple(re.compile(p) for p in raw.get("bindings", [])),
             trunk=TrunkSyntax(raw["trunk"]["allowed"], re.compile(raw["trunk"]["mode"])) if raw.get("trunk") else None,
+            unprinted=tuple(re.compile(p) for p in raw.get("unprinted", [])),
         )
 
     def shared_children(self, text: str) -> tuple[re.Pattern[str], ...] | None:
@@ -336,7 +340,9 @@ def _merge_section(running: Node, desired: Node, syntax: PlatformSyntax) -> Node
     def setting(text: str) -> str | None:
         return next((m.group(0) for p in owned if (m := p.search(text))), None)
 
-    desired_children = [c for c in (_union(child, running.children, syntax) for child in desired.children) if c]
+    present = {child.text for child in running.children}
+    desired_children = [c for c in (_union(child, running.children, syntax) for child in desired.children)
+                        if c and (c.text in present or not any(p.search(c.text) for p in syntax.unprinted))]
     wanted = {child.text for child in desired_children}
     indent = _child_indent(running, desired)
     unplaced = [child for child in desired_children if child.text not in {c.text for c in running.children}]

@@ -23,6 +23,7 @@ from engine import remediate
 from engine.plan import DevicePlan
 
 TRUNK = "switchport trunk allowed vlan"
+UNPRINTED = {"ios": "no shutdown", "eos": "no shutdown", "nxos": "switchport mode access"}
 ENGINE_NAMES = re.compile(r"INTENT-|intent-|intent:|tag 4711")
 Path = tuple[str, ...]
 
@@ -124,7 +125,11 @@ def check(platform: str, running_text: str, desired_text: str, plan: DevicePlan)
     forward_tree = remediate.apply_commands(platform, running_text, plan.commands)
     before, after = canonical_indent(running), canonical_indent(forward_tree)
     desired = canonical_indent(remediate.hconfig(platform, desired_text))
-    missing = sorted(p for p in desired.paths if p not in after.paths)
+    # Lines these devices never print (IOS and EOS: `no shutdown`; NX-OS: the default `switchport mode
+    # access`): a section the device already had shows none, and needs none.
+    hidden = UNPRINTED.get(platform)
+    quiet = {(p[0], hidden) for p in before.paths if len(p) == 1} if hidden else set()
+    missing = sorted(p for p in desired.paths if p not in after.paths and p not in quiet)
     assert not missing, f"running + commands lacks desired lines: {missing[:5]}"
     for section, vlans in desired.trunks.items():
         assert vlans <= after.trunks.get(section, frozenset(range(1, 4095))), f"{section}: desired VLANs not allowed"
