@@ -3,8 +3,10 @@
 A driver that arms a revert writes ``pending.json`` (token, deadline, the device without secrets,
 the snapshot) and starts this in a new session, so it outlives the ``intent`` process. At the
 deadline it claims the file by renaming it (``confirm()`` claims it the same way, so exactly one
-wins) and restores the snapshot through the same driver. Credentials come from the environment
-it inherited (``password_env``), never from its command line.
+wins) and restores the snapshot through the same driver, then appends what it did to the site's
+journal (``{"action": "reverted", "device": ..., "ok": ...}``), so history shows the apply as
+reverted. Credentials come from the environment it inherited (``password_env``), never from its
+command line.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from engine import journal
 from engine.driver import Connection, DriverRegistry
 from engine.errors import CommitError
-from engine.model import Device, DriverName, Platform
-
-SECRET_FIELDS = {"password", "extra"}
+from engine.model import Device
+from engine.state import StateDir
 
 
 def arm(work_dir: Path, device: Device, snapshot: str, seconds: int, connection: dict[str, Any]) -> str:
@@ -30,14 +32,15 @@ def arm(work_dir: Path, device: Device, snapshot: str, seconds: int, connection:
     token = uuid.uuid4().hex
     work_dir.mkdir(parents=True, exist_ok=True)
     (work_dir / "reverted.json").unlink(missing_ok=True)  # from an earlier commit
-    spec = {k: (v.value if hasattr(v, "value") else v) for k, v in device.__dict__.items() if k not in SECRET_FIELDS}
+    spec = journal.device_spec(device)
     record = {"token": token, "deadline": time.time() + seconds, "device": spec, "snapshot": snapshot,
               "connection": connection}
     tmp = work_dir / ".pending.tmp"
     tmp.write_text(json.dumps(record))
     tmp.replace(work_dir / "pending.json")
     root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "PYTHONPATH": str(root)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    env.pop("INTENT_FAULT", None)
     if device.password is not None:  # a plaintext or prompted password reaches the child only through its env
         env["INTENT_REVERT_PASSWORD"] = device.password
     subprocess.Popen([sys.executable, "-m", "drivers.revert", str(work_dir), token], cwd=root,
@@ -51,7 +54,7 @@ def claim(work_dir: Path, device: str) -> None:
     try:
         (work_dir / "pending.json").replace(work_dir / "confirmed.json")
     except FileNotFoundError:
-        if (work_dir / "reverted.json").exists():
+        if (work_dir / "reverted.json").exists() or (work_dir / "reverting.json").exists():
             raise CommitError(device, "too late: the commit was already reverted at its deadline") from None
         raise CommitError(device, "no commit is waiting for confirmation") from None
 
@@ -73,12 +76,9 @@ def main(work_dir: Path, token: str) -> int:
     if json.loads(claimed.read_text()).get("token") != token:
         claimed.replace(pending)  # a newer commit's record: not ours
         return 0
-    spec = dict(record["device"])
-    spec["platform"], spec["driver"] = Platform(spec["platform"]), DriverName(spec["driver"])
-    spec["interfaces"] = tuple(spec["interfaces"]) if spec.get("interfaces") else None
-    spec["groups"] = tuple(spec.get("groups") or ())
-    device = Device(**spec, password=os.environ.get("INTENT_REVERT_PASSWORD"))
+    device = journal.device_from_spec(record["device"], os.environ.get("INTENT_REVERT_PASSWORD"))
     outcome: dict[str, Any] = {"token": token, "reverted_at": time.time(), "ok": True, "error": None}
+    state = StateDir(work_dir.parent.parent)
     try:
         connection = Connection(record["connection"].get("known_hosts"), False, DriverRegistry.installed())
         with connection.drivers.create(device, work_dir, connection) as driver:
@@ -87,6 +87,11 @@ def main(work_dir: Path, token: str) -> int:
         outcome.update(ok=False, error=str(exc))
     (work_dir / "reverted.json").write_text(json.dumps(outcome))
     claimed.unlink(missing_ok=True)
+    try:
+        state.record({"action": "reverted", "device": device.name, "ok": outcome["ok"], "error": outcome["error"],
+                      "token": token})
+    except Exception:  # noqa: BLE001, S110 - reverted.json above still tells `intent confirm`
+        pass
     return 0 if outcome["ok"] else 1
 
 

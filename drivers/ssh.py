@@ -12,6 +12,7 @@ import base64
 import hashlib
 import os
 import socket
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,13 +29,14 @@ class ConnectOptions:
     known_hosts: Path = field(default_factory=lambda: Path(os.environ.get("INTENT_KNOWN_HOSTS",
                                                                           Path.home() / ".ssh" / "known_hosts")))
     accept_new_host_keys: bool = False
-    timeout: float = 15.0
+    timeout: float = 15.0  # connect, SSH banner and authentication, each
+    command_timeout: float = 60.0  # one command, start to exit status
 
     @classmethod
     def of(cls, connection: Connection) -> ConnectOptions:
-        """The SSH side of the engine's ``Connection`` (known_hosts, whether new keys are accepted)."""
+        """The SSH side of the engine's ``Connection`` (known_hosts, whether new keys are accepted, deadlines)."""
         known = Path(connection.known_hosts) if connection.known_hosts else cls().known_hosts
-        return cls(known, connection.accept_new_host_keys)
+        return cls(known, connection.accept_new_host_keys, connection.connect_timeout, connection.command_timeout)
 
 
 def fingerprint(key: paramiko.PKey) -> str:
@@ -57,9 +59,25 @@ class _Policy(paramiko.MissingHostKeyPolicy):  # type: ignore[misc]
         if not self.options.accept_new_host_keys:
             raise _UnknownHostKey(key)
         client.get_host_keys().add(hostname, key.get_name(), key)
-        self.options.known_hosts.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.options.known_hosts, "a", encoding="utf-8") as handle:
-            handle.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
+        record_host_key(self.options.known_hosts, hostname, key)
+
+
+def record_host_key(known_hosts: Path, lookup: str, key: paramiko.PKey) -> None:
+    """Append a host key to known_hosts under an exclusive lock, unless a parallel connect already did."""
+    import fcntl
+
+    known_hosts.parent.mkdir(parents=True, exist_ok=True)
+    line = f"{lookup} {key.get_name()} {key.get_base64()}\n"
+    with open(known_hosts, "a+", encoding="utf-8") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            handle.seek(0)
+            if line not in handle.readlines():
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def password_for(device: Device) -> str | None:
@@ -108,28 +126,49 @@ def connect(device: Device, options: ConnectOptions) -> paramiko.SSHClient:
     return client
 
 
-def run(client: paramiko.SSHClient, command: str, stdin: bytes = b"", timeout: float = 120.0) -> tuple[int, bytes, bytes]:
-    """Run one command; return (exit status, stdout, stderr)."""
-    channel: Any = client.get_transport().open_session()
-    channel.settimeout(timeout)
-    channel.exec_command(command)
-    if stdin:
-        channel.sendall(stdin)
-    channel.shutdown_write()
+class CommandTimeout(ConnectError):
+    """A command did not finish within its deadline."""
+
+
+def run(client: paramiko.SSHClient, command: str, stdin: bytes = b"", timeout: float = 60.0,
+        device: str = "") -> tuple[int, bytes, bytes]:
+    """Run one command within ``timeout`` seconds, start to exit status; return (exit status, stdout, stderr).
+
+    A host that stops answering raises CommandTimeout (the channel is closed), never hangs."""
+    deadline = time.monotonic() + timeout
+    transport = client.get_transport()
+    if transport is None or not transport.is_active():
+        raise ConnectError(device, "the SSH connection is closed")
+    try:
+        channel: Any = transport.open_session(timeout=timeout)
+        channel.settimeout(timeout)
+        channel.exec_command(command)
+        if stdin:
+            channel.sendall(stdin)
+        channel.shutdown_write()
+    except (TimeoutError, paramiko.SSHException, OSError) as exc:
+        raise CommandTimeout(device, f"no answer to a command within {timeout:g}s ({exc or type(exc).__name__})") \
+            from None
     out, err = bytearray(), bytearray()
-    while True:
-        if channel.recv_ready():
+    try:
+        while True:
+            if channel.recv_ready():
+                out += channel.recv(65536)
+            elif channel.recv_stderr_ready():
+                err += channel.recv_stderr(65536)
+            elif channel.exit_status_ready() and not channel.recv_ready() and not channel.recv_stderr_ready():
+                break
+            elif time.monotonic() >= deadline:
+                raise CommandTimeout(device, f"no answer to a command within {timeout:g}s")
+            elif channel.closed or not transport.is_active():
+                raise ConnectError(device, "the SSH connection dropped during a command")
+            else:
+                channel.status_event.wait(0.05)
+        while channel.recv_ready():
             out += channel.recv(65536)
-        elif channel.recv_stderr_ready():
-            err += channel.recv_stderr(65536)
-        elif channel.exit_status_ready() and not channel.recv_ready() and not channel.recv_stderr_ready():
-            break
-        else:
-            channel.status_event.wait(0.05)
-    while channel.recv_ready():
-        out += channel.recv(65536)
-    status = channel.recv_exit_status()
-    channel.close()
+        status = channel.recv_exit_status()
+    finally:
+        channel.close()
     return status, bytes(out), bytes(err)
 
 
@@ -161,9 +200,7 @@ def verify_host_key(device: Device, port: int, options: ConnectOptions) -> None:
             raise ConnectError(device.name, f"unknown SSH host key for {where} ({key.get_name()} {fingerprint(key)}); "
                                             f"verify it and add it to {options.known_hosts}, or pass "
                                             "--accept-new-host-keys")
-        options.known_hosts.parent.mkdir(parents=True, exist_ok=True)
-        with open(options.known_hosts, "a", encoding="utf-8") as handle:
-            handle.write(f"{lookup} {key.get_name()} {key.get_base64()}\n")
+        record_host_key(options.known_hosts, lookup, key)
         return
     if entry[key.get_name()] != key:
         raise ConnectError(device.name, f"SSH host key for {where} CHANGED (now {fingerprint(key)}, {options.known_hosts} "

@@ -141,6 +141,24 @@ def _connection(known_hosts: str | None, accept_new_host_keys: bool) -> Any:
     return Connection(known_hosts, accept_new_host_keys, DriverRegistry.installed())
 
 
+DEVICE_TIMEOUT = click.option("--device-timeout", type=click.FloatRange(min=1), default=120, show_default=True,
+                              metavar="SECONDS", help="Budget of each device per phase (read, change with verify, "
+                                                      "restore); a device over it fails and the others roll back.")
+
+
+def _recovery_first(state: Any, site: Path) -> None:
+    """After an interrupted apply, every command on the site says so first (stderr)."""
+    from engine.transaction import recovery_notice
+
+    try:
+        pending = state.interrupted()
+    except IntentError:
+        return
+    console = _stderr()
+    for line in recovery_notice(pending, str(site)):
+        console.print(Text(f"warning: {line}", style="bold red"))
+
+
 PLAINTEXT = click.option("--allow-plaintext-secrets", is_flag=True,
                          help="Accept plain passwords in the inventory (they are still masked in all output).")
 
@@ -207,8 +225,10 @@ def plan(site: Path, running_dir: Path | None, output_format: str, out_file: Pat
         if running_dir is not None and not running_dir.is_dir():
             raise IntentError(f"--running {running_dir}: no such directory")
         compilation = compile_site(loaded)
+        from engine.state import StateDir
+
+        _recovery_first(StateDir.for_site(loaded, state_dir), site)
         if running_dir is None:
-            from engine.state import StateDir
             from engine.transaction import live_plan
 
             with _reading(compilation) as progress:
@@ -300,13 +320,18 @@ def _reading(compilation: Any) -> Any:
 @click.option("--parallel", type=click.IntRange(1, 64), default=4, show_default=True, help="Devices changed at once.")
 @click.option("--dry-run", is_flag=True, help="Load the change on every device, show each device's own diff, then "
                                                "discard it: nothing changes.")
+@click.option("--safety-timeout", type=click.IntRange(min=0), default=300, show_default=True, metavar="SECONDS",
+              help="A detached safety reverter restores every device if this process dies before the apply "
+                   "ends, or if the apply still runs after SECONDS (0: none).")
+@DEVICE_TIMEOUT
 @STATE_DIR
 @KNOWN_HOSTS
 @ACCEPT_NEW
 @PLAINTEXT
 @_guard
-def apply(site: Path, yes: bool, confirm_timeout: int | None, parallel: int, dry_run: bool, state_dir: Path | None,
-          known_hosts: str | None, accept_new_host_keys: bool, allow_plaintext_secrets: bool) -> None:
+def apply(site: Path, yes: bool, confirm_timeout: int | None, parallel: int, dry_run: bool, safety_timeout: int,
+          device_timeout: float, state_dir: Path | None, known_hosts: str | None, accept_new_host_keys: bool,
+          allow_plaintext_secrets: bool) -> None:
     """Apply SITE (or a plan file from `intent plan --out`) to its devices as one transaction.
 
     \b
@@ -317,20 +342,24 @@ def apply(site: Path, yes: bool, confirm_timeout: int | None, parallel: int, dry
     """
     from engine.report import plan_text
     from engine.state import StateDir
+    from engine.transaction import Deadlines, live_plan
     from engine.transaction import apply as run_apply
-    from engine.transaction import live_plan
 
+    if safety_timeout and safety_timeout <= device_timeout:
+        raise IntentError(f"--safety-timeout {safety_timeout} must be longer than --device-timeout {device_timeout:g} "
+                          "(or 0 for no safety reverter)")
     connection = _connection(known_hosts, accept_new_host_keys)
     if site.suffix == ".json":  # a plan file from `intent plan --out`: apply exactly that
         from engine.transaction import load_plan_file
 
         loaded, compilation, result, state = load_plan_file(site, state_dir, connection, allow_plaintext_secrets,
-                                                            parallel)
+                                                            parallel, device_timeout)
     else:
         loaded, compilation = _load(site, allow_plaintext_secrets)
         state = StateDir.for_site(loaded, state_dir)
+        _recovery_first(state, site)
         with _reading(compilation) as progress:
-            result = live_plan(loaded, compilation, state, parallel, connection, progress)
+            result = live_plan(loaded, compilation, state, parallel, connection, progress, device_timeout)
     _print_text(plan_text(result))
     if not result.changes:
         _stdout().print("Nothing to apply.")
@@ -346,7 +375,8 @@ def apply(site: Path, yes: bool, confirm_timeout: int | None, parallel: int, dry
     changed = [name for name, d in sorted(result.devices.items()) if d.changed]
     with DeviceProgress("dry run" if dry_run else "apply", changed, ("snapshot", "apply", "verified")) as update:
         run = run_apply(loaded, compilation, result, state, parallel=parallel, confirm_timeout=confirm_timeout,
-                        progress=update, connection=connection, dry_run=dry_run)
+                        progress=update, connection=connection, dry_run=dry_run,
+                        deadlines=Deadlines(device_timeout, safety_timeout))
     if dry_run:
         for name, device_result in sorted(run.results.items()):
             if device_result.diff:
@@ -354,9 +384,13 @@ def apply(site: Path, yes: bool, confirm_timeout: int | None, parallel: int, dry
         _report(run, "dry run")
         sys.exit(1 if run.failed else 0)
     _report(run, "apply")
-    if confirm_timeout and not run.failed:
+    if run.interrupted:
+        _stderr().print(Text("error: interrupted: every device that had changed was restored", style="red"))
+    if run.journal_error:
+        _stderr().print(Text(f"error: {run.journal_error}", style="red"))
+    if confirm_timeout and not run.failed and not run.interrupted:
         _stdout().print(f"Armed: the devices revert in {confirm_timeout}s unless you run: intent confirm {site}")
-    sys.exit(1 if run.failed else 0)
+    sys.exit(1 if run.failed or run.interrupted else 0)
 
 
 @main.command(epilog=EPILOG)
@@ -365,7 +399,7 @@ def apply(site: Path, yes: bool, confirm_timeout: int | None, parallel: int, dry
 @KNOWN_HOSTS
 @_guard
 def confirm(site: Path, state_dir: Path | None, known_hosts: str | None) -> None:
-    """Confirm the pending commit-confirm of the last apply on every device."""
+    """Confirm the pending armed apply (the last one made with --confirm-timeout, whatever came after it)."""
     from engine.loader import load_site
     from engine.state import StateDir
     from engine.transaction import confirm as run_confirm
@@ -381,13 +415,17 @@ def confirm(site: Path, state_dir: Path | None, known_hosts: str | None) -> None
 @click.option("--to", "apply_id", metavar="APPLY|SNAPSHOT",
               help="Restore the state from before this apply, or this snapshot (ids from intent history).")
 @click.option("--parallel", type=click.IntRange(1, 64), default=4, show_default=True)
+@DEVICE_TIMEOUT
 @STATE_DIR
 @KNOWN_HOSTS
 @_guard
-def rollback(site: Path, apply_id: str | None, parallel: int, state_dir: Path | None, known_hosts: str | None) -> None:
+def rollback(site: Path, apply_id: str | None, parallel: int, device_timeout: float, state_dir: Path | None,
+             known_hosts: str | None) -> None:
     """Restore the devices to the snapshot taken before the last apply (or --to another one).
 
-    Every restored device is read back and must hash to the snapshot, bit for bit.
+    After an interrupted apply (its process died), restores every device of that apply to its
+    pre-apply snapshot and clears its stale lock. Every restored device is read back and must
+    hash to the snapshot, bit for bit.
     """
     from engine.loader import load_site
     from engine.state import StateDir
@@ -398,7 +436,8 @@ def rollback(site: Path, apply_id: str | None, parallel: int, state_dir: Path | 
     from engine.console import DeviceProgress
 
     with DeviceProgress("rollback", [], ("rollback", "restored")) as update:
-        run = run_rollback(loaded, state, apply_id, parallel, update, _connection(known_hosts, False))
+        run = run_rollback(loaded, state, apply_id, parallel, update, _connection(known_hosts, False),
+                           device_timeout)
     _report(run, "rollback to")
     sys.exit(1 if run.failed else 0)
 
@@ -414,6 +453,7 @@ def history(site: Path, state_dir: Path | None) -> None:
 
     loaded = load_site(site)
     state = StateDir.for_site(loaded, state_dir)
+    _recovery_first(state, site)
     records = state.records()
     if not records:
         _stdout().print(f"No history in {state.root}.")
@@ -424,7 +464,7 @@ def history(site: Path, state_dir: Path | None) -> None:
         shown = "; ".join(f"{device} " + " ".join(f"{when} {ids[when][:12]}" for when in ("before", "after", "restored")
                                                   if when in ids) for device, ids in sorted(snapshots.items()))
         rows.append([r.get("time", ""), r.get("action", ""), r.get("id", ""), r.get("user", ""),
-                     (r.get("plan_hash") or "")[:12], r.get("outcome", ""),
+                     (r.get("plan_hash") or "")[:12], r.get("shown_outcome") or r.get("outcome", ""),
                      ", ".join(r.get("devices", [])) + (f" (to {r['to']})" if r.get("to") else ""), shown])
     from engine.report import _table
 
@@ -539,17 +579,23 @@ def lab_up(site: Path) -> None:
 
 @lab.command("down", epilog=EPILOG)
 @SITE
+@STATE_DIR
 @_guard
-def lab_down(site: Path) -> None:
-    """Remove every namespace of the lab, the processes in them and their cables."""
+def lab_down(site: Path, state_dir: Path | None) -> None:
+    """Remove every namespace of the lab, the processes in them and their cables, and the state the
+    engine kept for those devices (ownership, pending commit-confirm): a rebuilt lab starts clean."""
     from engine.driver import DriverRegistry
     from engine.labspec import lab_builder, lab_spec
     from engine.loader import load_site
+    from engine.state import StateDir
 
     loaded = load_site(site)
-    removed = lab_builder(loaded, DriverRegistry.installed()).down(lab_spec(loaded),
-                                                                   lambda line: _stderr().print(f"  {line}"))
-    _stdout().print(f"lab {loaded.name}: removed {len(removed)} namespaces")
+    spec = lab_spec(loaded)
+    removed = lab_builder(loaded, DriverRegistry.installed()).down(spec, lambda line: _stderr().print(f"  {line}"))
+    lab_devices = sorted(name for name, device in loaded.devices.items() if device.netns in spec.namespaces)
+    forgotten = StateDir.for_site(loaded, state_dir).forget_devices(lab_devices)
+    _stdout().print(f"lab {loaded.name}: removed {len(removed)} namespaces" +
+                    (f"; cleared the state of {', '.join(forgotten)}" if forgotten else ""))
 
 
 @main.command(epilog=EPILOG)
@@ -583,6 +629,7 @@ def verify(site: Path, output_format: str, seconds: int, tolerance: int, state_d
 
     loaded, compilation = _load(site)
     state = StateDir.for_site(loaded, state_dir)
+    _recovery_first(state, site)
     connection = _connection(known_hosts, False)
     spec = lab_spec(loaded, compilation.vlans_per_link)
     traffic = lab_builder(loaded, connection.drivers)

@@ -122,12 +122,19 @@ class ClassStats(Protocol):
 
 @dataclass(frozen=True)
 class Connection:
-    """How to reach devices: which drivers there are, where known SSH host keys are, and whether
-    host keys never seen before are accepted (and recorded)."""
+    """How to reach devices: which drivers there are, where known SSH host keys are, whether
+    host keys never seen before are accepted (and recorded), and the deadlines of a connection."""
 
     known_hosts: str | None = None
     accept_new_host_keys: bool = False
     drivers: DriverRegistry = field(default_factory=lambda: DriverRegistry(), compare=False)
+    connect_timeout: float = 15.0  # one connection attempt: TCP, SSH banner, authentication, each
+    command_timeout: float = 60.0  # one command on a connection, start to exit status
+
+    def within(self, budget: float) -> Connection:
+        """The same, with no single deadline longer than a device's whole budget (--device-timeout)."""
+        return Connection(self.known_hosts, self.accept_new_host_keys, self.drivers,
+                          min(self.connect_timeout, budget), min(self.command_timeout, budget))
 
 
 class DriverPlugin(Protocol):

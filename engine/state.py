@@ -2,8 +2,9 @@
 
 Default ``<site dir>/.intent/<site>/``; ``--state-dir`` or ``INTENT_STATE_DIR`` move it.
 
-    applies.jsonl        the audit log: one JSON record per apply/rollback/confirm (user, time, plan
-                         hash, devices, their snapshots before and after, outcome), append-only
+    applies.jsonl        the audit log and write-ahead journal (engine.journal): an apply's record is
+                         written before any device is touched, its steps as they happen, its outcome
+                         last; rollbacks, confirms and reverters append theirs. Append-only, fsynced
     lock                 who is applying right now (one apply per site at a time)
     devices/<device>/    the driver's own records (owned objects, pending commit-confirm)
     ../archive/          every snapshot, content-addressed and deduplicated (engine.archive), shared
@@ -15,7 +16,6 @@ Writes are atomic (temporary file, fsync, rename), so a crash never leaves half 
 from __future__ import annotations
 
 import contextlib
-import getpass
 import json
 import os
 import secrets
@@ -25,10 +25,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from engine import journal
 from engine.archive import Archive
 from engine.errors import IntentError
 from engine.identifiers import inside
 from engine.model import Site
+
+
+class LockBusy(IntentError):
+    """Another live process holds the site's lock."""
 
 
 class StateDir:
@@ -60,18 +65,33 @@ class StateDir:
         return self.archive.get(snapshot_id)
 
     @contextlib.contextmanager
-    def lock(self, action: str) -> Iterator[None]:
-        """One apply/rollback/confirm per site at a time; a second is refused with who holds it."""
-        self.root.mkdir(parents=True, exist_ok=True)
+    def lock(self, action: str, take_stale: bool = False) -> Iterator[None]:
+        """One apply/rollback/confirm per site at a time; a second is refused with who holds it.
+
+        ``take_stale``: a lock whose process is gone is removed first (rollback and the safety
+        reverter recover after a dead process)."""
         path = self.root / "lock"
         holder = {"user": _user(), "pid": os.getpid(), "host": socket.gethostname(), "action": action,
                   "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            if take_stale:
+                stale = self.lock_holder()
+                if stale is not None and not self.lock_alive(stale):
+                    path.unlink(missing_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
-            raise IntentError(self.lock_message()) from None
-        with os.fdopen(fd, "w") as handle:
-            handle.write(json.dumps(holder))
+            raise LockBusy(self.lock_message()) from None
+        except OSError as exc:
+            raise IntentError(f"cannot lock the site in {self.root}: {exc.strerror or exc}; nothing was changed") \
+                from None
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(json.dumps(holder))
+        except OSError as exc:
+            path.unlink(missing_ok=True)
+            raise IntentError(f"cannot lock the site in {self.root}: {exc.strerror or exc}; nothing was changed") \
+                from None
         try:
             yield
         finally:
@@ -89,13 +109,7 @@ class StateDir:
     def lock_alive(self, holder: dict[str, Any]) -> bool:
         if holder.get("host") != socket.gethostname():
             return True  # another machine: we cannot tell, so it counts as alive
-        try:
-            os.kill(int(holder.get("pid", 0)), 0)
-            return True
-        except (ProcessLookupError, ValueError):
-            return False
-        except PermissionError:
-            return True
+        return journal.alive(int(holder.get("pid", 0) or 0), holder.get("host"))
 
     def lock_message(self) -> str:
         holder = self.lock_holder() or {}
@@ -115,32 +129,21 @@ class StateDir:
         (self.root / "lock").unlink(missing_ok=True)
         return holder
 
+    @property
+    def journal_path(self) -> Path:
+        return self.root / "applies.jsonl"
+
     def record(self, entry: dict[str, Any]) -> None:
-        entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "user": _user(), **entry}
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / "applies.jsonl", "a", encoding="utf-8") as log:
-            log.write(json.dumps(entry, sort_keys=True) + "\n")
-            log.flush()
-            os.fsync(log.fileno())
+        """Append one journal line, fsynced (raises journal.JournalError when it cannot)."""
+        journal.append(self.journal_path, entry)
 
     def records(self) -> list[dict[str, Any]]:
-        path = self.root / "applies.jsonl"
-        try:
-            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-        except FileNotFoundError:
-            return []
-        records = []
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                record = None
-            if not isinstance(record, dict):
-                raise IntentError(f"{path}:{number}:1: not an apply record (the audit log is corrupt)")
-            records.append(record)
-        return records
+        """One record per apply, rollback and confirm, with everything that happened to it since."""
+        return journal.fold(journal.lines(self.journal_path))
+
+    def interrupted(self) -> list[dict[str, Any]]:
+        """Applies that never ended and whose process is gone: their devices may be half changed."""
+        return journal.interrupted(self.records())
 
     def snapshot_devices(self, snapshot_id: str) -> list[str]:
         """Devices whose state this snapshot was, per the audit log."""
@@ -152,14 +155,23 @@ class StateDir:
         return sorted(found)
 
     def last_apply(self) -> dict[str, Any]:
-        applies = [r for r in self.records() if r.get("action") == "apply" and r.get("devices")]
+        applies = [r for r in self.records() if r.get("action") == "apply" and r.get("devices")
+                   and r.get("outcome") != journal.IN_PROGRESS]
         if not applies:
             raise IntentError(f"no apply recorded in {self.root}")
         return applies[-1]
 
+    def forget_devices(self, devices: list[str]) -> list[str]:
+        """Remove the driver records (ownership, pending commit-confirm) of devices that are gone."""
+        import shutil
+
+        removed = []
+        for device in devices:
+            if self.device_dir(device).is_dir():
+                shutil.rmtree(self.device_dir(device))
+                removed.append(device)
+        return removed
+
 
 def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return str(os.getuid())
+    return journal.user()

@@ -28,7 +28,7 @@ from engine.model import Device
 from engine.plan import DevicePlan, linux_diff
 from engine.render import DeviceConfig
 
-EOPNOTSUPP, ENOENT = 95, 2
+EOPNOTSUPP, ENOENT, ENOSPC = 95, 2, 28
 FOREIGN_OK = {"htb", "ingress", "pfifo", "bfifo", "fq_codel", "sfq"}  # the qdiscs intent knows how to make
 
 
@@ -54,8 +54,9 @@ class LinuxDriver(Lifecycle):
             return
         from drivers.ssh import ConnectOptions, connect
 
-        client = connect(self._spec, self._options or ConnectOptions())
-        self._transport = SSHTransport(self.device, client, self._spec.become)
+        options = self._options or ConnectOptions()
+        client = connect(self._spec, options)
+        self._transport = SSHTransport(self.device, client, self._spec.become, options.command_timeout)
 
     def close(self) -> None:
         self._staged = None
@@ -152,7 +153,7 @@ class LinuxDriver(Lifecycle):
             self._arm(running, revert_in)
         with vendor_errors(self.device, CommitError, "", (netlink.NetlinkError, Pyroute2Error), _refused):
             self.changes = self._execute(running, desired)
-        self._verify(desired, self._wanted)
+        self._verify(desired, self._wanted, keys)
         self._write_owned(keys)
         self._staged = None
 
@@ -165,7 +166,7 @@ class LinuxDriver(Lifecycle):
                 running["owned"] = sorted(set(running.get("owned") or []) | set(document.get("owned") or []))
                 target = {k: v for k, v in document.items() if k != "owned"}
                 self.changes = self._execute(running, linux.canonical(target))
-                self._verify(target)
+                self._verify(target, owned=list(document.get("owned") or []))
                 self._write_owned(list(document.get("owned") or []))
         except RollbackError:
             raise
@@ -189,14 +190,32 @@ class LinuxDriver(Lifecycle):
     # -- internals --------------------------------------------------------------------------
 
     def _write_owned(self, keys: list[str]) -> None:
+        """Atomically (temporary file, rename); on a full file system, in place in the blocks the
+        file already has, so that a restore still records what it restored."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(keys, indent=0)
         tmp = self.owned_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(keys, indent=0))
-        tmp.replace(self.owned_file)
+        try:
+            tmp.write_text(text)
+            tmp.replace(self.owned_file)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            if exc.errno != ENOSPC or not self.owned_file.exists():
+                raise
+            with open(self.owned_file, "r+", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.truncate()
+                handle.flush()
+                os.fsync(handle.fileno())
 
-    def _verify(self, desired: dict[str, Any], wanted: list[str] | None = None) -> None:
-        """Read the device back: what intent may touch must now equal ``desired`` line for line."""
+    def _verify(self, desired: dict[str, Any], wanted: list[str] | None = None, owned: list[str] | None = None) -> None:
+        """Read the device back: what intent may touch must now equal ``desired`` line for line.
+
+        ``owned``: what intent owns once the change stands (not the write-ahead union of before and
+        after): a port released by a removed intent (its bridge gone, the port itself kept) is out of scope."""
         after = self.read()
+        if owned is not None:
+            after["owned"] = owned
         if linux.lines(linux.in_scope(after, desired)) == (wanted if wanted is not None else linux.lines(desired)):
             return
         raise CommitError(self.device, "verification failed: the device does not match after the change:\n"

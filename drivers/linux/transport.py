@@ -133,19 +133,23 @@ def agent_program() -> str:
 class SSHTransport(_Indexes):
     """A remote Linux host: each call is one SSH exec of the agent (python3 + iproute2 on the host)."""
 
-    def __init__(self, device: str, client: Any, become: bool) -> None:
+    def __init__(self, device: str, client: Any, become: bool, command_timeout: float = 60.0) -> None:
         self.device, self.client, self.become = device, client, become
+        self.command_timeout = command_timeout
         self._indexes: dict[str, int] | None = None
 
     def _call(self, request: dict[str, Any]) -> dict[str, Any]:
         from drivers.ssh import run
 
         command = ("sudo -n " if self.become else "") + "python3 -c " + shlex.quote(agent_program())
-        status, out, err = run(self.client, command, json.dumps(request).encode())
+        status, out, err = run(self.client, command, json.dumps(request).encode(), self.command_timeout, self.device)
         if status != 0 and not out:
             message = err.decode(errors="replace").strip() or f"exit status {status}"
             raise DriverError(self.device, f"remote agent failed: {message} (the device needs python3 and iproute2)")
-        response: dict[str, Any] = json.loads(out)
+        try:
+            response: dict[str, Any] = json.loads(out)
+        except ValueError:
+            raise DriverError(self.device, f"the remote agent's answer is not JSON: {out[:80]!r}") from None
         return response
 
     def read(self, device: str) -> dict[str, Any]:

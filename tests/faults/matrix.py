@@ -1,0 +1,180 @@
+"""The fault matrix: each fault kind at each phase of a multi-device apply, run through the real
+``intent`` command with the product's fault seam (``INTENT_FAULT``, engine.faults), then checked:
+every device must end byte-identical to its pre-apply dump (S0), or to the fully applied dump (S1)
+when the fault comes after the apply's outcome ``ok`` was written, and the journal must say what
+happened. Each case gets its own state directory on a fresh tiny tmpfs (4 MiB), so ``full`` fills
+a real file system for real.
+
+Outcomes are appended as JSON lines to ``$INTENT_FAULT_REPORT`` when it is set (the table in the
+issue's note is made from them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine import journal
+from tests.conftest import INTENT
+
+KINDS = ["error", "exception", "hang", "kill", "full"]
+# (phase, which device the fault hits: index into the apply's device order), expected end state
+PHASES = [
+    ("before-stage", 1, "S0"), ("after-stage", 1, "S0"), ("before-commit", 1, "S0"), ("after-commit", 1, "S0"),
+    ("after-verify", -1, "S0"), ("rollback", 0, "S0"), ("committed", 0, "S1"),
+]
+DEVICE_TIMEOUT = 4
+SETTLE = 40.0  # seconds a case may take to settle (the safety reverter included)
+
+
+def fault_spec(phase: str, index: int, kind: str, order: list[str]) -> str:
+    if phase == "rollback":  # a first fault causes the rollback; the second hits it
+        return f"after-commit:{order[-1]}:error,rollback:{order[index]}:{kind}"
+    return f"{phase}:{order[index]}:{kind}"
+
+
+@contextmanager
+def tmpfs(directory: Path, size: str = "4m") -> Iterator[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(directory)], check=True)
+    try:
+        yield directory
+    finally:
+        subprocess.run(["umount", "-l", str(directory)], check=False)
+
+
+@dataclass
+class Outcome:
+    driver: str
+    phase: str
+    kind: str
+    expected: str
+    ended: str  # S0, S1 or "neither"
+    returncode: int | None
+    history: str
+    recover_seconds: float | None  # kill cases: from the death of intent to every device back
+    stdout: str
+
+    def report(self) -> None:
+        path = os.environ.get("INTENT_FAULT_REPORT")
+        if path:
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps({k: v for k, v in self.__dict__.items() if k != "stdout"}) + "\n")
+
+
+def apply_record(state: Path, site: str) -> dict[str, Any] | None:
+    records = journal.fold(journal.lines(state / site / "applies.jsonl"))
+    applies = [r for r in records if r.get("action") == "apply"]
+    return applies[-1] if applies else None
+
+
+def settled(record: dict[str, Any] | None) -> bool:
+    """The apply has ended, or its recovery has: nothing is still going to change the devices."""
+    if record is None:
+        return True
+    if record.get("recovered"):
+        return True
+    return record.get("outcome") in ("ok", "rolled back", "failed")
+
+
+def reverters(state: Path) -> list[int]:
+    """Safety reverters (engine.guard) still running for this state directory."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"engine.guard" in command and str(state).encode() in b" ".join(command):
+                found.append(int(entry.name))
+    return found
+
+
+def wait_for_reverters(state: Path) -> None:
+    deadline = time.monotonic() + SETTLE
+    while reverters(state) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not reverters(state), "a safety reverter is still running"
+
+
+def run_case(*, driver: str, phase: str, index: int, kind: str, expected: str, site: Path, site_name: str,
+             order: list[str], state: Path, dumps: Callable[[Path], dict[str, str]], s0: dict[str, str],
+             s1: dict[str, str], extra_env: dict[str, str] | None = None) -> Outcome:
+    """One apply with one fault, in its own state directory; wait until it (or its recovery) settles."""
+    spec = fault_spec(phase, index, kind, order)
+    env = {**os.environ, **(extra_env or {}), "INTENT_STATE_DIR": str(state), "INTENT_FAULT": spec}
+    command = [str(INTENT), "apply", str(site), "--yes", "--parallel", "1", "--device-timeout", str(DEVICE_TIMEOUT),
+               "--safety-timeout", "60"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    start = time.monotonic()
+    died: float | None = None
+    while True:
+        code = process.poll()
+        if code is not None:
+            died = time.monotonic()
+            break
+        if kind == "hang" and phase == "committed" and (apply_record(state, site_name) or {}).get("outcome") == "ok":
+            process.send_signal(signal.SIGKILL)  # hung after its outcome was written: the operator kills it
+            process.wait()
+            died = time.monotonic()
+            break
+        if time.monotonic() - start > SETTLE + 30:
+            process.kill()
+            raise AssertionError(f"{driver} {spec}: intent did not end")
+        time.sleep(0.05)
+    stdout = process.stdout.read() if process.stdout else ""
+    recovered_at = None
+    while time.monotonic() - died < SETTLE:  # the journal says when the devices are back (hash-checked)
+        if settled(apply_record(state, site_name)) or kind == "full":
+            recovered_at = time.monotonic()
+            break
+        time.sleep(0.05)
+    wait_for_reverters(state)
+    final = dumps(state)
+    ended = "S0" if final == s0 else "S1" if final == s1 else "neither"
+    record = apply_record(state, site_name)
+    history = journal.shown_outcome(record) if record else "(no record)"
+    recover = round(recovered_at - died, 2) if recovered_at is not None and kind == "kill" else None
+    return Outcome(driver, phase, kind, expected, ended, process.returncode, history, recover, stdout)
+
+
+def check(outcome: Outcome) -> None:
+    """What every case must show, whatever the driver."""
+    outcome.report()
+    where = f"{outcome.driver} {outcome.phase} x {outcome.kind}:\n{outcome.stdout}"
+    if outcome.phase == "after-verify" and outcome.kind == "full" and outcome.ended == "S1":
+        # every device was verified; the file system was full, but its last page still had room for the
+        # outcome line: the apply stands, and the journal says so (a full tmpfs keeps slack in its pages)
+        assert outcome.history == "ok" and outcome.returncode == 0, where
+        return
+    assert outcome.ended == outcome.expected, f"ended {outcome.ended}, expected {outcome.expected}; {where}"
+    if outcome.expected == "S1":
+        assert outcome.history == "ok", where
+        return
+    if outcome.kind == "kill":
+        assert outcome.returncode == -signal.SIGKILL, where
+        assert outcome.history == "interrupted, restored by the safety reverter", where
+    elif outcome.kind == "full":
+        # the journal itself could not be completed: it must not claim success, and says it never ended
+        assert outcome.returncode == 1, where
+        assert outcome.history in ("in progress", "rolled back", "interrupted, restored by the safety reverter"), where
+    else:
+        assert outcome.returncode == 1, where
+        if outcome.phase == "rollback":
+            assert outcome.history == "interrupted, restored by the safety reverter", where
+            assert "ROLLBACK FAILED" in outcome.stdout, where
+        else:
+            assert outcome.history == "rolled back", where
+    if outcome.kind == "exception" and outcome.phase != "rollback":
+        assert "unexpected KeyError from the driver" in outcome.stdout, where
+    if outcome.kind == "hang" and outcome.phase != "rollback":
+        assert f"no answer within its budget of {DEVICE_TIMEOUT}s" in outcome.stdout, where

@@ -1,0 +1,31 @@
+"""The fault matrix on three Linux devices in network namespaces (acc1, acc2, core1, applied in that
+order with --parallel 1): every phase x every fault kind ends S0 or S1, and history says which."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.faults.conftest import ORDER, LinuxLab
+from tests.faults.matrix import KINDS, PHASES, check, run_case, tmpfs
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: network namespaces and tmpfs mounts")
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("phase", "index", "expected"), PHASES)
+def test_linux_fault(linux_lab: LinuxLab, phase: str, index: int, expected: str, kind: str) -> None:
+    with tmpfs(linux_lab.scratch / f"{phase}-{kind}") as state:
+        outcome = run_case(driver="linux", phase=phase, index=index, kind=kind, expected=expected,
+                           site=linux_lab.lab.site, site_name="lab", order=ORDER, state=state,
+                           dumps=linux_lab.dumps, s0=linux_lab.s0, s1=linux_lab.s1)
+        check(outcome)
+        if outcome.history == "in progress":  # full: nothing more could be written; free it and recover
+            (state / "lab" / ".fault-fill").unlink()
+            notice = linux_lab.intent(state, "history")
+            assert "was interrupted" in notice.stderr and "intent rollback" in notice.stderr, notice
+            linux_lab.intent(state, "rollback")
+            assert "interrupted, restored by intent rollback" in linux_lab.intent(state, "history").stdout
+        if outcome.ended == "S1":
+            linux_lab.intent(state, "rollback")
+        assert linux_lab.dumps(state) == linux_lab.s0
