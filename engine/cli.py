@@ -71,6 +71,10 @@ def _guard(func: F) -> F:
             _fail(_error_lines(exc))
         except KeyboardInterrupt:
             _fail(["interrupted"])
+        except OSError as exc:  # the machine refused a file (a state directory on /dev/null, a full disk)
+            if os.environ.get("INTENT_DEBUG"):
+                traceback.print_exc()
+            _fail([f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else f"system error: {exc}"])
         except Exception as exc:  # noqa: BLE001 - last line of defence for the user
             if os.environ.get("INTENT_DEBUG"):
                 traceback.print_exc()

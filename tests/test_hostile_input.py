@@ -333,3 +333,9 @@ def test_type_errors_never_echo_a_value_that_could_be_a_secret(site_dir: SiteDir
     assert result.returncode == 1 and "Hunter2" not in result.stdout + result.stderr
     assert (f"{inventory}:3:19: all.vars.password_env: invalid value (not shown: it may be a secret): expected the "
             "form ^[A-Za-z_][A-Za-z0-9_]*$") in result.stderr
+
+
+def test_a_state_directory_the_machine_refuses_is_an_error_not_an_internal_one(site_dir: SiteDir) -> None:
+    result = run_intent("history", str(site_dir.site), "--state-dir", "/dev/null")
+    assert result.returncode == 1 and "internal error" not in result.stderr and "Traceback" not in result.stderr
+    assert "error: /dev/null/lab/applies.jsonl: Not a directory" in result.stderr
