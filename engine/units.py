@@ -46,7 +46,7 @@ def _shown(text: object) -> str:
     return shown if len(shown) <= 42 else shown[:40] + "...'"
 
 
-def _bytes_hint(text: str) -> str | None:
+def bytes_hint(text: str) -> str | None:
     """If ``text`` is a rate in bytes per second, the refusal saying what to write instead."""
     match = _BYTES.fullmatch(text)
     if not match or not _BYTES_CASE.search(text):
@@ -60,7 +60,7 @@ def _bytes_hint(text: str) -> str | None:
 def parse_bandwidth(text: object) -> int:
     """``"100Mbps"`` -> 100_000_000. Raises ValueError with a message for the user."""
     if isinstance(text, str):
-        hint = _bytes_hint(text)
+        hint = bytes_hint(text)
         if hint:
             raise ValueError(hint)
     match = _RATE.fullmatch(text) if isinstance(text, str) else None
@@ -76,7 +76,7 @@ def parse_rate(text: object) -> Rate:
     """A guarantee or cap: absolute (``100Mbps``) or a share of each link (``10%``)."""
     if isinstance(text, str) and _PERCENT.fullmatch(text):
         return Rate(percent=parse_percent(text))
-    if isinstance(text, str) and not _RATE.fullmatch(text) and not _bytes_hint(text):
+    if isinstance(text, str) and not _RATE.fullmatch(text) and not bytes_hint(text):
         raise ValueError(f"invalid rate {_shown(text)}: use bps/Kbps/Mbps/Gbps (e.g. 100Mbps) or a share like 10%")
     return Rate(bps=parse_bandwidth(text))
 

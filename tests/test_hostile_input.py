@@ -339,3 +339,11 @@ def test_a_state_directory_the_machine_refuses_is_an_error_not_an_internal_one(s
     result = run_intent("history", str(site_dir.site), "--state-dir", "/dev/null")
     assert result.returncode == 1 and "internal error" not in result.stderr and "Traceback" not in result.stderr
     assert "error: /dev/null/lab/applies.jsonl: Not a directory" in result.stderr
+
+
+def test_sentences_read_units_as_the_site_file_does() -> None:
+    refused_bytes = run_intent("parse", "guarantee 100MBps between vlan 10 and vlan 20")
+    assert refused_bytes.returncode == 1 and "that is bytes per second (capital B)" in refused_bytes.stderr
+    assert "write 800Mbps" in refused_bytes.stderr
+    exact = run_intent("parse", "guarantee 1.001Mbps between vlan 10 and vlan 20", "--format", "json")
+    assert exact.returncode == 0 and json.loads(exact.stdout)["qos_guarantee"]["rate"] == "1.001Mbps"

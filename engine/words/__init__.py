@@ -26,7 +26,7 @@ from importlib.metadata import entry_points
 from typing import Any, Protocol
 
 from engine.errors import Location, ValidationError
-from engine.units import format_bps, parse_bandwidth, parse_percent
+from engine.units import bytes_hint, format_bps, parse_bandwidth, parse_percent
 from intents.match import DSCP_NAMES, PROTOCOLS
 
 LANGUAGES = {"en": "English", "fr": "French"}
@@ -350,6 +350,9 @@ def _value(text: str, node: Any) -> Part:
         try:
             if len(tokens) == 1:  # a share: the unit was % or its words
                 return Part(f"{parse_percent(number + '%'):g}%", start, end)
+            hint = bytes_hint(number + str(tokens[1]))  # 100MBps is megabytes: never read as megabits
+            if hint:
+                raise ValueError(hint)
             unit = _UNIT.match(str(tokens[1]))
             assert unit is not None
             return Part(format_bps(parse_bandwidth(number + _FACTORS[unit.group(1).lower()])), start, end)
