@@ -43,7 +43,8 @@ class ValidationError(IntentError):
         super().__init__("\n".join(self.lines()))
 
     def lines(self) -> list[str]:
-        return [f"{where}: {message}" for where, message in self.problems]
+        """One line per problem, always: a line break inside a message (from a hostile name) is escaped."""
+        return [f"{where}: {message}".replace("\r", "\\r").replace("\n", "\\n") for where, message in self.problems]
 
 
 class TopologyError(IntentError):

@@ -117,8 +117,15 @@ def _schema_problems(doc: SourceDoc, schema_doc: dict[str, Any], base: JsonPath 
     return problems
 
 
+def _path_part(part: object) -> str:
+    """One step of a JSON path in a message: a key with a line break or control character is quoted
+    and escaped, so no message ever spans two lines."""
+    text = str(part)
+    return text if text.isprintable() and text.strip() == text else repr(text)
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
-    where = ".".join(str(p) for p in error.absolute_path)
+    where = ".".join(_path_part(p) for p in error.absolute_path)
     if any(looks_secret(str(part)) for part in error.absolute_path) and error.validator not in (
             "additionalProperties", "required"):
         limit: Any = error.validator_value
