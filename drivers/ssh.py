@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
 import socket
 import time
@@ -22,6 +23,10 @@ import paramiko
 from engine.driver import Connection
 from engine.errors import ConnectError
 from engine.model import Device
+
+# paramiko's transport thread logs a traceback for a peer that never sends its banner; the failure
+# reaches the user once, as the ConnectError below, never as a traceback on stderr.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 
 @dataclass(frozen=True)

@@ -138,11 +138,16 @@ ACCEPT_NEW = click.option("--accept-new-host-keys", is_flag=True,
                           help="Accept and record SSH host keys never seen before (changed keys are always refused).")
 
 
-def _connection(known_hosts: str | None, accept_new_host_keys: bool) -> Any:
+def _connection(known_hosts: str | None, accept_new_host_keys: bool, connect_timeout: float = 10.0) -> Any:
     """The composition root of a run: the installed drivers (entry points) and how to reach devices."""
     from engine.driver import Connection, DriverRegistry
 
-    return Connection(known_hosts, accept_new_host_keys, DriverRegistry.installed())
+    return Connection(known_hosts, accept_new_host_keys, DriverRegistry.installed(), connect_timeout)
+
+
+CONNECT_TIMEOUT = click.option("--connect-timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+                               metavar="SECONDS", help="Give up on a device that has not connected, shown its SSH "
+                                                       "banner and authenticated within SECONDS.")
 
 
 DEVICE_TIMEOUT = click.option("--device-timeout", type=click.FloatRange(min=1), default=120, show_default=True,
@@ -206,14 +211,17 @@ def _validate_one(site: Path, allow_plaintext_secrets: bool) -> None:
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the plan as JSON to this file.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when there are none.")
+@click.option("--parallel", type=click.IntRange(1, 256), default=32, show_default=True,
+              help="Devices read at once (live reads only): an unreachable fleet fails together, not one by one.")
+@CONNECT_TIMEOUT
 @STATE_DIR
 @KNOWN_HOSTS
 @ACCEPT_NEW
 @PLAINTEXT
 @_guard
 def plan(site: Path, running_dir: Path | None, output_format: str, out_file: Path | None, detailed_exitcode: bool,
-         state_dir: Path | None, known_hosts: str | None, accept_new_host_keys: bool,
-         allow_plaintext_secrets: bool) -> None:
+         parallel: int, connect_timeout: float, state_dir: Path | None, known_hosts: str | None,
+         accept_new_host_keys: bool, allow_plaintext_secrets: bool) -> None:
     """Show what applying SITE would change on every device: read live, or from --running DIR.
 
     The diff of each device touches only what intent owns; the rest of its configuration is
@@ -236,8 +244,9 @@ def plan(site: Path, running_dir: Path | None, output_format: str, out_file: Pat
             from engine.transaction import live_plan
 
             with _reading(compilation) as progress:
-                result = live_plan(loaded, compilation, StateDir.for_site(loaded, state_dir),
-                                   connection=_connection(known_hosts, accept_new_host_keys), progress=progress)
+                result = live_plan(loaded, compilation, StateDir.for_site(loaded, state_dir), parallel,
+                                   connection=_connection(known_hosts, accept_new_host_keys, connect_timeout),
+                                   progress=progress)
         else:
             result = make_plan(loaded, compilation, RunningState(running_dir))
     except IntentError as exc:
@@ -321,20 +330,22 @@ def _reading(compilation: Any) -> Any:
 @click.option("--confirm-timeout", type=click.IntRange(min=1), metavar="SECONDS",
               help="Arm a revert on every device: unless `intent confirm SITE` comes within SECONDS, the devices "
                    "return to their snapshots by themselves.")
-@click.option("--parallel", type=click.IntRange(1, 64), default=4, show_default=True, help="Devices changed at once.")
+@click.option("--parallel", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Devices changed at once (the reads before, which change nothing, run 32 at once).")
 @click.option("--dry-run", is_flag=True, help="Load the change on every device, show each device's own diff, then "
                                                "discard it: nothing changes.")
 @click.option("--safety-timeout", type=click.IntRange(min=0), default=300, show_default=True, metavar="SECONDS",
               help="A detached safety reverter restores every device if this process dies before the apply "
                    "ends, or if the apply still runs after SECONDS (0: none).")
 @DEVICE_TIMEOUT
+@CONNECT_TIMEOUT
 @STATE_DIR
 @KNOWN_HOSTS
 @ACCEPT_NEW
 @PLAINTEXT
 @_guard
 def apply(site: Path, yes: bool, confirm_timeout: int | None, parallel: int, dry_run: bool, safety_timeout: int,
-          device_timeout: float, state_dir: Path | None, known_hosts: str | None, accept_new_host_keys: bool,
+          connect_timeout: float, device_timeout: float, state_dir: Path | None, known_hosts: str | None, accept_new_host_keys: bool,
           allow_plaintext_secrets: bool) -> None:
     """Apply SITE (or a plan file from `intent plan --out`) to its devices as one transaction.
 
@@ -346,24 +357,25 @@ def apply(site: Path, yes: bool, confirm_timeout: int | None, parallel: int, dry
     """
     from engine.report import plan_text
     from engine.state import StateDir
-    from engine.transaction import Deadlines, live_plan
+    from engine.transaction import READ_PARALLEL, Deadlines, live_plan
     from engine.transaction import apply as run_apply
 
     if safety_timeout and safety_timeout <= device_timeout:
         raise IntentError(f"--safety-timeout {safety_timeout} must be longer than --device-timeout {device_timeout:g} "
                           "(or 0 for no safety reverter)")
-    connection = _connection(known_hosts, accept_new_host_keys)
+    connection = _connection(known_hosts, accept_new_host_keys, connect_timeout)
+    reads = max(parallel, READ_PARALLEL)
     if site.suffix == ".json":  # a plan file from `intent plan --out`: apply exactly that
         from engine.transaction import load_plan_file
 
         loaded, compilation, result, state = load_plan_file(site, state_dir, connection, allow_plaintext_secrets,
-                                                            parallel, device_timeout)
+                                                            reads, device_timeout)
     else:
         loaded, compilation = _load(site, allow_plaintext_secrets)
         state = StateDir.for_site(loaded, state_dir)
         _recovery_first(state, site)
         with _reading(compilation) as progress:
-            result = live_plan(loaded, compilation, state, parallel, connection, progress, device_timeout)
+            result = live_plan(loaded, compilation, state, reads, connection, progress, device_timeout)
     _print_text(plan_text(result))
     if not result.changes:
         _stdout().print("Nothing to apply.")

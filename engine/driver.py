@@ -128,7 +128,7 @@ class Connection:
     known_hosts: str | None = None
     accept_new_host_keys: bool = False
     drivers: DriverRegistry = field(default_factory=lambda: DriverRegistry(), compare=False)
-    connect_timeout: float = 15.0  # one connection attempt: TCP, SSH banner, authentication, each
+    connect_timeout: float = 10.0  # one connection attempt: TCP, SSH banner, authentication, each (--connect-timeout)
     command_timeout: float = 60.0  # one command on a connection, start to exit status
 
     def within(self, budget: float) -> Connection:

@@ -108,7 +108,10 @@ class ReadTexts:
         return self.texts.get(device)
 
 
-def live_plan(site: Site, compilation: Compilation, state: StateDir, parallel: int = 8,
+READ_PARALLEL = 32  # devices read at once: reads change nothing, so an unreachable fleet fails together
+
+
+def live_plan(site: Site, compilation: Compilation, state: StateDir, parallel: int = READ_PARALLEL,
               connection: Connection = CONNECTION, progress: Progress = lambda d, s: None,
               budget: float = DEADLINES.device) -> Plan:
     """Plan against the devices, each read within ``budget`` seconds; refuse features their kernels
