@@ -114,3 +114,65 @@ def test_wrong_password_is_a_clear_error_without_the_password(site: SiteDir, mon
     with pytest.raises(ConnectError) as info:
         driver.open()
     assert "Authentication" in str(info.value) and "wr0ngPassw0rd!" not in str(info.value)
+
+
+def _s1_plan(site: SiteDir) -> tuple[object, object, object]:
+    """The plan of s1 alone against what the switch shows now (r1, the Linux gateway, is left out)."""
+    import hashlib
+
+    from engine.plan import Plan, cli_device_plan
+
+    loaded = load_site(site.site)
+    compilation = compile_site(loaded)
+    driver, config = open_driver(site)
+    with driver:
+        running = driver.get_running()
+    planned = cli_device_plan(compilation.configs["s1"], running)
+    plan = Plan(loaded.name, {"s1": planned}, (), running_sha256={"s1": hashlib.sha256(running.encode()).hexdigest()})
+    return loaded, compilation, plan
+
+
+def test_apply_sends_the_plans_commands_not_a_second_computation(site: SiteDir) -> None:
+    from dataclasses import replace
+
+    from engine.driver import Connection, DriverRegistry
+    from engine.state import StateDir
+    from engine.transaction import apply
+
+    loaded, compilation, plan = _s1_plan(site)
+    planned = plan.devices["s1"]  # type: ignore[attr-defined]
+    assert "vlan 10" in planned.commands and any("switchport access vlan 10" in c for c in planned.commands)
+    cut = replace(planned, commands=planned.commands[:3])  # only "vlan 10 / name users / exit"
+    driver, _ = open_driver(site)
+    with driver:
+        before = driver.get_running()
+    run = apply(loaded, compilation, replace(plan, devices={"s1": cut}), StateDir(site.root / "state"),  # type: ignore[type-var]
+                connection=Connection(str(site.root / "known_hosts"), False, DriverRegistry.installed()))
+    result = run.results["s1"]
+    # Exactly the three planned lines went out: the port was never configured, so the check after the
+    # commit finds the intent not held, and the device is restored.
+    assert result.failed and "verification failed" in (result.error or "") and result.rolled_back
+    with driver:
+        assert driver.get_running() == before
+
+
+def test_apply_refuses_a_device_that_changed_since_it_was_planned(site: SiteDir) -> None:
+    from engine.driver import Connection, DriverRegistry
+    from engine.state import StateDir
+    from engine.transaction import apply
+
+    loaded, compilation, plan = _s1_plan(site)
+    driver, _ = open_driver(site)
+    with driver:
+        driver._send(("interface GigabitEthernet1/0/12", " description changed behind the plan"), CommitError, "edit")
+        changed = driver.get_running()
+    try:
+        run = apply(loaded, compilation, plan, StateDir(site.root / "state"),  # type: ignore[arg-type]
+                    connection=Connection(str(site.root / "known_hosts"), False, DriverRegistry.installed()))
+        result = run.results["s1"]
+        assert result.failed and result.error == "s1: the device changed since it was planned; plan again"
+        with driver:
+            assert driver.get_running() == changed  # nothing was sent
+    finally:
+        with driver:
+            driver._send(("interface GigabitEthernet1/0/12", " no description"), CommitError, "edit")
