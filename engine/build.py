@@ -18,6 +18,7 @@ from typing import Protocol
 from engine.device import (
     DeviceModel,
     EgressPolicy,
+    Isolation,
     Match,
     NextHop,
     Port,
@@ -25,6 +26,7 @@ from engine.device import (
     QosClass,
     RateLimit,
     Route,
+    ShareClass,
     Svi,
     Vlan,
 )
@@ -126,6 +128,9 @@ class DeviceBuilder:
     forwarding: bool = False
     intents: set[str] = field(default_factory=set)
     routing: list[_ClassRoutes] = field(default_factory=list)  # destination classes this device routes towards
+    isolations: dict[tuple[int, int], Isolation] = field(default_factory=dict)  # (vlan, peer vlan) -> isolation
+    # qos_share: interface -> (bandwidth, VLAN -> (intent, weight, VLANs its traffic here goes to))
+    shares: dict[str, tuple[int, dict[int, tuple[str, int, set[int]]]]] = field(default_factory=dict)
 
     def port(self, name: str) -> _PortDraft:
         return self.ports.setdefault(name, _PortDraft())
@@ -151,6 +156,7 @@ class Build:
         self._subnet_cache: tuple[list[Segment], dict[str, list[int]], PrefixTrie] | None = None
         self._classes: list[tuple[str, ...]] = []  # the gateways of each destination class
         self._hops: dict[tuple[str, int], NextHop] = {}
+        self.isolated: dict[frozenset[int], str] = {}  # VLAN pair -> isolate intent (qos_share skips these paths)
 
     # -- VLANs and routing ------------------------------------------------------------------
 
@@ -343,6 +349,23 @@ class Build:
         builder.limits[limit.vlan] = limit
         builder.intents.add(limit.intent)
 
+    # -- isolation and shares (isolate, qos_share) -----------------------------------------
+
+    def add_isolation(self, device: str, isolation: Isolation) -> None:
+        builder = self.devices[device]
+        builder.isolations[(isolation.vlan, isolation.peer_vlan)] = isolation
+        builder.intents.add(isolation.intent)
+        self.isolated[frozenset((isolation.vlan, isolation.peer_vlan))] = isolation.intent
+
+    def add_share(self, device: str, link: Link, intent: str, vlan: int, weight: int, targets: set[int]) -> None:
+        """VLAN ``vlan``'s weight in the leftover bandwidth of ``device``'s egress onto ``link``, for its
+        traffic to ``targets`` (the VLANs whose journey from ``vlan`` leaves the device there)."""
+        interface = link.local(device).interface
+        builder = self.devices[device]
+        builder.intents.add(intent)
+        _, weights = builder.shares.setdefault(interface, (link.bandwidth_bps, {}))
+        weights.setdefault(vlan, (intent, weight, set()))[2].update(targets)
+
     # -- result ---------------------------------------------------------------------------
 
     def reservations(self) -> list[Reservation]:
@@ -386,8 +409,10 @@ class Build:
                 ports.append(Port(name, mode, tuple(sorted(draft.vlans)), peer=peer, bandwidth_bps=bandwidth))
         routes = self._routes(builder)
         traffic_classes = self._traffic_classes(builder)
+        share_queues = self._share_queues(builder, traffic_classes)
         egress = []
-        for interface, (capacity, drafts) in sorted(builder.egress.items()):
+        for interface in sorted(set(builder.egress) | set(builder.shares)):
+            capacity, drafts = builder.egress.get(interface) or (builder.shares[interface][0], {})
             classes = tuple(
                 QosClass(
                     d.intent, f"INTENT-{d.intent}", self.class_minor(d.intent), d.rate_bps, d.ceil_bps, d.priority,
@@ -397,7 +422,13 @@ class Build:
             )
             reserved = sum(c.rate_bps for c in classes)
             default_rate = max(capacity - reserved, MIN_DEFAULT_RATE_BPS)
-            egress.append(EgressPolicy(interface, capacity, classes, default_rate, f"INTENT-OUT-{_safe(interface)}"))
+            shares = tuple(
+                ShareClass(intent, f"INTENT-SHARE-{vid}", vid, str(self.vlans[vid].subnet), weight, share_queues[vid],
+                           tuple(str(self.vlans[t].subnet) for t in sorted(targets)))
+                for vid, (intent, weight, targets) in sorted(builder.shares.get(interface, (0, {}))[1].items())
+            )
+            egress.append(EgressPolicy(interface, capacity, classes, default_rate, f"INTENT-OUT-{_safe(interface)}",
+                                       shares))
         return DeviceModel(
             name=builder.name,
             platform=self.site.devices[builder.name].platform.value,
@@ -408,6 +439,7 @@ class Build:
             routes=routes,
             egress=tuple(egress),
             limits=tuple(builder.limits[v] for v in sorted(builder.limits)),
+            isolations=tuple(builder.isolations[k] for k in sorted(builder.isolations)),
             forwarding=builder.forwarding,
             intents=tuple(sorted(builder.intents)),
         )
@@ -523,6 +555,20 @@ class Build:
             else:
                 numbers[intent] = next_number
                 next_number += 1
+        return numbers
+
+    @staticmethod
+    def _share_queues(builder: DeviceBuilder, traffic_classes: dict[str, int]) -> dict[int, int]:
+        """Hardware queue per shared VLAN on this device: the numbers after the guarantees', skipping 5
+        (the priority queue). Each platform's templates say how many queues it has."""
+        used = set(traffic_classes.values())
+        numbers: dict[int, int] = {}
+        candidate = 1
+        for vid in sorted({vid for _, weights in builder.shares.values() for vid in weights}):
+            while candidate in used or candidate == 5:
+                candidate += 1
+            numbers[vid] = candidate
+            used.add(candidate)
         return numbers
 
 

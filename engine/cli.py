@@ -682,6 +682,14 @@ def verify(site: Path, output_format: str, seconds: int, tolerance: int, state_d
                       else f"cannot reach {intent.gateway_address} from {', '.join(failures)}" if failures
                       else "not measured: no lab host in this VLAN")
             results.append(IntentResult(intent.name, intent.kind, bool(hosts) and not failures, 0, None, detail))
+    from engine.verify import judge_isolation, plan_probes  # isolate (issue 15): probes each way
+    from intents.isolate import IsolateIntent
+
+    probes = plan_probes(loaded, spec)
+    for intent in loaded.intents:
+        if isinstance(intent, IsolateIntent):
+            mine = [probe for probe in probes if probe.intent == intent.name]
+            results.append(judge_isolation(intent, mine, [None if p.skipped else traffic.probe(p) for p in mine]))
     outcomes = []
     for check in plan_checks(loaded, compilation, spec):
         measured = None if check.skipped else traffic.measure(check, seconds)
@@ -689,11 +697,13 @@ def verify(site: Path, output_format: str, seconds: int, tolerance: int, state_d
     results += summarise(outcomes)
     after = counters()
     minors = {c.minor: c.intent for model in compilation.models.values() for p in model.egress for c in p.classes}
+    shared = {f"{major}:{s.minor:x}": f"{s.intent} VLAN {s.vlan}" for model in compilation.models.values()  # qos_share
+              for p in model.egress for s in p.shares for major in (1, 2)} | {"2:2": "(shares: unlisted)"}
     rows = []
     for key, now in sorted(after.items()):
         old = before.get(key, {})
         minor = int(key[2].split(":")[1] or "0", 16)
-        label = minors.get(minor) or {1: "(root)", 2: "(default)"}.get(minor, "")
+        label = shared.get(key[2]) or minors.get(minor) or {1: "(root)", 2: "(default)"}.get(minor, "")
         delta = {field: now[field] - old.get(field, 0) for field in ("bytes", "packets", "drops", "overlimits")}
         rows.append({"device": key[0], "interface": key[1], "class": key[2], "intent": label, **delta})
     order = {intent.name: index for index, intent in enumerate(loaded.intents)}

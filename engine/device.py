@@ -111,6 +111,27 @@ class QosClass:
 
 
 @dataclass(frozen=True)
+class ShareClass:
+    """One VLAN's weighted share of what the guarantees leave on an egress interface (qos_share)."""
+
+    intent: str
+    name: str  # "INTENT-SHARE-20": the VLAN's classifier (ACL, class-map, forwarding class)
+    vlan: int
+    subnet: str  # traffic of the VLAN = what its hosts send: matched by source prefix
+    weight: int  # 1..100
+    traffic_class: int = 1  # hardware queue on vendor platforms, after the guarantees' ones
+    # Subnets this VLAN's traffic leaving here goes to. Vendors classify per device, so their ACLs
+    # match source and destination: traffic of the VLAN that leaves by other ports is not put in a
+    # queue those ports do not schedule.
+    destinations: tuple[str, ...] = ()
+
+    @property
+    def minor(self) -> int:
+        """Linux class minor (0x4000 + VLAN id, above every guarantee's): stable per VLAN."""
+        return 0x4000 + self.vlan
+
+
+@dataclass(frozen=True)
 class EgressPolicy:
     """The shaping tree on one egress interface: guarantees plus a default class for the rest."""
 
@@ -119,6 +140,32 @@ class EgressPolicy:
     classes: tuple[QosClass, ...]
     default_rate_bps: int
     name: str  # "INTENT-OUT-eth1"
+    shares: tuple[ShareClass, ...] = ()  # qos_share: the default class's bandwidth, shared by weight
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """Traffic an isolation still lets through: a protocol, optionally a destination port range."""
+
+    protocol: int
+    ports: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """No routed traffic from ``subnet`` (VLAN ``vlan``) to ``peer_subnet``, except ``allow`` (isolate).
+
+    One per direction: an isolate intent between A and B gives A->B and B->A on every device
+    that routes between them. A stateless filter, so each exception passes its forward packets
+    (destination port) and the replies to ones the other side started (source port)."""
+
+    intent: str
+    vlan: int
+    subnet: str
+    peer_vlan: int
+    peer_subnet: str
+    allow: tuple[Allowed, ...] = ()
+    minor: int = 0x100  # the intent's stable number (Build.class_minor): Linux rule prefs derive from it
 
 
 @dataclass(frozen=True)
@@ -143,5 +190,6 @@ class DeviceModel:
     routes: tuple[Route, ...] = ()
     egress: tuple[EgressPolicy, ...] = ()
     limits: tuple[RateLimit, ...] = ()
+    isolations: tuple[Isolation, ...] = ()  # isolate: sorted by (vlan, peer_vlan)
     forwarding: bool = False
     intents: tuple[str, ...] = field(default=())

@@ -12,14 +12,22 @@ import ipaddress
 import re
 from typing import Any
 
-from engine.device import DeviceModel, Match, PortMode
+from engine.device import DeviceModel, EgressPolicy, Match, PortMode
 from engine.errors import RenderError
 from intents.match import port_masks
 
-SECTIONS = ("sysctl", "links", "addresses", "routes", "qdiscs", "classes", "filters")
+SECTIONS = ("sysctl", "links", "addresses", "routes", "rules", "qdiscs", "classes", "filters")
 IFNAMSIZ = 15
 DEFAULT_MINOR = 2
 ROOT_MINOR = 1
+# qos_share: the default class's leaf is a share tree with this handle (drr, or htb without drr).
+SHARE_MAJOR = 2
+SHARE_OTHER_MINOR = 2  # traffic of VLANs without a weight: weight 1
+SHARE_MINOR_BASE = 0x4000  # a shared VLAN's class minor is this + its VLAN id (above every guarantee's)
+DRR_QUANTUM = 1514  # bytes per round per unit of weight
+# isolate: policy-routing rules, exceptions first. Prefs derive from the intent's stable minor.
+ALLOW_PREF, PROHIBIT_PREF = 100, 16400
+PROTOCOL_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 47: "gre", 50: "esp", 132: "sctp"}
 
 
 def bridge(vlan: int) -> str:
@@ -30,8 +38,12 @@ def ifb(vlan: int) -> str:
     return f"ifb{vlan}"
 
 
-def desired_state(model: DeviceModel) -> dict[str, Any]:
-    """The kernel objects that realise ``model`` on a Linux device."""
+def desired_state(model: DeviceModel, kernel: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The kernel objects that realise ``model`` on a Linux device.
+
+    ``kernel``: what the device's kernel has, probed at plan time (``{"drr": True}``); without it, the
+    objects every kernel here has (shares as HTB classes)."""
+    kernel = kernel or {}
     links: dict[str, dict[str, Any]] = {}
     addresses: list[dict[str, Any]] = []
     qdiscs: list[dict[str, Any]] = []
@@ -68,12 +80,21 @@ def desired_state(model: DeviceModel) -> dict[str, Any]:
         protocol = "all" if dev in trunks else "ip"
         qdiscs.append({"dev": dev, "parent": "root", "handle": "1:", "kind": "htb", "default": _hex(DEFAULT_MINOR)})
         classes.append(_class(dev, ROOT_MINOR, "1:", policy.capacity_bps, policy.capacity_bps, None))
-        classes.append(_class(dev, DEFAULT_MINOR, f"1:{ROOT_MINOR}", policy.default_rate_bps, policy.capacity_bps, 7))
+        shared_htb = bool(policy.shares) and not kernel.get("drr")  # the share classes take the leftover
+        default_rate = MIN_SHARE_BPS if shared_htb else policy.default_rate_bps
+        classes.append(_class(dev, DEFAULT_MINOR, f"1:{ROOT_MINOR}", default_rate, policy.capacity_bps, 7))
+        guarantee_filters: list[dict[str, Any]] = []
         for qos in policy.classes:
             classes.append(_class(dev, qos.minor, f"1:{ROOT_MINOR}", qos.rate_bps, qos.ceil_bps, 0 if qos.priority else 1))
             qdiscs.append({"dev": dev, "parent": f"1:{_hex(qos.minor)}", "handle": f"{_hex(qos.minor)}:", "kind": qos.queue})
             for match in qos.matches:
-                filters.extend(_u32_filters(dev, qos.minor, match, protocol))
+                guarantee_filters.extend(_u32_filters(dev, qos.minor, match, protocol))
+        filters += guarantee_filters
+        if policy.shares:
+            tree = _share_tree(dev, policy, protocol, bool(kernel.get("drr")), guarantee_filters)
+            qdiscs += tree["qdiscs"]
+            classes += tree["classes"]
+            filters += tree["filters"]
     for limit in model.limits:
         br, shaper = bridge(limit.vlan), ifb(limit.vlan)
         link(shaper, kind="ifb")
@@ -88,6 +109,7 @@ def desired_state(model: DeviceModel) -> dict[str, Any]:
         {"dst": route.prefix, "nexthops": [{"via": hop.address, "dev": hop.interface} for hop in route.next_hops]}
         for route in model.routes
     ]
+    rules = _isolation_rules(model)
     document = {
         "device": model.name,
         "platform": "linux",
@@ -95,11 +117,83 @@ def desired_state(model: DeviceModel) -> dict[str, Any]:
         "links": list(links.values()),
         "addresses": addresses,
         "routes": routes,
+        **({"rules": rules} if rules else {}),
         "qdiscs": qdiscs,
         "classes": classes,
         "filters": filters,
     }
     return canonical(document)
+
+
+def _share_tree(dev: str, policy: EgressPolicy, protocol: str, drr: bool,
+                guarantee_filters: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """qos_share on one egress: one class per listed VLAN, sharing what the guarantees leave by weight.
+
+    With ``drr``: the default class's leaf is a DRR qdisc (handle 2:), quantum = weight x 1514 bytes,
+    unlisted traffic one more class of weight 1, and a catch-all filter (DRR drops what no filter
+    classifies). Without: HTB classes beside the guarantees with rates in proportion to the weights
+    (they split the leftover; the default class keeps a minimum) and ceil = the link: HTB holds
+    assured rates closely, while how it lends spare bandwidth is not reliably by weight (measured
+    here: 2:1 for weights 3:1 when the ratio rested on lending). Their filters come after every
+    guarantee's, so a guarantee's traffic stays in its class."""
+    filters: list[dict[str, Any]] = []
+    if drr:
+        major = f"{SHARE_MAJOR}:"
+        weights = [(share.minor, share.weight) for share in policy.shares] + [(SHARE_OTHER_MINOR, 1)]
+        qdiscs = [{"dev": dev, "parent": f"1:{_hex(DEFAULT_MINOR)}", "handle": major, "kind": "drr"}]
+        classes = [{"dev": dev, "classid": f"{SHARE_MAJOR}:{_hex(minor)}", "parent": major, "kind": "drr",
+                    "quantum": weight * DRR_QUANTUM} for minor, weight in weights]
+        filters.append({"dev": dev, "parent": major, "protocol": "all", "pref": 0xFFFF, "match": [["u32", "0", "0"]],
+                        "flowid": f"{SHARE_MAJOR}:{_hex(SHARE_OTHER_MINOR)}", "action": None})
+        for share in policy.shares:
+            filters.append({"dev": dev, "parent": major, "protocol": protocol, "pref": share.minor,
+                            "match": [["src", share.subnet]], "flowid": f"{SHARE_MAJOR}:{_hex(share.minor)}",
+                            "action": None})
+        return {"qdiscs": qdiscs, "classes": classes, "filters": filters}
+    spare = max(policy.default_rate_bps - MIN_SHARE_BPS, MIN_SHARE_BPS * len(policy.shares))
+    total = sum(share.weight for share in policy.shares)
+    first_pref = max((int(f["pref"]) for f in guarantee_filters), default=0) + 1
+    if first_pref + len(policy.shares) > 0xFFFF:
+        raise RenderError(f"{dev}: no filter preference is left after the guarantees' for qos_share "
+                          f"{policy.shares[0].intent}; rename a guarantee (its name sets its preference)")
+    classes = [_class(dev, share.minor, f"1:{ROOT_MINOR}", max(spare * share.weight // total, MIN_SHARE_BPS),
+                      policy.capacity_bps, 7) for share in policy.shares]
+    for index, share in enumerate(policy.shares):
+        filters.append({"dev": dev, "parent": "1:", "protocol": protocol, "pref": first_pref + index,
+                        "match": [["src", share.subnet]], "flowid": f"1:{_hex(share.minor)}", "action": None})
+    return {"qdiscs": [], "classes": classes, "filters": filters}
+
+
+MIN_SHARE_BPS = 8_000
+DEFAULT_R2Q = 10
+
+
+def _isolation_rules(model: DeviceModel) -> list[dict[str, Any]]:
+    """isolate as policy-routing rules: per direction, the exceptions (``lookup main``: routed as
+    usual) before one ``prohibit`` (the sender gets ICMP "administratively prohibited").
+
+    Rules are stateless, so an exception passes both its forward packets (destination port) and
+    the replies to ones the other side started (source port)."""
+    rules: list[dict[str, Any]] = []
+    for isolation in model.isolations:
+        offset = isolation.minor - 0x100
+        base = {"src": isolation.subnet, "dst": isolation.peer_subnet}
+        for allowed in isolation.allow:
+            selectors: list[dict[str, Any]] = [{}]
+            if allowed.ports is not None:
+                text = _range(allowed.ports)
+                selectors = [{"dport": text}, {"sport": text}]
+            for selector in selectors:
+                rules.append({"pref": ALLOW_PREF + offset, **base, "ipproto": allowed.protocol,
+                              "sport": selector.get("sport"), "dport": selector.get("dport"), "action": "lookup main"})
+        rules.append({"pref": PROHIBIT_PREF + offset, **base, "ipproto": None, "sport": None, "dport": None,
+                      "action": "prohibit"})
+    return rules
+
+
+def _range(ports: tuple[int, int]) -> str:
+    low, high = ports
+    return str(low) if low == high else f"{low}-{high}"
 
 
 def canonical(document: dict[str, Any]) -> dict[str, Any]:
@@ -109,10 +203,17 @@ def canonical(document: dict[str, Any]) -> dict[str, Any]:
     result["links"] = sorted(document.get("links") or [], key=_link_order)
     result["addresses"] = sorted(document.get("addresses") or [], key=lambda a: (a["dev"], _network_key(a["address"])))
     result["routes"] = sorted(document.get("routes") or [], key=lambda r: _network_key(r["dst"]))
+    if document.get("rules"):
+        result["rules"] = sorted(document["rules"], key=_rule_order)
     result["qdiscs"] = sorted(document.get("qdiscs") or [], key=_tc_order)
     result["classes"] = sorted(document.get("classes") or [], key=_tc_order)
     result["filters"] = sorted(document.get("filters") or [], key=_filter_order)
     return result
+
+
+def _rule_order(obj: dict[str, Any]) -> tuple[Any, ...]:
+    return (int(obj["pref"]), _network_key(obj.get("src") or "0.0.0.0/0"), _network_key(obj.get("dst") or "0.0.0.0/0"),
+            obj.get("ipproto") or 0, obj.get("dport") or "", obj.get("sport") or "", obj.get("action") or "")
 
 
 def _filter_order(obj: dict[str, Any]) -> tuple[Any, ...]:
@@ -138,9 +239,9 @@ def _hex(minor: int) -> str:
     return f"{minor:x}"
 
 
-def _class(dev: str, minor: int, parent: str, rate: int, ceil: int, prio: int | None) -> dict[str, Any]:
+def _class(dev: str, minor: int, parent: str, rate: int, ceil: int, prio: int | None, major: int = 1) -> dict[str, Any]:
     """An HTB class. The kernel keeps rates in bytes per second, so bits round down to a multiple of 8."""
-    return {"dev": dev, "classid": f"1:{_hex(minor)}", "parent": parent, "kind": "htb", "rate": rate // 8 * 8,
+    return {"dev": dev, "classid": f"{major}:{_hex(minor)}", "parent": parent, "kind": "htb", "rate": rate // 8 * 8,
             "ceil": ceil // 8 * 8, "prio": prio}
 
 
@@ -202,17 +303,22 @@ def objects(document: dict[str, Any]) -> list[tuple[str, str]]:
     for obj in document.get("routes") or []:
         hops = " ".join(f"nexthop via {hop['via']} dev {hop['dev']}" for hop in obj["nexthops"])
         result.append((key_of("routes", obj), f"ip route replace {obj['dst']} {hops}"))
+    for obj in document.get("rules") or []:
+        result.append((key_of("rules", obj), f"ip rule add {rule_text(obj)}"))
     roots = [q for q in document.get("qdiscs") or [] if q["parent"] in ("root", "ingress")]
     leaves = [q for q in document.get("qdiscs") or [] if q["parent"] not in ("root", "ingress")]
     for obj in roots:
         result.append(_qdisc(obj))
-    for obj in document.get("classes") or []:
-        prio = f" prio {obj['prio']}" if obj.get("prio") is not None else ""
-        result.append((key_of("classes", obj),
-                       f"tc class replace dev {obj['dev']} parent {obj['parent']} classid {obj['classid']} htb "
-                       f"rate {tc_rate(obj['rate'])} ceil {tc_rate(obj['ceil'])}{prio}"))
+    # Classes of the root qdiscs, then leaf qdiscs, then the classes that live in a leaf qdisc (a
+    # qos_share tree): the order they can be made in.
+    root_majors = {(obj["dev"], obj["handle"].partition(":")[0]) for obj in roots}
+    all_classes = document.get("classes") or []
+    in_root = [obj for obj in all_classes if (obj["dev"], obj["classid"].partition(":")[0]) in root_majors]
+    in_leaf = [obj for obj in all_classes if (obj["dev"], obj["classid"].partition(":")[0]) not in root_majors]
+    result += [_class_line(obj) for obj in in_root]
     for obj in leaves:
         result.append(_qdisc(obj))
+    result += [_class_line(obj) for obj in in_leaf]
     for obj in document.get("filters") or []:
         text = _match_text(obj)
         result.append((key_of("filters", obj),
@@ -221,12 +327,22 @@ def objects(document: dict[str, Any]) -> list[tuple[str, str]]:
     return result
 
 
+def _class_line(obj: dict[str, Any]) -> tuple[str, str]:
+    if obj["kind"] == "drr":
+        return key_of("classes", obj), f"tc class replace dev {obj['dev']} parent {obj['parent']} " \
+                                       f"classid {obj['classid']} drr quantum {obj['quantum']}"
+    prio = f" prio {obj['prio']}" if obj.get("prio") is not None else ""
+    return key_of("classes", obj), f"tc class replace dev {obj['dev']} parent {obj['parent']} classid {obj['classid']} " \
+                                   f"htb rate {tc_rate(obj['rate'])} ceil {tc_rate(obj['ceil'])}{prio}"
+
+
 def _qdisc(obj: dict[str, Any]) -> tuple[str, str]:
     key = key_of("qdiscs", obj)
     if obj["kind"] == "ingress":
         return key, f"tc qdisc replace dev {obj['dev']} ingress"
     parent = "root" if obj["parent"] == "root" else f"parent {obj['parent']}"
     extra = f" default {obj['default']}" if obj.get("default") else ""
+    extra += f" r2q {obj['r2q']}" if obj.get("r2q") else ""
     return key, f"tc qdisc replace dev {obj['dev']} {parent} handle {obj['handle']} {obj['kind']}{extra}"
 
 
@@ -256,6 +372,8 @@ def key_of(section: str, obj: dict[str, Any]) -> str:
         return f"address {obj['dev']} {obj['address']}"
     if section == "routes":
         return f"route {obj['dst']}"
+    if section == "rules":
+        return f"rule {rule_text(obj)}"
     if section == "qdiscs":
         return f"qdisc {obj['dev']} {obj['parent']}"
     if section == "classes":
@@ -263,6 +381,18 @@ def key_of(section: str, obj: dict[str, Any]) -> str:
     if section == "filters":
         return f"filter {obj['dev']} {obj['parent']} {obj['pref']} {_match_text(obj)}"
     raise ValueError(section)
+
+
+def rule_text(obj: dict[str, Any]) -> str:
+    """``pref 16421 from 10.30.0.0/24 to 10.40.0.0/24 ipproto udp dport 53 lookup main``: as `ip rule` takes it."""
+    text = f"pref {obj['pref']}"
+    text += f" from {obj['src']}" if obj.get("src") else ""
+    text += f" to {obj['dst']}" if obj.get("dst") else ""
+    if obj.get("ipproto"):
+        text += f" ipproto {PROTOCOL_NAMES.get(obj['ipproto'], obj['ipproto'])}"
+    text += f" sport {obj['sport']}" if obj.get("sport") else ""
+    text += f" dport {obj['dport']}" if obj.get("dport") else ""
+    return f"{text} {obj['action']}"
 
 
 def lines(document: dict[str, Any]) -> list[str]:
@@ -307,6 +437,24 @@ def foreign_replaced(running: dict[str, Any], desired: dict[str, Any]) -> list[s
             (q["kind"] for q in desired["qdiscs"] if f"qdisc {q['dev']} {q['parent']}" == key), None
         ):
             notes.append(f"replaces a {obj['kind']} qdisc on {obj['dev']} that intent did not create")
+    return notes
+
+
+def backend_notes(document: dict[str, Any], probed: bool) -> list[str]:
+    """Which kernel mechanism carries the intents that depend on the kernel, for the plan to say."""
+    notes = []
+    for obj in document.get("qdiscs") or []:
+        if obj["parent"] == f"1:{_hex(DEFAULT_MINOR)}" and obj["handle"] == f"{SHARE_MAJOR}:" and obj["kind"] == "drr":
+            notes.append(f"qos_share on {obj['dev']}: DRR classes, quantum in proportion to the weights (the kernel has drr)")
+    why = "the kernel has no drr" if probed else "kernel not probed: a device whose kernel has drr gets DRR classes"
+    for dev in sorted({obj["dev"] for obj in document.get("classes") or [] if obj["classid"].startswith("1:")
+                       and SHARE_MINOR_BASE < int(obj["classid"][2:], 16) < SHARE_MINOR_BASE + 0x1000}):
+        notes.append(f"qos_share on {dev}: HTB classes, rates in proportion to the weights, ceil = the link ({why})")
+    prohibits = sum(1 for rule in document.get("rules") or [] if rule["action"] == "prohibit")
+    if prohibits:
+        exceptions = sum(1 for rule in document.get("rules") or [] if rule["action"] != "prohibit")
+        notes.append(f"isolate: {prohibits} policy-routing prohibit rules, {exceptions} exception rules before them "
+                     "(routed traffic only; the sender gets ICMP administratively prohibited)")
     return notes
 
 

@@ -22,7 +22,7 @@ from engine.compilation import Compilation
 from engine.errors import IntentError, Location, ValidationError
 from engine.identifiers import inside
 from engine.model import Device, Site
-from engine.render import DeviceConfig, platform_spec
+from engine.render import DeviceConfig, platform_spec, render
 from engine.secrets import SecretMasker, looks_secret
 from engine.yamlsrc import decode
 from intents.registry import Registry
@@ -309,6 +309,11 @@ def make_plan(site: Site, compilation: Compilation, running: RunningSource, regi
         texts[name] = text
         suffix = ".json" if config.platform == "linux" else ".cfg"
         where = str(Path(str(running.directory)) / f"{name}{suffix}")
+        kernel = _kernel_of(text) if config.document is not None else None
+        if kernel and name in compilation.models:
+            # What the device's kernel has decides how some intents render (qos_share: DRR or HTB): the
+            # config applied is the one planned here.
+            config = compilation.configs[name] = render(compilation.models[name], kernel)
         try:
             devices[name] = _device_plan(config, text, masker, running.directory, site.devices[name].driver.value,
                                          compilation.notes.get(name, ()), _takeover_policy(site, compilation, name))
@@ -369,6 +374,16 @@ def _takeover_policy(site: Site, compilation: Compilation, device: str) -> Polic
     return decide
 
 
+def _kernel_of(text: str | None) -> dict[str, Any] | None:
+    """The kernel features a Linux running document says its device has (the driver probes them)."""
+    try:
+        document = json.loads(text) if text else None
+    except json.JSONDecodeError:
+        return None  # reported by _device_plan
+    kernel = document.get("kernel") if isinstance(document, dict) else None
+    return kernel if isinstance(kernel, dict) else None
+
+
 # How commit-confirm (--confirm-timeout) works per driver and platform, where it is not the device's own.
 SNAPSHOT_REVERT = {
     ("napalm", "nxos"): "NAPALM has no commit-confirm for nxos: a detached reverter restores the snapshot instead",
@@ -394,6 +409,7 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
             if not isinstance(running_doc, dict):
                 raise ValueError("running state must be a JSON object (a Linux state document)")
         notes += linux.foreign_replaced(running_doc, config.document)
+        notes += linux.backend_notes(config.document, "kernel" in running_doc)
         diff = linux_diff(config.device, running_doc, config.document)
         return DevicePlan(config.device, config.platform, bool(diff), masker(diff), masker(config.text), fresh,
                           notes=tuple(notes))

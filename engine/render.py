@@ -24,7 +24,7 @@ import yaml
 
 from engine import identifiers, linux
 from engine.cliconfig import PlatformSyntax, format_vlan_list
-from engine.device import DeviceModel, QosClass
+from engine.device import DeviceModel, Isolation, QosClass, ShareClass
 from engine.errors import RenderError
 from engine.units import format_bps
 from intents.match import dscp_name, port_masks
@@ -159,8 +159,31 @@ def check_tokens(model: DeviceModel) -> None:
             raise RenderError(f"{identifiers.shown(model.name)}: {where}: {problem}; refusing to render it")
 
 
-def render(model: DeviceModel) -> DeviceConfig:
-    """The desired configuration of one device."""
+
+def shares(model: DeviceModel) -> list[ShareClass]:
+    """Each shared VLAN on the device once, with the destinations of all its egress interfaces (for ACLs,
+    class-maps, forwarding classes)."""
+    merged: dict[int, ShareClass] = {}
+    for policy in model.egress:
+        for share in policy.shares:
+            known = merged.get(share.vlan)
+            destinations = share.destinations + (known.destinations if known else ())
+            ordered = tuple(sorted(set(destinations), key=ipaddress.IPv4Network))
+            merged[share.vlan] = replace(share, destinations=ordered)
+    return [merged[vid] for vid in sorted(merged)]
+
+
+def isolations(model: DeviceModel) -> dict[int, list[Isolation]]:
+    """VLAN -> what its traffic may not reach (isolate), for the filter on that VLAN's SVI / irb unit."""
+    by_vlan: dict[int, list[Isolation]] = {}
+    for isolation in model.isolations:
+        by_vlan.setdefault(isolation.vlan, []).append(isolation)
+    return by_vlan
+
+
+def render(model: DeviceModel, kernel: dict[str, Any] | None = None) -> DeviceConfig:
+    """The desired configuration of one device. ``kernel``: Linux features probed on the device
+    (``{"drr": True}``); without it, what every kernel here has."""
     spec = platform_spec(model.platform)
     check_tokens(model)
     classes = {c.intent for policy in model.egress for c in policy.classes if not c.priority}
@@ -169,11 +192,20 @@ def render(model: DeviceModel) -> DeviceConfig:
             f"{model.name}: {len(classes)} guarantees meet on this {model.platform} device, which has queues for "
             f"{spec.max_classes}; merge some guarantees or route them apart"
         )
-    document = linux.desired_state(model) if spec.syntax is None else None
+    queues = spec.raw.get("share_queues")
+    if queues is not None:
+        over = [share for share in shares(model) if share.traffic_class not in queues]
+        if over:
+            raise RenderError(
+                f"{model.name}: VLAN {over[0].vlan} of qos_share {over[0].intent} needs a queue, but this {model.platform} "
+                f"device's queues {', '.join(str(q) for q in queues)} are taken by guarantees and other shares; "
+                "share fewer VLANs here or route them apart"
+            )
+    document = linux.desired_state(model, kernel) if spec.syntax is None else None
     try:
         text = environment().get_template(f"{model.platform}/{spec.template}").render(
             device=model, document=document, objects=linux.objects(document) if document else [],
-            guarantees=guarantees(model),
+            guarantees=guarantees(model), shares=shares(model), isolations=isolations(model),
         )
     except jinja2.TemplateError as exc:
         raise RenderError(f"{model.name}: template {model.platform}/{spec.template} failed: {exc}") from exc

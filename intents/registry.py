@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
-from intents import qos_guarantee, qos_limit, vlan
+from intents import isolate, qos_guarantee, qos_limit, qos_share, vlan
 from intents.base import Kind
 
 BUILTIN: dict[str, Kind] = {
     vlan.KIND.key: vlan.KIND,
     qos_guarantee.KIND.key: qos_guarantee.KIND,
     qos_limit.KIND.key: qos_limit.KIND,
+    isolate.KIND.key: isolate.KIND,
+    qos_share.KIND.key: qos_share.KIND,
 }
 
 ENTRY_POINT_GROUP = "intent_engine.kinds"

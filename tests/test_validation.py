@@ -94,7 +94,7 @@ def test_schema_errors_point_at_the_key(site_dir: SiteDir) -> None:
         f"{at(site, 4, 'colour')}: unknown key 'colour' (allowed: defaults, intents, inventory, site, topology)",
         f"{at(site, 7, '5000')}: id: 5000 is out of range (maximum 4094)",
         f"{at(site, 8, 'name: two-kinds')}: intent 'two-kinds' has 2 kinds (vlan, qos_limit); write exactly one per intent",
-        f"{at(site, 12, 'firewall')}: unknown intent kind 'firewall' (known: qos_guarantee, qos_limit, vlan)",
+        f"{at(site, 12, 'firewall')}: unknown intent kind 'firewall' (known: isolate, qos_guarantee, qos_limit, qos_share, vlan)",
         f"{at(site, 14, '{between')}: missing required key 'rate'",
         f"{at(site, 16, 'burst')}: unknown key 'burst' (allowed: rate, vlan)",
     ]

@@ -204,7 +204,7 @@ def test_refusal_says_what_was_expected() -> None:
     with pytest.raises(SentenceError) as caught:
         read("frobnicate vlan 10")
     message = str(caught.value)
-    assert "in English: 'add', 'cap', 'create'" in message and "in French: 'ajouter', 'assurer'" in message
+    assert "in English: 'add', 'block', 'cap', 'create'" in message and "in French: 'ajouter', 'assurer'" in message
 
 
 @pytest.mark.parametrize(("sentence", "missing"), [

@@ -14,7 +14,7 @@ from drivers.ssh import ConnectOptions
 from engine.driver import Connection, DriverPlugin
 from engine.labspec import Host, LabSpec
 from engine.model import Device
-from engine.verify import Check
+from engine.verify import Check, Probe
 
 __all__ = ["PLUGIN", "LinuxDriver", "LinuxPlugin"]
 
@@ -42,6 +42,9 @@ class LinuxPlugin:
 
     def reach(self, host: Host, address: str) -> bool:
         return traffic.reach(host, address)
+
+    def probe(self, probe: Probe) -> bool:
+        return traffic.probe_reach(probe)
 
     def emulated(self) -> bool:
         return traffic.emulated()

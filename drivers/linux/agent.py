@@ -18,7 +18,7 @@ import subprocess
 import sys
 from typing import Any
 
-from drivers.linux.netlink import Channel, NetlinkError, Request, class_stats, netns_socket, read_tc  # (shipped inline)
+from drivers.linux.netlink import Channel, NetlinkError, Request, class_stats, netns_socket, read_rules, read_tc  # noqa: E501 (shipped inline)
 
 
 def _names() -> dict[int, str]:
@@ -38,13 +38,14 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
         channel = Channel(netns_socket(None))
         try:
             qdiscs, classes, filters = read_tc(channel, _names())
+            rules = read_rules(channel)
         finally:
             channel.close()
         with open("/proc/sys/net/ipv4/ip_forward") as forward:
             ip_forward = forward.read().strip()
         return {"links": _ip_json("-d", "link", "show"), "addresses": _ip_json("-4", "address", "show"),
                 "routes": _ip_json("-4", "route", "show", "table", "main"), "ip_forward": ip_forward,
-                "qdiscs": qdiscs, "classes": classes, "filters": filters}
+                "qdiscs": qdiscs, "classes": classes, "filters": filters, "rules": rules}
     if op == "stats":
         channel = Channel(netns_socket(None))
         try:

@@ -29,7 +29,7 @@ from engine.plan import DevicePlan, linux_diff
 from engine.render import DeviceConfig
 
 EOPNOTSUPP, ENOENT, ENOSPC = 95, 2, 28
-FOREIGN_OK = {"htb", "ingress", "pfifo", "bfifo", "fq_codel", "sfq"}  # the qdiscs intent knows how to make
+FOREIGN_OK = {"htb", "ingress", "pfifo", "bfifo", "fq_codel", "sfq", "drr"}  # the qdiscs intent knows how to make
 
 
 class LinuxDriver(Lifecycle):
@@ -89,6 +89,8 @@ class LinuxDriver(Lifecycle):
         with vendor_errors(self.device, DriverError, "cannot read state", (OSError, Pyroute2Error)):
             document = self.transport.read(self.device)
         document["owned"] = self.owned()
+        if self.netns is not None:  # what this kernel has that changes how intents render (plan decides)
+            document["kernel"] = kernel_features()
         return document
 
     def get_running(self) -> str:
@@ -259,6 +261,11 @@ def _refused(exc: BaseException) -> str:
     return f"kernel refused a change: {exc}"
 
 
+def kernel_features() -> dict[str, bool]:
+    """Features the rendering depends on, probed on this machine's kernel: ``drr`` (qos_share as DRR)."""
+    return {"drr": kernel_has(("qdisc", "drr"))}
+
+
 _features: dict[tuple[str, str], bool] = {}
 _probe_lock = threading.Lock()
 
@@ -289,7 +296,7 @@ def _probe(feature: tuple[str, str]) -> bool:
                     ipr.link("add", ifname="p2", kind=feature[1])
                 return True
             except Pyroute2Error as exc:
-                if exc.code not in (EOPNOTSUPP, ENOENT, 22):
+                if exc.code not in (EOPNOTSUPP, ENOENT, 22, 2):
                     raise
                 return False
     finally:

@@ -28,6 +28,14 @@ TCA_KIND, TCA_OPTIONS = 1, 2
 TCA_HTB_PARMS, TCA_HTB_INIT, TCA_HTB_RATE64, TCA_HTB_CEIL64 = 1, 2, 6, 7
 TCA_U32_CLASSID, TCA_U32_SEL, TCA_U32_ACT = 1, 5, 7
 TCA_ACT_KIND, TCA_ACT_OPTIONS, TCA_MIRRED_PARMS = 1, 2, 2
+TCA_DRR_QUANTUM = 1
+# policy-routing rules (linux/fib_rules.h)
+RTM_NEWRULE, RTM_DELRULE, RTM_GETRULE = 32, 33, 34
+FRA_DST, FRA_SRC, FRA_PRIORITY, FRA_TABLE, FRA_IP_PROTO, FRA_SPORT_RANGE, FRA_DPORT_RANGE = 1, 2, 6, 15, 22, 23, 24
+FR_ACT_TO_TBL, FR_ACT_BLACKHOLE, FR_ACT_UNREACHABLE, FR_ACT_PROHIBIT = 1, 6, 7, 8
+RULE_ACTIONS = {"prohibit": FR_ACT_PROHIBIT, "blackhole": FR_ACT_BLACKHOLE, "unreachable": FR_ACT_UNREACHABLE}
+TABLES = {"local": 255, "main": 254, "default": 253}
+AF_INET = 2
 ETH_P_IP, ETH_P_ALL = 0x0800, 0x0003
 PROTOCOLS = {"ip": ETH_P_IP, "all": ETH_P_ALL}
 TC_H_ROOT, TC_H_INGRESS = 0xFFFFFFFF, 0xFFFFFFF1
@@ -47,6 +55,8 @@ _HTB_GLOB = struct.Struct("=IIIII")
 _U32_SEL = struct.Struct("=BBBxHHhhI")
 _U32_KEY = struct.Struct(">II")
 _U32_KEY_OFF = struct.Struct("=ii")
+_FIB_RULE_HDR = struct.Struct("=BBBBBBBBI")
+_PORT_RANGE = struct.Struct("=HH")
 
 
 class NetlinkError(OSError):
@@ -125,7 +135,7 @@ def new_qdisc(ifindex: int, obj: dict[str, Any], replace: bool = True) -> Reques
     own = 0xFFFF0000 if obj["kind"] == "ingress" else handle(obj["handle"])
     body = tcmsg(ifindex, own, parent) + _kind(obj["kind"])
     if obj["kind"] == "htb":
-        glob = _HTB_GLOB.pack(3, 10, int(obj.get("default") or "0", 16), 0, 0)
+        glob = _HTB_GLOB.pack(3, int(obj.get("r2q") or 10), int(obj.get("default") or "0", 16), 0, 0)
         body += _attr(TCA_OPTIONS, _attr(TCA_HTB_INIT, glob))
     elif obj["kind"] == "ingress":
         body += _attr(TCA_OPTIONS, b"")
@@ -139,7 +149,12 @@ def del_qdisc(ifindex: int, obj: dict[str, Any]) -> Request:
 
 
 def new_class(ifindex: int, obj: dict[str, Any]) -> Request:
-    """An HTB class exactly as ``tc class replace ... htb rate R ceil C [prio P]`` sends it."""
+    """An HTB class exactly as ``tc class replace ... htb rate R ceil C [prio P]`` sends it (a DRR class:
+    ``drr quantum Q``)."""
+    if obj["kind"] == "drr":
+        options = _attr(TCA_DRR_QUANTUM, struct.pack("=I", int(obj["quantum"])))
+        body = tcmsg(ifindex, handle(obj["classid"]), handle(obj["parent"])) + _kind("drr") + _attr(TCA_OPTIONS, options)
+        return Request(RTM_NEWTCLASS, NLM_F_CREATE | NLM_F_REPLACE, body, f"class {obj['classid']} on {obj['dev']}")
     rate, ceil = obj["rate"] // 8, obj["ceil"] // 8
     buffer = _xmittime(rate, rate // HZ + MTU)
     cbuffer = _xmittime(ceil, ceil // HZ + MTU)
@@ -207,6 +222,69 @@ def del_filters(ifindex: int, dev: str, parent: str, pref: int) -> Request:
     """Every filter of one pref (any protocol): the unit one intent's filters are replaced in."""
     info = pref << 16
     return Request(RTM_DELTFILTER, 0, tcmsg(ifindex, 0, handle(parent), info), f"delete filters pref {pref} on {dev}")
+
+
+def _rule_body(obj: dict[str, Any]) -> bytes:
+    """A policy-routing rule (``ip rule add pref P from S to D [ipproto N] [sport A-B] [dport A-B] ACTION``)."""
+    src = ipaddress.IPv4Network(obj["src"]) if obj.get("src") else None
+    dst = ipaddress.IPv4Network(obj["dst"]) if obj.get("dst") else None
+    action_text = obj["action"]
+    if action_text.startswith("lookup "):
+        table_name = action_text.split()[1]
+        action, table = FR_ACT_TO_TBL, TABLES.get(table_name) or int(table_name)
+    else:
+        action, table = RULE_ACTIONS[action_text], 0
+    body = _FIB_RULE_HDR.pack(AF_INET, dst.prefixlen if dst else 0, src.prefixlen if src else 0, 0,
+                              table if table < 256 else 0, 0, 0, action, 0)
+    body += _attr(FRA_PRIORITY, struct.pack("=I", int(obj["pref"])))
+    if src is not None:
+        body += _attr(FRA_SRC, src.network_address.packed)
+    if dst is not None:
+        body += _attr(FRA_DST, dst.network_address.packed)
+    if table:
+        body += _attr(FRA_TABLE, struct.pack("=I", table))
+    if obj.get("ipproto"):
+        body += _attr(FRA_IP_PROTO, struct.pack("=B", int(obj["ipproto"])))
+    for key, kind in (("sport", FRA_SPORT_RANGE), ("dport", FRA_DPORT_RANGE)):
+        if obj.get(key):
+            low, _, high = str(obj[key]).partition("-")
+            body += _attr(kind, _PORT_RANGE.pack(int(low), int(high or low)))
+    return body
+
+
+def new_rule(obj: dict[str, Any]) -> Request:
+    return Request(RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, _rule_body(obj), f"rule pref {obj['pref']} {obj['action']}")
+
+
+def del_rule(obj: dict[str, Any]) -> Request:
+    return Request(RTM_DELRULE, 0, _rule_body(obj), f"delete rule pref {obj['pref']} {obj['action']}")
+
+
+def read_rules(channel: Channel) -> list[dict[str, Any]]:
+    """Every IPv4 policy-routing rule, in the document's vocabulary."""
+    rules = []
+    for payload in channel.dump(RTM_GETRULE, _FIB_RULE_HDR.pack(AF_INET, 0, 0, 0, 0, 0, 0, 0, 0)):
+        _, dst_len, src_len, _, table, _, _, action, _ = _FIB_RULE_HDR.unpack_from(payload)
+        found = attrs(payload, _FIB_RULE_HDR.size)
+        if FRA_TABLE in found:
+            table = struct.unpack("=I", found[FRA_TABLE])[0]
+        if action == FR_ACT_TO_TBL:
+            names = {number: name for name, number in TABLES.items()}
+            action_text = f"lookup {names.get(table, table)}"
+        else:
+            action_text = next((name for name, number in RULE_ACTIONS.items() if number == action), f"action {action}")
+        rule: dict[str, Any] = {"pref": struct.unpack("=I", found[FRA_PRIORITY])[0] if FRA_PRIORITY in found else 0}
+        rule["src"] = f"{ipaddress.IPv4Address(found[FRA_SRC])}/{src_len}" if FRA_SRC in found else None
+        rule["dst"] = f"{ipaddress.IPv4Address(found[FRA_DST])}/{dst_len}" if FRA_DST in found else None
+        rule["ipproto"] = found[FRA_IP_PROTO][0] if FRA_IP_PROTO in found else None
+        for key, kind in (("sport", FRA_SPORT_RANGE), ("dport", FRA_DPORT_RANGE)):
+            rule[key] = None
+            if kind in found:
+                low, high = _PORT_RANGE.unpack_from(found[kind])
+                rule[key] = str(low) if low == high else f"{low}-{high}"
+        rule["action"] = action_text
+        rules.append(rule)
+    return rules
 
 
 # -- the socket ---------------------------------------------------------------------------------
@@ -360,6 +438,11 @@ def htb_default(options: bytes) -> str:
     return f"{_HTB_GLOB.unpack_from(init)[2]:x}" if init else "0"
 
 
+def htb_r2q(options: bytes) -> int:
+    init = attrs(options).get(TCA_HTB_INIT)
+    return int(_HTB_GLOB.unpack_from(init)[1]) if init else 10
+
+
 def htb_class(options: bytes) -> tuple[int, int, int]:
     """(rate bps, ceil bps, prio) of an HTB class."""
     parsed = attrs(options)
@@ -438,13 +521,21 @@ def read_tc(channel: Channel, names: dict[int, str]) -> tuple[list[Any], list[An
                                  "kind": kind}
         if kind == "htb":
             entry["default"] = htb_default(attributes.get(TCA_OPTIONS, b""))
+            r2q = htb_r2q(attributes.get(TCA_OPTIONS, b""))
+            if r2q != 10:
+                entry["r2q"] = r2q
         qdiscs.append(entry)
-        if parent == TC_H_ROOT:
+        if parent == TC_H_ROOT or kind in ("drr", "htb"):  # a share tree (drr/htb leaf) holds filters too
             with_tc.setdefault(ifindex, []).append(own)
     for ifindex in sorted(with_tc):
         dev = names[ifindex]
         for payload in channel.dump(RTM_GETTCLASS, tcmsg(ifindex)):
             _, own, parent, _, attributes = decode_tc(payload)
+            if kind_of(attributes) == "drr":
+                quantum = attrs(attributes.get(TCA_OPTIONS, b"")).get(TCA_DRR_QUANTUM)
+                classes.append({"dev": dev, "classid": handle_text(own), "parent": f"{own >> 16:x}:", "kind": "drr",
+                                "quantum": struct.unpack("=I", quantum)[0] if quantum else 0})
+                continue
             if kind_of(attributes) != "htb":
                 continue
             rate, ceil, prio = htb_class(attributes.get(TCA_OPTIONS, b""))
@@ -462,7 +553,7 @@ def read_tc(channel: Channel, names: dict[int, str]) -> tuple[list[Any], list[An
                 if decoded is None:
                     continue
                 match, flowid, target = decoded
-                parent_text = "ffff:" if parent_handle == 0xFFFF0000 else handle_text(parent_handle)
+                parent_text = "ffff:" if parent_handle == 0xFFFF0000 else handle_text(parent_handle & 0xFFFF0000)
                 protocol = next((name for name, value in PROTOCOLS.items() if socket.htons(value) == info & 0xFFFF), "ip")
                 filters.append({
                     "dev": dev, "parent": parent_text, "protocol": protocol, "pref": info >> 16, "match": match,
@@ -476,7 +567,7 @@ TCA_STATS2, TCA_STATS_BASIC, TCA_STATS_QUEUE = 7, 1, 3
 
 
 def class_stats(channel: Channel, names: dict[int, str], devices: list[str]) -> list[dict[str, Any]]:
-    """Bytes, packets, drops and overlimits of every HTB class on ``devices`` (gnet_stats_basic/queue)."""
+    """Bytes, packets, drops and overlimits of every HTB (and DRR) class on ``devices`` (gnet_stats_basic/queue)."""
     indexes = {name: index for index, name in names.items()}
     stats = []
     for dev in devices:
@@ -484,7 +575,7 @@ def class_stats(channel: Channel, names: dict[int, str], devices: list[str]) -> 
             continue
         for payload in channel.dump(RTM_GETTCLASS, tcmsg(indexes[dev])):
             _, own, _, _, attributes = decode_tc(payload)
-            if kind_of(attributes) != "htb":
+            if kind_of(attributes) not in ("htb", "drr"):
                 continue  # fq_codel and sfq list their flows as classes too
             nested = attrs(attributes.get(TCA_STATS2, b""))
             basic, queue = nested.get(TCA_STATS_BASIC, b""), nested.get(TCA_STATS_QUEUE, b"")

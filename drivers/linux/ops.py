@@ -17,7 +17,7 @@ from engine import linux
 class IpOp:
     """One link/address/route/sysctl change, as an `ip -batch` line (or a sysctl)."""
 
-    verb: str  # link-add link-set link-del addr-add addr-del route-replace route-del sysctl
+    verb: str  # link-add link-set link-del addr-add addr-del route-replace route-del rule-add rule-del sysctl
     args: tuple[Any, ...]
 
     def line(self) -> str:
@@ -38,6 +38,8 @@ class IpOp:
             return f"route replace {dst} " + " ".join(f"nexthop via {via} dev {dev}" for via, dev in hops)
         if self.verb == "route-del":
             return f"route del {a[0]}"
+        if self.verb in ("rule-add", "rule-del"):
+            return f"rule {self.verb[5:]} {linux.rule_text(a[0])}"
         return f"sysctl -w {a[0]}={a[1]}"
 
 
@@ -71,7 +73,8 @@ def plan_ops(running: dict[str, Any], desired: dict[str, Any]) -> Phases:
     want = {section: by_key(desired, section) for section in linux.SECTIONS[1:]}
     phases = Phases()
 
-    # 1. tc removals. A root (or ingress) qdisc that goes or changes takes its whole tree with it.
+    # 1. tc removals. A root (or ingress) qdisc that goes or changes takes its whole tree with it; a
+    # leaf qdisc that goes or changes (a qos_share tree, major 2:) takes its own classes and filters.
     gone: set[tuple[str, str]] = set()
     for key, obj in have["qdiscs"].items():
         new = want["qdiscs"].get(key)
@@ -80,26 +83,32 @@ def plan_ops(running: dict[str, Any], desired: dict[str, Any]) -> Phases:
             gone.add((obj["dev"], obj["parent"]))
             phases.tc_removals.append(TcOp("del-qdisc", obj))
     root_gone = {dev for dev, parent in gone if parent == "root"}
+    leaves_gone: list[dict[str, Any]] = []
+    for key, obj in have["qdiscs"].items():
+        if obj["parent"] in ("root", "ingress") or obj["dev"] in root_gone:
+            continue
+        new = want["qdiscs"].get(key)
+        if new is None or new != obj:
+            leaves_gone.append(obj)
+    majors_gone = {(obj["dev"], _major(obj["handle"])) for obj in leaves_gone}
 
     def tree_gone(dev: str, parent: str) -> bool:
-        return (dev, "ingress" if parent == "ffff:" else "root") in gone
+        if parent == "ffff:":
+            return (dev, "ingress") in gone
+        return (dev, "root") in gone or (dev, _major(parent)) in majors_gone
 
     old_groups, new_groups = _filter_groups(have["filters"].values()), _filter_groups(want["filters"].values())
     for (dev, parent, pref), texts in old_groups.items():
         if new_groups.get((dev, parent, pref)) != texts and not tree_gone(dev, parent):
             phases.tc_removals.append(TcOp("del-filters", {"dev": dev, "parent": parent, "pref": pref}))
-    for key, obj in have["qdiscs"].items():
-        if obj["parent"] in ("root", "ingress") or obj["dev"] in root_gone:
-            continue
-        new = want["qdiscs"].get(key)
-        if new is None or new["kind"] != obj["kind"]:
-            phases.tc_removals.append(TcOp("del-qdisc", obj))
-    for key, obj in sorted(have["classes"].items(), key=lambda kv: kv[1]["parent"] == "1:"):
-        if key not in want["classes"] and obj["dev"] not in root_gone:
+    phases.tc_removals += [TcOp("del-qdisc", obj) for obj in leaves_gone]
+    for key, obj in sorted(have["classes"].items(), key=lambda kv: kv[1]["parent"].endswith(":")):
+        if key not in want["classes"] and not tree_gone(obj["dev"], obj["classid"]):
             phases.tc_removals.append(TcOp("del-class", obj))
 
     # 2. routes, addresses and links that go; sysctl; links made and set; addresses and routes added.
     ip = phases.ip_changes
+    ip += [IpOp("rule-del", (obj,)) for key, obj in have["rules"].items() if key not in want["rules"]]
     ip += [IpOp("route-del", (obj["dst"],)) for key, obj in have["routes"].items() if key not in want["routes"]]
     ip += [IpOp("addr-del", (obj["dev"], obj["address"])) for key, obj in have["addresses"].items()
            if key not in want["addresses"]]
@@ -130,18 +139,26 @@ def plan_ops(running: dict[str, Any], desired: dict[str, Any]) -> Phases:
            if key not in have["addresses"]]
     ip += [IpOp("route-replace", (obj["dst"], tuple((h["via"], h["dev"]) for h in obj["nexthops"])))
            for key, obj in want["routes"].items() if have["routes"].get(key) != obj]
+    ip += [IpOp("rule-add", (obj,)) for key, obj in want["rules"].items() if key not in have["rules"]]
 
-    # 3. tc additions: roots, classes (parents first), leaves, filters.
+    # 3. tc additions: roots, the root qdisc's classes (parents first), leaves, the classes of share
+    # trees (which live in a leaf qdisc), filters.
     add = phases.tc_additions
     for key, obj in want["qdiscs"].items():
         if obj["parent"] in ("root", "ingress") and (have["qdiscs"].get(key) != obj or (obj["dev"], obj["parent"]) in gone):
             add.append(TcOp("add-qdisc", obj))
-    for key, obj in sorted(want["classes"].items(), key=lambda kv: kv[1]["parent"] != "1:"):
+    roots = {(obj["dev"], _major(obj["handle"])) for obj in want["qdiscs"].values() if obj["parent"] == "root"}
+    in_root = {k: o for k, o in want["classes"].items() if (o["dev"], _major(o["classid"])) in roots}
+    in_leaf = {k: o for k, o in want["classes"].items() if k not in in_root}
+    for key, obj in sorted(in_root.items(), key=lambda kv: not kv[1]["parent"].endswith(":")):
         if have["classes"].get(key) != obj or obj["dev"] in root_gone:
             add.append(TcOp("add-class", obj))
     for key, obj in want["qdiscs"].items():
         if obj["parent"] not in ("root", "ingress") and (have["qdiscs"].get(key) != obj or obj["dev"] in root_gone):
             add.append(TcOp("add-qdisc", obj, replace=False))
+    for key, obj in sorted(in_leaf.items(), key=lambda kv: not kv[1]["parent"].endswith(":")):
+        if have["classes"].get(key) != obj or tree_gone(obj["dev"], obj["classid"]):
+            add.append(TcOp("add-class", obj))
     for obj in want["filters"].values():
         group = (obj["dev"], obj["parent"], int(obj["pref"]))
         if old_groups.get(group) != new_groups[group] or tree_gone(obj["dev"], obj["parent"]):
@@ -155,6 +172,11 @@ def _filter_groups(filters: Any) -> dict[tuple[str, str, int], set[str]]:
         identity = f"{obj.get('protocol', 'ip')} {linux.key_of('filters', obj)}"  # a new protocol replaces the group
         groups.setdefault((obj["dev"], obj["parent"], int(obj["pref"])), set()).add(identity)
     return groups
+
+
+def _major(handle: str) -> str:
+    """``"2:1a"`` -> ``"2"``: which qdisc a class, filter parent or qdisc handle belongs to."""
+    return handle.partition(":")[0]
 
 
 def _shape(obj: dict[str, Any]) -> tuple[Any, ...]:

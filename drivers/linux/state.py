@@ -92,6 +92,7 @@ def read_document(ipr: IPRoute, channel: netlink.Channel, netns: str | None, dev
             hops.append({"via": msg.get_attr("RTA_GATEWAY"), "dev": names.get(msg.get_attr("RTA_OIF"), "?")})
         routes.append({"dst": dst, "nexthops": sorted(hops, key=lambda h: (h["dev"], str(h["via"])))})
     qdiscs, classes, filters = netlink.read_tc(channel, names)
+    rules = netlink.read_rules(channel)
     return linux.canonical({
         "device": device,
         "platform": "linux",
@@ -99,6 +100,7 @@ def read_document(ipr: IPRoute, channel: netlink.Channel, netns: str | None, dev
         "links": links,
         "addresses": addresses,
         "routes": routes,
+        "rules": rules,
         "qdiscs": qdiscs,
         "classes": classes,
         "filters": filters,

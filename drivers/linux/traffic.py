@@ -10,7 +10,7 @@ from typing import Any
 
 from engine.errors import DriverError
 from engine.labspec import Host
-from engine.verify import Check, Flow
+from engine.verify import Check, Flow, Probe
 
 OMIT_SECONDS = 1  # TCP slow start is not what we measure
 
@@ -93,3 +93,63 @@ def emulated() -> bool:
             return "QEMU" in vendor.read()
     except OSError:
         return socket.gethostname().startswith("virtme")
+
+
+# isolate probes: a listener in the destination host, a client in the source host (python3 in both,
+# which every lab host has: it is this machine's). The listener answers UDP with the datagram.
+_LISTEN = """
+import socket, sys
+kind, port = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if kind == "tcp" else socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", port))
+if kind == "tcp":
+    s.listen(4)
+print("ready", flush=True)
+s.settimeout(10)
+try:
+    if kind == "tcp":
+        conn, _ = s.accept()
+        conn.close()
+    else:
+        data, peer = s.recvfrom(64)
+        s.sendto(data, peer)
+except OSError:
+    pass
+"""
+_CONNECT = """
+import socket, sys
+kind, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+try:
+    if kind == "tcp":
+        socket.create_connection((host, port), timeout=2).close()
+    else:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(2)
+        s.sendto(b"intent-probe", (host, port))
+        s.recvfrom(64)
+except OSError:
+    sys.exit(1)
+"""
+
+
+def probe_reach(probe: Probe) -> bool:
+    """Whether ``probe.source`` reaches ``probe.destination`` by the probe's protocol (and port)."""
+    import sys
+
+    target = _address(probe.destination)
+    if probe.protocol == "icmp":
+        return subprocess.run(["ip", "netns", "exec", probe.source.netns, "ping", "-c", "1", "-W", "2", target],
+                              capture_output=True).returncode == 0
+    listener = subprocess.Popen(["ip", "netns", "exec", probe.destination.netns, sys.executable, "-c", _LISTEN,
+                                 probe.protocol, str(probe.port)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                text=True)
+    try:
+        assert listener.stdout is not None
+        if listener.stdout.readline().strip() != "ready":
+            raise DriverError("lab", f"no {probe.protocol} listener on port {probe.port} in {probe.destination.netns}")
+        return subprocess.run(["ip", "netns", "exec", probe.source.netns, sys.executable, "-c", _CONNECT,
+                               probe.protocol, target, str(probe.port)], capture_output=True, timeout=30).returncode == 0
+    finally:
+        listener.kill()
+        listener.wait()

@@ -105,6 +105,8 @@ class LocalTransport(_Indexes):
         elif op.verb in ("addr-add", "addr-del"):
             address, prefixlen = a[1].split("/")
             self.ipr.addr(op.verb[5:], index=self.index(a[0]), address=address, prefixlen=int(prefixlen))
+        elif op.verb in ("rule-add", "rule-del"):
+            self.channel.batch([netlink.new_rule(a[0]) if op.verb == "rule-add" else netlink.del_rule(a[0])])
         elif op.verb == "route-del":
             self.ipr.route("del", dst=a[0])
         elif op.verb == "route-replace":
@@ -213,5 +215,5 @@ def from_ip_json(device: str, raw: dict[str, Any]) -> dict[str, Any]:
             or [{"via": route.get("gateway"), "dev": route.get("dev")}]
         routes.append({"dst": dst, "nexthops": sorted(hops, key=lambda h: (h["dev"], str(h["via"])))})
     return {"device": device, "platform": "linux", "sysctl": {"net.ipv4.ip_forward": raw["ip_forward"]},
-            "links": links, "addresses": addresses, "routes": routes,
+            "links": links, "addresses": addresses, "routes": routes, "rules": raw.get("rules") or [],
             "qdiscs": raw["qdiscs"], "classes": raw["classes"], "filters": raw["filters"]}

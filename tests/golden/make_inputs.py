@@ -2,7 +2,8 @@
 
 Every platform gets the same scenario with its own interface names: r1 routes VLANs 10, 20 and
 30 (capped), r2 routes VLAN 40 over two equal-cost routed links, s1 reaches r1 over a trunk
-(VLANs 10, 30), s2 over a one-VLAN link; guarantees with DSCP/port narrowing and a priority one.
+(VLANs 10, 30), s2 over a one-VLAN link; guarantees with DSCP/port narrowing and a priority one;
+VLAN 30 isolated from 40 (two gateways, DNS and ICMP allowed), VLANs 10 and 20 sharing 3:1.
 """
 
 from __future__ import annotations
@@ -51,6 +52,13 @@ intents:
       rate: 50Mbps
   - name: cap-guest
     qos_limit: {{vlan: 30, rate: 20Mbps}}
+  - name: guests-off-servers
+    isolate:
+      between: [{{vlan: 30}}, {{vlan: 40}}]
+      allow: [{{protocol: udp, ports: 53}}, {{protocol: icmp}}]
+  - name: fair
+    qos_share:
+      weights: [{{vlan: 10, weight: 3}}, {{vlan: 20, weight: 1}}]
 """
 
 TOPOLOGY = """\

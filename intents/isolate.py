@@ -1,0 +1,125 @@
+"""``isolate``: no routed traffic between two VLANs, either way, except the listed exceptions.
+
+Compiles at every device that routes between the two VLANs: both gateways and every device on a
+routed path between them. Each gets one ``Isolation`` per direction; platforms render it as what
+they have (Linux: policy-routing ``prohibit`` rules; IOS, EOS, NX-OS: a named ACL inbound on each
+VLAN's SVI; Junos: a firewall filter on the irb unit). A ``qos_guarantee`` between two isolated
+VLANs contradicts the isolation and is refused, naming both intents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from engine.device import Allowed, Isolation
+from engine.model import Intent
+from intents.base import JsonPath, ParseContext, load_schema
+from intents.match import parse_ports, parse_protocol
+
+if TYPE_CHECKING:
+    from engine.build import Build
+    from engine.compiler import Compilation
+    from engine.model import Site
+
+PORTED = (6, 17, 132)  # protocols with ports: tcp, udp, sctp
+NAMES = {1: "icmp", 6: "tcp", 17: "udp", 47: "gre", 50: "esp", 132: "sctp"}
+
+
+@dataclass(frozen=True)
+class IsolateIntent(Intent):
+    vlans: tuple[int, int]
+    allow: tuple[Allowed, ...] = ()
+
+
+def allowed_text(allowed: Allowed) -> str:
+    name = NAMES.get(allowed.protocol, str(allowed.protocol))
+    if allowed.ports is None:
+        return name
+    low, high = allowed.ports
+    return f"{name} {low}" if low == high else f"{name} {low}-{high}"
+
+
+class IsolateKind:
+    key = "isolate"
+    order = 5  # after vlan, before the QoS kinds (qos_share leaves isolated pairs out)
+    schema = load_schema("intents", "isolate.schema.json")
+
+    def parse(self, name: str, body: dict[str, Any], path: JsonPath, ctx: ParseContext) -> Intent | None:
+        ok = True
+        vlans = tuple(end["vlan"] for end in body["between"])
+        if vlans[0] == vlans[1]:
+            ctx.error((*path, "between"), f"both ends are VLAN {vlans[0]}: isolate separates two different VLANs")
+            ok = False
+        allow: list[Allowed] = []
+        for index, entry in enumerate(body.get("allow", [])):
+            where = (*path, "allow", index)
+            try:
+                protocol = parse_protocol(entry["protocol"])
+            except ValueError as exc:
+                ctx.error((*where, "protocol"), str(exc))
+                ok = False
+                continue
+            ports = None
+            if "ports" in entry:
+                try:
+                    ports = parse_ports(entry["ports"])
+                except ValueError as exc:
+                    ctx.error((*where, "ports"), str(exc))
+                    ok = False
+                    continue
+                if protocol not in PORTED:
+                    ctx.error((*where, "ports"), "ports need a protocol with ports: tcp, udp or sctp")
+                    ok = False
+                    continue
+            allow.append(Allowed(protocol, ports))
+        if not ok:
+            return None
+        return IsolateIntent(name, self.key, (vlans[0], vlans[1]), tuple(dict.fromkeys(allow)))
+
+    def check(self, intents: list[Intent], site: Site, ctx: ParseContext) -> None:
+        from intents.qos_guarantee import QosGuaranteeIntent
+
+        known = ctx.declared.get("vlan", set())
+        pairs: dict[frozenset[int], str] = {}
+        for intent in intents:
+            assert isinstance(intent, IsolateIntent)
+            path = ctx.intent_path(intent.name)
+            for side, vlan in enumerate(intent.vlans):
+                if vlan not in known:
+                    ctx.error((*path, "between", side, "vlan"), f"VLAN {vlan} is not defined by any vlan intent in this site")
+            pair = frozenset(intent.vlans)
+            if pair in pairs:
+                ctx.error((*path, "between"), f"VLAN {intent.vlans[0]} and VLAN {intent.vlans[1]} are already isolated "
+                                              f"by intent {pairs[pair]!r}")
+            pairs.setdefault(pair, intent.name)
+        for other in site.intents:
+            if isinstance(other, QosGuaranteeIntent) and frozenset(other.vlans) in pairs:
+                ctx.error((*ctx.intent_path(other.name), "between"),
+                          f"qos_guarantee {other.name!r} guarantees traffic between VLAN {other.vlans[0]} and VLAN "
+                          f"{other.vlans[1]}, which isolate {pairs[frozenset(other.vlans)]!r} forbids; remove one "
+                          "of the two intents")
+
+    def describe(self, intent: Intent, compilation: Compilation) -> str:
+        assert isinstance(intent, IsolateIntent)
+        devices = sum(1 for model in compilation.models.values() if any(i.intent == intent.name for i in model.isolations))
+        allowed = f", except {', '.join(allowed_text(a) for a in intent.allow)}" if intent.allow else ""
+        return f"no routed traffic between VLAN {intent.vlans[0]} and VLAN {intent.vlans[1]}, either way{allowed}; " \
+            f"enforced on {devices} device{'s' if devices != 1 else ''}"
+
+    def compile(self, intents: list[Intent], build: Build) -> None:
+        for intent in intents:
+            assert isinstance(intent, IsolateIntent)
+            first, second = (build.vlans[v] for v in intent.vlans)
+            routers = {first.gateway, second.gateway}
+            if first.gateway != second.gateway:
+                for source, target in ((first, second), (second, first)):
+                    routers.update(sender for sender, _ in build.network.path_links(source.gateway, target.gateway))
+            for device in sorted(routers):
+                for source, target in ((first, second), (second, first)):
+                    build.add_isolation(device, Isolation(intent.name, source.id, str(source.subnet), target.id,
+                                                          str(target.subnet), intent.allow,
+                                                          build.class_minor(intent.name)))
+
+
+KIND = IsolateKind()

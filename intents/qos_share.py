@@ -1,0 +1,103 @@
+"""``qos_share``: what the guarantees leave on an egress interface, shared between VLANs by weight.
+
+A VLAN's traffic is what its hosts send to other VLANs (matched by source prefix). Every egress
+interface on the routed journeys of two or more of the listed VLANs (to every other VLAN they
+may reach, isolated pairs left out) gets one share class per listed VLAN there: Linux DRR classes
+where the kernel has ``drr``, else HTB classes with rates in proportion and ``ceil`` = the link
+(probed at plan time, the plan says which); IOS ``bandwidth remaining ratio``, NX-OS ``bandwidth
+remaining percent``, EOS queue ``bandwidth percent``, Junos scheduler ``transmit-rate percent``.
+Traffic of VLANs that are not listed shares as if it had weight 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import TopologyError
+from engine.model import Intent
+from intents.base import JsonPath, ParseContext, load_schema
+
+if TYPE_CHECKING:
+    from engine.build import Build
+    from engine.compiler import Compilation
+    from engine.model import Site
+
+
+@dataclass(frozen=True)
+class QosShareIntent(Intent):
+    weights: tuple[tuple[int, int], ...]  # (vlan, weight), in the order written
+
+
+class QosShareKind:
+    key = "qos_share"
+    order = 30
+    schema = load_schema("intents", "qos_share.schema.json")
+
+    def parse(self, name: str, body: dict[str, Any], path: JsonPath, ctx: ParseContext) -> Intent | None:
+        weights: list[tuple[int, int]] = []
+        seen: set[int] = set()
+        ok = True
+        for index, entry in enumerate(body["weights"]):
+            if entry["vlan"] in seen:
+                ctx.error((*path, "weights", index, "vlan"), f"VLAN {entry['vlan']} is listed twice")
+                ok = False
+            seen.add(entry["vlan"])
+            weights.append((entry["vlan"], entry["weight"]))
+        return QosShareIntent(name, self.key, tuple(weights)) if ok else None
+
+    def check(self, intents: list[Intent], site: Site, ctx: ParseContext) -> None:
+        known = ctx.declared.get("vlan", set())
+        owner: dict[int, str] = {}
+        for intent in intents:
+            assert isinstance(intent, QosShareIntent)
+            path = ctx.intent_path(intent.name)
+            for index, (vlan, _) in enumerate(intent.weights):
+                where = (*path, "weights", index, "vlan")
+                if vlan not in known:
+                    ctx.error(where, f"VLAN {vlan} is not defined by any vlan intent in this site")
+                elif vlan in owner:
+                    ctx.error(where, f"VLAN {vlan} already has a weight in qos_share {owner[vlan]!r}; "
+                                     "give each VLAN one weight")
+                owner.setdefault(vlan, intent.name)
+
+    def describe(self, intent: Intent, compilation: Compilation) -> str:
+        assert isinstance(intent, QosShareIntent)
+        count = sum(1 for model in compilation.models.values() for policy in model.egress
+                    if any(share.intent == intent.name for share in policy.shares))
+        weights = ":".join(str(w) for _, w in intent.weights)
+        vlans = ", ".join(f"VLAN {v}" for v, _ in intent.weights)
+        return f"{vlans} share what guarantees leave {weights} on {count} egress interface{'s' if count != 1 else ''}"
+
+    def compile(self, intents: list[Intent], build: Build) -> None:
+        for intent in intents:
+            assert isinstance(intent, QosShareIntent)
+            weights = dict(intent.weights)
+            carried: dict[tuple[str, int], dict[int, set[int]]] = {}  # (device, link) -> listed VLAN -> its targets
+            for vid in sorted(weights):
+                source = build.vlans[vid]
+                for other in sorted(build.vlans):
+                    if other == vid or frozenset((vid, other)) in build.isolated:
+                        continue
+                    try:
+                        hops = journey(build, vid, other)
+                    except TopologyError as exc:
+                        raise TopologyError(f"{intent.name}: VLAN {source.id} to VLAN {other}: {exc}") from None
+                    for device, link_index in hops:
+                        carried.setdefault((device, link_index), {}).setdefault(vid, set()).add(other)
+            for (device, link_index), vids in sorted(carried.items()):
+                if len(vids) < 2:
+                    continue
+                for vid, targets in sorted(vids.items()):
+                    build.add_share(device, build.site.links[link_index], intent.name, vid, weights[vid], targets)
+
+
+def journey(build: Build, source_id: int, target_id: int) -> set[tuple[str, int]]:
+    """(sending device, link index) of every hop from ``source_id``'s hosts to ``target_id``'s hosts."""
+    from intents.qos_guarantee import directional_hops
+
+    hops = directional_hops(build.network, build.vlans[source_id], build.vlans[target_id])
+    return {(device, link.index) for device, link in hops}
+
+
+KIND = QosShareKind()

@@ -1,0 +1,278 @@
+"""isolate and qos_share: where they compile, how Linux renders them on each kernel, what validation
+refuses, the order the driver builds them in, and plans that show them (no root needed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from drivers.linux.ops import plan_ops
+from engine import linux
+from engine.compiler import compile_site
+from engine.errors import ValidationError
+from engine.loader import load_site
+from engine.render import render
+from tests.conftest import SiteDir, run_intent
+from tests.test_compile import ECMP_INVENTORY, ECMP_TOPOLOGY
+
+LAB_INVENTORY = """\
+all:
+  vars: {platform: linux}
+  hosts:
+    core1: {netns: core1}
+    acc1: {netns: acc1}
+    acc2: {netns: acc2}
+"""
+LAB_TOPOLOGY = """\
+links:
+  - {a: core1:eth1, b: acc1:eth0, bandwidth: 100Mbps}
+  - {a: core1:eth2, b: acc2:eth0, bandwidth: 100Mbps}
+"""
+VLANS = """\
+site: lab
+inventory: inventory.yaml
+topology: topology.yaml
+intents:
+  - name: users
+    vlan: {id: 10, subnet: 10.10.0.0/24, gateway: core1, access: [acc1:eth3]}
+  - name: video
+    vlan: {id: 20, subnet: 10.20.0.0/24, gateway: core1, access: [acc2:eth3]}
+  - name: guest
+    vlan: {id: 30, subnet: 10.30.0.0/24, gateway: core1, access: [core1:eth3]}
+"""
+BOTH = VLANS + """\
+  - name: keep-guests-out
+    isolate:
+      between: [{vlan: 30}, {vlan: 10}]
+      allow: [{protocol: tcp, ports: 8000-8010}, {protocol: udp, ports: 53}]
+  - name: fair
+    qos_share:
+      weights: [{vlan: 10, weight: 3}, {vlan: 30, weight: 1}]
+"""
+
+
+@pytest.fixture
+def lab(site_dir: SiteDir) -> SiteDir:
+    site_dir.write("inventory.yaml", LAB_INVENTORY)
+    site_dir.write("topology.yaml", LAB_TOPOLOGY)
+    site_dir.write("site.yaml", BOTH)
+    return site_dir
+
+
+def test_isolate_is_enforced_on_both_gateways_and_every_router_between(site_dir: SiteDir) -> None:
+    site_dir.write("inventory.yaml", ECMP_INVENTORY)
+    site_dir.write("topology.yaml", ECMP_TOPOLOGY)
+    site_dir.write("site.yaml", """\
+        site: ecmp
+        inventory: inventory.yaml
+        topology: topology.yaml
+        intents:
+          - name: users
+            vlan: {id: 10, subnet: 10.10.0.0/24, gateway: r1, access: [s1:eth3]}
+          - name: video
+            vlan: {id: 20, subnet: 10.20.0.0/24, gateway: r2, access: [s2:eth3]}
+          - name: apart
+            isolate: {between: [{vlan: 10}, {vlan: 20}]}
+        """)
+    compilation = compile_site(load_site(site_dir.site))
+    where = {name: [(i.subnet, i.peer_subnet) for i in model.isolations] for name, model in compilation.models.items()}
+    both_ways = [("10.10.0.0/24", "10.20.0.0/24"), ("10.20.0.0/24", "10.10.0.0/24")]
+    # r1 and r2 route the VLANs; a and b are the two equal-cost routers between them; s1/s2 only switch.
+    assert where == {"r1": both_ways, "a": both_ways, "b": both_ways, "r2": both_ways, "s1": [], "s2": []}
+    rules = compilation.configs["a"].document["rules"]  # type: ignore[index]
+    assert [(r["src"], r["dst"], r["action"]) for r in rules] == [
+        ("10.10.0.0/24", "10.20.0.0/24", "prohibit"), ("10.20.0.0/24", "10.10.0.0/24", "prohibit")]
+
+
+def test_exceptions_pass_forward_and_reply_packets_before_the_prohibit(lab: SiteDir) -> None:
+    text = compile_site(load_site(lab.site)).configs["core1"].text
+    rules = [line for line in text.splitlines() if line.startswith("ip rule")]
+    allow = [r for r in rules if r.endswith("lookup main")]
+    prohibit = [r for r in rules if r.endswith("prohibit")]
+    assert len(allow) == 8 and len(prohibit) == 2 and rules == allow + prohibit
+    assert " from 10.30.0.0/24 to 10.10.0.0/24 ipproto udp dport 53 lookup main" in text
+    assert " from 10.10.0.0/24 to 10.30.0.0/24 ipproto udp sport 53 lookup main" in text  # the reply to a DNS query
+    assert " from 10.10.0.0/24 to 10.30.0.0/24 ipproto tcp dport 8000-8010 lookup main" in text
+    allow_pref = int(allow[0].split()[4])
+    assert all(int(r.split()[4]) < int(p.split()[4]) for r in allow for p in prohibit)
+    assert all(int(r.split()[4]) == allow_pref for r in allow)
+
+
+def test_shares_go_only_where_two_listed_vlans_meet(lab: SiteDir) -> None:
+    lab.write("site.yaml", BOTH.split("  - name: keep-guests-out")[0] + """\
+  - name: fair
+    qos_share:
+      weights: [{vlan: 10, weight: 3}, {vlan: 30, weight: 1}]
+""")
+    models = compile_site(load_site(lab.site)).models
+    shared = {(name, p.interface): [(s.vlan, s.weight) for s in p.shares]
+              for name, model in models.items() for p in model.egress if p.shares}
+    # eth2 (to VLAN 20's hosts) carries what VLAN 10 and VLAN 30 send to VLAN 20; eth1 carries only
+    # VLAN 30's and 20's traffic to VLAN 10 (one listed VLAN), the access switches one VLAN each.
+    assert shared == {("core1", "eth2"): [(10, 3), (30, 1)]}
+    share = models["core1"].egress[0].shares[0]
+    assert share.destinations == ("10.20.0.0/24",)
+
+
+def test_an_isolated_pair_is_left_out_of_the_shares(lab: SiteDir) -> None:
+    lab.write("site.yaml", VLANS + """\
+  - name: no-video-for-users
+    isolate: {between: [{vlan: 10}, {vlan: 20}]}
+  - name: fair
+    qos_share:
+      weights: [{vlan: 10, weight: 3}, {vlan: 30, weight: 1}]
+""")
+    models = compile_site(load_site(lab.site)).models
+    assert not [p for model in models.values() for p in model.egress if p.shares]  # 10 no longer sends to 20
+
+
+def _tree(document: dict, dev: str) -> tuple[list[dict], list[dict], list[dict]]:
+    def mine(objs: list[dict]) -> list[dict]:
+        return [o for o in objs if o["dev"] == dev and (o.get("classid", o.get("handle", "")).startswith("2:")
+                                                        or o["parent"].startswith("2:"))]
+    return mine(document["qdiscs"]), mine(document["classes"]), mine(document["filters"])
+
+
+def test_drr_where_the_kernel_has_it_htb_with_proportional_rates_otherwise(lab: SiteDir) -> None:
+    model = compile_site(load_site(lab.site)).models["core1"]
+    qdiscs, classes, filters = _tree(render(model, {"drr": True}).document or {}, "eth2")
+    assert qdiscs == [{"dev": "eth2", "parent": "1:2", "handle": "2:", "kind": "drr"}]  # the default class's leaf
+    assert {c["classid"]: c["quantum"] for c in classes} == {"2:2": 1514, "2:400a": 3 * 1514, "2:401e": 1514}
+    assert {f["flowid"]: f["match"] for f in filters} == {
+        "2:400a": [["src", "10.10.0.0/24"]], "2:401e": [["src", "10.30.0.0/24"]],
+        "2:2": [["u32", "0", "0"]]}  # DRR drops what no filter classifies: a catch-all for the rest
+    catch_all = next(f for f in filters if f["flowid"] == "2:2")
+    assert catch_all["protocol"] == "all" and catch_all["pref"] == 0xFFFF
+
+    document = render(model).document or {}
+    assert _tree(document, "eth2") == ([], [], [])  # no drr: HTB classes beside the default class
+    classes = {c["classid"]: c for c in document["classes"] if c["dev"] == "eth2"}
+    assert classes["1:2"]["rate"] == 8_000  # the default class keeps a minimum; the shares split the rest
+    assert (classes["1:400a"]["rate"], classes["1:401e"]["rate"]) == (74_994_000, 24_998_000)  # 3:1
+    assert classes["1:400a"]["ceil"] == classes["1:401e"]["ceil"] == 100_000_000
+    shares = [f for f in document["filters"] if f["dev"] == "eth2"]
+    assert [(f["match"], f["flowid"]) for f in shares] == [([["src", "10.10.0.0/24"]], "1:400a"),
+                                                            ([["src", "10.30.0.0/24"]], "1:401e")]
+
+
+def test_a_guarantee_leaves_less_to_share_and_classifies_first(lab: SiteDir) -> None:
+    lab.write("site.yaml", BOTH + """\
+  - name: video-10-20
+    qos_guarantee: {between: [{vlan: 10}, {vlan: 20}], rate: 40Mbps}
+""")
+    document = render(compile_site(load_site(lab.site)).models["core1"]).document or {}
+    rates = {c["classid"]: c["rate"] for c in document["classes"] if c["dev"] == "eth2"}
+    assert (rates["1:400a"], rates["1:401e"]) == (44_994_000, 14_998_000)  # 60 Mbit/s left, 3:1
+    filters = [f for f in document["filters"] if f["dev"] == "eth2"]
+    guarantee = [f["pref"] for f in filters if f["flowid"] not in ("1:400a", "1:401e")]
+    share = [f["pref"] for f in filters if f["flowid"] in ("1:400a", "1:401e")]
+    assert guarantee and share and max(guarantee) < min(share)  # VLAN 10's guaranteed traffic stays guaranteed
+    drr = render(compile_site(load_site(lab.site)).models["core1"], {"drr": True}).document or {}
+    default = next(c for c in drr["classes"] if c["dev"] == "eth2" and c["classid"] == "1:2")
+    assert default["rate"] == 60_000_000  # with DRR the default class holds the whole leftover
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("isolate: {between: [{vlan: 10}, {vlan: 10}]}", "both ends are VLAN 10"),
+    ("isolate: {between: [{vlan: 10}, {vlan: 99}]}", "VLAN 99 is not defined by any vlan intent"),
+    ("isolate: {between: [{vlan: 10}, {vlan: 20}], allow: [{protocol: icmp, ports: 53}]}", "ports need a protocol with ports"),
+    ("isolate: {between: [{vlan: 10}, {vlan: 20}], allow: [{protocol: bogus}]}", "unknown protocol 'bogus'"),
+    ("isolate: {between: [{vlan: 10}, {vlan: 20}], allow: [{ports: 53}]}", "missing required key 'protocol'"),
+    ("qos_share: {weights: [{vlan: 10, weight: 3}, {vlan: 10, weight: 1}]}", "VLAN 10 is listed twice"),
+    ("qos_share: {weights: [{vlan: 10, weight: 0}, {vlan: 20, weight: 1}]}", "weights.0.weight: 0 is out of range (minimum 1)"),
+    ("qos_share: {weights: [{vlan: 10, weight: 101}, {vlan: 20, weight: 1}]}", "weights.0.weight: 101 is out of range (maximum 100)"),
+    ("qos_share: {weights: [{vlan: 10, weight: 3}]}", "is too short"),
+    ("qos_share: {weights: [{vlan: 10, weight: 3}, {vlan: 77, weight: 1}]}", "VLAN 77 is not defined"),
+])
+def test_bad_input_is_an_error_at_its_place(lab: SiteDir, body: str, message: str) -> None:
+    lab.write("site.yaml", VLANS + f"  - name: bad\n    {body}\n")
+    result = run_intent("validate", str(lab.site))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert message in result.stdout + result.stderr
+    assert f"{lab.site}:" in result.stdout + result.stderr  # FILE:LINE:COL
+
+
+def test_a_guarantee_between_isolated_vlans_is_refused_naming_both(lab: SiteDir) -> None:
+    lab.write("site.yaml", BOTH + """\
+  - name: guest-video
+    qos_guarantee: {between: [{vlan: 10}, {vlan: 30}], rate: 10Mbps}
+""")
+    with pytest.raises(ValidationError) as caught:
+        load_site(lab.site)
+    text = str(caught.value)
+    assert "qos_guarantee 'guest-video'" in text and "isolate 'keep-guests-out'" in text
+    assert f"{lab.site}:19:30: qos_guarantee" in text  # at the guarantee's `between`
+
+
+def test_two_weights_for_one_vlan_and_two_isolations_of_one_pair_are_refused(lab: SiteDir) -> None:
+    lab.write("site.yaml", BOTH + """\
+  - name: again
+    isolate: {between: [{vlan: 10}, {vlan: 30}]}
+  - name: unfair
+    qos_share: {weights: [{vlan: 30, weight: 5}, {vlan: 20, weight: 1}]}
+""")
+    with pytest.raises(ValidationError) as caught:
+        load_site(lab.site)
+    text = str(caught.value)
+    assert "already isolated by intent 'keep-guests-out'" in text
+    assert "VLAN 30 already has a weight in qos_share 'fair'" in text
+
+
+def test_the_driver_builds_a_share_tree_parents_first_and_removes_it_whole(lab: SiteDir) -> None:
+    site = load_site(lab.site)
+    desired = linux.canonical(render(compile_site(site).models["core1"], {"drr": True}).document or {})
+    phases = plan_ops({}, desired)
+    adds = [(op.verb, op.obj.get("handle") or op.obj.get("classid") or op.obj.get("parent")) for op in phases.tc_additions
+            if op.obj["dev"] == "eth2"]
+    tree = adds.index(("add-qdisc", "2:"))
+    assert adds.index(("add-class", "1:2")) < tree  # the leaf's parent class first
+    assert all(i > tree for i, (verb, what) in enumerate(adds) if verb == "add-class" and what.startswith("2:"))
+    assert all(i > tree for i, (verb, what) in enumerate(adds) if verb == "add-filter" and what == "2:")
+    assert [op.verb for op in phases.ip_changes].count("rule-add") == 10
+    # Removing the qos_share: the share tree's qdisc goes, and its classes and filters with it.
+    without = linux.canonical(desired | {"qdiscs": [q for q in desired["qdiscs"] if q["handle"] != "2:"],
+                                         "classes": [c for c in desired["classes"] if not c["classid"].startswith("2:")],
+                                         "filters": [f for f in desired["filters"] if f["parent"] != "2:"]})
+    running = desired | {"owned": [key for key, _ in linux.objects(desired)]}
+    removal = plan_ops(running, without)
+    assert [(op.verb, op.obj.get("handle")) for op in removal.tc_removals] == [("del-qdisc", "2:")]
+    assert not removal.tc_additions and not removal.ip_changes
+    # The kernel changes to or from drr (a probe, a new kernel): the default class's leaf is replaced.
+    htb = linux.canonical(render(compile_site(site).models["core1"]).document or {})
+    switch = plan_ops(running, htb)
+    assert ("del-qdisc", "2:") in [(op.verb, op.obj.get("handle")) for op in switch.tc_removals]
+    assert {"1:400a", "1:401e"} <= {op.obj.get("classid") for op in switch.tc_additions}
+
+
+def test_the_plan_renders_for_the_probed_kernel_and_says_which(lab: SiteDir, tmp_path: Path) -> None:
+    running = tmp_path / "running"
+    running.mkdir()
+    (running / "core1.json").write_text(json.dumps({"device": "core1", "platform": "linux", "kernel": {"drr": True}}))
+    plan = json.loads(run_intent("plan", str(lab.site), "--running", str(running), "--format", "json").stdout)
+    core1 = plan["devices"]["core1"]
+    assert "tc qdisc replace dev eth2 parent 1:2 handle 2: drr" in core1["config"]
+    assert "tc class replace dev eth2 parent 2: classid 2:400a drr quantum 4542" in core1["config"]
+    assert any(n.startswith("qos_share on eth2: DRR classes") for n in core1["notes"])
+    assert any(n.startswith("isolate: 2 policy-routing prohibit rules, 8 exception rules") for n in core1["notes"])
+    (running / "core1.json").write_text(json.dumps({"device": "core1", "platform": "linux", "kernel": {"drr": False}}))
+    plan = json.loads(run_intent("plan", str(lab.site), "--running", str(running), "--format", "json").stdout)
+    core1 = plan["devices"]["core1"]
+    assert "tc class replace dev eth2 parent 1:1 classid 1:400a htb rate 74994kbit ceil 100mbit prio 7" in core1["config"]
+    assert "qos_share on eth2: HTB classes, rates in proportion to the weights, ceil = the link (the kernel has no drr)" \
+        in core1["notes"]
+
+
+def test_a_plan_with_both_kinds_is_deterministic_and_its_review_shows_them(lab: SiteDir, tmp_path: Path) -> None:
+    outputs = {
+        run_intent("plan", str(lab.site), "--running", str(tmp_path), "--format", fmt,
+                   env={"PYTHONHASHSEED": seed}).stdout
+        for seed in ("0", "7", "4242") for fmt in ("markdown",)
+    }
+    assert len(outputs) == 1
+    review = outputs.pop()
+    assert "| `keep-guests-out` | isolate | no routed traffic between VLAN 30 and VLAN 10, either way, except tcp " \
+           "8000-8010, udp 53; enforced on 1 device |" in review
+    assert "| `fair` | qos_share | VLAN 10, VLAN 30 share what guarantees leave 3:1 on 1 egress interface |" in review
+    assert "+ip rule add pref" in review and "prohibit" in review and "+tc class replace dev eth2 parent 1:1 classid 1:400a" in review
