@@ -179,8 +179,8 @@ def test_commit_confirm_on_linux_and_netmiko_reverts_all_unless_confirmed(mixed:
         time.sleep(0.5)
     assert json.loads(reverted.read_text())["ok"] is True  # the switch went back too, by the reverter
 
-    run(lab, "apply", "--yes", "--confirm-timeout", "4")
+    run(lab, "apply", "--yes", "--confirm-timeout", "20")  # counted from each device's commit: room for the rest
     run(lab, "confirm")
-    time.sleep(5)
+    time.sleep(21)
     assert lab.dump("core1") != before
     assert run(lab, "plan", "--detailed-exitcode", check=None).returncode == 0  # everything still as intended

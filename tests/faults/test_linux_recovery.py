@@ -5,19 +5,24 @@ examples/lab applies cleanly, and `lab down` forgets the state of the devices it
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import signal
+import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from engine import faults, journal
-from tests.conftest import INTENT
-from tests.faults.conftest import LinuxLab
+from tests.conftest import INTENT, ROOT
+from tests.faults.conftest import SITE, LinuxLab
 from tests.faults.matrix import apply_record, tmpfs, wait_for_reverters
+from tests.labs import Lab, running_lab
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: network namespaces and mounts")
 
@@ -114,3 +119,195 @@ def test_after_a_kill_every_command_says_so_and_rollback_restores_it(linux_lab: 
         history = linux_lab.intent(state, "history")
         assert history.stderr == ""
         assert re.search(rf"apply +{record['id']} .*interrupted, restored by intent rollback", history.stdout)
+
+
+def test_the_safety_reverter_restores_an_apply_that_outlives_its_timeout(linux_lab: LinuxLab) -> None:
+    with tmpfs(linux_lab.scratch / "outlived") as state:
+        # acc2 hangs for its whole budget (10 s), then its restore hangs too: at 11 s the apply is
+        # still running, so its safety reverter stops it and restores every device
+        env = {**os.environ, "INTENT_STATE_DIR": str(state),
+               "INTENT_FAULT": "after-verify:acc2:hang,rollback:acc2:hang"}
+        start = time.monotonic()
+        result = subprocess.run([str(INTENT), "apply", str(linux_lab.lab.site), "--yes", "--parallel", "1",
+                                 "--device-timeout", "10", "--safety-timeout", "11"],
+                                capture_output=True, text=True, env=env, timeout=90)
+        assert result.returncode == -signal.SIGKILL, result.stdout + result.stderr
+        assert 11 < time.monotonic() - start < 30
+        guards_absent(state)
+        assert linux_lab.dumps(state) == linux_lab.s0
+        record = apply_record(state, "lab")
+        assert record is not None and journal.shown_outcome(record) == "interrupted, restored by the safety reverter"
+
+
+class Silent:
+    """A TCP listener on 127.0.0.1 that accepts connections and never sends a byte."""
+
+    def __init__(self) -> None:
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(16)
+        self.port = self.server.getsockname()[1]
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            self.held.append(connection)
+
+    def close(self) -> None:
+        self.server.close()
+        for connection in self.held:
+            connection.close()
+
+
+def test_a_remote_device_that_never_speaks_fails_within_its_budget(tmp_path: Path) -> None:
+    silent = Silent()
+    site = """\
+site: edge
+inventory: inventory.yaml
+topology: topology.yaml
+intents:
+  - name: users
+    vlan: {id: 10, subnet: 10.10.0.0/24, gateway: core1, access: [acc1:eth5]}
+  - name: far
+    vlan: {id: 20, subnet: 10.20.0.0/24, gateway: core1, access: [edge:eth5]}
+"""
+    lab = Lab(tmp_path)
+    lab.write("inventory.yaml", f"""\
+        all:
+          vars: {{platform: linux}}
+          hosts:
+            core1: {{netns: {lab.ns('core1')}}}
+            acc1: {{netns: {lab.ns('acc1')}}}
+            edge: {{host: 127.0.0.1, port: {silent.port}, username: root, ansible_ssh_private_key_file: /dev/null}}
+        """)
+    lab.write("topology.yaml", """\
+        links:
+          - {a: core1:eth1, b: acc1:eth0, bandwidth: 100Mbps}
+          - {a: core1:eth2, b: edge:eth0, bandwidth: 100Mbps}
+        """)
+    lab.write("site.yaml", site)
+    try:
+        lab.intent("lab", "up")
+        before = {device: lab.dump(device) for device in ("core1", "acc1")}
+        start = time.monotonic()
+        result = lab.intent("apply", "--yes", "--device-timeout", "3", "--accept-new-host-keys", check=1)
+        elapsed = time.monotonic() - start
+        assert elapsed < 3 + 6, elapsed  # the budget, plus starting Python and reading the other two
+        assert "edge" in result.stderr and ("within its budget of 3s" in result.stderr or
+                                            "cannot reach 127.0.0.1" in result.stderr), result.stderr
+        assert {device: lab.dump(device) for device in before} == before
+    finally:
+        silent.close()
+        lab.intent("lab", "down")
+
+
+def test_lab_down_forgets_the_state_of_the_devices_it_removed(tmp_path: Path) -> None:
+    # its own access ports: host namespaces are named h-<device>-<port>, and the package's lab is up
+    site = SITE.replace("eth3", "eth6")
+    with running_lab(tmp_path, site, apply=True) as lab:
+        devices = lab.root / "state" / "lab" / "devices"
+        assert json.loads((devices / "core1" / "owned.json").read_text())
+        down = lab.intent("lab", "down")
+        assert "cleared the state of acc1, acc2, core1" in down.stdout
+        assert not any(devices.iterdir())
+        lab.intent("lab", "up")
+        plan = lab.intent("plan", "--format", "json")
+        assert json.loads(plan.stdout)["changes"] is True  # a rebuilt lab inherits no ownership
+
+
+def intents_of(site_text: str) -> list[str]:
+    return re.findall(r"^  - name: (\S+)", site_text, re.MULTILINE)
+
+
+def without(site_text: str, names: set[str]) -> str:
+    """The site file with these intents (and their comment lines) removed."""
+    kept, skipping = [], False
+    for line in site_text.splitlines(keepends=True):
+        match = re.match(r"^  - name: (\S+)", line)
+        if match:
+            skipping = match.group(1) in names
+        elif line.startswith("  # "):
+            skipping = False
+        if not skipping:
+            kept.append(line)
+    return "".join(kept)
+
+
+def test_removing_any_intent_of_the_example_lab_applies_cleanly(tmp_path: Path) -> None:
+    lab = Lab(tmp_path)
+    for name in ("site.yaml", "topology.yaml"):
+        shutil.copy(ROOT / "examples" / "lab" / name, tmp_path / name)
+    inventory = (ROOT / "examples" / "lab" / "inventory.yaml").read_text()
+    lab.write("inventory.yaml", re.sub(r"netns: lab-(\w+)", lambda m: f"netns: {lab.ns(m.group(1))}", inventory))
+    # its own access ports (host namespaces are named h-<device>-<port>, and the package's lab is up)
+    full = (tmp_path / "site.yaml").read_text().replace(":eth3]", ":eth7]")
+    lab.write("site.yaml", full)
+    # an intent about a VLAN goes with the VLAN: cap-guest limits VLAN 30, video-10-20 joins 10 and 20
+    depends = {"guest": {"cap-guest"}, "users": {"video-10-20"}, "video": {"video-10-20"}}
+    try:
+        lab.intent("lab", "up")
+        lab.intent("apply", "--yes")
+        for name in intents_of(full):
+            lab.write("site.yaml", without(full, {name} | depends.get(name, set())))
+            removed = lab.intent("apply", "--yes", check=None)
+            assert removed.returncode == 0, f"removing {name}:\n{removed.stdout}{removed.stderr}"
+            assert lab.intent("plan", "--detailed-exitcode", check=None).returncode == 0, name
+            lab.write("site.yaml", full)
+            lab.intent("apply", "--yes")
+    finally:
+        lab.write("site.yaml", full)
+        lab.intent("lab", "down")
+
+
+def test_an_ssh_command_that_never_ends_fails_at_its_deadline(tmp_path: Path) -> None:
+    """A real OpenSSH server (tests/sshlab.py): the command runs, never exits; run() gives up in time."""
+    from drivers.ssh import CommandTimeout, ConnectOptions, connect, run
+    from engine.model import Device, DriverName, Platform
+    from tests.sshlab import RemoteHost
+
+    remote = RemoteHost(tmp_path / "remote")
+    try:
+        remote.start()
+        (tmp_path / "known_hosts").write_text(remote.known_hosts_line())
+        device = Device("edge", Platform.LINUX, DriverName.LINUX, host=remote.address, username="root",
+                        key_file=str(remote.client_key))
+        client = connect(device, ConnectOptions(tmp_path / "known_hosts", timeout=5, command_timeout=1))
+        try:
+            assert run(client, "echo hello", timeout=5, device="edge")[1] == b"hello\n"
+            start = time.monotonic()
+            with pytest.raises(CommandTimeout, match="edge: no answer to a command within 1s"):
+                run(client, "sleep 30", timeout=1, device="edge")
+            assert time.monotonic() - start < 3
+        finally:
+            client.close()
+    finally:
+        remote.stop()
+
+
+def test_confirm_confirms_the_armed_apply_whatever_came_after_it(linux_lab: LinuxLab) -> None:
+    with tmpfs(linux_lab.scratch / "confirm") as state:
+        linux_lab.intent(state, "apply", "--yes", "--confirm-timeout", "60")
+        armed = apply_record(state, "lab")
+        assert armed is not None and journal.shown_outcome(armed) == "ok, awaiting confirm"
+        site = linux_lab.lab.site
+        original = site.read_text()
+        try:  # a later apply, of another plan, that fails and rolls back
+            site.write_text(original.replace("rate: 30Mbps", "rate: 20Mbps"))
+            env = {**os.environ, "INTENT_STATE_DIR": str(state), "INTENT_FAULT": "after-commit:core1:error"}
+            later = subprocess.run([str(INTENT), "apply", str(site), "--yes"], capture_output=True, text=True,
+                                   env=env, timeout=60)
+            assert later.returncode == 1 and "core1: FAILED" in later.stdout
+        finally:
+            site.write_text(original)
+        confirmed = linux_lab.intent(state, "confirm")
+        assert f"confirm {armed['id']}: ok" in confirmed.stdout
+        history = linux_lab.intent(state, "history").stdout
+        assert re.search(rf"apply +{armed['id']} .*ok, confirmed", history), history
+        assert linux_lab.dumps(state) == linux_lab.s1
+        linux_lab.intent(state, "rollback", "--to", armed["id"])
+        assert linux_lab.dumps(state) == linux_lab.s0
