@@ -6,14 +6,21 @@ from __future__ import annotations
 import re
 
 from engine import cliconfig
+from engine.errors import DriverError
 from engine.plan import DevicePlan, cli_device_plan
 from engine.render import DeviceConfig, platform_spec
 
 
 def planned(config: DeviceConfig, running: str, plan: DevicePlan | None) -> DevicePlan:
     """The plan's commands for this device: ``plan`` as given (what ``intent apply`` sends), else the
-    same computation ``intent plan`` makes, against ``running``."""
-    return plan if plan is not None else cli_device_plan(config, running)
+    same computation ``intent plan`` makes, against ``running`` (a refusal, such as a port to take
+    over, is a DriverError naming the device)."""
+    if plan is not None:
+        return plan
+    try:
+        return cli_device_plan(config, running)
+    except ValueError as exc:
+        raise DriverError(config.device, f"cannot plan against the running config: {exc}") from None
 
 
 def satisfied(config: DeviceConfig, running: str) -> bool:

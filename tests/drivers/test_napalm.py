@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 from napalm.base.mock import MockDriver
 
+from drivers.cli import planned
 from drivers.napalm import NapalmDriver
 from engine.compiler import compile_site
-from engine.errors import CommitError, ConnectError
+from engine.errors import CommitError, ConnectError, DriverError
 from engine.loader import load_site
 from engine.model import Device, DriverName, Platform
 from engine.plan import cli_device_plan
@@ -152,3 +153,12 @@ def test_nothing_to_change_loads_nothing(platform: str, tmp_path: Path) -> None:
         assert napalm.stage(config(platform)) == ""
         napalm.commit()
         assert napalm.calls == ["open", "get_config"] and napalm.changes == 0
+
+
+def test_a_driver_used_without_a_plan_refuses_what_needs_a_takeover(tmp_path: Path) -> None:
+    running = recorded("ios", "apply", "get_config.1")["running"].replace(
+        " description guest kiosk\n switchport mode access\n", " description guest kiosk\n no switchport\n"
+        " ip address 192.0.2.77 255.255.255.0\n")
+    with pytest.raises(DriverError, match="r1: cannot plan against the running config: r1 GigabitEthernet1/0/5 "
+                                          "carries configuration the engine does not own: no switchport; ip address"):
+        planned(config("ios"), running, None)
