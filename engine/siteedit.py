@@ -106,7 +106,7 @@ def _render(intent: dict[str, Any], indent: str, dash: str, step: str, newline: 
 
 def _pair(key: str, value: Any) -> str:
     if isinstance(value, (list, dict)):
-        flow: str = yaml.safe_dump(value, default_flow_style=True, width=10**6)
+        flow: str = yaml.safe_dump(value, default_flow_style=True, width=10**6, sort_keys=False)
         return f"{key}: {flow.strip()}"
     block: str = yaml.safe_dump({key: value}, default_flow_style=False, width=10**6)
     return block.rstrip("\n")

@@ -188,3 +188,24 @@ def test_a_site_with_plaintext_secrets_needs_the_flag_as_everywhere(site_dir: Si
     assert allowed.returncode == 0, allowed.stderr
     parsed = run_intent("parse", "limit vlan 20 to 5 Mbps", "--site", str(site_dir.site), "--allow-plaintext-secrets")
     assert parsed.returncode == 0 and "hunter22" not in parsed.stdout + parsed.stderr
+
+
+def test_add_the_later_kinds(commented: SiteDir) -> None:
+    original = commented.site.read_bytes()
+    insertion = original.index(LAST_ITEM_LINE.encode()) + len(LAST_ITEM_LINE)
+    refused = run_intent("add", str(commented.site), "isolate vlan 20 from vlan 10 except tcp port 443")
+    assert refused.returncode == 1  # the whole site is checked: the guarantee between 10 and 20 contradicts it
+    assert "which isolate 'isolate-20-10' forbids" in refused.stderr and commented.site.read_bytes() == original
+    shared = run_intent("add", str(commented.site), "partager la bande passante restante entre le VLAN 10 et le VLAN 20 à 2:1")
+    assert shared.returncode == 0, shared.stderr
+    added = b"  - name: share-10-20\n    qos_share:\n      weights: [{vlan: 10, weight: 2}, {vlan: 20, weight: 1}]\n"
+    assert commented.site.read_bytes() == original[:insertion] + added + original[insertion:]
+    without_guarantee = COMMENTED.replace(COMMENTED[COMMENTED.index("  - name: video-10-20"):COMMENTED.index("  # new")], "")
+    commented.write("site.yaml", without_guarantee)
+    isolated = run_intent("add", str(commented.site), "isolate vlan 20 from vlan 10 except tcp port 443")
+    assert isolated.returncode == 0, isolated.stderr
+    last = "      access: [acc2:eth3]\n"  # the last item is now the video VLAN
+    item = ("  - name: isolate-20-10\n    isolate:\n      between: [{vlan: 20}, {vlan: 10}]\n"
+            "      allow: [{protocol: tcp, ports: 443}]\n")
+    assert commented.site.read_text() == without_guarantee.replace(last, last + item)
+    assert run_intent("validate", str(commented.site)).returncode == 0
