@@ -1,7 +1,7 @@
 """The driver contract and what every driver shares. Modelled on napalm's config lifecycle.
 
 ``Driver`` is the one Protocol every driver implements (its methods carry the full contract, with
-example values); ``Probe``, ``Neighbours`` and ``ClassStats`` are the optional abilities, checked
+example values); ``FeatureProbe``, ``Neighbours`` and ``ClassStats`` are the optional abilities, checked
 with ``isinstance``. They are written in ``engine/driver.py``, beside the engine that calls them,
 so the engine never imports ``drivers/``; this module hands the same objects on to driver authors.
 
@@ -22,11 +22,11 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Self
 
-from engine.driver import ClassStats, Connection, Driver, DriverPlugin, DriverRegistry, Neighbours, Probe
+from engine.driver import ClassStats, Connection, Driver, DriverPlugin, DriverRegistry, FeatureProbe, Neighbours
 from engine.errors import DriverError
 
 __all__ = ["ClassStats", "Connection", "Driver", "DriverPlugin", "DriverRegistry", "Lifecycle", "Neighbours",
-           "Probe", "vendor_errors"]
+           "FeatureProbe", "vendor_errors"]
 
 
 class Lifecycle:

@@ -20,6 +20,7 @@ from typing import Any
 
 import paramiko
 
+from engine.credentials import Prompt
 from engine.driver import Connection
 from engine.errors import ConnectError
 from engine.model import Device
@@ -36,12 +37,14 @@ class ConnectOptions:
     accept_new_host_keys: bool = False
     timeout: float = 15.0  # connect, SSH banner and authentication, each
     command_timeout: float = 60.0  # one command, start to exit status
+    prompt: Prompt | None = field(default=None, compare=False)  # asks for a secret the environment lacks
 
     @classmethod
     def of(cls, connection: Connection) -> ConnectOptions:
-        """The SSH side of the engine's ``Connection`` (known_hosts, whether new keys are accepted, deadlines)."""
+        """The SSH side of the engine's ``Connection``: known_hosts, new keys accepted, deadlines, the prompt."""
         known = Path(connection.known_hosts) if connection.known_hosts else cls().known_hosts
-        return cls(known, connection.accept_new_host_keys, connection.connect_timeout, connection.command_timeout)
+        return cls(known, connection.accept_new_host_keys, connection.connect_timeout, connection.command_timeout,
+                   connection.prompt)
 
 
 def fingerprint(key: paramiko.PKey) -> str:
@@ -85,14 +88,15 @@ def record_host_key(known_hosts: Path, lookup: str, key: paramiko.PKey) -> None:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def password_for(device: Device) -> str | None:
+def password_for(device: Device, prompt: Prompt | None = None) -> str | None:
     """The device's password: inventory (if allowed), its ``password_env`` variable, or the prompt."""
     from engine import credentials
 
     if device.password is not None:
         return device.password
     if device.password_env:
-        value = credentials.secret(device.password_env, f"password for {device.username or ''}@{device.name}")
+        value = credentials.secret(device.password_env, f"password for {device.username or ''}@{device.name}",
+                                   prompt)
         if value is None and device.key_file is None:
             raise ConnectError(device.name, f"no password: set the environment variable {device.password_env}")
         return value
@@ -108,7 +112,7 @@ def connect(device: Device, options: ConnectOptions) -> paramiko.SSHClient:
     client.set_missing_host_key_policy(_Policy(options))
     where = f"{host}:{port}" if port != 22 else host
     try:
-        client.connect(host, port=port, username=device.username, password=password_for(device),
+        client.connect(host, port=port, username=device.username, password=password_for(device, options.prompt),
                        key_filename=device.key_file, look_for_keys=False, allow_agent=False,
                        timeout=options.timeout, banner_timeout=options.timeout, auth_timeout=options.timeout)
     except _UnknownHostKey as exc:

@@ -13,7 +13,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -21,6 +21,15 @@ from rich.text import Text
 
 from engine import __version__
 from engine.errors import AdmissionError, IntentError, ValidationError
+
+if TYPE_CHECKING:
+    from engine.archive import Archive
+    from engine.compilation import Compilation
+    from engine.console import DeviceProgress
+    from engine.driver import Connection
+    from engine.model import Site
+    from engine.transaction import RunResult
+    from engine.verify import VerifyReport
 
 F = TypeVar("F", bound=Callable[..., Any])
 EPILOG = "Docs: README.md. Exit codes: 0 ok, 1 error, 2 changes pending (--detailed-exitcode)."
@@ -103,12 +112,6 @@ def main(max_yaml_bytes: int | None, max_yaml_depth: int | None, max_yaml_alias_
       intent plan site.yaml --running saved/ --format markdown > comment.md
     """
     _yaml_limits(max_yaml_bytes, max_yaml_depth, max_yaml_alias_nodes)
-    if sys.stdin.isatty():
-        import getpass
-
-        from engine import credentials
-
-        credentials.prompt = getpass.getpass  # secrets the environment lacks are asked for, never taken from argv
 
 
 def _yaml_limits(max_bytes: int | None, max_depth: int | None, max_alias_nodes: int | None) -> None:
@@ -138,11 +141,15 @@ ACCEPT_NEW = click.option("--accept-new-host-keys", is_flag=True,
                           help="Accept and record SSH host keys never seen before (changed keys are always refused).")
 
 
-def _connection(known_hosts: str | None, accept_new_host_keys: bool, connect_timeout: float = 10.0) -> Any:
+def _connection(known_hosts: str | None, accept_new_host_keys: bool, connect_timeout: float = 10.0) -> Connection:
     """The composition root of a run: the installed drivers (entry points) and how to reach devices."""
+    import getpass
+
     from engine.driver import Connection, DriverRegistry
 
-    return Connection(known_hosts, accept_new_host_keys, DriverRegistry.installed(), connect_timeout)
+    # secrets the environment lacks are asked for on a terminal, never taken from argv
+    return Connection(known_hosts, accept_new_host_keys, DriverRegistry.installed(), connect_timeout,
+                      prompt=getpass.getpass if sys.stdin.isatty() else None)
 
 
 CONNECT_TIMEOUT = click.option("--connect-timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
@@ -251,7 +258,8 @@ def plan(site: Path, running_dir: Path | None, output_format: str, out_file: Pat
             result = make_plan(loaded, compilation, RunningState(running_dir))
     except IntentError as exc:
         if output_format == "json":
-            payload = {"site": None, "changes": False, "devices": {}, "reservations": [], "errors": _error_lines(exc)}
+            payload: dict[str, object] = {"site": None, "changes": False, "devices": {}, "reservations": [],
+                                          "errors": _error_lines(exc)}
             click.echo(json.dumps(payload, indent=2))
             sys.exit(1)
         raise
@@ -290,7 +298,7 @@ def _print_text(text: str) -> None:
         console.print(Text(line, style=style or ""))
 
 
-def _load(site: Path, allow_plaintext_secrets: bool = False) -> tuple[Any, Any]:
+def _load(site: Path, allow_plaintext_secrets: bool = False) -> tuple[Site, Compilation]:
     from engine.compiler import compile_site
     from engine.loader import load_site
 
@@ -298,7 +306,7 @@ def _load(site: Path, allow_plaintext_secrets: bool = False) -> tuple[Any, Any]:
     return loaded, compile_site(loaded)
 
 
-def _report(run: Any, title: str) -> None:
+def _report(run: RunResult, title: str) -> None:
     """Per-device outcome table on stderr-free stdout; exit code decided by the caller."""
     console = _stdout()
     for name, result in sorted(run.results.items()):
@@ -317,7 +325,7 @@ def _report(run: Any, title: str) -> None:
     console.print(f"{title} {run.apply_id}: " + ("FAILED" if run.failed else "ok"))
 
 
-def _reading(compilation: Any) -> Any:
+def _reading(compilation: Compilation) -> DeviceProgress:
     """Progress of reading every device for a live plan: a bar per device on a terminal, else lines."""
     from engine.console import DeviceProgress
 
@@ -488,7 +496,7 @@ def history(site: Path, state_dir: Path | None) -> None:
                                  indent="")))
 
 
-def _archive(site: Path | None, state_dir: Path | None) -> Any:
+def _archive(site: Path | None, state_dir: Path | None) -> Archive:
     from engine.archive import Archive
 
     if state_dir is not None:
@@ -636,109 +644,44 @@ def verify(site: Path, output_format: str, seconds: int, tolerance: int, state_d
     Also: the running state must still equal the desired state (drift is shown as a diff), and
     the tc class counters on the path (bytes, drops, overlimits) are reported. Needs root.
     """
-    from engine.driver import ClassStats
-    from engine.labspec import lab_builder, lab_spec
+    from engine.console import DeviceProgress
     from engine.state import StateDir
-    from engine.transaction import live_plan, open_driver
-    from engine.verify import IntentResult, Traffic, judge, plan_checks, summarise
-    from intents.vlan import VlanIntent
+    from engine.verify import verify_site
 
     loaded, compilation = _load(site)
     state = StateDir.for_site(loaded, state_dir)
     _recovery_first(state, site)
-    connection = _connection(known_hosts, False)
-    spec = lab_spec(loaded, compilation.vlans_per_link)
-    traffic = lab_builder(loaded, connection.drivers)
-    if not isinstance(traffic, Traffic):
-        raise IntentError(f"the driver that builds the lab of {loaded.name} cannot send traffic between its hosts")
-    with _reading(compilation) as progress:
-        live = live_plan(loaded, compilation, state, connection=connection, progress=progress)
-    drift = {name: device.diff for name, device in sorted(live.devices.items()) if device.changed}
-
-    egress = {name: sorted({policy.interface for policy in model.egress}) for name, model in compilation.models.items()
-              if model.platform == "linux" and model.egress}
-
-    def counters() -> dict[tuple[str, str, str], dict[str, int]]:
-        from engine.console import DeviceProgress
-
-        found = {}
-        with DeviceProgress("class counters", sorted(egress), ("reading", "read")) as progress:
-            for name, interfaces in egress.items():
-                progress(name, "reading")
-                with open_driver(loaded.devices[name], state, connection) as driver:
-                    if isinstance(driver, ClassStats):
-                        for entry in driver.class_stats(interfaces):
-                            found[(name, entry["dev"], entry["classid"])] = entry
-                progress(name, "read")
-        return found
-
-    before = counters()
-    results: list[IntentResult] = []
-    for intent in loaded.intents:
-        if isinstance(intent, VlanIntent):
-            hosts = [h for h in spec.hosts if h.vlan == intent.id]
-            failures = [h.netns for h in hosts if not traffic.reach(h, h.gateway)]
-            detail = (f"{len(hosts)} host(s) reach the gateway {intent.gateway_address}" if hosts and not failures
-                      else f"cannot reach {intent.gateway_address} from {', '.join(failures)}" if failures
-                      else "not measured: no lab host in this VLAN")
-            results.append(IntentResult(intent.name, intent.kind, bool(hosts) and not failures, 0, None, detail))
-    from engine.verify import judge_isolation, plan_probes  # isolate (issue 15): probes each way
-    from intents.isolate import IsolateIntent
-
-    probes = plan_probes(loaded, spec)
-    for intent in loaded.intents:
-        if isinstance(intent, IsolateIntent):
-            mine = [probe for probe in probes if probe.intent == intent.name]
-            results.append(judge_isolation(intent, mine, [None if p.skipped else traffic.probe(p) for p in mine]))
-    outcomes = []
-    for check in plan_checks(loaded, compilation, spec):
-        measured = None if check.skipped else traffic.measure(check, seconds)
-        outcomes.append(judge(check, measured, tolerance / 100))
-    results += summarise(outcomes)
-    after = counters()
-    minors = {c.minor: c.intent for model in compilation.models.values() for p in model.egress for c in p.classes}
-    shared = {f"{major}:{s.minor:x}": f"{s.intent} VLAN {s.vlan}" for model in compilation.models.values()  # qos_share
-              for p in model.egress for s in p.shares for major in (1, 2)} | {"2:2": "(shares: unlisted)"}
-    rows = []
-    for key, now in sorted(after.items()):
-        old = before.get(key, {})
-        minor = int(key[2].split(":")[1] or "0", 16)
-        label = shared.get(key[2]) or minors.get(minor) or {1: "(root)", 2: "(default)"}.get(minor, "")
-        delta = {field: now[field] - old.get(field, 0) for field in ("bytes", "packets", "drops", "overlimits")}
-        rows.append({"device": key[0], "interface": key[1], "class": key[2], "intent": label, **delta})
-    order = {intent.name: index for index, intent in enumerate(loaded.intents)}
-    results.sort(key=lambda r: order.get(r.name, 0))
-    ok = all(r.ok for r in results) and not drift
-    notes = []
-    if traffic.emulated():
-        notes.append("measured under software emulation (qemu): link bandwidths in this site are scaled down so "
-                     "that the measurement is sound")
+    report = verify_site(loaded, compilation, state, _connection(known_hosts, False), seconds=seconds,
+                         tolerance=tolerance / 100, phases=DeviceProgress)
     if output_format == "json":
-        click.echo(json.dumps({"site": loaded.name, "ok": ok, "intents": [r.as_dict() for r in results],
-                               "counters": rows, "drift": drift, "notes": notes}, indent=2))
+        click.echo(json.dumps(report.as_dict(), indent=2))
     else:
-        from engine.report import _table
-        from engine.units import format_bps
+        _print_text(_verify_text(report, seconds, tolerance))
+    sys.exit(0 if report.ok else 1)
 
-        out = [f"Verify site {loaded.name}: {seconds}s per direction, tolerance {tolerance}%", ""]
-        out += _table(["INTENT", "KIND", "OK", "EXPECTED", "MEASURED", "DETAIL"], [
-            [r.name, r.kind, "ok" if r.ok else "FAIL", format_bps(r.expected_bps) if r.expected_bps else "-",
-             format_bps(r.measured_bps) if r.measured_bps is not None else "-", r.detail] for r in results])
-        if rows:
-            out += ["", "Class counters on the path during the measurements"]
-            out += _table(["DEVICE", "INTERFACE", "CLASS", "INTENT", "BYTES", "PACKETS", "DROPS", "OVERLIMITS"],
-                          [[r["device"], r["interface"], r["class"], r["intent"], str(r["bytes"]), str(r["packets"]),
-                            str(r["drops"]), str(r["overlimits"])] for r in rows if r["packets"]])
-        out += ["", "Drift: none, every device matches its intents" if not drift else
-                f"Drift on {', '.join(drift)}: the devices no longer match their intents"]
-        for diff in drift.values():
-            out.append(diff.rstrip("\n"))
-        out += [f"note: {note}" for note in notes]
-        held = sum(r.ok for r in results)
-        out += ["", f"{'OK' if ok else 'FAILED'}: {held} of {len(results)} intents hold" +
-                ("" if not drift else f"; drift on {len(drift)} device(s)")]
-        _print_text("\n".join(out) + "\n")
-    sys.exit(0 if ok else 1)
+
+def _verify_text(report: VerifyReport, seconds: int, tolerance: int) -> str:
+    from engine.report import _table
+    from engine.units import format_bps
+
+    results, rows, drift = report.intents, report.counters, report.drift
+    out = [f"Verify site {report.site}: {seconds}s per direction, tolerance {tolerance}%", ""]
+    out += _table(["INTENT", "KIND", "OK", "EXPECTED", "MEASURED", "DETAIL"], [
+        [r.name, r.kind, "ok" if r.ok else "FAIL", format_bps(r.expected_bps) if r.expected_bps else "-",
+         format_bps(r.measured_bps) if r.measured_bps is not None else "-", r.detail] for r in results])
+    if rows:
+        out += ["", "Class counters on the path during the measurements"]
+        out += _table(["DEVICE", "INTERFACE", "CLASS", "INTENT", "BYTES", "PACKETS", "DROPS", "OVERLIMITS"],
+                      [[str(r["device"]), str(r["interface"]), str(r["class"]), str(r["intent"]), str(r["bytes"]),
+                        str(r["packets"]), str(r["drops"]), str(r["overlimits"])] for r in rows if r["packets"]])
+    out += ["", "Drift: none, every device matches its intents" if not drift else
+            f"Drift on {', '.join(drift)}: the devices no longer match their intents"]
+    out += [diff.rstrip("\n") for diff in drift.values()]
+    out += [f"note: {note}" for note in report.notes]
+    held = sum(r.ok for r in results)
+    out += ["", f"{'OK' if report.ok else 'FAILED'}: {held} of {len(results)} intents hold" +
+            ("" if not drift else f"; drift on {len(drift)} device(s)")]
+    return "\n".join(out) + "\n"
 
 
 @main.command(epilog=EPILOG)
@@ -845,53 +788,23 @@ def discover(inventory: Path, out_file: Path | None, parallel: int, known_hosts:
              accept_new_host_keys: bool, allow_plaintext_secrets: bool) -> None:
     """Build a topology file from LLDP neighbours and interface speeds (NAPALM devices).
 
-    Devices that are not reached through NAPALM are listed as skipped. Review the result:
+    Devices whose driver cannot read LLDP (only NAPALM's can) are listed as skipped. Review the result:
     LLDP shows what is cabled, not what you intend to use.
     """
-    import tempfile
-    from concurrent.futures import ThreadPoolExecutor
-
-    from engine.discover import build
-    from engine.driver import Neighbours
+    from engine.console import DeviceProgress
+    from engine.discover import discover as run_discover
     from engine.loader import load_inventory
-    from engine.model import DriverName
-    from engine.state import StateDir
-    from engine.transaction import open_driver
 
     devices = load_inventory(inventory, allow_plaintext_secrets=allow_plaintext_secrets)
-    connection = _connection(known_hosts, accept_new_host_keys)
-    state = StateDir(Path(tempfile.mkdtemp(prefix="intent-discover-")))
-    asked = sorted(name for name, device in devices.items() if device.driver is DriverName.NAPALM)
-    seen: dict[str, Any] = {}
-    failures: list[str] = []
-
-    def ask(name: str) -> None:
-        progress(name, "LLDP and interfaces")
-        try:
-            with open_driver(devices[name], state, connection) as driver:
-                if isinstance(driver, Neighbours):
-                    seen[name] = driver.neighbours()
-            progress(name, "done")
-        except IntentError as exc:
-            failures.append(str(exc))
-            progress(name, "failed")
-
-    from engine.console import DeviceProgress
-
-    with DeviceProgress("discover", asked, ("LLDP and interfaces", "done")) as progress, \
-            ThreadPoolExecutor(max_workers=parallel) as pool:
-        list(pool.map(ask, asked))
-    result = build(devices, seen)
-    result.notes += [f"skipped {name}: discovery reads LLDP through NAPALM, and {name} uses the "
-                     f"{devices[name].driver.value} driver" for name in sorted(set(devices) - set(asked))]
-    result.notes += [f"failed {line}" for line in sorted(failures)]
+    result, answered = run_discover(devices, _connection(known_hosts, accept_new_host_keys), parallel=parallel,
+                                    phases=DeviceProgress)
     text = result.yaml()
     if out_file:
         out_file.write_text(text, encoding="utf-8")
-        _stdout().print(f"{out_file}: {len(result.links)} links from {len(seen)} devices")
+        _stdout().print(f"{out_file}: {len(result.links)} links from {answered} devices")
     else:
         click.echo(text, nl=False)
-    if failures:
+    if result.failed:
         sys.exit(1)
 
 

@@ -1,4 +1,7 @@
-"""Where secrets come from when the environment lacks them: an interactive prompt, if the CLI set one.
+"""Where secrets come from when the environment lacks them: the prompt the caller passes, if any.
+
+The CLI passes ``getpass.getpass`` when stdin is a terminal (in ``Connection.prompt``, which the
+drivers hand on here); a pipeline or a library caller passes none, and a missing secret is an error.
 
 A prompted value is put into this process's environment under the variable the inventory names
 (``password_env``), so every device using that variable is asked once, the masker masks it, and a
@@ -11,12 +14,12 @@ import os
 import threading
 from collections.abc import Callable
 
-prompt: Callable[[str], str] | None = None  # set by the CLI when stdin is a terminal (getpass.getpass)
-_lock = threading.Lock()
+Prompt = Callable[[str], str]  # label -> what the user typed ("password for netops@sw1 ($SW_PW): ")
+_lock = threading.Lock()  # one question at a time, and each variable asked once, across device threads
 
 
-def secret(variable: str, label: str) -> str | None:
-    """The value of ``variable``, asking for it once if it is unset and a prompt is available."""
+def secret(variable: str, label: str, prompt: Prompt | None = None) -> str | None:
+    """The value of ``variable``, asking ``prompt`` for it once if it is unset."""
     with _lock:
         value = os.environ.get(variable)
         if value is None and prompt is not None:

@@ -1,18 +1,29 @@
-"""Build a topology from LLDP neighbours and interface speeds (what NAPALM's getters return). Pure."""
+"""intent discover: ask every device whose driver reads LLDP (``Neighbours``), then build a topology
+from the neighbours and interface speeds (what NAPALM's getters return; ``build`` is pure)."""
 
 from __future__ import annotations
 
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from engine.driver import Connection, Neighbours
+from engine.errors import IntentError
 from engine.model import Device
+from engine.progress import Phases, Progress, quiet
 from engine.units import format_bps
+
+STAGES = ("LLDP and interfaces", "done")
 
 
 @dataclass
 class Discovery:
     links: list[dict[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # devices that were asked and did not answer, with why
 
     def yaml(self) -> str:
         lines = ["# Discovered by `intent discover` from LLDP neighbours and interface speeds; review before use.",
@@ -22,6 +33,43 @@ class Discovery:
             lines[-1] = "links: []"
         lines += [f"# {note}" for note in self.notes]
         return "\n".join(lines) + "\n"
+
+
+def discover(devices: dict[str, Device], connection: Connection, *, parallel: int = 8,
+             phases: Phases = quiet) -> tuple[Discovery, int]:
+    """(the topology, how many devices answered). Devices whose driver cannot read LLDP are noted as
+    skipped, devices that fail as failed; one failure never stops the others."""
+    seen: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    failures: list[str] = []
+    lock = threading.Lock()
+    with tempfile.TemporaryDirectory(prefix="intent-discover-") as scratch:
+        work = Path(scratch)
+        drivers = {name: connection.drivers.create(device, work / name, connection)
+                   for name, device in sorted(devices.items())}  # not open yet: asking what they can do is free
+        asked = [name for name, driver in drivers.items() if isinstance(driver, Neighbours)]
+
+        def ask(name: str, progress: Progress) -> None:
+            progress(name, STAGES[0])
+            try:
+                with drivers[name] as driver:
+                    assert isinstance(driver, Neighbours)
+                    answer = driver.neighbours()
+                with lock:
+                    seen[name] = answer
+                progress(name, "done")
+            except IntentError as exc:
+                with lock:
+                    failures.append(str(exc))
+                progress(name, "failed")
+
+        with phases("discover", asked, STAGES) as progress, ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+            list(pool.map(lambda name: ask(name, progress), asked))
+    result = build(devices, seen)
+    result.notes += [f"skipped {name}: discovery reads LLDP neighbours, which the {devices[name].driver.value} "
+                     "driver cannot" for name in sorted(set(devices) - set(asked))]
+    result.failed = sorted(failures)
+    result.notes += [f"failed {line}" for line in result.failed]
+    return result, len(seen)
 
 
 def build(devices: dict[str, Device], seen: dict[str, tuple[dict[str, Any], dict[str, Any]]]) -> Discovery:

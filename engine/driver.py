@@ -19,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self, runtime_checkable
 
+from engine.credentials import Prompt
 from engine.errors import ConnectError, IntentError
 from engine.model import Device
 from engine.plan import DevicePlan
@@ -90,7 +91,7 @@ class Driver(Protocol):
 
 
 @runtime_checkable
-class Probe(Protocol):
+class FeatureProbe(Protocol):
     """A driver that can tell, before planning, what the device lacks for a configuration."""
 
     def probe(self, config: DeviceConfig) -> list[str]:
@@ -122,19 +123,21 @@ class ClassStats(Protocol):
 
 @dataclass(frozen=True)
 class Connection:
-    """How to reach devices: which drivers there are, where known SSH host keys are, whether
-    host keys never seen before are accepted (and recorded), and the deadlines of a connection."""
+    """How to reach devices: which drivers there are, where known SSH host keys are, whether host
+    keys never seen before are accepted (and recorded), the deadlines of a connection, and who is
+    asked for a missing secret."""
 
     known_hosts: str | None = None
     accept_new_host_keys: bool = False
     drivers: DriverRegistry = field(default_factory=lambda: DriverRegistry(), compare=False)
     connect_timeout: float = 10.0  # one connection attempt: TCP, SSH banner, authentication, each (--connect-timeout)
     command_timeout: float = 60.0  # one command on a connection, start to exit status
+    prompt: Prompt | None = field(default=None, compare=False)  # asks for secrets the environment lacks
 
     def within(self, budget: float) -> Connection:
         """The same, with no single deadline longer than a device's whole budget (--device-timeout)."""
         return Connection(self.known_hosts, self.accept_new_host_keys, self.drivers,
-                          min(self.connect_timeout, budget), min(self.command_timeout, budget))
+                          min(self.connect_timeout, budget), min(self.command_timeout, budget), self.prompt)
 
 
 class DriverPlugin(Protocol):

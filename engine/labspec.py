@@ -1,6 +1,6 @@
 """What ``intent lab up`` builds for a site: pure data, computed from the site (CONTRACT §6).
 
-One network namespace per Linux device (its ``netns`` var), one veth pair per topology link
+One network namespace per device with a ``netns`` var (Linux devices: their driver builds the lab), one veth pair per topology link
 between two such devices (interface names as in the topology), and per VLAN access port a host
 namespace ``h-<device>-<interface>`` whose ``eth0`` is addressed in the VLAN subnet with a
 default route via the gateway. Addresses are deterministic: the k-th access port of a VLAN gets
@@ -14,9 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from engine.checks import Host
 from engine.driver import DriverRegistry
 from engine.errors import IntentError, TopologyError
-from engine.model import Platform, Site
+from engine.model import Site
 from intents.vlan import VlanIntent
 
 
@@ -26,16 +27,6 @@ class Cable:
     a_interface: str
     b_netns: str
     b_interface: str
-
-
-@dataclass(frozen=True)
-class Host:
-    netns: str  # "h-acc1-eth3"
-    device_netns: str
-    device_interface: str
-    address: str  # "10.10.0.2/24"
-    gateway: str  # "10.10.0.1"
-    vlan: int
 
 
 @dataclass(frozen=True)
@@ -57,14 +48,14 @@ def host_netns(device: str, interface: str) -> str:
 
 def lab_spec(site: Site, vlans_per_link: dict[int, set[int]] | None = None) -> LabSpec:
     """The lab of ``site``. ``vlans_per_link`` (link index -> VLAN ids, from compile) marks trunks."""
-    lab = {name: d.netns for name, d in site.devices.items() if d.platform is Platform.LINUX and d.netns}
+    lab = {name: d.netns for name, d in site.devices.items() if d.netns}  # a netns is what makes a lab device
     if not lab:
-        raise TopologyError(f"site {site.name} has no Linux device with a netns: nothing to build a lab from")
+        raise TopologyError(f"site {site.name} has no device with a netns: nothing to build a lab from")
     cables, skipped, trunks = [], [], []
     for link in site.links:
         outside = [end.device for end in (link.a, link.b) if end.device not in lab]
         if outside:
-            skipped.append(f"{link.a} -- {link.b}: {', '.join(outside)} is not a Linux lab device")
+            skipped.append(f"{link.a} -- {link.b}: {', '.join(outside)} is not a lab device (no netns)")
             continue
         cables.append(Cable(lab[link.a.device], link.a.interface, lab[link.b.device], link.b.interface))
         if vlans_per_link and len(vlans_per_link.get(link.index, ())) > 1:

@@ -22,6 +22,7 @@ import jsonschema
 from engine import gcpause, identifiers, inventory
 from engine.errors import ValidationError
 from engine.model import Defaults, Device, DriverName, Endpoint, Intent, Link, Platform, Site
+from engine.render import platform_spec
 from engine.secrets import looks_secret
 from engine.units import parse_bandwidth, parse_percent
 from engine.yamlsrc import JsonPath, SourceDoc, Vaulted, load_yaml
@@ -405,10 +406,11 @@ def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc |
     if platform not in {p.value for p in Platform} or driver not in {None, *(d.value for d in DriverName)}:
         return None  # the schema has reported it
     platform = Platform(platform)
-    driver = DriverName(driver) if driver else DriverName.LINUX if platform is Platform.LINUX else DriverName.NAPALM
-    if (platform is Platform.LINUX) != (driver is DriverName.LINUX):
+    managed_by = platform_spec(platform.value).drivers  # templates/<platform>/platform.yaml: the first is the default
+    driver = DriverName(driver or managed_by[0])
+    if driver.value not in managed_by:
         problems.append((doc.at(driver_path or where), f"host {name}: driver {driver.value} cannot manage platform "
-                         f"{platform.value} (linux devices use the linux driver; vendor devices napalm or netmiko)"))
+                         f"{platform.value} (its drivers: {', '.join(managed_by)})"))
         return None
     password_env = get("password_env")[1]
     password = None

@@ -268,7 +268,7 @@ class RunningState:
     texts: dict[str, str] = field(default_factory=dict)
 
     def read(self, device: str, platform: str) -> str | None:
-        suffix = ".json" if platform == "linux" else ".cfg"
+        suffix = platform_spec(platform).running_file
         path = inside(self.directory, f"{device}{suffix}")
         if path.exists() and not path.is_file():
             raise IntentError(f"{path}: saved running state must be a regular file")
@@ -307,7 +307,7 @@ def make_plan(site: Site, compilation: Compilation, running: RunningSource, regi
         config = compilation.configs[name]
         text = running.read(name, config.platform)
         texts[name] = text
-        suffix = ".json" if config.platform == "linux" else ".cfg"
+        suffix = platform_spec(config.platform).running_file
         where = str(Path(str(running.directory)) / f"{name}{suffix}")
         kernel = _kernel_of(text) if config.document is not None else None
         if kernel and name in compilation.models:
@@ -332,8 +332,7 @@ def make_plan(site: Site, compilation: Compilation, running: RunningSource, regi
     for intent in site.intents:
         touched = tuple(touching.get(intent.name, ()))
         kind = registry.kinds[intent.kind]
-        describe = getattr(kind, "describe", None)
-        summary = describe(intent, compilation) if describe else intent.kind
+        summary = kind.describe(intent, compilation)
         summaries.append(IntentSummary(intent.name, intent.kind, summary, touched,
                                        tuple(d for d in touched if devices[d].changed)))
     hashes = {name: hashlib.sha256(text.encode()).hexdigest() if text is not None else None

@@ -43,10 +43,12 @@ class DeviceConfig:
 @dataclass(frozen=True)
 class PlatformSpec:
     name: str
-    syntax: PlatformSyntax | None  # None for linux (state document instead of CLI text)
+    syntax: PlatformSyntax | None  # None for ``style: document`` (a state document instead of CLI text)
     template: str
     max_classes: int | None
     raw: dict[str, Any]
+    drivers: tuple[str, ...] = ("napalm", "netmiko")  # the driver families that manage it; the first is the default
+    running_file: str = ".cfg"  # how a saved running state is named: DIR/<device><running_file> (intent plan --running)
 
 
 @cache
@@ -56,8 +58,9 @@ def platform_spec(platform: str) -> PlatformSpec:
     except FileNotFoundError:
         raise RenderError(f"no templates for platform {platform!r}") from None
     raw = yaml.safe_load(text)
-    syntax = None if raw["style"] == "linux" else PlatformSyntax.from_dict(raw)
-    return PlatformSpec(platform, syntax, raw["template"], raw.get("max_classes"), raw)
+    syntax = None if raw["style"] == "document" else PlatformSyntax.from_dict(raw)
+    return PlatformSpec(platform, syntax, raw["template"], raw.get("max_classes"), raw, tuple(raw["drivers"]),
+                        raw.get("running_file", ".cfg"))
 
 
 @cache

@@ -39,7 +39,7 @@ from typing import Any
 
 from engine import faults, journal
 from engine.compilation import Compilation
-from engine.driver import Connection, Driver, Probe
+from engine.driver import Connection, Driver, FeatureProbe
 from engine.errors import CommitError, DriverError, IntentError, RollbackError
 from engine.journal import JournalError
 from engine.model import Defaults, Device, Site
@@ -127,7 +127,7 @@ def live_plan(site: Site, compilation: Compilation, state: StateDir, parallel: i
         try:
             with open_driver(site.devices[name], state, connection) as driver:
                 text = driver.get_running()
-                missing = driver.probe(config) if isinstance(driver, Probe) else []
+                missing = driver.probe(config) if isinstance(driver, FeatureProbe) else []
         except BaseException:
             progress(name, "failed")
             raise

@@ -1,7 +1,9 @@
-"""What an intent kind is: a JSON Schema, a parser into a frozen dataclass, semantic checks, a compiler.
+"""What an intent kind is: a JSON Schema, a parser into a frozen dataclass, semantic checks, its
+build step (``compile``), a line for the plan (``describe``) and its verify step (``verify``).
 
 Adding a kind means adding one module that defines a ``Kind`` and registering it; no other kind
-changes. Third-party kinds register through the ``intent_engine.kinds`` entry-point group.
+and nothing in the engine changes. Third-party kinds register through the ``intent_engine.kinds``
+entry-point group and get exactly the same interface: the engine names no kind.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from engine.model import Device, Intent, Link
 
 if TYPE_CHECKING:
     from engine.build import Build
+    from engine.checks import LabView, Step
+    from engine.compilation import Compilation
     from engine.model import Site
 
 JsonPath = tuple[str | int, ...]
@@ -72,7 +76,19 @@ class Kind(Protocol):
         ...
 
     def compile(self, intents: list[Intent], build: Build) -> None:
-        """Contribute this kind's configuration to the per-device builders. Pure: no I/O."""
+        """The build step: contribute this kind's configuration to the per-device builders
+        (``build.add_vlan``, ``add_class``, ``add_limit``, ``build.devices[name]``). Pure: no I/O."""
+        ...
+
+    def describe(self, intent: Intent, compilation: Compilation) -> str:
+        """One line for the plan's intent table: "VLAN 10 10.10.0.0/24, gateway core1 (10.10.0.1), 2 access ports"."""
+        ...
+
+    def verify(self, intents: list[Intent], lab: LabView) -> list[Step]:
+        """The verify step: what to measure in the lab to prove these intents hold, e.g.
+        [Check("video-10-20", "qos_guarantee", "VLAN 10 -> VLAN 20", 30_000_000, False, Flow(...))] or
+        [Reach("users", "vlan", (host,), "10.10.0.1", "the gateway 10.10.0.1")]; [] when there is nothing to
+        measure. Pure: ``engine.verify`` runs the traffic and judges it."""
         ...
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from engine.checks import CLOSED_PROBE_PORT, GUARANTEED_PORT, NOWHERE, LabView, Probe, Step
 from engine.device import Allowed, Isolation
 from engine.model import Intent
 from intents.base import JsonPath, ParseContext, load_schema
@@ -19,7 +20,7 @@ from intents.match import parse_ports, parse_protocol
 
 if TYPE_CHECKING:
     from engine.build import Build
-    from engine.compiler import Compilation
+    from engine.compilation import Compilation
     from engine.model import Site
 
 PORTED = (6, 17, 132)  # protocols with ports: tcp, udp, sctp
@@ -107,6 +108,36 @@ class IsolateKind:
         return f"no routed traffic between VLAN {intent.vlans[0]} and VLAN {intent.vlans[1]}, either way{allowed}; " \
             f"enforced on {devices} device{'s' if devices != 1 else ''}"
 
+    def verify(self, intents: list[Intent], lab: LabView) -> list[Step]:
+        """Each direction: ICMP and a TCP connect that must be cut, and each allowed exception, which must pass."""
+        probes: list[Step] = []
+        for intent in intents:
+            assert isinstance(intent, IsolateIntent)
+            for source, target in (intent.vlans, intent.vlans[::-1]):
+                direction = f"VLAN {source} -> VLAN {target}"
+                if not lab.hosts_in(source) or not lab.hosts_in(target):
+                    missing = source if not lab.hosts_in(source) else target
+                    probes.append(Probe(intent.name, direction, NOWHERE, NOWHERE, "icmp", 0, False,
+                                        skipped=f"VLAN {missing} has no host in the lab"))
+                    continue
+                src, dst = lab.hosts_in(source)[0], lab.hosts_in(target)[0]
+                icmp_allowed = any(a.protocol == 1 for a in intent.allow)
+                tcp_open = any(a.protocol == 6 and (a.ports is None or a.ports[0] <= CLOSED_PROBE_PORT <= a.ports[1])
+                               for a in intent.allow)
+                if not icmp_allowed:
+                    probes.append(Probe(intent.name, direction, src, dst, "icmp", 0, False))
+                if not tcp_open:
+                    probes.append(Probe(intent.name, direction, src, dst, "tcp", CLOSED_PROBE_PORT, False))
+                for allowed in intent.allow:
+                    protocol = PROBED.get(allowed.protocol)
+                    port = allowed.ports[0] if allowed.ports else (GUARANTEED_PORT if protocol in ("tcp", "udp") else 0)
+                    if protocol is None:
+                        probes.append(Probe(intent.name, direction, src, dst, str(allowed.protocol), port, True,
+                                            skipped=f"no probe for {allowed_text(allowed)}"))
+                    else:
+                        probes.append(Probe(intent.name, direction, src, dst, protocol, port, True))
+        return probes
+
     def compile(self, intents: list[Intent], build: Build) -> None:
         for intent in intents:
             assert isinstance(intent, IsolateIntent)
@@ -122,4 +153,5 @@ class IsolateKind:
                                                           build.class_minor(intent.name)))
 
 
+PROBED = {1: "icmp", 6: "tcp", 17: "udp"}  # the protocols a probe can try
 KIND = IsolateKind()

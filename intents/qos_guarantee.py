@@ -11,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from engine.checks import BULK_PORT, GUARANTEED_PORT, NO_FLOW, Check, Flow, Host, LabView, Step
 from engine.device import Match
 from engine.errors import TopologyError
 from engine.model import Intent, Link
 from engine.units import Rate, format_bps, parse_rate
 from intents.base import JsonPath, ParseContext, load_schema
 from intents.match import parse_dscp, parse_ports, parse_protocol
+from intents.vlan import VlanIntent
 
 if TYPE_CHECKING:
     from engine.build import Build, Segment
@@ -113,6 +115,16 @@ class QosGuaranteeKind:
         return f"{intent.rate} {style} between VLAN {intent.vlans[0]} and VLAN {intent.vlans[1]}, both directions, " \
             f"on {count} egress interfaces"
 
+    def verify(self, intents: list[Intent], lab: LabView) -> list[Step]:
+        """In each direction the guaranteed flow runs against bulk flows that share its links."""
+        vlans = {v.id: v for v in lab.site.intents if isinstance(v, VlanIntent)}
+        steps: list[Step] = []
+        for intent in intents:
+            assert isinstance(intent, QosGuaranteeIntent)
+            for source, target in (intent.vlans, intent.vlans[::-1]):
+                steps.append(_guarantee_check(intent, vlans[source], vlans[target], lab))
+        return steps
+
     def compile(self, intents: list[Intent], build: Build) -> None:
         for intent in intents:
             assert isinstance(intent, QosGuaranteeIntent)
@@ -131,6 +143,38 @@ class QosGuaranteeKind:
                                                 f"of {link.local(device)}: capped at the link bandwidth there")
                     ceil = rate if intent.priority else min(wanted, capacity)
                     build.add_class(device, link, intent.name, rate, max(ceil, rate), intent.priority, intent.queue, match)
+
+
+def _guarantee_check(intent: QosGuaranteeIntent, source: VlanIntent, target: VlanIntent, lab: LabView) -> Check:
+    """One direction: the guaranteed flow, marked to fall in the class, against competing bulk flows that
+    share its egress links without matching the class (the same host's unmarked traffic when the
+    intent is narrowed, and every other lab host whose path crosses the same links)."""
+    direction = f"VLAN {source.id} -> VLAN {target.id}"
+    egress = [r for r in lab.compilation.reservations if intent.name in r.intents]
+    expected = min((intent.rate.on(r.capacity_bps) for r in egress), default=intent.rate.on(0))
+    src = next(iter(lab.hosts_in(source.id)), None)
+    dst = next(iter(lab.hosts_in(target.id)), None)
+    if src is None or dst is None:
+        missing = source.id if src is None else target.id
+        return Check(intent.name, intent.kind, direction, expected, False, NO_FLOW,
+                     skipped=f"VLAN {missing} has no host in the lab (its access ports are on non-lab devices)")
+    protocol = "udp" if intent.protocol == 17 else "tcp"
+    port = intent.ports[0] if intent.ports else GUARANTEED_PORT
+    tos = (intent.dscp or 0) << 2
+    measured = Flow("guaranteed", src, dst, port, protocol, tos, 1 if protocol == "udp" else 2,
+                    int(expected * 1.5) if protocol == "udp" else 0)
+    competing: list[Flow] = []
+    narrowed = intent.dscp is not None or intent.protocol is not None or intent.ports is not None
+    if narrowed:  # the same host's traffic that does not match the class
+        competing.append(Flow(f"bulk from {src.netns} (unmarked)", src, dst, BULK_PORT, streams=8))
+    path = {(device, link.index) for device, link in directional_hops(lab.network, source, target)}
+    vlans = {v.id: v for v in lab.site.intents if isinstance(v, VlanIntent)}
+    for vid in sorted({host.vlan for host in lab.hosts} - {source.id, target.id}):
+        other: Host = lab.hosts_in(vid)[0]
+        crossing = {(device, link.index) for device, link in directional_hops(lab.network, vlans[vid], target)}
+        if path & crossing:
+            competing.append(Flow(f"bulk from {other.netns}", other, dst, BULK_PORT + vid, streams=8))
+    return Check(intent.name, intent.kind, direction, expected, False, measured, tuple(competing))
 
 
 def directional_hops(network: Network, source: Segment, target: Segment) -> set[tuple[str, Link]]:

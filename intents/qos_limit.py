@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from engine.checks import GUARANTEED_PORT, NO_FLOW, Check, Flow, LabView, Step
 from engine.device import RateLimit
 from engine.model import Intent
 from engine.units import format_bps, parse_bandwidth
@@ -50,6 +51,25 @@ class QosLimitKind:
     def describe(self, intent: Intent, compilation: Compilation) -> str:
         assert isinstance(intent, QosLimitIntent)
         return f"VLAN {intent.vlan} capped at {format_bps(intent.rate_bps)} each way, at its gateway"
+
+    def verify(self, intents: list[Intent], lab: LabView) -> list[Step]:
+        """Traffic out of and into the VLAN, from and to a host of another VLAN, stays at the cap."""
+        vlans = sorted({host.vlan for host in lab.hosts})
+        steps: list[Step] = []
+        for intent in intents:
+            assert isinstance(intent, QosLimitIntent)
+            mine = next(iter(lab.hosts_in(intent.vlan)), None)
+            other = next((lab.hosts_in(vid)[0] for vid in vlans if vid != intent.vlan), None)
+            for out in (True, False):
+                direction = f"out of VLAN {intent.vlan}" if out else f"into VLAN {intent.vlan}"
+                if mine is None or other is None:
+                    steps.append(Check(intent.name, intent.kind, direction, intent.rate_bps, True, NO_FLOW,
+                                       skipped="no lab host on both sides"))
+                    continue
+                sender, receiver = (mine, other) if out else (other, mine)
+                steps.append(Check(intent.name, intent.kind, direction, intent.rate_bps, True,
+                                   Flow("capped", sender, receiver, GUARANTEED_PORT, streams=4)))
+        return steps
 
     def compile(self, intents: list[Intent], build: Build) -> None:
         for intent in intents:

@@ -14,13 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from engine.checks import NO_FLOW, SHARE_PORT, Check, Flow, LabView, Step
 from engine.errors import TopologyError
 from engine.model import Intent
 from intents.base import JsonPath, ParseContext, load_schema
 
 if TYPE_CHECKING:
     from engine.build import Build
-    from engine.compiler import Compilation
+    from engine.compilation import Compilation
     from engine.model import Site
 
 
@@ -69,6 +70,11 @@ class QosShareKind:
         vlans = ", ".join(f"VLAN {v}" for v, _ in intent.weights)
         return f"{vlans} share what guarantees leave {weights} on {count} egress interface{'s' if count != 1 else ''}"
 
+    def verify(self, intents: list[Intent], lab: LabView) -> list[Step]:
+        """Two listed VLANs' hosts saturate the first egress interface where they share, towards one host:
+        what each gets must stand in the ratio of the weights."""
+        return [_share_check(intent, lab) for intent in intents if isinstance(intent, QosShareIntent)]
+
     def compile(self, intents: list[Intent], build: Build) -> None:
         for intent in intents:
             assert isinstance(intent, QosShareIntent)
@@ -90,6 +96,32 @@ class QosShareKind:
                     continue
                 for vid, targets in sorted(vids.items()):
                     build.add_share(device, build.site.links[link_index], intent.name, vid, weights[vid], targets)
+
+
+def _share_check(intent: QosShareIntent, lab: LabView) -> Check:
+    from intents.vlan import VlanIntent
+
+    by_subnet = {str(v.subnet): v.id for v in lab.site.intents if isinstance(v, VlanIntent)}
+    for device, model in sorted(lab.compilation.models.items()):
+        for policy in model.egress:
+            mine = [share for share in policy.shares if share.intent == intent.name and lab.hosts_in(share.vlan)]
+            for first_index, first in enumerate(mine):
+                for second in mine[first_index + 1:]:
+                    common = [by_subnet[d] for d in first.destinations if d in second.destinations and
+                              lab.hosts_in(by_subnet[d])]
+                    if not common:
+                        continue
+                    target = lab.hosts_in(common[0])[0]
+                    left = policy.default_rate_bps
+                    expected = left * first.weight // (first.weight + second.weight)
+                    direction = f"VLAN {first.vlan} : VLAN {second.vlan} to VLAN {common[0]} on {device} {policy.interface}"
+                    flows = [Flow(f"VLAN {share.vlan} from {lab.hosts_in(share.vlan)[0].netns}",
+                                  lab.hosts_in(share.vlan)[0], target, SHARE_PORT + share.vlan, streams=8)
+                             for share in (first, second)]
+                    return Check(intent.name, intent.kind, direction, expected, False, flows[0], (flows[1],),
+                                 ratio=first.weight / second.weight)
+    return Check(intent.name, intent.kind, "shares", 0, False, NO_FLOW,
+                 skipped="no egress interface where two listed VLANs share has lab hosts on both and at the far end")
 
 
 def journey(build: Build, source_id: int, target_id: int) -> set[tuple[str, int]]:

@@ -11,6 +11,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from engine.checks import LabView, Reach, Step
 from engine.model import Endpoint, Intent
 from intents.base import JsonPath, ParseContext, load_schema
 
@@ -110,6 +111,12 @@ class VlanKind:
         ports = len(intent.access)
         return f"VLAN {intent.id} {intent.subnet}, gateway {intent.gateway} ({intent.gateway_address}), " \
             f"{ports} access port{'s' if ports != 1 else ''}"
+
+    def verify(self, intents: list[Intent], lab: LabView) -> list[Step]:
+        """Every lab host of the VLAN reaches its gateway."""
+        return [Reach(intent.name, intent.kind, tuple(lab.hosts_in(intent.id)), str(intent.gateway_address),
+                      f"the gateway {intent.gateway_address}")
+                for intent in intents if isinstance(intent, VlanIntent)]
 
     def compile(self, intents: list[Intent], build: Build) -> None:
         vlans = sorted((i for i in intents if isinstance(i, VlanIntent)), key=lambda v: v.id)

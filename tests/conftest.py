@@ -89,3 +89,15 @@ def run_intent(*args: str, env: dict[str, str] | None = None, cwd: Path | None =
     """Run the installed ``intent`` console script, as a user would."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([str(INTENT), *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=120)
+
+
+def fake_distribution(root: Path, name: str, **files: str) -> Path:
+    """The metadata an installed distribution leaves, and nothing else: ``root/<name>-1.0.dist-info/``
+    with METADATA and ``files`` (``entry_points.txt``, ``top_level.txt``). Put ``root`` on sys.path and
+    importlib.metadata finds it like any installed distribution."""
+    info = root / f"{name.replace('-', '_')}-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    for filename, text in files.items():
+        (info / filename.replace("_txt", ".txt")).write_text(text)
+    return info

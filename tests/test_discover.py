@@ -50,7 +50,7 @@ def test_discover_builds_a_topology_the_site_can_use(tmp_path: Path) -> None:
     assert "  - {a: core1:Ethernet1/1, b: sw1:GigabitEthernet1/0/1, bandwidth: 1Gbps}" in text  # once, slower side
     assert "# sw1:GigabitEthernet1/0/2 sees printer-7 (port 1), which is not in the inventory" in text
     assert "# core1:Ethernet1/2 -- sw2:Ethernet1: speed unknown, link left out" in text
-    assert "# skipped lab1: discovery reads LLDP through NAPALM, and lab1 uses the linux driver" in text
+    assert "# skipped lab1: discovery reads LLDP neighbours, which the linux driver cannot" in text
     site.write("site.yaml", "site: found\ninventory: inventory.yaml\ntopology: topology.yaml\nintents: []\n")
     assert len(load_site(site.site).links) == 1  # the output is a valid topology for that inventory
 

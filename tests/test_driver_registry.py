@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.driver import ClassStats, Connection, DriverRegistry, Neighbours, Probe
+from engine.driver import ClassStats, Connection, DriverRegistry, FeatureProbe, Neighbours
 from engine.errors import ConnectError, IntentError
 from engine.model import Device, DriverName, Platform
+from tests.conftest import fake_distribution
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,10 +49,7 @@ def test_two_drivers_with_one_name_are_refused() -> None:
 
 def test_another_distribution_claiming_a_driver_name_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A second installed distribution whose entry point is also called ``linux``: refused, not shadowed."""
-    info = tmp_path / "acme_drivers-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-drivers\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[intent_engine.drivers]\nlinux = acme.linux:PLUGIN\n")
+    fake_distribution(tmp_path, "acme-drivers", entry_points_txt="[intent_engine.drivers]\nlinux = acme.linux:PLUGIN\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(IntentError, match="two drivers are named 'linux'") as info:
         DriverRegistry.installed()
@@ -72,6 +70,6 @@ def test_abilities_are_protocols_the_drivers_have_or_lack(tmp_path: Path) -> Non
     napalm = registry.create(Device("r2", Platform.EOS, DriverName.NAPALM), tmp_path, connection)
     netmiko = registry.create(Device("r3", Platform.IOS, DriverName.NETMIKO), tmp_path, connection)
     assert [isinstance(d, ClassStats) for d in (linux, napalm, netmiko)] == [True, False, False]
-    assert [isinstance(d, Probe) for d in (linux, napalm, netmiko)] == [True, False, False]
+    assert [isinstance(d, FeatureProbe) for d in (linux, napalm, netmiko)] == [True, False, False]
     assert [isinstance(d, Neighbours) for d in (linux, napalm, netmiko)] == [False, True, False]
 

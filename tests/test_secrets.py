@@ -118,15 +118,18 @@ def test_masking_patterns() -> None:
 
 def test_a_missing_secret_is_prompted_once_and_kept_for_this_process(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from drivers.ssh import password_for
-    from engine import credentials
     from engine.model import Device, DriverName, Platform
 
     asked: list[str] = []
     monkeypatch.delenv("PROMPTED_PW", raising=False)
-    monkeypatch.setattr(credentials, "prompt", lambda label: asked.append(label) or "typed-secret")
+
+    def prompt(label: str) -> str:
+        asked.append(label)
+        return "typed-secret"
+
     one = Device("sw1", Platform.IOS, DriverName.NAPALM, username="netops", password_env="PROMPTED_PW")
     two = Device("sw2", Platform.IOS, DriverName.NAPALM, username="netops", password_env="PROMPTED_PW")
-    assert password_for(one) == "typed-secret" and password_for(two) == "typed-secret"
+    assert password_for(one, prompt) == "typed-secret" and password_for(two, prompt) == "typed-secret"
     assert asked == ["password for netops@sw1 ($PROMPTED_PW): "]  # asked once, for the variable
     import os
 

@@ -11,10 +11,10 @@ from pathlib import Path
 from drivers.linux import lab, traffic
 from drivers.linux.driver import LinuxDriver
 from drivers.ssh import ConnectOptions
+from engine.checks import Check, Host, Probe
 from engine.driver import Connection, DriverPlugin
-from engine.labspec import Host, LabSpec
+from engine.labspec import LabSpec
 from engine.model import Device
-from engine.verify import Check, Probe
 
 __all__ = ["PLUGIN", "LinuxDriver", "LinuxPlugin"]
 

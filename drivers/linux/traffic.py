@@ -8,9 +8,8 @@ import subprocess
 import time
 from typing import Any
 
+from engine.checks import Check, Flow, Host, Probe
 from engine.errors import DriverError
-from engine.labspec import Host
-from engine.verify import Check, Flow, Probe
 
 OMIT_SECONDS = 1  # TCP slow start is not what we measure
 

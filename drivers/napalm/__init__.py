@@ -71,7 +71,7 @@ class NapalmDriver(Lifecycle):
         if self._factory is None and name != "mock":  # a real device: strict host keys / TLS
             optional.update(self._strict_options(port))
         optional.update(dict(self._spec.napalm_args))
-        password = password_for(self._spec)
+        password = password_for(self._spec, self._options.prompt)
         self._masker.add(password)
         cls = (self._factory or _napalm_factory)(name)
         with self._wrapped(ConnectError, ""):

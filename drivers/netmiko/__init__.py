@@ -60,12 +60,13 @@ class NetmikoDriver(Lifecycle):
     def open(self) -> None:
         port = self._spec.port or 22
         verify_host_key(self._spec, port, self._options)
-        password = password_for(self._spec)
+        password = password_for(self._spec, self._options.prompt)
         self._masker.add(password)
         from engine import credentials
 
         secret_env = dict(self._spec.extra).get("enable_secret_env")
-        secret = (credentials.secret(str(secret_env), f"enable secret of {self.device}") or "") if secret_env else ""
+        secret = (credentials.secret(str(secret_env), f"enable secret of {self.device}", self._options.prompt)
+                  or "") if secret_env else ""
         self._masker.add(secret)
         with vendor_errors(self.device, ConnectError, "", text=self._text):
             self._conn = self._connector(

@@ -3,9 +3,6 @@ it has no QoS, so QoS lines are what a device refusing a command looks like here
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from drivers.netmiko import NetmikoDriver
@@ -14,43 +11,15 @@ from engine.compiler import compile_site
 from engine.errors import CommitError, ConnectError
 from engine.loader import load_site
 from tests.conftest import SiteDir
-from tests.fakeswitch import ENABLE, PASSWORD, FakeSwitch
+from tests.drivers.conftest import NETMIKO_SITE
+from tests.fakeswitch import FakeSwitch
 
-SITE = """\
-site: nm
-inventory: inventory.yaml
-topology: topology.yaml
-intents:
-  - name: users
-    vlan: {id: 10, subnet: 10.10.0.0/24, gateway: r1, access: [s1:GigabitEthernet1/0/11]}
-  - name: guest
-    vlan: {id: 30, subnet: 10.30.0.0/24, gateway: r1, access: [s1:GigabitEthernet1/0/12]}
-"""
-
-
-@pytest.fixture(scope="module")
-def switch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeSwitch]:
-    fake = FakeSwitch(tmp_path_factory.mktemp("fakeswitch"))
-    yield fake
-    fake.stop()
+SITE = NETMIKO_SITE  # the switch and the site that reaches it: tests/drivers/conftest.py
 
 
 @pytest.fixture
-def site(tmp_path: Path, switch: FakeSwitch, monkeypatch: pytest.MonkeyPatch) -> SiteDir:
-    monkeypatch.setenv("S1_PASSWORD", PASSWORD)
-    monkeypatch.setenv("S1_ENABLE", ENABLE)
-    site = SiteDir(tmp_path)
-    site.write("inventory.yaml", f"""\
-        all:
-          hosts:
-            r1: {{platform: linux, netns: nm-r1}}
-            s1: {{platform: ios, driver: netmiko, host: 127.0.0.1, port: {switch.port}, username: admin,
-                  password_env: S1_PASSWORD, enable_secret_env: S1_ENABLE}}
-        """)
-    site.write("topology.yaml", "links:\n  - {a: r1:eth1, b: s1:GigabitEthernet1/0/1, bandwidth: 1Gbps}\n")
-    site.write("site.yaml", SITE)
-    site.write("known_hosts", switch.known_hosts_line())
-    return site
+def site(netmiko_site: SiteDir) -> SiteDir:
+    return netmiko_site
 
 
 def open_driver(site: SiteDir, **options: bool) -> tuple[NetmikoDriver, object]:

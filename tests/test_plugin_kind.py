@@ -1,0 +1,140 @@
+"""A plugin kind is as capable as a built-in one: tests/plugin_kind is a distribution of its own
+(``acme-intents``), pip-installed into a temporary directory and found only through its
+``intent_engine.kinds`` entry point. It is validated against its own schema, compiles through the
+builder into every platform's configuration, describes itself in the plan, and its verify step is
+run and judged with real traffic in the lab."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SiteDir, run_intent
+
+HERE = Path(__file__).resolve().parent
+
+SITE = """\
+site: acme
+inventory: inventory.yaml
+topology: topology.yaml
+intents:
+  - name: users
+    vlan: {id: 10, subnet: 10.10.0.0/24, gateway: core1, access: [acc1:eth3]}
+  - name: guest
+    vlan: {id: 30, subnet: 10.30.0.0/24, gateway: core1, access: [core1:eth3]}
+  - name: guest-cap
+    acme_cap: {vlan: 30, share: 10%}
+"""
+INVENTORY = """\
+all:
+  vars: {platform: linux}
+  hosts:
+    core1: {netns: NS-core1}
+    acc1: {netns: NS-acc1}
+"""
+TOPOLOGY = "links:\n  - {a: core1:eth1, b: acc1:eth0, bandwidth: 100Mbps}\n"
+
+
+@pytest.fixture(scope="module")
+def plugin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The plugin installed into a directory of its own (built from a copy, so the tree stays clean)."""
+    root = tmp_path_factory.mktemp("plugin")
+    source = shutil.copytree(HERE / "plugin_kind", root / "source")
+    target = root / "site-packages"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+                    "--target", str(target), str(source)], check=True, capture_output=True, text=True)
+    assert (target / "acme_intents" / "__init__.py").is_file()
+    yield target
+
+
+def _env(plugin: Path) -> dict[str, str]:
+    return {"PYTHONPATH": os.pathsep.join([str(plugin), str(HERE.parent)])}
+
+
+def site(tmp_path: Path, prefix: str = "acme") -> SiteDir:
+    built = SiteDir(tmp_path)
+    built.write("inventory.yaml", INVENTORY.replace("NS-", f"{prefix}-"))
+    built.write("topology.yaml", TOPOLOGY)
+    built.write("site.yaml", SITE)
+    return built
+
+
+def test_without_the_plugin_the_kind_is_unknown(tmp_path: Path) -> None:
+    result = run_intent("validate", str(site(tmp_path).site))
+    assert result.returncode == 1 and "acme_cap" in result.stderr
+
+
+def test_the_plugin_kind_validates_compiles_and_plans_like_a_built_in(plugin: Path, tmp_path: Path) -> None:
+    built = site(tmp_path)
+    (tmp_path / "running").mkdir()
+    result = run_intent("validate", str(built.site), env=_env(plugin))
+    assert result.returncode == 0, result.stderr
+    result = run_intent("plan", str(built.site), "--running", str(tmp_path / "running"), "--format", "json",
+                        env=_env(plugin))
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    summary = {i["name"]: i for i in plan["intents"]}["guest-cap"]
+    assert summary["kind"] == "acme_cap" and summary["devices"] == ["core1"]
+    assert summary["summary"] == "acme: VLAN 30 held to 10% (10Mbps) of its gateway's slowest link"
+    core1 = plan["devices"]["core1"]["diff"]
+    assert "+ip link add ifb30 type ifb" in core1  # the builder's cap, rendered for Linux: VLAN 30 shaped
+    assert "+tc class replace dev ifb30 parent 1: classid 1:1 htb rate 10mbit ceil 10mbit" in core1
+    assert "ifb30" not in plan["devices"]["acc1"]["diff"]
+
+
+def test_the_plugin_kind_schema_is_enforced_with_file_and_line(plugin: Path, tmp_path: Path) -> None:
+    built = site(tmp_path)
+    built.write("site.yaml", SITE.replace("share: 10%", "share: lots"))
+    result = run_intent("validate", str(built.site), env=_env(plugin))
+    assert result.returncode == 1
+    assert f"{built.site}:10:" in result.stderr and "share" in result.stderr
+    built.write("site.yaml", SITE.replace("acme_cap: {vlan: 30", "acme_cap: {vlan: 40"))
+    result = run_intent("validate", str(built.site), env=_env(plugin))
+    assert result.returncode == 1 and "acme_cap: VLAN 40 is not defined" in result.stderr
+    schema = json.loads(run_intent("schema", "site", env=_env(plugin)).stdout)
+    assert "acme_cap" in json.dumps(schema)
+
+
+def test_the_plugin_kind_contributes_its_verify_step(plugin: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(plugin))
+    from engine.checks import Check
+    from engine.compiler import compile_site
+    from engine.labspec import lab_spec
+    from engine.loader import load_site
+    from engine.verify import plan_checks
+
+    loaded = load_site(site(tmp_path).site)
+    compilation = compile_site(loaded)
+    steps = [s for s in plan_checks(loaded, compilation, lab_spec(loaded)) if s.intent == "guest-cap"]
+    assert [(s.direction, s.expected_bps, s.at_most) for s in steps if isinstance(s, Check)] == [
+        ("acme: upload from VLAN 30", 10_000_000, True)]
+    assert steps[0].measured.source.netns == "h-core1-eth3" and steps[0].measured.destination.netns == "h-acc1-eth3"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: network namespaces and traffic")
+def test_intent_verify_measures_the_plugin_kind_with_real_traffic(plugin: Path, tmp_path: Path) -> None:
+    import uuid
+
+    built = site(tmp_path, prefix=f"p{uuid.uuid4().hex[:6]}")
+    env = {**_env(plugin), "INTENT_STATE_DIR": str(tmp_path / "state")}
+    try:
+        for command in (("lab", "up"), ("apply", "--yes")):
+            result = run_intent(*command, str(built.site), env=env)
+            assert result.returncode == 0, result.stdout + result.stderr
+        result = run_intent("verify", str(built.site), "--format", "json", "--seconds", "3", env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        report = {i["name"]: i for i in json.loads(result.stdout)["intents"]}
+        cap = report["guest-cap"]
+        assert cap["kind"] == "acme_cap" and cap["ok"] and cap["expected_bps"] == 10_000_000
+        assert 5_000_000 < cap["measured_bps"] <= 11_000_000
+        assert [d["direction"] for d in cap["directions"]] == ["acme: upload from VLAN 30"]
+    finally:
+        run_intent("lab", "down", str(built.site), env=env)
