@@ -382,6 +382,9 @@ def apply(site: Path, yes: bool, confirm_timeout: int | None, parallel: int, dry
         loaded, compilation = _load(site, allow_plaintext_secrets)
         state = StateDir.for_site(loaded, state_dir)
         _recovery_first(state, site)
+        if not dry_run and state.interrupted():
+            raise IntentError("refusing to apply on top of it (the interrupted apply above): nothing was read or "
+                              "changed")
         with _reading(compilation) as progress:
             result = live_plan(loaded, compilation, state, reads, connection, progress, device_timeout)
     _print_text(plan_text(result))
