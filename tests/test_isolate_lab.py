@@ -114,8 +114,8 @@ def test_verify_probes_the_isolation_and_measures_the_shares(applied: Lab) -> No
     assert share["measured_bps"] > 60_000_000  # 3/4 of the 100 Mbit/s link, less goodput overheads
     assert report["ok"] is True, result.stdout
     counters = {(c["device"], c["interface"], c["class"]): c for c in report["counters"]}
-    assert counters[("core1", "eth2", "2:100a")]["intent"] == "fair VLAN 10"
-    assert counters[("core1", "eth2", "2:100a")]["bytes"] > 3 * counters[("core1", "eth2", "2:101e")]["bytes"] * 0.8
+    assert counters[("core1", "eth2", "1:400a")]["intent"] == "fair VLAN 10"
+    assert counters[("core1", "eth2", "1:400a")]["bytes"] > 3 * counters[("core1", "eth2", "1:401e")]["bytes"] * 0.8
 
     # Break the isolation by hand: verify sees the traffic get through and the drift.
     pref = applied.sh("core1", "ip", "rule", "show").split("prohibit")[0].splitlines()[-1].split(":")[0]
