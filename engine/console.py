@@ -2,7 +2,8 @@
 
 The engine reports ``(device, stage)`` through a ``Progress`` hook (engine.transaction); this turns
 those calls into one rich progress bar per device on a terminal, and into plain lines when stderr
-is not one (CI logs), so a pipeline still sees what happened to each device, in order.
+is not one (CI logs), so a pipeline still sees what happened to each device, in order. Progress
+is written to stderr only, bar or lines: stdout stays what the command prints (JSON stays JSON).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ class DeviceProgress:
 
             console = Console(file=self.stream, highlight=False, force_terminal=True)
             self._bar = Progress(TextColumn("{task.fields[device]:<12}"), BarColumn(bar_width=24),
-                                 TextColumn("{task.description}"), console=console, transient=True)
+                                 TextColumn("{task.description}"), console=console, transient=True,
+                                 redirect_stdout=False)  # stdout is what a pipeline reads: never through the bar
 
     def __enter__(self) -> DeviceProgress:
         if self._bar is not None:

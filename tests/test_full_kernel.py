@@ -44,12 +44,15 @@ def test_trunks_and_fq_codel_on_a_full_kernel_apply_and_verify(tmp_path: Path) -
     report = json.loads((out / "result.json").read_text())
     steps = report["steps"]
     for step in ("lab_up", "apply", "verify"):
-        assert steps[step]["exit"] == 0, f"{step} failed in the guest:\n{steps[step]['output']}\n{steps[step]['exception']}"
+        assert steps[step]["exit"] == 0, \
+            f"{step} failed in the guest:\n{steps[step]['output']}\n{steps[step]['stderr']}\n{steps[step]['exception']}"
     assert report["kernel"] == VERSION
     assert "fq_codel" in report["core1_qdiscs"]  # the default leaf, which the host kernel lacks
     assert "eth1.10" in report["core1_vlans"] and "eth1.30" in report["core1_vlans"]  # the 802.1Q trunk
     assert "vlan protocol 802.1Q id 10" in report["acc1_vlans"]
-    verify = json.loads(steps["verify"]["output"])
+    verify = json.loads(steps["verify"]["output"])  # stdout alone: the whole of it is the JSON document
+    for device in ("core1", "acc1", "acc2"):  # the progress lines were there, on stderr
+        assert f"read {device}: read" in steps["verify"]["stderr"], steps["verify"]["stderr"]
     assert verify["ok"] is True and any("software emulation" in note for note in verify["notes"])
     intents = {intent["name"]: intent for intent in verify["intents"]}
     video, cap = intents["video-10-20"], intents["cap-guest"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import os
 import pty
 import select
@@ -20,11 +23,15 @@ BAR = "━"  # what rich draws a bar with
 
 
 def in_pty(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-           timeout: float = 120) -> tuple[int, str]:
-    """Run ``intent`` with stdout and stderr on a pseudo-terminal; returns (exit code, all it wrote)."""
+           timeout: float = 120, stdout_file: Path | None = None) -> tuple[int, str]:
+    """Run ``intent`` with stdout and stderr on a pseudo-terminal (stdout into ``stdout_file`` if given,
+    as in ``intent ... > file`` on a terminal); returns (exit code, all it wrote on the terminal)."""
     primary, secondary = pty.openpty()
-    process = subprocess.Popen([str(INTENT), *args], stdin=subprocess.DEVNULL, stdout=secondary, stderr=secondary,
-                               env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", **(env or {})}, cwd=cwd)
+    with contextlib.ExitStack() as files:
+        stdout = secondary if stdout_file is None else files.enter_context(stdout_file.open("wb"))
+        process = subprocess.Popen([str(INTENT), *args], stdin=subprocess.DEVNULL, stdout=stdout, stderr=secondary,
+                                   env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", **(env or {})},
+                                   cwd=cwd)
     os.close(secondary)
     chunks = []
     deadline = time.monotonic() + timeout
@@ -43,6 +50,20 @@ def in_pty(*args: str, env: dict[str, str] | None = None, cwd: Path | None = Non
     os.close(primary)
     code = process.wait(timeout=10)
     return code, b"".join(chunks).decode(errors="replace")
+
+
+def test_the_bar_never_takes_what_is_written_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    """While the bars are drawn (on stderr), what the command prints stays on stdout, where a pipeline
+    reads it: rich would otherwise redirect it through the bar's console onto stderr."""
+    from engine.console import DeviceProgress
+
+    terminal = io.StringIO()
+    with DeviceProgress("read", ["core1"], ("reading", "read"), stream=terminal, tty=True) as progress:
+        progress("core1", "reading")
+        print('{"ok": true}')
+        progress("core1", "read")
+    assert capsys.readouterr().out == '{"ok": true}\n'
+    assert '"ok"' not in terminal.getvalue()
 
 
 def _inventory(tmp_path: Path) -> Path:
@@ -102,6 +123,9 @@ def test_apply_plan_and_verify_on_the_lab(tmp_path: Path) -> None:
         for device in ("core1", "acc1", "acc2"):
             assert f"read {device}: reading" in plan.stderr and f"read {device}: read" in plan.stderr
         assert BAR not in plan.stderr and "read core1" not in plan.stdout
+        planned = lab.intent("plan", "--format", "json")
+        assert json.loads(planned.stdout)["changes"] is False  # all of stdout is the JSON, progress on stderr
+        assert "read core1: read" in planned.stderr
         lab.write("site.yaml", LAB_SITE.replace("rate: 30Mbps", "rate: 25Mbps"))
         applied = lab.intent("apply", "--yes")
         lines = applied.stderr.splitlines()
@@ -109,4 +133,9 @@ def test_apply_plan_and_verify_on_the_lab(tmp_path: Path) -> None:
         assert order == sorted(order)
         verified = lab.intent("verify", "--seconds", "2", "--format", "json")
         assert "class counters core1: read" in verified.stderr and "read acc2: read" in verified.stderr
-        assert verified.stdout.lstrip().startswith("{")  # the JSON stays clean
+        assert json.loads(verified.stdout)["ok"] is True  # the JSON stays clean: all of stdout parses
+        piped = lab.root / "verify.json"
+        code, screen = in_pty("verify", str(lab.site), "--seconds", "1", "--format", "json", env=env,
+                              stdout_file=piped)
+        assert code == 0 and BAR in screen, screen  # a bar per device on the terminal (stderr) ...
+        assert json.loads(piped.read_text())["ok"] is True  # ... and nothing of it in the JSON on stdout

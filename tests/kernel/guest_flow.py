@@ -38,8 +38,10 @@ def run() -> dict:
                        ("verify", ["verify", site, "--format", "json", "--seconds", "5", "--tolerance", "20"])):
         started = time.monotonic()
         result = runner.invoke(main, args, catch_exceptions=True)
-        output = result.output if name == "verify" else result.output[-6000:]
-        steps[name] = {"exit": result.exit_code, "output": output, "seconds": time.monotonic() - started,
+        # stdout and stderr apart, as a pipeline sees them: progress lines go to stderr, the JSON to stdout
+        output = result.stdout if name == "verify" else result.stdout[-6000:]
+        steps[name] = {"exit": result.exit_code, "output": output, "stderr": result.stderr[-6000:],
+                       "seconds": time.monotonic() - started,
                        "exception": repr(result.exception) if result.exception and result.exit_code not in (0, 1)
                        else None}
     report = {
