@@ -369,6 +369,16 @@ def _wait_ready(server: PromServer, expr: str, seconds: float) -> tuple[float | 
     return None, time.monotonic() - began
 
 
+def _wait_listening(netns: str, port: int, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if subprocess.run(["ip", "netns", "exec", netns, "ss", "-Hltn", f"sport = :{port}"],
+                          capture_output=True, text=True).stdout.strip():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"iperf3 server in {netns} did not listen on {port} within {seconds}s")
+
+
 @root_only
 def test_prometheus_sees_the_counters_rise_and_the_compliance_drop(scraped: tuple[Lab, PromServer, Path]) -> None:
     lab, prom, tmp_path = scraped
@@ -382,28 +392,32 @@ def test_prometheus_sees_the_counters_rise_and_the_compliance_drop(scraped: tupl
     assert prom.wait(compliant, lambda v: v == 1, 10)[0] == 1
     assert prom.scalar('intent_device_up{device="core1"}') == 1
 
-    # guaranteed traffic (AF41, VLAN 10 -> VLAN 20) for 6 seconds: core1 eth2 carries it towards acc2
+    # guaranteed traffic (AF41, VLAN 10 -> VLAN 20) for 10 seconds: core1 eth2 carries it towards acc2
     server = subprocess.Popen(["ip", "netns", "exec", "h-acc2-eth3", "iperf3", "-s", "-1", "-p", "5201"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = None
+    client_log = tmp_path / "iperf3-client.log"
     try:
-        time.sleep(0.5)
-        client = subprocess.Popen(["ip", "netns", "exec", "h-acc1-eth3", "iperf3", "-c", "10.20.0.2", "-p", "5201",
-                                   "-t", "6", "-S", "0x88", "-b", "20M"], stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
-        during, _ = prom.wait(f"intent_class_bytes_total{{{selector}}}", lambda v: v - before > 2_000_000, 5)
-        assert client.poll() is None, "the traffic ended before Prometheus saw the counter rise"
+        _wait_listening("h-acc2-eth3", 5201, 15)  # a fixed sleep is not enough on a loaded machine
+        with client_log.open("wb") as log:
+            client = subprocess.Popen(["ip", "netns", "exec", "h-acc1-eth3", "iperf3", "-c", "10.20.0.2", "-p", "5201",
+                                       "-t", "10", "-S", "0x88", "-b", "20M"], stdout=log, stderr=subprocess.STDOUT)
+        during, _ = prom.wait(f"intent_class_bytes_total{{{selector}}}", lambda v: v - before > 2_000_000, 8)
+        assert client.poll() is None, "the traffic ended before Prometheus saw the counter rise:\n" + \
+            client_log.read_text()
         assert during is not None and during - before > 2_000_000, (before, during)
-        assert client.wait(timeout=30) == 0
+        code = client.wait(timeout=40)
+        assert code == 0, f"iperf3 client exit {code}:\n{client_log.read_text()}\nnamespaces now: " + \
+            subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     finally:
         for process in (client, server):
             if process is not None and process.poll() is None:
                 process.terminate()
             if process is not None:
                 process.wait(timeout=10)
-    after, _ = prom.wait(f"intent_class_bytes_total{{{selector}}}", lambda v: v - before > 10_000_000,
+    after, _ = prom.wait(f"intent_class_bytes_total{{{selector}}}", lambda v: v - before > 15_000_000,
                          3 * INTERVAL + 2)
-    assert after is not None and after - before > 10_000_000, (before, after)  # 6 s at 20 Mbit/s is 15 MB
+    assert after is not None and after - before > 15_000_000, (before, after)  # 10 s at 20 Mbit/s is 25 MB
     packets = prom.scalar(f"increase(intent_class_packets_total{{{selector}}}[30s])")
     assert packets is not None and packets > 3000
 

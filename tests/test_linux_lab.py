@@ -56,6 +56,33 @@ def test_lab_up_is_idempotent_and_cabled_per_topology(lab: Lab) -> None:
     assert "default via 10.10.0.1" in lab.sh("h-acc1-eth3", "ip", "route")
 
 
+def test_another_lab_with_the_same_device_names_leaves_this_labs_hosts_and_traffic_alone(lab: Lab,
+                                                                                           tmp_path: Path) -> None:
+    """Host namespaces are named h-<device>-<interface>, so a second lab of devices named alike (another
+    run on the machine) finds this lab's h-acc1-eth3: its up is refused, and its down (which kills what
+    runs in its namespaces) must not kill this lab's traffic nor remove its hosts."""
+    running = subprocess.Popen(["ip", "netns", "exec", "h-acc1-eth3", "sleep", "60"])
+    other = Lab(tmp_path / "other")
+    try:
+        for name in ("inventory.yaml", "topology.yaml", "site.yaml"):
+            text = (lab.root / name).read_text()
+            other.write(name, text.replace(f"{lab.prefix}-", f"{other.prefix}-") if name == "inventory.yaml" else text)
+        up = other.intent("lab", "up", check=1)
+        assert "h-acc1-eth3 already exists and is cabled to another lab's eth3" in up.stderr, up.stderr
+        assert "Traceback" not in up.stderr
+        down = other.intent("lab", "down")
+        assert "left h-acc1-eth3: it is cabled to another lab" in down.stdout + down.stderr
+        time.sleep(0.5)
+        assert running.poll() is None, f"this lab's process was killed ({running.returncode})"
+        assert "10.10.0.2/24" in lab.sh("h-acc1-eth3", "ip", "-o", "addr", "show", "eth0")
+        left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        assert other.prefix not in left, left
+    finally:
+        running.kill()
+        running.wait()
+        other.intent("lab", "down", check=None)
+
+
 def test_apply_builds_every_egress_of_the_path_and_hosts_reach_each_other(lab: Lab) -> None:
     result = lab.intent("apply", "--yes")
     assert "apply " in result.stdout and ": ok" in result.stdout

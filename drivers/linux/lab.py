@@ -13,7 +13,7 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from drivers.linux.driver import kernel_has
 from engine.errors import IntentError
-from engine.labspec import LabSpec
+from engine.labspec import Host, LabSpec
 
 Progress = Callable[[str], None]
 
@@ -39,6 +39,11 @@ def up(spec: LabSpec, progress: Progress = lambda _: None) -> list[str]:
             "this kernel has no 802.1Q VLAN support (8021q), and these links are trunks: " + "; ".join(spec.trunks)
             + ". Give each link one VLAN, or use the full-kernel lab tier (make test-kernel)"
         )
+    for host in spec.hosts:
+        if exists(host.netns) and not _ours(host):
+            raise LabError(f"{host.netns} already exists and is cabled to another lab's {host.device_interface}: host "
+                           "namespaces are named h-<device>-<interface>, so two labs whose devices share names cannot "
+                           "be up at once on one machine; take the other lab down first")
     created: list[str] = []
     for name in spec.all_namespaces:
         if not exists(name):
@@ -89,10 +94,17 @@ def _cable(a_ns: str, a_if: str, b_ns: str, b_if: str, temp: str) -> bool:
 
 
 def down(spec: LabSpec, progress: Progress = lambda _: None) -> list[str]:
-    """Remove every namespace of the lab and what runs in it; veths go with their namespaces."""
+    """Remove every namespace of the lab and what runs in it; veths go with their namespaces.
+
+    A host namespace cabled to another lab's device (same h-<device>-<interface> name, another lab up
+    at the same time) is that lab's: it is left alone, and so is the traffic running in it."""
     _require_root()
+    foreign = {host.netns for host in spec.hosts if exists(host.netns) and not _ours(host)}
     removed = []
     for name in spec.all_namespaces:
+        if name in foreign:
+            progress(f"left {name}: it is cabled to another lab")
+            continue
         if not exists(name):
             continue
         for pid in pids(name):
@@ -104,6 +116,31 @@ def down(spec: LabSpec, progress: Progress = lambda _: None) -> list[str]:
         removed.append(f"netns {name}")
         progress(removed[-1])
     return removed
+
+
+def _peer(ns: str, ifname: str) -> tuple[int, int] | None:
+    """(ifindex, the ifindex of its veth peer) of ``ifname`` in ``ns``; None if it is not there."""
+    if not exists(ns):
+        return None
+    try:
+        with IPRoute(netns=ns, flags=0) as ipr:
+            found = ipr.link_lookup(ifname=ifname)
+            if not found:
+                return None
+            link = ipr.link("get", index=found[0])[0]
+            return int(link["index"]), int(link.get_attr("IFLA_LINK") or 0)
+    except (NetlinkError, OSError):
+        return None
+
+
+def _ours(host: Host) -> bool:
+    """Whether the existing host namespace belongs to this lab: its eth0 and the device's port are the two
+    ends of one veth pair (a host namespace without eth0 is an unfinished one of ours, up completes it)."""
+    inside = _peer(host.netns, "eth0")
+    if inside is None:
+        return True
+    port = _peer(host.device_netns, host.device_interface)
+    return port is not None and port == (inside[1], inside[0])
 
 
 def pids(name: str) -> list[int]:
