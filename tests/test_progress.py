@@ -135,7 +135,7 @@ def test_apply_plan_and_verify_on_the_lab(tmp_path: Path) -> None:
         assert "class counters core1: read" in verified.stderr and "read acc2: read" in verified.stderr
         assert json.loads(verified.stdout)["ok"] is True  # the JSON stays clean: all of stdout parses
         piped = lab.root / "verify.json"
-        code, screen = in_pty("verify", str(lab.site), "--seconds", "1", "--format", "json", env=env,
+        code, screen = in_pty("verify", str(lab.site), "--seconds", "2", "--format", "json", env=env,
                               stdout_file=piped)
         assert code == 0 and BAR in screen, screen  # a bar per device on the terminal (stderr) ...
         assert json.loads(piped.read_text())["ok"] is True  # ... and nothing of it in the JSON on stdout
