@@ -12,8 +12,9 @@ from pyroute2 import netns as netns_tools
 from pyroute2.netlink.exceptions import NetlinkError
 
 from drivers.linux.driver import kernel_has
+from engine.checks import Host
 from engine.errors import IntentError
-from engine.labspec import Host, LabSpec
+from engine.labspec import LabSpec
 
 Progress = Callable[[str], None]
 
