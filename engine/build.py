@@ -214,7 +214,7 @@ class Build:
                     target = next(m for m in members if m != source)
                     raise TopologyError(f"no path from {source} to {target} in the topology")
             sources = (gateways - dag.members) | (set(members) if len(members) > 1 else set())
-            senders = dag.reach(sources)
+            senders = dag.reach(sources, set(members))
             if not senders:
                 continue
             first = min((v for m in members for v in by_gateway[m]), key=lambda v: v.id)
@@ -228,7 +228,8 @@ class Build:
             for member in members:
                 lowest = min(by_gateway[member], key=lambda v: v.id)
                 for link, neighbour in self.network.adjacency[member]:
-                    if neighbour in senders and neighbour not in dag.members and link.cost == dag.distance[neighbour]:
+                    if neighbour in senders and neighbour not in dag.members and neighbour not in dag.hanging \
+                            and link.cost == dag.distance[neighbour]:
                         use(link, neighbour, lowest)
         for index, (_, name) in owner.items():
             self.routed_links.setdefault(index, name)
@@ -472,7 +473,7 @@ class Build:
             base = tuple(link.index for link in dag.shared[name])
             here = dag.distance[name]
             straight: dict[str, Value] = {}
-            for link, neighbour in self.network.adjacency[name]:
+            for link, neighbour in () if name in dag.hanging else self.network.adjacency[name]:
                 if neighbour in dag.members and link.cost == here and neighbour in of_gateway:
                     straight.setdefault(neighbour, base)
                     straight[neighbour] = tuple(sorted((*straight[neighbour], link.index)))

@@ -42,13 +42,17 @@ class ClassDag:
     members: frozenset[str]
     distance: dict[str, int]
     shared: dict[str, tuple[Link, ...]]
+    hanging: frozenset[str] = frozenset()  # trees off a member: their one way out is ``shared``, never "straight"
 
-    def reach(self, sources: set[str]) -> set[str]:
-        """``sources`` that reach the class, and every device on a shortest path from them towards it."""
+    def reach(self, sources: set[str], targets: set[str]) -> set[str]:
+        """``sources`` that reach the class, and every device on a shortest path from them towards one of
+        ``targets`` (members of the class). A path ends at its target: a member goes on only towards others."""
         seen = {source for source in sources if source in self.distance}
         queue = deque(seen)
         while queue:
             device = queue.popleft()
+            if device in self.members and not targets - {device}:
+                continue
             for link in self.shared[device]:
                 neighbour = link.other(device).device
                 if neighbour not in seen:
@@ -73,15 +77,45 @@ class Network:
         self.links_by_endpoint = {(ep.device, ep.interface): link for link in site.links for ep in (link.a, link.b)}
         self._members: dict[Attachment, set[str]] = defaultdict(set)
         self._attachment: dict[str, Attachment] = {}
+        self._seeds: dict[Attachment, tuple[tuple[str, int], ...]] = {}
+        cheapest: dict[str, dict[str, int]] = {}
         for device, neighbours in self.adjacency.items():
-            cheapest: dict[str, int] = {}
+            costs: dict[str, int] = {}
             for link, other in neighbours:
-                cheapest[other] = min(link.cost, cheapest.get(other, link.cost))
-            key = tuple(sorted(cheapest.items()))
+                costs[other] = min(link.cost, costs.get(other, link.cost))
+            cheapest[device] = costs
+        core = self._core(cheapest)
+        for device in self.adjacency:
+            attached = tuple(sorted((n, c) for n, c in cheapest[device].items() if n in core))
+            if device in core and attached:
+                key = attached
+            else:  # a tree hanging off the core, or a core of one: a destination of its own
+                key = (("", 0), (device, 0))
+                attached = tuple(sorted(cheapest[device].items()))
             self._attachment[device] = key
             self._members[key].add(device)
+            self._seeds[key] = attached
         self._dags: dict[Attachment, ClassDag] = {}
         self.dijkstra_runs = 0  # how many shortest-path computations this network made (tests read it)
+
+    @staticmethod
+    def _core(cheapest: dict[str, dict[str, int]]) -> set[str]:
+        """The devices left once trees hanging off the topology are cut away (repeatedly, every device
+        with at most one neighbour): a shortest path between two of them never enters such a tree."""
+        degree = {device: len(neighbours) for device, neighbours in cheapest.items()}
+        core = set(cheapest)
+        queue = deque(device for device, count in degree.items() if count <= 1)
+        while queue:
+            device = queue.popleft()
+            if device not in core:
+                continue
+            core.discard(device)
+            for neighbour in cheapest[device]:
+                if neighbour in core:
+                    degree[neighbour] -= 1
+                    if degree[neighbour] <= 1:
+                        queue.append(neighbour)
+        return core
 
     @cached_property
     def graph(self) -> nx.MultiGraph[str]:
@@ -108,8 +142,9 @@ class Network:
     def _class_dag(self, key: Attachment) -> ClassDag:
         self.dijkstra_runs += 1
         members = frozenset(self._members[key])
+        seeds = self._seeds[key]
         distance: dict[str, int] = {}
-        heap = [(cost, neighbour) for neighbour, cost in key]
+        heap = [(cost, neighbour) for neighbour, cost in seeds]
         heapq.heapify(heap)
         while heap:
             cost, device = heapq.heappop(heap)
@@ -120,16 +155,31 @@ class Network:
                 if other not in distance and other not in members:
                     heapq.heappush(heap, (cost + link.cost, other))
         for member in members:  # a twin reaches the others through the shared neighbours
-            costs = [cost + distance[n] for n, cost in key if n in distance]
+            costs = [cost + distance[n] for n, cost in seeds if n in distance]
             if costs:
                 distance[member] = min(costs)
-        shared: dict[str, tuple[Link, ...]] = {}
+        # Trees hanging off a member reach every destination through it: their only way out.
+        hanging: dict[str, tuple[Link, ...]] = {}
+        stack = [member for member in members if member in distance]
+        while stack:
+            parent = stack.pop()
+            for _, other in self.adjacency[parent]:
+                if other in distance or other in members:
+                    continue
+                links = [ln for ln, there in self.adjacency[other] if there == parent]
+                cost = min(ln.cost for ln in links)
+                distance[other] = distance[parent] + cost
+                hanging[other] = tuple(ln for ln in links if ln.cost == cost)
+                stack.append(other)
+        shared: dict[str, tuple[Link, ...]] = dict(hanging)
         for device, here in distance.items():
+            if device in hanging:
+                continue
             shared[device] = tuple(
                 link for link, other in self.adjacency[device]
                 if other not in members and other in distance and distance[other] + link.cost == here
             )
-        return ClassDag(key, members, distance, shared)
+        return ClassDag(key, members, distance, shared, frozenset(hanging))
 
     def reaches(self, device: str, target: str) -> bool:
         return device == target or device in self.dag(target).distance
@@ -142,7 +192,8 @@ class Network:
         here = dag.distance.get(device)
         if here is None:
             return []
-        straight = [link for link in self.direct.get((device, target), ()) if link.cost == here]
+        straight = [] if device in dag.hanging else [
+            link for link in self.direct.get((device, target), ()) if link.cost == here]
         if not straight:
             return list(dag.shared[device])
         return sorted((*dag.shared[device], *straight), key=lambda link: link.index)
