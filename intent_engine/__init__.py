@@ -32,6 +32,7 @@ from engine.errors import (
 __all__ = [
     "AdmissionError", "CommitError", "ConnectError", "Connection", "DriverError", "IntentError", "Plan", "RenderError",
     "RollbackError", "SentenceError", "TopologyError", "ValidationError", "apply", "deploy", "load", "parse", "plan",
+    "verify",
 ]
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from engine.model import Site
     from engine.plan import Plan as EnginePlan
     from engine.transaction import RunResult
+    from engine.verify import VerifyReport
 
 SitePath = str | os.PathLike[str]
 
@@ -153,6 +155,22 @@ def apply(plan_or_site: Plan | SitePath | Site, *, confirm_timeout: int | None =
                           f"({given.result.source}); plan again")
     return run_apply(given.site, given.compilation, live, state, parallel=parallel, confirm_timeout=confirm_timeout,
                      connection=engine_connection, dry_run=dry_run)
+
+
+def verify(site: SitePath | Site, *, seconds: int = 5, tolerance: float = 0.10,
+           connection: Connection | None = None) -> VerifyReport:
+    """Prove on the network that each intent holds, as ``intent verify`` does: drift against the desired
+    state, then every kind's verify step with real traffic (the lab), class counters read around it.
+    ``tolerance`` is a fraction (0.10: 10%). ``report.ok``; ``report.as_dict()`` is the JSON of
+    ``intent verify --format json``."""
+    from engine.compiler import compile_site
+    from engine.state import StateDir
+    from engine.verify import verify_site
+
+    loaded = _site(site)
+    connection = connection or Connection()
+    return verify_site(loaded, compile_site(loaded), StateDir.for_site(loaded, connection.state_dir),
+                       _engine_connection(connection), seconds=seconds, tolerance=tolerance)
 
 
 def parse(text: str, site: SitePath | None = None, *, allow_plaintext_secrets: bool = False) -> dict[str, Any]:

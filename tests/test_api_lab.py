@@ -57,3 +57,15 @@ def test_deploy_writes_plans_and_applies_and_a_stale_plan_is_refused(tmp_path: P
         run = intent_engine.apply(lab.site, connection=connection)
         assert not run.failed and run.results["core1"].changed
         assert "rate 20Mbit" in lab.sh("core1", "tc", "class", "show", "dev", "eth2")
+
+        # verify: measured with real traffic, the report of `intent verify --format json`
+        report = intent_engine.verify(lab.site, seconds=2, connection=connection)
+        assert report.ok, report.as_dict()
+        assert [(r.name, r.kind, r.ok) for r in report.intents] == [
+            ("users", "vlan", True), ("video", "vlan", True), ("video-10-20", "qos_guarantee", True)]
+        guarantee = report.intents[-1]
+        assert guarantee.expected_bps == 20_000_000 and guarantee.measured_bps is not None
+        assert report.as_dict()["drift"] == {}
+        lab.sh("core1", "tc", "qdisc", "del", "dev", "eth2", "root")  # take the guarantee away by hand
+        drifted = intent_engine.verify(lab.site, seconds=2, connection=connection)
+        assert not drifted.ok and "core1" in drifted.drift
