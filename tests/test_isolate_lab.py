@@ -14,30 +14,11 @@ from pathlib import Path
 import pytest
 
 from tests.labs import Lab, running_lab
+from tests.test_isolate_share import BOTH as SITE  # the site both kinds are planned on, applied here
+from tests.test_isolate_share import VLANS
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: network namespaces and traffic")
 
-VLANS = """\
-site: lab
-inventory: inventory.yaml
-topology: topology.yaml
-intents:
-  - name: users
-    vlan: {id: 10, subnet: 10.10.0.0/24, gateway: core1, access: [acc1:eth3]}
-  - name: video
-    vlan: {id: 20, subnet: 10.20.0.0/24, gateway: core1, access: [acc2:eth3]}
-  - name: guest
-    vlan: {id: 30, subnet: 10.30.0.0/24, gateway: core1, access: [core1:eth3]}
-"""
-SITE = VLANS + """\
-  - name: keep-guests-out
-    isolate:
-      between: [{vlan: 30}, {vlan: 10}]
-      allow: [{protocol: tcp, ports: 8000-8010}, {protocol: udp, ports: 53}]
-  - name: fair
-    qos_share:
-      weights: [{vlan: 10, weight: 3}, {vlan: 30, weight: 1}]
-"""
 USERS, VIDEO, GUEST = ("h-acc1-eth3", "10.10.0.2"), ("h-acc2-eth3", "10.20.0.2"), ("h-core1-eth3", "10.30.0.2")
 
 # The test's own probes (not the ones intent verify uses): ping, and a TCP connect to a listener.
