@@ -377,3 +377,36 @@ def resolve(host: str, merged: Merged) -> tuple[Merged, list[tuple[JsonPath, str
     for key, (path, value) in merged.items():
         out[key] = value_of(path, value, frozenset({key}))
     return out, missing
+
+
+# How ``ansible_connection`` (its collection prefix dropped: ``ansible.netcommon.network_cli`` is
+# ``network_cli``) reaches each platform, as the driver family that does the same: the CLI over SSH is
+# Netmiko's, NETCONF (Junos) and eAPI / NX-API (``httpapi``) are what NAPALM's drivers speak; ``local``
+# (a module that connects by itself) leaves the platform's default driver (None). A platform missing
+# from a row is a combination no driver can serve.
+_SSH = {"ios": "netmiko", "eos": "netmiko", "nxos": "netmiko", "junos": "netmiko", "linux": "linux"}
+CONNECTION_DRIVERS: dict[str, dict[str, str | None]] = {
+    "network_cli": {"ios": "netmiko", "eos": "netmiko", "nxos": "netmiko", "junos": "netmiko"},
+    "netconf": {"junos": "napalm"},
+    "httpapi": {"eos": "napalm", "nxos": "napalm"},
+    "napalm": {"ios": "napalm", "eos": "napalm", "nxos": "napalm", "junos": "napalm"},
+    "ssh": _SSH, "paramiko": _SSH, "paramiko_ssh": _SSH, "smart": _SSH,
+    "local": {"ios": None, "eos": None, "nxos": None, "junos": None, "linux": "linux"},
+}
+
+
+def connection_driver(connection: str, platform: str) -> tuple[str | None, str | None]:
+    """The driver family ``ansible_connection`` means for ``platform``, as (driver or None for the
+    platform's default, None), or (None, why not) when it names no connection intent has or one that
+    cannot reach the platform."""
+    name = connection.strip().rsplit(".", 1)[-1]
+    row = CONNECTION_DRIVERS.get(name)
+    if row is None:
+        return None, (f"unsupported ansible_connection {connection!r} (understood: {', '.join(sorted(CONNECTION_DRIVERS))}, "
+                      "with or without their collection, e.g. ansible.netcommon.network_cli)")
+    if platform not in row:
+        reach = ", ".join(sorted(p for p in row)) or "none"
+        fits = sorted(other for other, platforms in CONNECTION_DRIVERS.items() if platform in platforms)
+        return None, (f"ansible_connection {connection!r} cannot reach platform {platform} (it reaches: {reach}); "
+                      f"use one of {', '.join(fits)}, or name the driver with driver:")
+    return row[platform], None

@@ -38,9 +38,6 @@ NETWORK_OS = {
 }
 ROUTING_MODES = ("summarised", "static-full")
 PASSWORD_KEYS = ("password", "ansible_password", "ansible_ssh_pass")
-# ansible_connection values (collection prefix ignored): every one reaches the device through its driver.
-ANSIBLE_CONNECTIONS = frozenset({"network_cli", "httpapi", "netconf", "ssh", "paramiko", "paramiko_ssh", "local",
-                                 "smart", "napalm"})
 # Variables that say how to reach a device: a reference in them that cannot be resolved is an error.
 CONNECTION_KEYS = ("host", "ansible_host", "port", "ansible_port", "username", "ansible_user", "ansible_network_os",
                    "platform", "driver", "netns")
@@ -407,6 +404,13 @@ def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc |
         return None  # the schema has reported it
     platform = Platform(platform)
     managed_by = platform_spec(platform.value).drivers  # templates/<platform>/platform.yaml: the first is the default
+    connection_path, connection = get("ansible_connection")
+    if connection is not None:  # the driver it means, unless the inventory names one (an explicit driver wins)
+        meant, problem = inventory.connection_driver(str(connection), platform.value)
+        if problem is not None and (driver is None or problem.startswith("unsupported")):
+            problems.append((doc.at(connection_path or where), f"host {name}: {problem}"))
+            return None
+        driver = driver or meant
     driver = DriverName(driver or managed_by[0])
     if driver.value not in managed_by:
         problems.append((doc.at(driver_path or where), f"host {name}: driver {driver.value} cannot manage platform "
@@ -457,11 +461,6 @@ def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc |
     known = {"platform", "driver", "host", "ansible_host", "port", "ansible_port", "username", "ansible_user",
              "password_env", "netns", "interfaces", "ansible_network_os", "key_file", "ansible_ssh_private_key_file",
              "become", "ansible_become", "napalm_driver", "napalm_optional_args", *PASSWORD_KEYS}
-    connection_path, connection = get("ansible_connection")
-    if connection is not None and str(connection).rsplit(".", 1)[-1] not in ANSIBLE_CONNECTIONS:
-        problems.append((doc.at(connection_path or where), f"host {name}: unsupported ansible_connection {connection!r} "
-                         f"(understood: {', '.join(sorted(ANSIBLE_CONNECTIONS))}, with or without ansible.netcommon.)"))
-        return None
     extra = tuple(sorted((k, v) for k, (_, v) in merged.items() if k not in known and not isinstance(v, (dict, list))))
     if get("ansible_httpapi_validate_certs")[1] is False and "tls_verify" not in merged:
         extra = tuple(sorted((*extra, ("tls_verify", False))))  # eAPI over HTTPS without certificate checks

@@ -130,3 +130,74 @@ def test_host_ranges_and_ini_values() -> None:
     assert inventory.expand("sw[a:c]-[1:2]") == ["swa-1", "swa-2", "swb-1", "swb-2", "swc-1", "swc-2"]
     assert inventory.ini_value("22") == 22 and inventory.ini_value("FALSE") == "FALSE"
     assert inventory.ini_value('"{{ x }}"') == "{{ x }}" and inventory.ini_value("10.0.0.1") == "10.0.0.1"
+
+
+def test_ansible_connection_of_the_real_inventories_picks_their_drivers(tmp_path: Path) -> None:
+    copy = tmp_path / "campus"
+    shutil.copytree(INVENTORIES[1].parent, copy)
+    hosts = copy / "hosts"
+    hosts.write_text(hosts.read_text().replace('ansible_password="{{ vault_net_password }}"', "password_env=CAMPUS_PW"))
+    devices = load_inventory(hosts)
+    # [network:vars] says network_cli (the CLI over SSH); [junos:vars] overrides it with netconf.
+    assert {name: d.driver for name, d in devices.items() if name != "bldg3-ex01"} == dict.fromkeys(
+        ["bldg1-acc01", "bldg1-acc02", "bldg1-acc03", "bldg1-dist", "bldg2-acc01", "dc-n9k01"], DriverName.NETMIKO)
+    assert devices["bldg3-ex01"].driver is DriverName.NAPALM
+
+
+@pytest.mark.parametrize(("connection", "network_os", "driver"), [
+    ("ansible.netcommon.network_cli", "cisco.ios.ios", DriverName.NETMIKO),
+    ("network_cli", "arista.eos.eos", DriverName.NETMIKO),
+    ("network_cli", "junipernetworks.junos.junos", DriverName.NETMIKO),
+    ("ansible.netcommon.network_cli", "cisco.nxos.nxos", DriverName.NETMIKO),
+    ("ansible.netcommon.netconf", "junipernetworks.junos.junos", DriverName.NAPALM),
+    ("netconf", "junos", DriverName.NAPALM),
+    ("ansible.netcommon.httpapi", "arista.eos.eos", DriverName.NAPALM),
+    ("httpapi", "nxos", DriverName.NAPALM),
+    ("napalm", "ios", DriverName.NAPALM),
+    ("local", "eos", DriverName.NAPALM),            # a module that connects by itself: the platform's default
+    ("ssh", "ios", DriverName.NETMIKO),
+    ("ansible.builtin.paramiko_ssh", "eos", DriverName.NETMIKO),
+    ("ssh", "linux", DriverName.LINUX),
+    ("ansible.builtin.local", "linux", DriverName.LINUX),
+])
+def test_ansible_connection_and_network_os_choose_driver_and_platform(connection: str, network_os: str,
+                                                                      driver: DriverName, tmp_path: Path) -> None:
+    path = tmp_path / "inventory.yml"
+    path.write_text(f"all:\n  hosts:\n    sw1:\n      ansible_host: 192.0.2.1\n      ansible_connection: {connection}\n"
+                    f"      ansible_network_os: {network_os}\n      password_env: PW\n")
+    device = load_inventory(path)["sw1"]
+    assert device.driver is driver
+    assert device.platform.value == network_os.rsplit(".", 1)[-1]
+
+
+def test_an_explicit_driver_wins_over_ansible_connection(tmp_path: Path) -> None:
+    path = tmp_path / "inventory.yml"
+    path.write_text("all:\n  vars: {ansible_connection: ansible.netcommon.network_cli, password_env: PW}\n  hosts:\n"
+                    "    sw1: {ansible_network_os: cisco.ios.ios, driver: napalm}\n"
+                    "    ex1: {ansible_network_os: junos, ansible_connection: netconf, driver: netmiko}\n"
+                    "    ex2: {ansible_network_os: junos, ansible_connection: httpapi, driver: napalm}\n")
+    devices = load_inventory(path)
+    assert (devices["sw1"].driver, devices["ex1"].driver, devices["ex2"].driver) == (
+        DriverName.NAPALM, DriverName.NETMIKO, DriverName.NAPALM)
+
+
+def test_a_connection_that_cannot_reach_the_platform_names_host_variable_and_file(tmp_path: Path) -> None:
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "switches.yml").write_text("---\n# reached over NETCONF\nansible_connection: "
+                                                           "ansible.netcommon.netconf\n")
+    path = tmp_path / "inventory.yml"
+    path.write_text("all:\n  vars: {password_env: PW}\n  children:\n    switches:\n      hosts:\n"
+                    "        sw1: {ansible_network_os: cisco.ios.ios}\n        ex1: {ansible_network_os: junos}\n"
+                    "    servers:\n      hosts:\n        srv1: {platform: linux, ansible_connection: network_cli}\n"
+                    "        srv2: {platform: linux, ansible_connection: community.docker.docker}\n")
+    with pytest.raises(ValidationError) as info:
+        load_inventory(path)
+    message = str(info.value)
+    assert "group_vars/switches.yml:3:" in message
+    assert ("host sw1: ansible_connection 'ansible.netcommon.netconf' cannot reach platform ios (it reaches: junos)"
+            in message)
+    assert "host ex1" not in message  # NETCONF is how NAPALM reaches Junos
+    assert "inventory.yml:10:" in message and "host srv1: ansible_connection 'network_cli' cannot reach platform linux" \
+        in message
+    assert "host srv2: unsupported ansible_connection 'community.docker.docker'" in message
+    assert "Traceback" not in message
