@@ -384,7 +384,7 @@ def resolve(host: str, merged: Merged) -> tuple[Merged, list[tuple[JsonPath, str
 # Netmiko's, NETCONF (Junos) and eAPI / NX-API (``httpapi``) are what NAPALM's drivers speak; ``local``
 # (a module that connects by itself) leaves the platform's default driver (None). A platform missing
 # from a row is a combination no driver can serve.
-_SSH = {"ios": "netmiko", "eos": "netmiko", "nxos": "netmiko", "junos": "netmiko", "linux": "linux"}
+_SSH: dict[str, str | None] = {"ios": "netmiko", "eos": "netmiko", "nxos": "netmiko", "junos": "netmiko", "linux": "linux"}
 CONNECTION_DRIVERS: dict[str, dict[str, str | None]] = {
     "network_cli": {"ios": "netmiko", "eos": "netmiko", "nxos": "netmiko", "junos": "netmiko"},
     "netconf": {"junos": "napalm"},
