@@ -169,8 +169,9 @@ class Node:
     def lines(self, depth: int = 0, style: str = "indent", trivia: bool = True) -> list[str]:
         out = list(self.leading) if trivia else []
         if style == "set":
-            if self.children:
-                return out + [c.raw or f"{self.text} {c.text}" for c in self.children]
+            if self.children:  # a child's own leading lines too (a ``protect`` line between two of a port's)
+                return out + [line for c in self.children
+                              for line in [*(c.leading if trivia else []), c.raw or f"{self.text} {c.text}"]]
             return out + ([self.raw or self.text] if self.text else [])
         if self.text:
             out.append(self.raw if self.raw is not None and trivia else " " * depth + self.text)

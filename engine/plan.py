@@ -436,6 +436,8 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
     after_text = cliconfig.render(merged, syntax)
     diff = unified(before_text.splitlines(), after_text.splitlines(), config.device)
     change = remediate.remediate(config.platform, running_nodes, merged, removed) if diff else remediate.Remediation((), ())
+    if protected := takeover.protected(config.device, running_text or "", syntax, change.commands):
+        raise TakeoverRefused(protected)
     return DevicePlan(
         config.device, config.platform, bool(diff), masker(diff), masker(config.text), fresh,
         _mask_lines(masker, change.commands), _mask_lines(masker, change.rollback), tuple(notes),

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine import junos
 from engine.cliconfig import Node, PlatformSyntax
 
 
@@ -115,3 +116,17 @@ def _vlan_names(device: str, running: list[Node], desired: list[Node], syntax: P
             found.append(Conflict(device, node.text, (f"{node.text} name {old} (wanted: {name})",), vlan=vid,
                                   line=numbers.get(node.text, 1)))
     return found
+
+
+def protected(device: str, running_text: str, syntax: PlatformSyntax, commands: tuple[str, ...]) -> list[tuple[int, str]]:
+    """(line, refusal) for every protected hierarchy (Junos ``protect:``) the commands would change: the
+    device rejects such a commit, so the plan says so first, naming the hierarchy and the commands."""
+    if syntax.style != "set" or not running_text or "protect" not in running_text:
+        return []
+    refusals = []
+    for line, path, touching in junos.protected_changes(running_text, commands):
+        shown = "; ".join(touching[:3]) + (f" (and {len(touching) - 3} more)" if len(touching) > 3 else "")
+        refusals.append((line, f"{device}: the plan would change the protected hierarchy [edit {path}]: {shown}; "
+                               f"the device refuses that until somebody runs `unprotect {path}` there, or leave "
+                               "it out of the intents"))
+    return refusals

@@ -91,3 +91,76 @@ def test_a_broken_brace_config_is_an_error_naming_the_line(text: str, message: s
 def test_a_config_in_neither_form_is_never_silently_ignored() -> None:
     with pytest.raises(ValueError, match="line 2: 'hostname ex1' is neither a set line nor a comment"):
         cliconfig.parse("set system host-name ex1\nhostname ex1\n", JUNOS)
+
+
+PROTECTED_BRACE = """\
+protect: system {
+    host-name ex9;
+    name-server {
+        192.0.2.53;
+    }
+}
+interfaces {
+    protect: ge-0/0/7 {
+        description "core link, hands off";
+        unit 0 {
+            family inet {
+                address 203.0.113.9/31;
+            }
+        }
+    }
+    ge-0/0/8 {
+        protect: description "printer";
+        unit 0 {
+            family ethernet-switching {
+                protect: vlan {
+                    members [ printers mgmt ];
+                }
+            }
+        }
+    }
+}
+"""
+
+# Written by hand, in the order `display set` prints a statement and then what marks it.
+PROTECTED_SET = """\
+set system host-name ex9
+set system name-server 192.0.2.53
+protect system
+set interfaces ge-0/0/7 description "core link, hands off"
+set interfaces ge-0/0/7 unit 0 family inet address 203.0.113.9/31
+protect interfaces ge-0/0/7
+set interfaces ge-0/0/8 description "printer"
+protect interfaces ge-0/0/8 description
+set interfaces ge-0/0/8 unit 0 family ethernet-switching vlan members printers
+set interfaces ge-0/0/8 unit 0 family ethernet-switching vlan members mgmt
+protect interfaces ge-0/0/8 unit 0 family ethernet-switching vlan
+"""
+
+
+def test_protect_is_kept_by_the_conversion_and_found_in_both_forms() -> None:
+    assert junos.to_set(PROTECTED_BRACE) == PROTECTED_SET
+    hierarchies = [("system",), ("interfaces", "ge-0/0/7"), ("interfaces", "ge-0/0/8", "description"),
+                   ("interfaces", "ge-0/0/8", "unit", "0", "family", "ethernet-switching", "vlan")]
+    assert [path for _, path in junos.protected_paths(PROTECTED_BRACE)] == hierarchies
+    assert [line for line, _ in junos.protected_paths(PROTECTED_BRACE)] == [1, 8, 17, 20]  # where each protect: is
+    assert [path for _, path in junos.protected_paths(PROTECTED_SET)] == hierarchies
+    assert [line for line, _ in junos.protected_paths(PROTECTED_SET)] == [3, 6, 8, 11]
+    # The engine's round trip keeps the protect lines (they are no configuration statements to diff).
+    assert cliconfig.render(cliconfig.parse(PROTECTED_SET, JUNOS), JUNOS) == PROTECTED_SET
+
+
+def test_commands_inside_or_above_a_protected_hierarchy_are_found() -> None:
+    commands = ["set interfaces ge-0/0/7 unit 0 family ethernet-switching interface-mode access",  # inside
+                "delete interfaces ge-0/0/8",                                                     # above: holds it
+                "set interfaces ge-0/0/8 unit 0 family ethernet-switching vlan members users",    # inside the vlan
+                "set interfaces ge-0/0/8 unit 0 family ethernet-switching interface-mode access",  # beside: allowed
+                "set interfaces ge-0/0/9 description x",
+                "set system syslog host 192.0.2.1 any any"]                                       # inside system
+    found = {path: touching for _, path, touching in junos.protected_changes(PROTECTED_SET, commands)}
+    assert found == {
+        "system": ["set system syslog host 192.0.2.1 any any"],
+        "interfaces ge-0/0/7": [commands[0]],
+        "interfaces ge-0/0/8 description": ["delete interfaces ge-0/0/8"],
+        "interfaces ge-0/0/8 unit 0 family ethernet-switching vlan": ["delete interfaces ge-0/0/8", commands[2]],
+    }
