@@ -303,6 +303,7 @@ def make_plan(site: Site, compilation: Compilation, running: RunningSource, regi
     devices: dict[str, DevicePlan] = {}
     problems: list[tuple[Location, str]] = []
     texts: dict[str, str | None] = {}
+    vlans = [i for i in site.intents if i.kind == "vlan"]
     for name in sorted(compilation.configs):
         config = compilation.configs[name]
         text = running.read(name, config.platform)
@@ -316,7 +317,7 @@ def make_plan(site: Site, compilation: Compilation, running: RunningSource, regi
             config = compilation.configs[name] = render(compilation.models[name], kernel)
         try:
             devices[name] = _device_plan(config, text, masker, running.directory, site.devices[name].driver.value,
-                                         compilation.notes.get(name, ()), _takeover_policy(site, compilation, name))
+                                         compilation.notes.get(name, ()), _takeover_policy(site, compilation, name, vlans))
         except TakeoverRefused as exc:
             problems += [(Location(where, line, 1), message) for line, message in exc.refusals]
         except ValueError as exc:
@@ -352,9 +353,11 @@ class TakeoverRefused(ValueError):
 Policy = Any  # (Conflict) -> (taken over?, the intents responsible)
 
 
-def _takeover_policy(site: Site, compilation: Compilation, device: str) -> Policy:
-    """Which intents answer for a conflict on ``device``, and whether one of them says ``takeover: true``."""
-    vlans = [i for i in site.intents if i.kind == "vlan"]
+def _takeover_policy(site: Site, compilation: Compilation, device: str, vlans: list[Any] | None = None) -> Policy:
+    """Which intents answer for a conflict on ``device``, and whether one of them says ``takeover: true``.
+    ``vlans``: the site's VLAN intents, when the caller has them (once per plan, not per device)."""
+    if vlans is None:
+        vlans = [i for i in site.intents if i.kind == "vlan"]
     model = compilation.models.get(device)
     ports = {port.name: port for port in model.ports} if model is not None else {}
 

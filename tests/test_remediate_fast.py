@@ -1,0 +1,129 @@
+"""The remediation's fast paths give exactly what hier_config's own full path gives.
+
+``engine.remediate`` skips work hier_config would do for nothing (the delta of a device with nothing
+configured yet is its whole desired config; ordering weights are looked up per distinct lineage).
+Here every remediation the golden sites, the brownfield corpus and a generated fabric ask for is
+computed again with the straightforward calls (``config_to_get_to`` both ways, ``set_order_weight``)
+and must give the same commands, the same rollback and the same refusals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import cliconfig, remediate
+from engine.compiler import compile_site
+from engine.errors import ValidationError
+from engine.loader import load_site
+from engine.plan import RunningState, make_plan
+from engine.render import platform_spec
+from tests.bench import fabric
+from tests.brownfield import test_corpus
+
+GOLDEN = Path(__file__).parent / "golden"
+Call = tuple[str, list[cliconfig.Node], list[cliconfig.Node], tuple[tuple[str, str], ...]]
+
+
+def reference(platform: str, running: list[cliconfig.Node], merged: list[cliconfig.Node],
+              takeover: tuple[tuple[str, str], ...] = ()) -> remediate.Remediation:
+    """The remediation as hier_config's documented calls compute it, no shortcut taken."""
+    syntax = platform_spec(platform).syntax
+    assert syntax is not None
+    before = remediate.hconfig(platform, remediate.content(running, syntax))
+    after = remediate.hconfig(platform, remediate.content(merged, syntax))
+    forward = before.config_to_get_to(after).set_order_weight()
+    remediate._tag(forward, before, after, running, syntax, set(takeover))
+    backward = after.config_to_get_to(before).set_order_weight()
+    remediate._tag(backward, after, before, merged, syntax, set(takeover), check=False)
+    return remediate.Remediation(remediate._commands(forward, before, syntax), remediate._commands(backward, after, syntax))
+
+
+def _recorded(monkeypatch: pytest.MonkeyPatch, sites: list[tuple[Path, Path]]) -> list[Call]:
+    """Every remediate() call planning ``sites`` (site file, running directory) makes."""
+    calls: list[Call] = []
+    original = remediate.remediate
+
+    def spy(platform: str, running: list[cliconfig.Node], merged: list[cliconfig.Node],
+            takeover: Any = ()) -> remediate.Remediation:
+        calls.append((platform, running, merged, tuple(takeover)))
+        return original(platform, running, merged, takeover)
+
+    monkeypatch.setattr(remediate, "remediate", spy)
+    for site_file, running in sites:
+        site = load_site(site_file)
+        try:
+            make_plan(site, compile_site(site), RunningState(running))
+        except ValidationError:
+            pass  # refusals are compared call by call below
+    monkeypatch.setattr(remediate, "remediate", original)
+    return calls
+
+
+def _forged(call: Call) -> Call:
+    """A merge that drops what the running config has beside the engine's lines (the first section
+    with children loses them, the last top line goes): remediation must refuse or tag it alike."""
+    platform, running, merged, takeover = call
+    forged = [cliconfig.Node(node.text, [], node.raw) if node.children else node for node in running]
+    return platform, running, forged[:-1], takeover
+
+
+def _outcome(function: Any, call: Call) -> tuple[str, Any]:
+    try:
+        return "ok", function(*call)
+    except remediate.NotOwnedError as exc:
+        return "refused", str(exc)
+
+
+def _corpus_sites(root: Path) -> Iterator[tuple[Path, Path]]:
+    for case in sorted(GOLDEN.glob("*/*/site.yaml")):
+        running = case.parent / "running"
+        yield case, running if running.is_dir() else root / "none"
+    for name in test_corpus.CASES:
+        entry = test_corpus.MANIFEST[name]
+        text = (test_corpus.HERE / "corpus" / name).read_text()
+        where = root / name.replace("/", "-")  # with takeover: without, most are refused before remediation
+        yield test_corpus.write_site(where, name.split("/")[0], text, entry["roles"], True), where / "running"
+    yield fabric.generate(root / "fabric", 44, guarantees=10), root / "fabric" / "running"
+
+
+def test_fast_paths_equal_the_full_hier_config_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    calls = _recorded(monkeypatch, list(_corpus_sites(tmp_path)))
+    fresh = [call for call in calls if not call[1]]
+    assert len(fresh) >= 40 and {call[0] for call in fresh} == {"ios", "eos", "nxos", "junos"}
+    assert len(calls) - len(fresh) >= 44  # the brownfield corpus and the golden brownfield cases
+    calls += [_forged(call) for call in calls if call[1]]
+    outcomes = [_outcome(remediate.remediate, call) for call in calls]
+    assert any(kind == "refused" for kind, _ in outcomes)
+    for call, outcome in zip(calls, outcomes, strict=True):
+        assert outcome == _outcome(reference, call), f"{call[0]}: {cliconfig.render(call[2], platform_spec(call[0]).syntax)}"
+
+
+def test_order_weights_equal_set_order_weight(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    calls = _recorded(monkeypatch, list(_corpus_sites(tmp_path))[:12])
+    compared = 0
+    for platform, running, merged, _ in calls:
+        syntax = platform_spec(platform).syntax
+        assert syntax is not None
+        for nodes in (running, merged):
+            ours = remediate.set_weights(platform, remediate.hconfig(platform, remediate.content(nodes, syntax)))
+            theirs = remediate.hconfig(platform, remediate.content(nodes, syntax)).set_order_weight()
+            weights = [(c.text, c.order_weight) for c in ours.all_children()]
+            assert weights == [(c.text, c.order_weight) for c in theirs.all_children()]
+            compared += sum(1 for _, weight in weights if weight != 500)
+    assert compared > 0  # some line did take a rule's weight
+
+
+def test_a_fresh_config_with_repeated_siblings_takes_the_full_path() -> None:
+    """Two siblings of one text (IOS allows them in a ``router`` address family) are where a copy of
+    the tree could differ from it: the fast path leaves them to the full path."""
+    syntax = platform_spec("ios").syntax
+    assert syntax is not None
+    merged = cliconfig.parse("router bgp 65000\n address-family ipv4\n  network 10.0.0.0\n  network 10.0.0.0\n"
+                             "interface Vlan10\n ip address 10.10.0.1 255.255.255.0\n", syntax)
+    tree = remediate.hconfig("ios", remediate.content(merged, syntax))
+    assert not remediate._distinct_siblings(tree)
+    assert remediate.remediate("ios", [], merged) == reference("ios", [], merged)
