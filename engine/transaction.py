@@ -10,7 +10,8 @@ An apply, all or nothing, whatever happens to it:
    this process dies, or the apply outlives ``--safety-timeout``, it restores every device;
 4. each device: stage, commit (``committing`` is journalled before the commit is sent), read
    back and verified by the engine against the plan, each step journalled; every device within
-   its budget (``--device-timeout``), a device over it fails;
+   its budget (``--device-timeout``), a device over it fails and is stopped (``Fenced``: its
+   drivers are closed and refuse every call, so its thread cannot send if it wakes up);
 5. any failure of any kind on any device (our error, a driver's foreign exception, a timeout, a
    journal that stops being writable, SIGINT/SIGTERM) stops the others and restores every touched
    device to its snapshot, read back and hash-checked;
@@ -43,7 +44,7 @@ from engine.driver import Connection, Driver, FeatureProbe
 from engine.errors import CommitError, DriverError, IntentError, RollbackError
 from engine.journal import JournalError
 from engine.model import Defaults, Device, Site
-from engine.plan import Plan, _device_plan, make_plan, masker_for
+from engine.plan import DevicePlan, Plan, _device_plan, make_plan, masker_for
 from engine.render import DeviceConfig
 from engine.state import StateDir
 
@@ -198,12 +199,15 @@ def describe(device: str, error: BaseException) -> str:
 
 def bounded(names: list[str], work: Callable[[str], None], parallel: int, budget: float,
             interrupt: threading.Event | None = None,
-            report: Callable[[str, BaseException], None] | None = None) -> dict[str, BaseException | None]:
+            report: Callable[[str, BaseException], None] | None = None,
+            stop: Callable[[str], None] | None = None) -> dict[str, BaseException | None]:
     """Run ``work(name)`` for every name, ``parallel`` at a time, each within ``budget`` seconds.
 
     Returns name -> the exception it raised (any kind), a DeviceTimeout for one over its budget, or
     None; ``report`` hears of each failure as soon as it is known, before the next device starts.
-    A device over its budget is given up on: its thread is a daemon and cannot hold the process.
+    A device over its budget is not waited for (its thread is a daemon and cannot hold the process)
+    but stopped: ``stop(name)`` runs first (Fences.stop: its drivers are closed and refuse every
+    further call), so that if its thread ever wakes up it cannot change the device.
     """
     done: queue.Queue[tuple[str, BaseException | None]] = queue.Queue()
     outcome: dict[str, BaseException | None] = {}
@@ -238,6 +242,8 @@ def bounded(names: list[str], work: Callable[[str], None], parallel: int, budget
         for name, deadline in list(running.items()):
             if time.monotonic() >= deadline:
                 del running[name]
+                if stop is not None:
+                    stop(name)
                 timeout = DeviceTimeout(name, f"interrupted: its step did not end within {INTERRUPT_GRACE:g}s") \
                     if stopping else DeviceTimeout(name, f"no answer within its budget of {budget:g}s (--device-timeout)")
                 outcome[name] = timeout
@@ -246,6 +252,107 @@ def bounded(names: list[str], work: Callable[[str], None], parallel: int, budget
     return outcome
 
 
+CLOSE_GRACE = 5.0  # seconds a stopped driver's close() may take before it is left to finish alone
+
+
+class DeviceStopped(DeviceTimeout):
+    """A call on a driver the transaction stopped (its device went over its budget)."""
+
+
+class Fenced:
+    """A driver the transaction can stop: the fence in front of every driver an apply, restore or
+    rollback opens. After ``stop()`` (its device went over its budget) every call raises before it
+    reaches the driver, and the driver is closed, so that a thread that wakes up in the middle of a
+    step finds its transport closed and cannot send: a hung device is stopped, never abandoned with
+    the means to change it after the transaction has restored it."""
+
+    def __init__(self, name: str, driver: Driver) -> None:
+        self.device = name
+        self._driver = driver
+        self._stopped = threading.Event()
+
+    @property
+    def changes(self) -> int:
+        return self._driver.changes
+
+    def _live(self) -> Driver:
+        if self._stopped.is_set():
+            raise DeviceStopped(self.device, "stopped after its budget: nothing more is sent to it")
+        return self._driver
+
+    def stop(self) -> None:
+        """Refuse every further call and close the driver (its transport), waiting up to CLOSE_GRACE."""
+        self._stopped.set()
+        closer = threading.Thread(target=self._shut, daemon=True, name=f"intent-close-{self.device}")
+        closer.start()
+        closer.join(CLOSE_GRACE)
+
+    def _shut(self) -> None:
+        with contextlib.suppress(Exception):
+            self._driver.close()
+
+    def open(self) -> None:
+        self._live().open()
+        if self._stopped.is_set():  # stopped while connecting: the connection it just made goes too
+            self._shut()
+            self._live()
+
+    def close(self) -> None:
+        if not self._stopped.is_set():  # a stopped driver was closed by stop()
+            self._driver.close()
+
+    def __enter__(self) -> Fenced:
+        self.open()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> None:
+        self.close()
+
+    def get_running(self) -> str:
+        return self._live().get_running()
+
+    def stage(self, config: DeviceConfig, plan: DevicePlan | None = None) -> str:
+        return self._live().stage(config, plan)
+
+    def discard(self) -> None:
+        self._live().discard()
+
+    def commit(self, revert_in: int | None = None) -> None:
+        self._live().commit(revert_in)
+
+    def confirm(self) -> None:
+        self._live().confirm()
+
+    def rollback(self, snapshot: str) -> None:
+        self._live().rollback(snapshot)
+
+
+class Fences:
+    """The fenced drivers of one phase of a run, by device: ``stop(name)`` (bounded's hook for a
+    device over its budget) stops every driver of that device and refuses to open another in the
+    phase, so a thread that wakes before it even connected cannot open a fresh one either."""
+
+    def __init__(self, state: StateDir, connection: Connection) -> None:
+        self.state, self.connection = state, connection
+        self._drivers: dict[str, list[Fenced]] = {}
+        self._stopped: set[str] = set()
+        self._lock = threading.Lock()
+
+    def open_driver(self, device: Device) -> Fenced:
+        """The device's driver behind a fence, not yet open."""
+        fenced = Fenced(device.name, open_driver(device, self.state, self.connection))
+        with self._lock:
+            if device.name in self._stopped:
+                raise DeviceStopped(device.name, "stopped after its budget: nothing more is sent to it")
+            self._drivers.setdefault(device.name, []).append(fenced)
+        return fenced
+
+    def stop(self, name: str) -> None:
+        with self._lock:
+            self._stopped.add(name)
+            drivers = self._drivers.pop(name, [])
+        for fenced in drivers:
+            fenced.stop()
 
 
 def apply(site: Site, compilation: Compilation, plan: Plan, state: StateDir, *, parallel: int = 4,
@@ -300,7 +407,8 @@ class _Apply:
         self.masker = masker_for(site)
         self.run_result = RunResult("apply", self.apply_id)
         self.changed = [name for name, device in sorted(plan.devices.items()) if device.changed]
-        self.drivers: dict[str, Driver] = {}
+        self.drivers: dict[str, Fenced] = {}
+        self.fences = Fences(state, connection)  # the snapshot and change phases' drivers
         self.snapshots: dict[str, str] = {}
         self.archived: dict[str, dict[str, str]] = {}
         self.touched: list[str] = []
@@ -338,7 +446,8 @@ class _Apply:
         todo = [name for name in self.changed if not self.run_result.results[name].failed]
         if self.interrupt.is_set():
             self.abort.set()
-        outcome = bounded(todo, guarded, self.parallel, self.deadlines.device, self.interrupt, self._failed)
+        outcome = bounded(todo, guarded, self.parallel, self.deadlines.device, self.interrupt, self._failed,
+                          self.fences.stop)
         for name in todo:
             if name not in outcome:
                 self.run_result.results[name].error = "not started: interrupted"
@@ -356,7 +465,7 @@ class _Apply:
 
     def _snapshot(self, name: str) -> None:
         """Open the device and store its pre-apply snapshot; nothing is changed yet."""
-        driver = open_driver(self.site.devices[name], self.state, self.connection)
+        driver = self.fences.open_driver(self.site.devices[name])
         driver.__enter__()
         with self.lock:
             self.drivers[name] = driver
@@ -462,13 +571,15 @@ class _Apply:
 
     def _restore_touched(self) -> None:
         """Every device that may have changed goes back to its snapshot, read back and hash-checked."""
+        fences = Fences(self.state, self.connection)  # the restore's own: a stopped device opens again
+
         def restore(name: str) -> None:
             result = self.run_result.results[name]
             self.progress(name, "rollback")
             with contextlib.suppress(JournalError):
                 self._step(name, "rolling back")
             self._fault("rollback", name)
-            with open_driver(self.site.devices[name], self.state, self.connection) as driver:
+            with fences.open_driver(self.site.devices[name]) as driver:
                 driver.rollback(self.snapshots[name])
                 now = driver.get_running()
             if hashlib.sha256(now.encode()).hexdigest() != self.archived[name]["before"]:
@@ -478,8 +589,8 @@ class _Apply:
             with contextlib.suppress(JournalError):
                 self._step(name, "rolled back")
 
-        self._close()  # the apply's connections; a hung device's is abandoned, not waited for
-        outcome = bounded(sorted(self.touched), restore, self.parallel, self.deadlines.device)
+        self._close()  # the apply's connections; a hung device's were closed when it was stopped
+        outcome = bounded(sorted(self.touched), restore, self.parallel, self.deadlines.device, stop=fences.stop)
         for name, error in outcome.items():
             if error is not None:
                 result = self.run_result.results[name]
@@ -545,10 +656,7 @@ class _Apply:
     def _close(self) -> None:
         with self.lock:
             drivers, self.drivers = self.drivers, {}
-        timed_out = {name for name, r in self.run_result.results.items() if "within its budget" in (r.error or "")}
-        for name, driver in drivers.items():
-            if name in timed_out:
-                continue
+        for driver in drivers.values():  # a stopped one is closed already and not waited for again
             with contextlib.suppress(Exception):
                 driver.__exit__(None, None, None)
 
@@ -650,12 +758,13 @@ def _restore(site: Site, state: StateDir, wanted: dict[str, str], parallel: int,
     names = [d for d in sorted(wanted) if d in site.devices]
     for name in names:
         run.results[name] = DeviceResult(name)
+    fences = Fences(state, connection)
 
     def one(name: str) -> None:
         result = run.results[name]
         snapshot = state.snapshot(wanted[name])
         progress(name, "rollback")
-        with open_driver(site.devices[name], state, connection) as driver:
+        with fences.open_driver(site.devices[name]) as driver:
             if hashlib.sha256(driver.get_running().encode()).hexdigest() != wanted[name]:
                 driver.rollback(snapshot)
                 result.changes = driver.changes
@@ -668,7 +777,7 @@ def _restore(site: Site, state: StateDir, wanted: dict[str, str], parallel: int,
             restored[name] = {"restored": wanted[name]}
         progress(name, "restored")
 
-    for name, error in bounded(names, one, parallel, budget).items():
+    for name, error in bounded(names, one, parallel, budget, stop=fences.stop).items():
         if error is not None:
             run.results[name].failed, run.results[name].error = True, masker(describe(name, error))
             progress(name, "failed")
