@@ -432,7 +432,7 @@ class Build:
                                        shares))
         return DeviceModel(
             name=builder.name,
-            platform=self.site.devices[builder.name].platform.value,
+            platform=self.site.devices[builder.name].platform,
             site=self.site.name,
             vlans=tuple(builder.vlans[v] for v in sorted(builder.vlans)),
             svis=tuple(builder.svis[v] for v in sorted(builder.svis)),

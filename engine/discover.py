@@ -65,7 +65,7 @@ def discover(devices: dict[str, Device], connection: Connection, *, parallel: in
         with phases("discover", asked, STAGES) as progress, ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
             list(pool.map(lambda name: ask(name, progress), asked))
     result = build(devices, seen)
-    result.notes += [f"skipped {name}: discovery reads LLDP neighbours, which the {devices[name].driver.value} "
+    result.notes += [f"skipped {name}: discovery reads LLDP neighbours, which the {devices[name].driver} "
                      "driver cannot" for name in sorted(set(devices) - set(asked))]
     result.failed = sorted(failures)
     result.notes += [f"failed {line}" for line in result.failed]

@@ -151,6 +151,15 @@ class DriverPlugin(Protocol):
         ...
 
 
+@runtime_checkable
+class ManagesPlatforms(Protocol):
+    """A driver family that says which platforms it manages, for a platform whose platform.yaml
+    does not name it (a third-party driver for ``linux`` devices): the loader asks it, once the
+    inventory names it."""
+
+    platforms: tuple[str, ...]  # ("linux",): directories of templates/
+
+
 class DriverRegistry:
     """The drivers one run can use, by name. Two drivers with one name are refused, never shadowed."""
 
@@ -199,7 +208,7 @@ class DriverRegistry:
     def create(self, device: Device, work_dir: Path, connection: Connection) -> Driver:
         """The driver for ``device`` (its inventory ``driver``), not yet open."""
         try:
-            plugin = self.get(device.driver.value)
+            plugin = self.get(device.driver)
         except IntentError as exc:
             raise ConnectError(device.name, str(exc)) from None
         return plugin.create(device, work_dir, connection)

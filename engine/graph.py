@@ -201,7 +201,7 @@ def _devices(site: Site, highlighted: set[str], gateways: set[str],
     for vid, gateway in sorted(_gateways(site).items()):
         routes.setdefault(gateway, []).append(vid)
     return tuple(
-        DeviceView(name, device.platform.value, role_of[name], tuple(routes.get(name, ())), name in highlighted,
+        DeviceView(name, device.platform, role_of[name], tuple(routes.get(name, ())), name in highlighted,
                    name in gateways, None if changed is None else changed.get(name, False))
         for name, device in sorted(site.devices.items())
     )

@@ -19,11 +19,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from engine.errors import IntentError
+from engine.platforms import known_platforms, platform_data
 
 
 @dataclass(frozen=True)
@@ -141,13 +141,7 @@ DEFAULT_TOKENS = {"word": r"[A-Za-z0-9_./:-]{1,80}"}
 def platform_tokens(platform: str) -> dict[str, re.Pattern[str]]:
     """What ``platform`` accepts at each position of a configuration line (``tokens:`` in its
     ``templates/<platform>/platform.yaml``): ``word`` for any value, plus ``interface``, ``vlan_name``..."""
-    import yaml
-
-    try:
-        text = resources.files("templates").joinpath(platform, "platform.yaml").read_text(encoding="utf-8")
-        raw = yaml.safe_load(text) or {}
-    except (FileNotFoundError, NotADirectoryError):
-        raw = {}
+    raw = platform_data(platform) if platform in known_platforms() else {}
     tokens = {**DEFAULT_TOKENS, **(raw.get("tokens") or {})}
     return {role: re.compile(pattern) for role, pattern in tokens.items()}
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import IntentError
-from engine.model import Device, DriverName, Platform
+from engine.model import Device
 
 IN_PROGRESS = "in progress"
 ENDED = ("ok", "rolled back", "failed", "rollback failed")
@@ -227,7 +227,7 @@ def device_spec(device: Device) -> dict[str, Any]:
 
 def device_from_spec(spec: dict[str, Any], password: str | None) -> Device:
     fields = dict(spec)
-    fields["platform"], fields["driver"] = Platform(fields["platform"]), DriverName(fields["driver"])
+    fields["platform"], fields["driver"] = str(fields["platform"]), str(fields["driver"])
     fields["interfaces"] = tuple(fields["interfaces"]) if fields.get("interfaces") else None
     fields["groups"] = tuple(fields.get("groups") or ())
     fields["napalm_args"] = tuple(tuple(pair) for pair in fields.get("napalm_args") or ())

@@ -94,7 +94,7 @@ class LabBuilder(Protocol):
 
 def lab_builder(site: Site, drivers: DriverRegistry) -> LabBuilder:
     """The driver family that builds the lab of ``site``'s lab devices (those with a ``netns``)."""
-    families = sorted({device.driver.value for device in site.devices.values() if device.netns})
+    families = sorted({device.driver for device in site.devices.values() if device.netns})
     builders = [plugin for plugin in map(drivers.get, families) if isinstance(plugin, LabBuilder)]
     if len(builders) != 1:
         raise IntentError(f"site {site.name}: no one driver can build a lab of its devices with a netns "

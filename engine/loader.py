@@ -15,13 +15,14 @@ from decimal import Decimal
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
 from engine import gcpause, identifiers, inventory
-from engine.errors import ValidationError
-from engine.model import Defaults, Device, DriverName, Endpoint, Intent, Link, Platform, Site
+from engine.errors import IntentError, ValidationError
+from engine.model import Defaults, Device, Endpoint, Intent, Link, Site
+from engine.platforms import known_platforms, network_os_aliases
 from engine.render import platform_spec
 from engine.secrets import looks_secret
 from engine.units import parse_bandwidth, parse_percent
@@ -29,13 +30,9 @@ from engine.yamlsrc import JsonPath, SourceDoc, Vaulted, load_yaml
 from intents.base import ParseContext, Problem
 from intents.registry import Registry
 
-NETWORK_OS = {
-    "ios": Platform.IOS, "cisco.ios.ios": Platform.IOS, "cisco.ios": Platform.IOS,
-    "eos": Platform.EOS, "arista.eos.eos": Platform.EOS, "arista.eos": Platform.EOS,
-    "junos": Platform.JUNOS, "junipernetworks.junos.junos": Platform.JUNOS, "juniper.junos.junos": Platform.JUNOS,
-    "nxos": Platform.NXOS, "cisco.nxos.nxos": Platform.NXOS, "cisco.nxos": Platform.NXOS,
-    "linux": Platform.LINUX,
-}
+if TYPE_CHECKING:
+    from engine.driver import DriverRegistry
+
 ROUTING_MODES = ("summarised", "static-full")
 PASSWORD_KEYS = ("password", "ansible_password", "ansible_ssh_pass")
 # Variables that say how to reach a device: a reference in them that cannot be resolved is an error.
@@ -87,6 +84,13 @@ def _validators(schema_doc: dict[str, Any]) -> tuple[jsonschema.Draft202012Valid
             fast = None
         known = _VALIDATORS[id(schema_doc)] = (schema_doc, jsonschema.Draft202012Validator(schema_doc), fast)
     return known[1], known[2]
+
+
+@cache
+def _name_form(key: str) -> re.Pattern[str]:
+    """The form the inventory schema gives ``platform`` or ``driver`` (the schema reports a value
+    not of that form; the loader then checks the name against the platforms and drivers there are)."""
+    return re.compile(schema("inventory")["$defs"]["vars"]["properties"][key]["pattern"])
 
 
 def _schema_problems(doc: SourceDoc, schema_doc: dict[str, Any], base: JsonPath = ()) -> list[Problem]:
@@ -167,8 +171,9 @@ def _shown(value: Any) -> str:
 
 @gcpause.paused
 def load_site(source: str | os.PathLike[str], *, allow_plaintext_secrets: bool = False,
-              registry: Registry | None = None) -> Site:
-    """Load, validate and return the site at ``path``; raise ValidationError listing every problem."""
+              registry: Registry | None = None, drivers: DriverRegistry | None = None) -> Site:
+    """Load, validate and return the site at ``path``; raise ValidationError listing every problem.
+    ``drivers``: the driver names an inventory may use (default: every installed one)."""
     registry = registry or Registry()
     site_path = Path(source)
     site_doc = load_yaml(site_path)
@@ -188,7 +193,8 @@ def load_site(source: str | os.PathLike[str], *, allow_plaintext_secrets: bool =
     if isinstance(data.get("inventory"), str):
         try:
             inventory_doc = inventory.read(site_path.parent / data["inventory"], _display(site_path, data["inventory"]))
-            devices, known_hosts, inventory_files = _inventory(inventory_doc, problems, allow_plaintext_secrets)
+            devices, known_hosts, inventory_files = _inventory(inventory_doc, problems, allow_plaintext_secrets,
+                                                               drivers)
         except ValidationError as exc:
             problems += exc.problems
     links: tuple[Link, ...] = ()
@@ -260,11 +266,12 @@ def _prefer_name_checks(problems: list[Problem]) -> list[Problem]:
     return [(where, message) for where, message in problems if not (generic(message) and where in named)]
 
 
-def load_inventory(source: str | os.PathLike[str], *, allow_plaintext_secrets: bool = False) -> dict[str, Device]:
+def load_inventory(source: str | os.PathLike[str], *, allow_plaintext_secrets: bool = False,
+                   drivers: DriverRegistry | None = None) -> dict[str, Device]:
     """An Ansible inventory alone (for intent discover); every problem raised at once."""
     doc = inventory.read(Path(source))
     problems: list[Problem] = []
-    devices, _, _ = _inventory(doc, problems, allow_plaintext_secrets)
+    devices, _, _ = _inventory(doc, problems, allow_plaintext_secrets, drivers)
     if problems:
         raise ValidationError(problems)
     return devices
@@ -293,7 +300,7 @@ def _check_endpoint(doc: SourceDoc, path: JsonPath, text: Any, devices: dict[str
     if not isinstance(text, str) or ":" not in text:
         return False  # the schema reports it
     device, interface = text.split(":", 1)
-    platform = devices[device].platform.value if device in devices else None
+    platform = devices[device].platform if device in devices else None
     if _check_name(doc, path, identifiers.DEVICE, device, problems):
         return True
     problem = identifiers.interface_problem(platform, interface)
@@ -312,6 +319,32 @@ def _check_body_names(doc: SourceDoc, path: JsonPath, body: Any, devices: dict[s
     access = body.get("access")
     for index, port in enumerate(access if isinstance(access, list) else []):
         _check_endpoint(doc, (*path, "access", index), port, devices, problems)
+
+
+def _driver_problem(platform: str, driver: str, managed_by: tuple[str, ...], drivers: DriverRegistry) -> str | None:
+    """Why ``driver`` cannot manage a ``platform`` device, or None. The platform.yaml files say which
+    platforms the families they name manage; any other driver of the registry says it itself
+    (``platforms``, engine.driver.ManagesPlatforms), and is imported only to be asked."""
+    from engine.driver import ManagesPlatforms
+
+    if driver not in drivers.names():
+        return (f"driver {driver!r} is not installed (installed drivers: {', '.join(drivers.names()) or 'none'}; "
+                "a driver is registered in the intent_engine.drivers entry-point group of its distribution)")
+    if driver in managed_by:
+        return None
+    if any(driver in platform_spec(other).drivers for other in known_platforms()):
+        return f"driver {driver} cannot manage platform {platform} (its drivers: {', '.join(managed_by)})"
+    try:
+        plugin = drivers.get(driver)
+    except IntentError as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - a third-party distribution that does not import: say so, do not crash
+        return f"driver {driver} cannot be loaded: {type(exc).__name__}: {exc}"
+    platforms = tuple(plugin.platforms) if isinstance(plugin, ManagesPlatforms) else ()
+    if platform in platforms:
+        return None
+    return (f"driver {driver} cannot manage platform {platform} (the platforms it manages: "
+            f"{', '.join(platforms) or 'none named'}; platform {platform}'s drivers: {', '.join(managed_by)})")
 
 
 def _display(site_path: Path, relative: str) -> str:
@@ -344,10 +377,14 @@ def _defaults(doc: SourceDoc, problems: list[Problem]) -> Defaults:
     return Defaults(reservable, pool, routing)
 
 
-def _inventory(doc: SourceDoc, problems: list[Problem], allow_plaintext: bool
+def _inventory(doc: SourceDoc, problems: list[Problem], allow_plaintext: bool, drivers: DriverRegistry | None = None
                ) -> tuple[dict[str, Device], set[str], tuple[str, ...]]:
     """Devices that loaded, every host name the inventory mentions (valid or not), and the
     group_vars/host_vars files read (engine.inventory: Ansible's files and precedence)."""
+    if drivers is None:
+        from engine.driver import DriverRegistry
+
+        drivers = DriverRegistry.installed()
     if isinstance(doc.data, dict):
         problems += _schema_problems(doc, schema("inventory"))  # reported; hosts still load where they can
     sources, hosts = inventory.collect(doc, problems)
@@ -358,14 +395,15 @@ def _inventory(doc: SourceDoc, problems: list[Problem], allow_plaintext: bool
             if path[-1] in CONNECTION_KEYS:
                 problems.append((sources.at(path), f"host {name}: {path[-1]} refers to {{{{ {variable} }}}}, which the "
                                  "inventory does not define"))
-        device = _device(name, merged, sources, host.where, problems, allow_plaintext, host.groups)
+        device = _device(name, merged, sources, host.where, problems, allow_plaintext, host.groups, drivers)
         if device:
             devices[name] = device
     return devices, set(hosts), tuple(str(d.path) for d in sources.docs[1:])
 
 
 def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc | inventory.Sources, where: JsonPath,
-            problems: list[Problem], allow_plaintext: bool, groups: tuple[str, ...]) -> Device | None:
+            problems: list[Problem], allow_plaintext: bool, groups: tuple[str, ...],
+            drivers: DriverRegistry) -> Device | None:
     def get(*keys: str) -> tuple[JsonPath, Any] | tuple[None, None]:
         for key in keys:
             if key in merged:
@@ -379,8 +417,8 @@ def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc |
         return None
     interfaces_path, interfaces_value = get("interfaces")
     if interfaces_path is not None and isinstance(interfaces_value, list):
-        platform_value = get("platform")[1] or NETWORK_OS.get(str(get("ansible_network_os")[1]).lower())
-        known_platform = str(platform_value) if platform_value in {p.value for p in Platform} else None
+        platform_value = get("platform")[1] or network_os_aliases().get(str(get("ansible_network_os")[1]).lower())
+        known_platform = platform_value if platform_value in known_platforms() else None
         bad = [(doc.at((*interfaces_path, index)), problem) for index, value in enumerate(interfaces_value)
                if isinstance(value, str) and (problem := identifiers.interface_problem(known_platform, value))]
         if bad:
@@ -390,31 +428,36 @@ def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc |
     if platform is None:
         platform_path, os_name = get("ansible_network_os")
         if os_name is not None:
-            platform = NETWORK_OS.get(str(os_name).lower())
+            aliases = network_os_aliases()  # network_os: in templates/<platform>/platform.yaml
+            platform = aliases.get(str(os_name).lower())
             if platform is None:
                 problems.append((doc.at(platform_path or where), f"host {name}: unsupported ansible_network_os {os_name!r} "
-                                 f"(supported: {', '.join(sorted(NETWORK_OS))})"))
+                                 f"(supported: {', '.join(sorted(aliases))})"))
                 return None
     if platform is None:
-        problems.append((doc.at(where), f"host {name}: no platform; set platform (linux, ios, eos, junos, nxos) "
+        problems.append((doc.at(where), f"host {name}: no platform; set platform ({', '.join(known_platforms())}) "
                          "or ansible_network_os"))
         return None
     driver_path, driver = get("driver")
-    if platform not in {p.value for p in Platform} or driver not in {None, *(d.value for d in DriverName)}:
+    if not isinstance(platform, str) or not (driver is None or isinstance(driver, str)) \
+            or not _name_form("platform").fullmatch(platform) or driver is not None and not _name_form("driver").fullmatch(driver):
         return None  # the schema has reported it
-    platform = Platform(platform)
-    managed_by = platform_spec(platform.value).drivers  # templates/<platform>/platform.yaml: the first is the default
+    if platform not in known_platforms():
+        problems.append((doc.at(platform_path or where), f"host {name}: platform {platform!r} is not one of "
+                         f"{', '.join(known_platforms())} (the directories of templates/)"))
+        return None
+    managed_by = platform_spec(platform).drivers  # templates/<platform>/platform.yaml: the first is the default
     connection_path, connection = get("ansible_connection")
     if connection is not None:  # the driver it means, unless the inventory names one (an explicit driver wins)
-        meant, problem = inventory.connection_driver(str(connection), platform.value)
+        meant, problem = inventory.connection_driver(str(connection), platform)
         if problem is not None and (driver is None or problem.startswith("unsupported")):
             problems.append((doc.at(connection_path or where), f"host {name}: {problem}"))
             return None
         driver = driver or meant
-    driver = DriverName(driver or managed_by[0])
-    if driver.value not in managed_by:
-        problems.append((doc.at(driver_path or where), f"host {name}: driver {driver.value} cannot manage platform "
-                         f"{platform.value} (its drivers: {', '.join(managed_by)})"))
+    driver = driver or managed_by[0]
+    problem = _driver_problem(platform, driver, managed_by, drivers)
+    if problem:
+        problems.append((doc.at(driver_path or where), f"host {name}: {problem}"))
         return None
     password_env = get("password_env")[1]
     password = None

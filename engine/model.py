@@ -4,22 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
-
-
-class Platform(StrEnum):
-    LINUX = "linux"
-    IOS = "ios"
-    EOS = "eos"
-    JUNOS = "junos"
-    NXOS = "nxos"
-
-
-class DriverName(StrEnum):
-    LINUX = "linux"
-    NAPALM = "napalm"
-    NETMIKO = "netmiko"
 
 
 @dataclass(frozen=True)
@@ -27,8 +12,8 @@ class Device:
     """One inventory host with its connection data. ``password`` is never shown in repr."""
 
     name: str
-    platform: Platform
-    driver: DriverName
+    platform: str  # a directory of templates/ ("ios"): platforms are data, see engine.platforms
+    driver: str  # a driver family of the DriverRegistry ("netmiko"), an intent_engine.drivers entry point
     host: str | None = None
     port: int | None = None
     netns: str | None = None

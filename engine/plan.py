@@ -232,7 +232,7 @@ def check_plan_site(path: Path, document: dict[str, Any], site: Site) -> None:
     changed = []
     for name, config in sorted(document["desired"].items()):
         device = site.devices.get(name)
-        if device is None or device.platform.value != config["platform"]:
+        if device is None or device.platform != config["platform"]:
             raise IntentError(f"{path}: device {_short(name)} is no longer a {config['platform']} device in the "
                               "inventory; plan again")
         if document["inventory_sha256"].get(name) != device_hash(device):
@@ -316,7 +316,7 @@ def make_plan(site: Site, compilation: Compilation, running: RunningSource, regi
             # config applied is the one planned here.
             config = compilation.configs[name] = render(compilation.models[name], kernel)
         try:
-            devices[name] = _device_plan(config, text, masker, running.directory, site.devices[name].driver.value,
+            devices[name] = _device_plan(config, text, masker, running.directory, site.devices[name].driver,
                                          compilation.notes.get(name, ()), _takeover_policy(site, compilation, name, vlans))
         except TakeoverRefused as exc:
             problems += [(Location(where, line, 1), message) for line, message in exc.refusals]

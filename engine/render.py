@@ -20,12 +20,12 @@ from importlib import resources
 from typing import Any
 
 import jinja2
-import yaml
 
 from engine import identifiers, linux
 from engine.cliconfig import PlatformSyntax, format_vlan_list
 from engine.device import DeviceModel, Isolation, QosClass, ShareClass
-from engine.errors import RenderError
+from engine.errors import IntentError, RenderError
+from engine.platforms import platform_data
 from engine.units import format_bps
 from intents.match import dscp_name, port_masks
 
@@ -54,10 +54,9 @@ class PlatformSpec:
 @cache
 def platform_spec(platform: str) -> PlatformSpec:
     try:
-        text = resources.files("templates").joinpath(platform, "platform.yaml").read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RenderError(f"no templates for platform {platform!r}") from None
-    raw = yaml.safe_load(text)
+        raw = platform_data(platform)
+    except IntentError as exc:
+        raise RenderError(str(exc)) from None
     syntax = None if raw["style"] == "document" else PlatformSyntax.from_dict(raw)
     return PlatformSpec(platform, syntax, raw["template"], raw.get("max_classes"), raw, tuple(raw["drivers"]),
                         raw.get("running_file", ".cfg"))

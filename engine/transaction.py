@@ -562,7 +562,7 @@ class _Apply:
         """The engine's own check, whatever the driver said: the device read back plans no change."""
         device = self.site.devices[name]
         try:
-            again = _device_plan(self.compilation.configs[name], text, self.masker, "the device", device.driver.value)
+            again = _device_plan(self.compilation.configs[name], text, self.masker, "the device", device.driver)
         except ValueError as exc:
             raise CommitError(name, f"verification failed: the device's state does not parse ({exc})") from None
         if again.changed and (again.commands or self.compilation.configs[name].document is not None):

@@ -22,7 +22,6 @@ import pytest
 from engine import inventory
 from engine.errors import ConnectError, ValidationError
 from engine.loader import load_inventory
-from engine.model import DriverName, Platform
 from engine.yamlsrc import Vaulted
 
 HERE = Path(__file__).parent / "inventories"
@@ -76,9 +75,9 @@ def test_avd_example_shape_loads_every_switch_from_group_vars_directories() -> N
     assert "group_vars/FABRIC/connection.yml:7:" in message and "plaintext ansible_password refused" in message
     assert "no platform" not in message  # ansible_network_os comes from group_vars/FABRIC/
     devices = load_inventory(path, allow_plaintext_secrets=True)
-    assert len(devices) == 8 and {d.platform for d in devices.values()} == {Platform.EOS}
+    assert len(devices) == 8 and {d.platform for d in devices.values()} == {"eos"}
     leaf = devices["lab-leaf1a"]
-    assert (leaf.host, leaf.username, leaf.driver, leaf.become) == ("192.0.2.101", "automation", DriverName.NAPALM, True)
+    assert (leaf.host, leaf.username, leaf.driver, leaf.become) == ("192.0.2.101", "automation", "napalm", True)
     assert ("tls_verify", False) in leaf.extra  # ansible_httpapi_validate_certs: false
     assert set(leaf.groups) >= {"FABRIC", "DC1", "DC1_L3_LEAVES", "NETWORK_SERVICES", "CONNECTED_ENDPOINTS"}
     # group_vars/DC1/ is a directory, so Ansible (and intent) never read group_vars/DC1.yml beside it
@@ -99,10 +98,10 @@ def test_ini_inventory_with_a_vaulted_password_reference(tmp_path: Path) -> None
     devices = load_inventory(hosts)
     assert sorted(devices) == ["bldg1-acc01", "bldg1-acc02", "bldg1-acc03", "bldg1-dist", "bldg2-acc01",
                                "bldg3-ex01", "dc-n9k01"]
-    assert devices["bldg1-acc02"].platform is Platform.IOS and devices["bldg1-acc02"].host == "bldg1-acc02"
+    assert devices["bldg1-acc02"].platform == "ios" and devices["bldg1-acc02"].host == "bldg1-acc02"
     assert (devices["bldg1-dist"].host, devices["bldg1-dist"].port) == ("198.51.100.11", 2222)  # host_vars win
-    assert (devices["bldg3-ex01"].platform, devices["bldg3-ex01"].port) == (Platform.JUNOS, 830)
-    assert devices["dc-n9k01"].platform is Platform.NXOS and devices["dc-n9k01"].become is True
+    assert (devices["bldg3-ex01"].platform, devices["bldg3-ex01"].port) == ("junos", 830)
+    assert devices["dc-n9k01"].platform == "nxos" and devices["dc-n9k01"].become is True
     assert all(d.password_env == "CAMPUS_PW" and d.password is None for d in devices.values())
     assert dict(devices["bldg1-dist"].extra)["snmp_location"] == "Campus, building 1"  # resolved from host_vars
 
@@ -111,8 +110,8 @@ def test_an_undefined_password_reference_is_asked_for_at_connect_time(monkeypatc
     devices = load_inventory(INVENTORIES[2])
     assert sorted(devices) == ["acc-a1", "acc-a2", "acc-a3", "core-a1", "core-a2", "core-f1"]
     assert devices["acc-a2"].host == "acc-a2.oob.example.net"  # {{ inventory_hostname }}.{{ mgmt_domain }}
-    assert devices["core-a1"].host == "203.0.113.1" and devices["core-a1"].platform is Platform.JUNOS
-    assert devices["acc-a3"].platform is Platform.IOS
+    assert devices["core-a1"].host == "203.0.113.1" and devices["core-a1"].platform == "junos"
+    assert devices["acc-a3"].platform == "ios"
     assert dict(devices["core-f1"].extra)["role"] == "core"  # ansible_group_priority beats the name order
     assert all(d.password is None and d.password_env == "vault_password" for d in devices.values())
     from drivers.ssh import password_for
@@ -140,34 +139,34 @@ def test_ansible_connection_of_the_real_inventories_picks_their_drivers(tmp_path
     devices = load_inventory(hosts)
     # [network:vars] says network_cli (the CLI over SSH); [junos:vars] overrides it with netconf.
     assert {name: d.driver for name, d in devices.items() if name != "bldg3-ex01"} == dict.fromkeys(
-        ["bldg1-acc01", "bldg1-acc02", "bldg1-acc03", "bldg1-dist", "bldg2-acc01", "dc-n9k01"], DriverName.NETMIKO)
-    assert devices["bldg3-ex01"].driver is DriverName.NAPALM
+        ["bldg1-acc01", "bldg1-acc02", "bldg1-acc03", "bldg1-dist", "bldg2-acc01", "dc-n9k01"], "netmiko")
+    assert devices["bldg3-ex01"].driver == "napalm"
 
 
 @pytest.mark.parametrize(("connection", "network_os", "driver"), [
-    ("ansible.netcommon.network_cli", "cisco.ios.ios", DriverName.NETMIKO),
-    ("network_cli", "arista.eos.eos", DriverName.NETMIKO),
-    ("network_cli", "junipernetworks.junos.junos", DriverName.NETMIKO),
-    ("ansible.netcommon.network_cli", "cisco.nxos.nxos", DriverName.NETMIKO),
-    ("ansible.netcommon.netconf", "junipernetworks.junos.junos", DriverName.NAPALM),
-    ("netconf", "junos", DriverName.NAPALM),
-    ("ansible.netcommon.httpapi", "arista.eos.eos", DriverName.NAPALM),
-    ("httpapi", "nxos", DriverName.NAPALM),
-    ("napalm", "ios", DriverName.NAPALM),
-    ("local", "eos", DriverName.NAPALM),            # a module that connects by itself: the platform's default
-    ("ssh", "ios", DriverName.NETMIKO),
-    ("ansible.builtin.paramiko_ssh", "eos", DriverName.NETMIKO),
-    ("ssh", "linux", DriverName.LINUX),
-    ("ansible.builtin.local", "linux", DriverName.LINUX),
+    ("ansible.netcommon.network_cli", "cisco.ios.ios", "netmiko"),
+    ("network_cli", "arista.eos.eos", "netmiko"),
+    ("network_cli", "junipernetworks.junos.junos", "netmiko"),
+    ("ansible.netcommon.network_cli", "cisco.nxos.nxos", "netmiko"),
+    ("ansible.netcommon.netconf", "junipernetworks.junos.junos", "napalm"),
+    ("netconf", "junos", "napalm"),
+    ("ansible.netcommon.httpapi", "arista.eos.eos", "napalm"),
+    ("httpapi", "nxos", "napalm"),
+    ("napalm", "ios", "napalm"),
+    ("local", "eos", "napalm"),            # a module that connects by itself: the platform's default
+    ("ssh", "ios", "netmiko"),
+    ("ansible.builtin.paramiko_ssh", "eos", "netmiko"),
+    ("ssh", "linux", "linux"),
+    ("ansible.builtin.local", "linux", "linux"),
 ])
 def test_ansible_connection_and_network_os_choose_driver_and_platform(connection: str, network_os: str,
-                                                                      driver: DriverName, tmp_path: Path) -> None:
+                                                                      driver: str, tmp_path: Path) -> None:
     path = tmp_path / "inventory.yml"
     path.write_text(f"all:\n  hosts:\n    sw1:\n      ansible_host: 192.0.2.1\n      ansible_connection: {connection}\n"
                     f"      ansible_network_os: {network_os}\n      password_env: PW\n")
     device = load_inventory(path)["sw1"]
-    assert device.driver is driver
-    assert device.platform.value == network_os.rsplit(".", 1)[-1]
+    assert device.driver == driver
+    assert device.platform == network_os.rsplit(".", 1)[-1]
 
 
 def test_an_explicit_driver_wins_over_ansible_connection(tmp_path: Path) -> None:
@@ -178,7 +177,7 @@ def test_an_explicit_driver_wins_over_ansible_connection(tmp_path: Path) -> None
                     "    ex2: {ansible_network_os: junos, ansible_connection: httpapi, driver: napalm}\n")
     devices = load_inventory(path)
     assert (devices["sw1"].driver, devices["ex1"].driver, devices["ex2"].driver) == (
-        DriverName.NAPALM, DriverName.NETMIKO, DriverName.NAPALM)
+        "napalm", "netmiko", "napalm")
 
 
 def test_a_connection_that_cannot_reach_the_platform_names_host_variable_and_file(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from engine.driver import ClassStats, Connection, DriverRegistry, FeatureProbe, Neighbours
 from engine.errors import ConnectError, IntentError
-from engine.model import Device, DriverName, Platform
+from engine.model import Device
 from tests.conftest import fake_distribution
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,7 +58,7 @@ def test_another_distribution_claiming_a_driver_name_is_refused(tmp_path: Path, 
 
 
 def test_an_unknown_driver_is_a_connect_error_naming_the_device(tmp_path: Path) -> None:
-    device = Device("sw1", Platform.IOS, DriverName.NETMIKO)
+    device = Device("sw1", "ios", "netmiko")
     with pytest.raises(ConnectError, match=r"sw1: no driver named 'netmiko' is installed \(installed: acme\)"):
         DriverRegistry([_Plugin("acme")]).create(device, tmp_path, Connection())  # type: ignore[list-item]
 
@@ -66,9 +66,9 @@ def test_an_unknown_driver_is_a_connect_error_naming_the_device(tmp_path: Path) 
 def test_abilities_are_protocols_the_drivers_have_or_lack(tmp_path: Path) -> None:
     registry = DriverRegistry.installed()
     connection = Connection(str(tmp_path / "known_hosts"), False, registry)
-    linux = registry.create(Device("r1", Platform.LINUX, DriverName.LINUX, netns="nowhere"), tmp_path, connection)
-    napalm = registry.create(Device("r2", Platform.EOS, DriverName.NAPALM), tmp_path, connection)
-    netmiko = registry.create(Device("r3", Platform.IOS, DriverName.NETMIKO), tmp_path, connection)
+    linux = registry.create(Device("r1", "linux", "linux", netns="nowhere"), tmp_path, connection)
+    napalm = registry.create(Device("r2", "eos", "napalm"), tmp_path, connection)
+    netmiko = registry.create(Device("r3", "ios", "netmiko"), tmp_path, connection)
     assert [isinstance(d, ClassStats) for d in (linux, napalm, netmiko)] == [True, False, False]
     assert [isinstance(d, FeatureProbe) for d in (linux, napalm, netmiko)] == [True, False, False]
     assert [isinstance(d, Neighbours) for d in (linux, napalm, netmiko)] == [False, True, False]

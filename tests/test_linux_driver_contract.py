@@ -17,7 +17,7 @@ from drivers.ssh import ConnectOptions
 from engine.compiler import compile_site
 from engine.errors import CommitError, ConnectError
 from engine.loader import load_site
-from engine.model import Device, DriverName, Platform
+from engine.model import Device
 from tests.conftest import SiteDir
 from tests.sshlab import RemoteHost
 
@@ -60,12 +60,12 @@ def desired(tmp_path: Path, remote: RemoteHost) -> dict:
 
 def make_driver(kind: str, remote: RemoteHost, work: Path) -> LinuxDriver:
     if kind == "netns":
-        device = Device("r1", Platform.LINUX, DriverName.LINUX, netns=remote.netns)
+        device = Device("r1", "linux", "linux", netns=remote.netns)
         return LinuxDriver(device, work)
     known = work / "known_hosts"
     known.parent.mkdir(parents=True, exist_ok=True)
     known.write_text(remote.known_hosts_line())
-    device = Device("r1", Platform.LINUX, DriverName.LINUX, host=remote.address, username="root",
+    device = Device("r1", "linux", "linux", host=remote.address, username="root",
                     key_file=str(remote.client_key))
     return LinuxDriver(device, work, ConnectOptions(known))
 
@@ -113,7 +113,7 @@ def test_both_transports_read_the_same_state(remote: RemoteHost, desired: dict, 
 
 def test_unknown_host_key_is_refused_with_its_fingerprint(remote: RemoteHost, tmp_path: Path) -> None:
     known = tmp_path / "known_hosts"
-    device = Device("r1", Platform.LINUX, DriverName.LINUX, host=remote.address, username="root",
+    device = Device("r1", "linux", "linux", host=remote.address, username="root",
                     key_file=str(remote.client_key))
     with pytest.raises(ConnectError) as info:
         LinuxDriver(device, tmp_path, ConnectOptions(known)).open()
@@ -124,7 +124,7 @@ def test_unknown_host_key_is_refused_with_its_fingerprint(remote: RemoteHost, tm
 
 def test_accept_new_records_the_key_and_a_changed_key_is_always_refused(remote: RemoteHost, tmp_path: Path) -> None:
     known = tmp_path / "known_hosts"
-    device = Device("r1", Platform.LINUX, DriverName.LINUX, host=remote.address, username="root",
+    device = Device("r1", "linux", "linux", host=remote.address, username="root",
                     key_file=str(remote.client_key))
     with LinuxDriver(device, tmp_path, ConnectOptions(known, accept_new_host_keys=True)) as driver:
         driver.read()
@@ -139,7 +139,7 @@ def test_accept_new_records_the_key_and_a_changed_key_is_always_refused(remote: 
 def test_wrong_credentials_are_a_clear_error(remote: RemoteHost, tmp_path: Path) -> None:
     known = tmp_path / "known_hosts"
     known.write_text(remote.known_hosts_line())
-    device = Device("r1", Platform.LINUX, DriverName.LINUX, host=remote.address, username="root",
+    device = Device("r1", "linux", "linux", host=remote.address, username="root",
                     key_file=str(remote.other_key))
     with pytest.raises(ConnectError, match=f"SSH authentication failed for user root at {remote.address}"):
         LinuxDriver(device, tmp_path, ConnectOptions(known)).open()

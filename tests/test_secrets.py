@@ -118,7 +118,7 @@ def test_masking_patterns() -> None:
 
 def test_a_missing_secret_is_prompted_once_and_kept_for_this_process(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from drivers.ssh import password_for
-    from engine.model import Device, DriverName, Platform
+    from engine.model import Device
 
     asked: list[str] = []
     monkeypatch.delenv("PROMPTED_PW", raising=False)
@@ -127,8 +127,8 @@ def test_a_missing_secret_is_prompted_once_and_kept_for_this_process(monkeypatch
         asked.append(label)
         return "typed-secret"
 
-    one = Device("sw1", Platform.IOS, DriverName.NAPALM, username="netops", password_env="PROMPTED_PW")
-    two = Device("sw2", Platform.IOS, DriverName.NAPALM, username="netops", password_env="PROMPTED_PW")
+    one = Device("sw1", "ios", "napalm", username="netops", password_env="PROMPTED_PW")
+    two = Device("sw2", "ios", "napalm", username="netops", password_env="PROMPTED_PW")
     assert password_for(one, prompt) == "typed-secret" and password_for(two, prompt) == "typed-secret"
     assert asked == ["password for netops@sw1 ($PROMPTED_PW): "]  # asked once, for the variable
     import os

@@ -45,7 +45,7 @@ class NetmikoDriver(Lifecycle):
     def __init__(self, device: Device, work_dir: Path, options: ConnectOptions | None = None,
                  connector: Connector | None = None) -> None:
         self.device = device.name
-        self.platform = device.platform.value
+        self.platform = device.platform
         self.work_dir = work_dir
         self._spec = device
         self._options = options or ConnectOptions()

@@ -26,7 +26,7 @@ from pyroute2 import netns as netns_tools  # noqa: E402
 
 from drivers.linux import LinuxDriver  # noqa: E402
 from engine import linux  # noqa: E402
-from engine.model import Device, DriverName, Platform  # noqa: E402
+from engine.model import Device  # noqa: E402
 
 
 def document(classes: int) -> dict:
@@ -85,7 +85,7 @@ def main() -> None:
 
         fresh("bench-intent")
         work = Path(tempfile.mkdtemp())
-        device = Device("bench", Platform.LINUX, DriverName.LINUX, netns="bench-intent")
+        device = Device("bench", "linux", "linux", netns="bench-intent")
         start = time.perf_counter()
         with LinuxDriver(device, work) as driver:
             driver.stage_document(desired)

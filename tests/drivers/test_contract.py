@@ -22,7 +22,7 @@ from napalm.base.mock import MockDriver
 from engine.compiler import compile_site
 from engine.driver import Connection, Driver, DriverRegistry
 from engine.loader import load_site
-from engine.model import Device, DriverName, Platform
+from engine.model import Device
 from engine.render import DeviceConfig
 from tests.conftest import SiteDir
 from tests.drivers.conftest import NETMIKO_SITE
@@ -58,7 +58,7 @@ class LinuxRig:
         subprocess.run(["ip", "netns", "del", self.netns], check=False)
 
     def device(self, netns: str | None = None) -> Device:
-        return Device("r1", Platform.LINUX, DriverName.LINUX, netns=netns or self.netns)
+        return Device("r1", "linux", "linux", netns=netns or self.netns)
 
     def _make(self, netns: str | None = None) -> Driver:
         return REGISTRY.create(self.device(netns), self.root / "work", Connection(drivers=REGISTRY))
@@ -178,7 +178,7 @@ class NapalmRig:
         work = self.root / scenario
         shutil.rmtree(work, ignore_errors=True)
         plugin = _MockPlugin(recorded, {"fail_on_open": True} if scenario == "unreachable" else {})
-        device = Device("r1", Platform(self.platform), DriverName.NAPALM, host="192.0.2.1", username="netops",
+        device = Device("r1", self.platform, "napalm", host="192.0.2.1", username="netops",
                         password="S3cr3tPassw0rd")
         return DriverRegistry([plugin]).create(device, work, Connection())
 

@@ -22,7 +22,7 @@ from drivers.napalm import NapalmDriver
 from engine.compiler import compile_site
 from engine.errors import CommitError, ConnectError, DriverError
 from engine.loader import load_site
-from engine.model import Device, DriverName, Platform
+from engine.model import Device
 from engine.plan import cli_device_plan
 from engine.transaction import DeviceResult  # noqa: F401  (the transaction reports these)
 
@@ -38,7 +38,7 @@ def driver(platform: str, scenario: str, tmp_path: Path, **optional: Any) -> Nap
         return lambda host, user, password, timeout, optional_args: MockDriver(
             host, user, password, timeout, {"path": str(path), **optional})
 
-    device = Device("r1", Platform(platform), DriverName.NAPALM, host="192.0.2.1", username="netops",
+    device = Device("r1", platform, "napalm", host="192.0.2.1", username="netops",
                     password="S3cr3tPassw0rd")
     return NapalmDriver(device, tmp_path / "work", factory=factory)
 

@@ -14,7 +14,7 @@ import pytest
 
 from engine import faults, journal
 from engine.errors import DriverError, IntentError
-from engine.model import Device, DriverName, Platform
+from engine.model import Device
 from engine.transaction import DeviceTimeout, bounded, pending_confirm
 
 
@@ -116,12 +116,12 @@ def test_an_unwritable_journal_raises_a_journal_error(tmp_path: Path) -> None:
 
 
 def test_device_specs_keep_no_secret(tmp_path: Path) -> None:
-    device = Device("s1", Platform.IOS, DriverName.NETMIKO, host="192.0.2.1", password="hunter2",
+    device = Device("s1", "ios", "netmiko", host="192.0.2.1", password="hunter2",
                     napalm_args=(("path", "x"),), extra=(("enable_secret_env", "S1_ENABLE"), ("enable_secret", "pw")))
     spec = journal.device_spec(device)
     assert "hunter2" not in json.dumps(spec) and '"pw"' not in json.dumps(spec)
     again = journal.device_from_spec(json.loads(json.dumps(spec)), "hunter2")
-    assert again == Device("s1", Platform.IOS, DriverName.NETMIKO, host="192.0.2.1", password="hunter2",
+    assert again == Device("s1", "ios", "netmiko", host="192.0.2.1", password="hunter2",
                            napalm_args=(("path", "x"),), extra=(("enable_secret_env", "S1_ENABLE"),))
 
 

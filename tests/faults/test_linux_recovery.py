@@ -267,14 +267,14 @@ def test_removing_any_intent_of_the_example_lab_applies_cleanly(tmp_path: Path) 
 def test_an_ssh_command_that_never_ends_fails_at_its_deadline(tmp_path: Path) -> None:
     """A real OpenSSH server (tests/sshlab.py): the command runs, never exits; run() gives up in time."""
     from drivers.ssh import CommandTimeout, ConnectOptions, connect, run
-    from engine.model import Device, DriverName, Platform
+    from engine.model import Device
     from tests.sshlab import RemoteHost
 
     remote = RemoteHost(tmp_path / "remote")
     try:
         remote.start()
         (tmp_path / "known_hosts").write_text(remote.known_hosts_line())
-        device = Device("edge", Platform.LINUX, DriverName.LINUX, host=remote.address, username="root",
+        device = Device("edge", "linux", "linux", host=remote.address, username="root",
                         key_file=str(remote.client_key))
         client = connect(device, ConnectOptions(tmp_path / "known_hosts", timeout=5, command_timeout=1))
         try:
