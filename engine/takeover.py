@@ -1,8 +1,10 @@
 """What stands in the way of an intent on a brownfield device, found before anything is planned.
 
 A port the intents configure that carries configuration the engine does not own (an address, a
-channel-group, another switchport mode: ``takeover.lines`` in ``templates/<platform>/platform.yaml``)
-and a VLAN id the device already has under another name (``vlan_names``) are conflicts. The plan
+channel-group, another switchport mode: ``takeover.lines`` in ``templates/<platform>/platform.yaml``),
+a gateway SVI the device already has with an address, description or DHCP helper of somebody else's
+(``takeover.svi``; Junos ``irb.N``, or the ``vlan.N`` of older EX switches) and a VLAN id the device
+already has under another name (``vlan_names``) are conflicts. The plan
 refuses them, naming device, interface and lines, unless a responsible intent says
 ``takeover: true``; then these lines are what the merge removes, and the notes say so.
 """
@@ -37,6 +39,8 @@ class Conflict:
         named = ", ".join(repr(i) for i in intents) or "the VLAN intent"
         kind = "carries configuration the engine does not own" if self.port is not None else \
             "already exists under another name"
+        if self.port is not None and self.vlan is not None:
+            kind = f"(the gateway of VLAN {self.vlan}) {kind}"
         return (f"{self.what()} {kind}: {'; '.join(self.lines)} "
                 f"(add takeover: true to intent {named} to replace it)")
 
@@ -74,7 +78,42 @@ def find(device: str, running: list[Node], desired: list[Node], syntax: Platform
                 found.append(Conflict(device, want.text, shown, port=match.group("port"),
                                       line=numbers.get(first.strip(), 1),
                                       removals=frozenset((want.text, c) for c in lines)))
+    found += _svis(device, running, desired, syntax, rule.get("svi") or {}, numbers)
     found += _vlan_names(device, running, desired, syntax, raw, numbers)
+    return found
+
+
+def _svis(device: str, running: list[Node], desired: list[Node], syntax: PlatformSyntax, rule: dict[str, Any],
+          numbers: dict[str, int]) -> list[Conflict]:
+    """The gateway SVIs the intents render that the device already has, not marked as the engine's,
+    with lines the intent does not want: an address, a description, a DHCP helper (``takeover.svi``)."""
+    if not rule:
+        return []
+    wanted_svi = re.compile(rule["desired"])
+    sections = {node.text: node for node in running if node.text}
+    found = []
+    for want in desired:
+        match = wanted_svi.match(want.text)
+        if not match:
+            continue
+        vlan = int(match.group("vlan"))
+        wanted = {child.text for child in want.children}
+        for place in rule.get("running", []):
+            section = place["section"].format(vlan=vlan)
+            have = sections.get(section)
+            if have is None or syntax.owns(have):
+                continue
+            prefix = str(place.get("prefix", "")).format(vlan=vlan)
+            in_the_way = [re.compile(p) for p in place["lines"]]
+            lines = [c.text for c in have.children if c.text.startswith(prefix) and c.text not in wanted
+                     and any(p.search(c.text[len(prefix):]) for p in in_the_way)]
+            if not lines:
+                continue
+            shown = tuple(f"{section[4:]} {c}" if syntax.style == "set" else c for c in lines)
+            first = next(c.raw for c in have.children if c.text == lines[0]) if syntax.style == "set" else section
+            found.append(Conflict(device, section, shown, port=place["name"].format(vlan=vlan), vlan=vlan,
+                                  line=numbers.get((first or section).strip(), 1),
+                                  removals=frozenset((section, c) for c in lines)))
     return found
 
 

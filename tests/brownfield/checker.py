@@ -135,6 +135,7 @@ def check(platform: str, running_text: str, desired_text: str, plan: DevicePlan)
         assert vlans <= after.trunks.get(section, frozenset(range(1, 4095))), f"{section}: desired VLANs not allowed"
     desired_sections = {p[0]: p for p in desired.paths}
     takeover = " ".join(plan.notes)
+    removed = {line for note in plan.notes if ": removes " in note for line in note.split(": removes ", 1)[1].split("; ")}
     marked = {p[0] for p in before.paths if len(p) == 2 and p[1].startswith("description intent:")}
     for path in sorted(before.paths - after.paths):
         if any(ENGINE_NAMES.search(part) for part in path) or path[0] in marked:
@@ -142,8 +143,8 @@ def check(platform: str, running_text: str, desired_text: str, plan: DevicePlan)
         if len(path) >= 2 and path[0] in desired_sections and any(
                 len(d) == 2 and d[0] == path[0] and _setting(d[1]) == _setting(path[1]) for d in desired.paths):
             continue
-        if len(path) >= 2 and path[-1] in takeover:
-            continue
+        if len(path) >= 2 and (path[-1] in takeover or path[1] in removed):
+            continue  # a line a takeover note names, or one inside it (`hsrp 10` takes its `ip` along)
         raise AssertionError(f"a line the engine does not own changed: {' > '.join(path)}")
     for path in after.paths - before.paths:
         assert not (len(path) == 2 and path[0].startswith("interface") and path[1] == "shutdown"), f"{path[0]} shut"

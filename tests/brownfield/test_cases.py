@@ -7,15 +7,19 @@ the plan must refuse it first, naming the device, the place and the lines.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from engine.compiler import compile_site
 from engine.errors import ValidationError
 from engine.loader import load_site
 from engine.plan import Plan, RunningState, make_plan
 from tests.brownfield import checker
-from tests.brownfield.test_corpus import HERE, MANIFEST, write_site
+from tests.brownfield.test_corpus import HERE, write_site
+
+CASES: dict[str, dict[str, Any]] = yaml.safe_load((HERE / "cases.yaml").read_text())
 
 
 def plan_of(tmp_path: Path, platform: str, running: str, roles: dict[str, str], takeover: bool) -> tuple[Plan, str]:
@@ -24,35 +28,47 @@ def plan_of(tmp_path: Path, platform: str, running: str, roles: dict[str, str], 
     return make_plan(site, compilation, RunningState(tmp_path / "running")), compilation.configs["dut"].text
 
 
-def corpus(case: str) -> tuple[str, dict[str, str]]:
-    return (HERE / "corpus" / case).read_text(), MANIFEST[case]["roles"]
+def test_every_case_file_is_in_the_manifest() -> None:
+    assert sorted(str(p.relative_to(HERE / "cases")) for p in (HERE / "cases").glob("*/*.cfg")) == sorted(CASES)
+    traps = {trap for entry in CASES.values() for trap in entry["traps"]}
+    assert {"svi-foreign-address", "svi-helper-address", "junos-vlan-unit", "junos-protect"} <= traps
+    assert {case.split("/")[0] for case in CASES} == {"ios", "eos", "nxos", "junos"}
 
 
-def test_a_protected_port_the_plan_would_change_is_refused_naming_the_hierarchy(tmp_path: Path) -> None:
-    text, roles = corpus("junos/ex01-plain.cfg")
-    text = text.replace("    ge-0/0/3 {", "    protect: ge-0/0/3 {")  # access_a, as `show configuration` marks it
-    line = text.splitlines().index("    protect: ge-0/0/3 {") + 1
+def refusals(tmp_path: Path, case: str, takeover: bool) -> list[str]:
+    entry = CASES[case]
     with pytest.raises(ValidationError) as info:
-        plan_of(tmp_path, "junos", text, roles, takeover=True)  # takeover cannot lift a protection
-    message = str(info.value)
-    assert f"running/dut.cfg:{line}:1: dut: the plan would change the protected hierarchy [edit interfaces " \
-           "ge-0/0/3]: delete interfaces ge-0/0/3 unit 0 family ethernet-switching vlan members default" in message
-    assert "unprotect interfaces ge-0/0/3" in message
+        plan_of(tmp_path, case.split("/")[0], (HERE / "cases" / case).read_text(), entry["roles"], takeover)
+    return str(info.value).splitlines()  # one FILE:LINE:COL: message per problem
 
 
-@pytest.mark.parametrize("form", ["brace", "set"])
-def test_protected_hierarchies_the_plan_leaves_alone_survive_both_round_trips(form: str, tmp_path: Path) -> None:
-    case = "junos/ex01-plain.cfg" if form == "brace" else "junos/ex02-spaces.cfg"
-    text, roles = corpus(case)
-    if form == "brace":
-        text = text.replace("system {", "protect: system {", 1).replace("    em0 {", "    protect: em0 {")
-    else:
-        text = text.replace("set interfaces em0 unit 0 family inet address 192.0.2.41/24\n",
-                            "set interfaces em0 unit 0 family inet address 192.0.2.41/24\nprotect interfaces em0\n")
-        text += "protect system\n"
-    plan, desired = plan_of(tmp_path, "junos", text, roles, takeover=True)
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_without_takeover_the_plan_refuses_exactly_what_stands_in_the_way(case: str, tmp_path: Path) -> None:
+    messages = refusals(tmp_path, case, takeover=False)
+    expected = CASES[case]["refused"]
+    assert len(messages) == len(expected), messages
+    for wanted in expected:
+        assert any(wanted in message for message in messages), (wanted, messages)
+    assert "Traceback" not in "".join(messages)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_with_takeover_the_plan_is_judged_by_the_checker_or_still_refused(case: str, tmp_path: Path) -> None:
+    entry = CASES[case]
+    if entry["with_takeover"] != "plan":
+        messages = refusals(tmp_path, case, takeover=True)
+        assert len(messages) == len(entry["with_takeover"]), messages
+        for wanted in entry["with_takeover"]:
+            assert any(wanted in message for message in messages), (wanted, messages)
+        return
+    running = (HERE / "cases" / case).read_text()
+    plan, desired = plan_of(tmp_path, case.split("/")[0], running, entry["roles"], takeover=True)
     device = plan.devices["dut"]
-    assert device.changed and not any("protect" in c or " em0 " in c or " system " in c for c in device.commands)
-    checker.check("junos", text, desired, device)
+    assert device.changed and device.commands
+    checker.check(case.split("/")[0], running, desired, device)
+    for note in entry["notes"]:
+        assert note in device.notes, (note, device.notes)
     changed = [line for line in device.diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))]
-    assert not [line for line in changed if "protect" in line]  # context at most, never a change
+    assert not [line for line in changed if line[1:].startswith("protect")]  # protect lines: context at most
+    assert not [c for c in device.commands if "protect" in c]
+
