@@ -7,6 +7,8 @@ No Python traceback reaches the user: set INTENT_DEBUG=1 to see one for an inter
 
 from __future__ import annotations
 
+import functools
+import gc
 import json
 import os
 import sys
@@ -68,6 +70,26 @@ def _fail(lines: list[str]) -> NoReturn:
 def _has_location(line: str) -> bool:
     head = line.split(": ", 1)[0]
     return head.count(":") >= 2 and head.rsplit(":", 2)[-1].isdigit()
+
+
+def _without_collector(func: F) -> F:
+    """Run a command with Python's cyclic collector off (as it was, after). An offline plan is one short
+    pass over data without reference cycles: every collection between and after its stages walks all
+    of the site, compilation and plan again to free nothing (0.7 CPU s of 5 at 1,000 devices)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            if collecting:
+                gc.enable()
+            else:
+                gc.disable()
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _guard(func: F) -> F:
@@ -198,6 +220,7 @@ def validate(sites: tuple[Path, ...], allow_plaintext_secrets: bool) -> None:
 
 
 @_guard
+@_without_collector
 def _validate_one(site: Path, allow_plaintext_secrets: bool) -> None:
     from engine.compiler import compile_site
     from engine.loader import load_site
@@ -226,6 +249,7 @@ def _validate_one(site: Path, allow_plaintext_secrets: bool) -> None:
 @ACCEPT_NEW
 @PLAINTEXT
 @_guard
+@_without_collector
 def plan(site: Path, running_dir: Path | None, output_format: str, out_file: Path | None, detailed_exitcode: bool,
          parallel: int, connect_timeout: float, state_dir: Path | None, known_hosts: str | None,
          accept_new_host_keys: bool, allow_plaintext_secrets: bool) -> None:
@@ -250,6 +274,7 @@ def plan(site: Path, running_dir: Path | None, output_format: str, out_file: Pat
         if running_dir is None:
             from engine.transaction import live_plan
 
+            gc.enable()  # drivers' connections do make reference cycles
             with _reading(compilation) as progress:
                 result = live_plan(loaded, compilation, StateDir.for_site(loaded, state_dir), parallel,
                                    connection=_connection(known_hosts, accept_new_host_keys, connect_timeout),

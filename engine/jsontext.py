@@ -1,4 +1,4 @@
-"""Indented JSON, fast: the bytes of ``json.dumps(value, indent=2)``, from orjson when it gives them.
+"""JSON text, fast: the bytes of ``json.dumps``, from orjson when it gives them.
 
 The standard library's encoder is pure Python once ``indent`` is set, which makes a 1,000-device
 plan's JSON cost seconds. orjson writes the same layout in C; its output is used only where it is
@@ -16,28 +16,59 @@ try:
 except ImportError:  # pragma: no cover - orjson is a declared dependency
     orjson = None  # type: ignore[assignment]
 
+_LEAVES = (str, int, bool, type(None))  # exact types that hold no float
+
 
 def dumps(value: Any, *, sort_keys: bool = False) -> str:
     """``json.dumps(value, indent=2, sort_keys=sort_keys)``, byte for byte."""
-    if orjson is not None and not _has_float(value):
-        option = orjson.OPT_INDENT_2 | (orjson.OPT_SORT_KEYS if sort_keys else 0)
-        try:
-            raw = orjson.dumps(value, option=option)
-        except TypeError:  # a key that is not a string, an integer past 64 bits, a type orjson lacks
-            raw = b""
-        if raw and raw.isascii() and b"\x7f" not in raw:
-            return raw.decode("ascii")
-    return json.dumps(value, indent=2, sort_keys=sort_keys)
+    raw = _orjson(value, orjson.OPT_INDENT_2 if orjson is not None else 0, sort_keys)
+    return raw.decode("ascii") if raw is not None else json.dumps(value, indent=2, sort_keys=sort_keys)
+
+
+def compact(value: Any) -> bytes:
+    """``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()``, byte for byte
+    (the canonical form plan hashes cover)."""
+    raw = _orjson(value, 0, True)
+    if raw is not None:
+        return raw
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def _orjson(value: Any, option: int, sort_keys: bool) -> bytes | None:
+    """orjson's bytes for ``value``, or None where they could differ from ``json.dumps``'s."""
+    if orjson is None or _has_float(value):
+        return None
+    try:
+        raw = orjson.dumps(value, option=option | (orjson.OPT_SORT_KEYS if sort_keys else 0))
+    except TypeError:  # a key that is not a string, an integer past 64 bits, a type orjson lacks
+        return None
+    return raw if raw.isascii() and b"\x7f" not in raw else None
 
 
 def _has_float(value: Any) -> bool:
+    """Whether a float (or a float subclass) is anywhere in ``value``. Leaves of the common exact types
+    are skipped without a call: a plan is mostly lists of strings."""
+    leaves = _LEAVES
     stack = [value]
+    push = stack.append
     while stack:
         item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, (list, tuple)):
-            stack.extend(item)
+        kind = type(item)
+        if kind is dict:
+            items = item.values()
+        elif kind is list or kind is tuple:
+            items = item
+        elif kind in leaves:
+            continue
         elif isinstance(item, float):
             return True
+        elif isinstance(item, dict):
+            items = item.values()
+        elif isinstance(item, (list, tuple)):
+            items = item
+        else:
+            continue
+        for child in items:
+            if type(child) not in leaves:
+                push(child)
     return False

@@ -118,7 +118,7 @@ _SEAL_FIELDS = ("plan_hash", "signature")
 def _canonical(document: dict[str, Any]) -> bytes:
     """The bytes the plan hash and signature cover: every field but those two, in one canonical form."""
     body = {key: value for key, value in document.items() if key not in _SEAL_FIELDS}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+    return jsontext.compact(body)  # json.dumps(sort_keys, ",", ":", ensure_ascii), byte for byte
 
 
 def seal(document: dict[str, Any], key: str | None = None) -> str:

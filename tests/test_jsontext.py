@@ -41,11 +41,15 @@ def test_random_values(seed: int) -> None:
     value = random_value(random.Random(seed))
     for sort_keys in (False, True):
         assert jsontext.dumps(value, sort_keys=sort_keys) == json.dumps(value, indent=2, sort_keys=sort_keys)
+    assert jsontext.compact(value) == json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
 def test_non_string_keys_and_empty_containers() -> None:
     for value in ({1: "a", "b": [{}, [], ()]}, {"x": {"y": {}}}, [], {}, "é", 2**70):
         assert jsontext.dumps(value) == json.dumps(value, indent=2)
+        if not isinstance(value, dict) or all(isinstance(key, str) for key in value):  # json cannot sort 1 and "b"
+            assert jsontext.compact(value) == json.dumps(value, sort_keys=True, separators=(",", ":"),
+                                                         ensure_ascii=True).encode()
 
 
 def test_plans_of_every_golden_site(tmp_path: Path) -> None:
