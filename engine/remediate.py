@@ -81,7 +81,33 @@ def _as_list(value: str | list[str]) -> list[str]:
 def hconfig(platform: str, text: str) -> Any:
     from hier_config import get_hconfig
 
+    bare, search = _without_line_subs(platform)
+    if search is not None and not any(search(" " * (len(line) - len(line.lstrip())) + " ".join(line.split()))
+                                      for line in text.splitlines()):
+        return get_hconfig(bare, text)  # no per-line rule would change a line: the same tree, fewer regexes
     return get_hconfig(hier_driver(platform), text)
+
+
+@cache
+def _without_line_subs(platform: str) -> tuple[Any, Callable[[str], Any] | None]:
+    """The platform's driver without its per-line substitutions (``^Building configuration``, comment
+    lines...), and one search that finds a line any of them would change, as hier_config's reader
+    sees the line (indent kept, inner whitespace folded). Where the reader could see a line otherwise
+    (a preprocessor, whole-text rules) or the rules cannot be joined into one pattern, None."""
+    import copy
+
+    from hier_config.platforms.driver_base import HConfigDriverBase
+
+    driver = hier_driver(platform)
+    rules = driver.rules
+    patterns = [rule.search for rule in rules.per_line_sub]
+    if not patterns or rules.full_text_sub or \
+            type(driver).config_preprocessor is not HConfigDriverBase.config_preprocessor or \
+            any(re.search(r"\\[0-9]|\(\?[^:]", pattern) for pattern in patterns):
+        return driver, None
+    bare = copy.copy(driver)
+    bare.rules = rules.model_copy(update={"per_line_sub": []})
+    return bare, re.compile("|".join(f"(?:{pattern})" for pattern in patterns)).search
 
 
 def content(nodes: list[cliconfig.Node], syntax: cliconfig.PlatformSyntax) -> str:
@@ -115,7 +141,7 @@ def _fresh(platform: str, before: Any, after: Any, merged: list[cliconfig.Node],
     line new, so every line tagged ``desired``): ``after`` itself stands in for it, which it can when
     no two siblings share a text (``_distinct_siblings``: a copy would fold those). The undo negates
     each top line of ``after`` as ``config_to_get_to`` does (nothing of an empty target can make a
-    line idempotent), then is tagged as usual. tests/test_remediate_fast.py checks both paths give
+    line idempotent), then is tagged as usual. tests/test_fast_paths.py checks both paths give
     the same commands over the golden sites and the benchmark's fabric."""
     from hier_config import HConfig
 

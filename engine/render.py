@@ -13,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import json
+import types
+import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
@@ -126,7 +128,21 @@ def _strings(value: object, where: str, role: str = "word") -> Iterator[tuple[st
 
 @cache
 def _fields(cls: type) -> tuple[tuple[str, str], ...]:
-    return tuple((item.name, TOKEN_ROLES.get((cls.__name__, item.name), "word")) for item in dataclasses.fields(cls))
+    """The fields of ``cls`` that can hold a string, with their roles: those whose type is made of
+    ints, bools and None only (``vlans: tuple[int, ...]``, ``rate_bps: int``) are not walked."""
+    hints = typing.get_type_hints(cls)
+    return tuple((item.name, TOKEN_ROLES.get((cls.__name__, item.name), "word")) for item in dataclasses.fields(cls)
+                 if not _stringless(hints.get(item.name, object)))
+
+
+def _stringless(annotation: Any) -> bool:
+    if annotation in (int, bool, type(None)):
+        return True
+    arguments = typing.get_args(annotation)
+    origin = typing.get_origin(annotation)
+    if origin is tuple or origin is typing.Union or isinstance(annotation, types.UnionType):
+        return bool(arguments) and all(argument is Ellipsis or _stringless(argument) for argument in arguments)
+    return False
 
 
 def _values(model: object) -> set[tuple[str, str]]:

@@ -127,3 +127,42 @@ def test_a_fresh_config_with_repeated_siblings_takes_the_full_path() -> None:
     tree = remediate.hconfig("ios", remediate.content(merged, syntax))
     assert not remediate._distinct_siblings(tree)
     assert remediate.remediate("ios", [], merged) == reference("ios", [], merged)
+
+
+def _shape(tree: Any) -> list[tuple[int, str, int]]:
+    return [(child.depth(), child.text, child.order_weight) for child in tree.all_children()]
+
+
+def test_reading_without_line_rules_gives_hier_configs_own_tree(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``hconfig`` skips the per-line substitutions only when none would change a line: every text the
+    corpus plans read (and the corpus's raw running configs, with their banners, ``!`` comment lines and
+    ``Building configuration``) gives the tree hier_config's own driver gives."""
+    from hier_config import get_hconfig
+
+    texts: list[tuple[str, str]] = []
+    for platform, running, merged, _ in _recorded(monkeypatch, list(_corpus_sites(tmp_path))[:20]):
+        syntax = platform_spec(platform).syntax
+        assert syntax is not None
+        texts += [(platform, remediate.content(nodes, syntax)) for nodes in (running, merged)]
+    texts += [(name.split("/")[0], (test_corpus.HERE / "corpus" / name).read_text()) for name in test_corpus.CASES]
+    texts += [("ios", "interface Gi1/0/1\n  no ip address\n description  two  spaces\n"),
+              ("nxos", "interface Ethernet1/1\n description a!b\n")]
+    skipped = 0
+    for platform, text in texts:
+        bare, search = remediate._without_line_subs(platform)
+        skipped += search is not None and remediate.hconfig(platform, text).driver is bare
+        assert _shape(remediate.hconfig(platform, text)) == _shape(get_hconfig(remediate.hier_driver(platform), text))
+    assert skipped >= 20
+
+
+def test_the_token_check_sees_every_string_of_every_model(tmp_path: Path) -> None:
+    """``check_tokens`` walks only the fields whose type can hold a string; on every model of the golden
+    sites and a fabric, what it sees is every string the full walk (the one refusals are worded from)
+    finds, with the same roles."""
+    from engine import render
+
+    sites = [case for case in sorted(GOLDEN.glob("*/*/site.yaml"))] + [fabric.generate(tmp_path / "f", 30, guarantees=6)]
+    models = [model for site_file in sites for model in compile_site(load_site(site_file)).models.values()]
+    assert {model.platform for model in models} == {"linux", "ios", "eos", "nxos", "junos"}
+    for model in models:
+        assert render._values(model) == {(role, value) for _, role, value in render._strings(model, "")}
