@@ -33,6 +33,11 @@ class Host:
     vlan: int
 
 
+def host_netns(device: str, interface: str) -> str:
+    """The namespace of the lab host behind ``device:interface`` (CONTRACT §6): ``h-acc1-eth3``."""
+    return f"h-{device}-{interface}".replace("/", "-")
+
+
 NOWHERE = Host("", "", "", "0.0.0.0/32", "0.0.0.0", 0)
 
 

@@ -3,12 +3,13 @@
 A name ends up in vendor configuration lines, in file names (``--running DIR/<device>.cfg``, the
 state directory) and in network namespace paths, so each is checked in full (``fullmatch``: unlike
 JSON Schema's ``$``, no final newline slips through) before anything uses it. The patterns are
-documented in README "Names".
+documented in README "Names". A platform whose names are narrower says so in the ``identifiers:``
+of its ``templates/<platform>/platform.yaml``; the engine names no platform.
 
     site        [a-z0-9][a-z0-9-]{0,62}
     device      [A-Za-z0-9][A-Za-z0-9_.-]{0,62}, no ".."   (inventory host keys; become file names)
     netns       [A-Za-z0-9][A-Za-z0-9_.-]{0,63}, no ".."   (becomes /run/netns/<name>)
-    interface   [A-Za-z0-9][A-Za-z0-9_./-]{0,63}            (Linux devices: at most 15, no "/")
+    interface   [A-Za-z0-9][A-Za-z0-9_./-]{0,63}            (a platform may narrow it: Linux, at most 15, no "/")
     intent      [A-Za-z0-9][A-Za-z0-9_.-]{0,47}
     vlan name   [A-Za-z0-9][A-Za-z0-9_-]{0,31}
 """
@@ -42,8 +43,6 @@ NETNS = NameRule("netns", re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*"), "letters, d
                  file_name=True)
 INTERFACE = NameRule("interface name", re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]*"),
                      "letters, digits, '_', '.', '/' and '-'", 64)
-LINUX_INTERFACE = NameRule("Linux interface name", re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*"),
-                           "letters, digits, '_', '.' and '-' (no '/')", 15)
 INTENT = NameRule("intent name", re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*"), "letters, digits, '_', '.' and '-'", 48)
 VLAN_NAME = NameRule("VLAN name", re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*"), "letters, digits, '_' and '-'", 32)
 
@@ -88,8 +87,16 @@ def name_problem(rule: NameRule, value: Any) -> str | None:
     return None
 
 
+@cache
 def interface_rule(platform: str | None) -> NameRule:
-    return LINUX_INTERFACE if platform == "linux" else INTERFACE
+    """The interface rule of ``platform``: ``identifiers: interface:`` of its platform.yaml (what,
+    pattern, allowed, max_length, each defaulting to the generic rule's), else the generic rule."""
+    own = (platform_data(platform).get("identifiers") or {}).get("interface") \
+        if platform is not None and platform in known_platforms() else None
+    if not own:
+        return INTERFACE
+    return NameRule(str(own.get("what", INTERFACE.what)), re.compile(str(own.get("pattern", INTERFACE.pattern.pattern))),
+                    str(own.get("allowed", INTERFACE.allowed)), int(own.get("max_length", INTERFACE.max_length)))
 
 
 def interface_problem(platform: str | None, value: Any) -> str | None:

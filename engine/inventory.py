@@ -22,10 +22,12 @@ import re
 import shlex
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from engine.errors import Location, ValidationError
+from engine.platforms import known_platforms, platform_data
 from engine.yamlsrc import JsonPath, SourceDoc, Vaulted, current_limits, load_yaml, read_text
 
 VAR_EXTENSIONS = ("", ".yml", ".yaml", ".json")
@@ -380,19 +382,12 @@ def resolve(host: str, merged: Merged) -> tuple[Merged, list[tuple[JsonPath, str
 
 
 # How ``ansible_connection`` (its collection prefix dropped: ``ansible.netcommon.network_cli`` is
-# ``network_cli``) reaches each platform, as the driver family that does the same: the CLI over SSH is
-# Netmiko's, NETCONF (Junos) and eAPI / NX-API (``httpapi``) are what NAPALM's drivers speak; ``local``
-# (a module that connects by itself) leaves the platform's default driver (None). A platform missing
-# from a row is a combination no driver can serve.
-_SSH: dict[str, str | None] = {"ios": "netmiko", "eos": "netmiko", "nxos": "netmiko", "junos": "netmiko", "linux": "linux"}
-CONNECTION_DRIVERS: dict[str, dict[str, str | None]] = {
-    "network_cli": {"ios": "netmiko", "eos": "netmiko", "nxos": "netmiko", "junos": "netmiko"},
-    "netconf": {"junos": "napalm"},
-    "httpapi": {"eos": "napalm", "nxos": "napalm"},
-    "napalm": {"ios": "napalm", "eos": "napalm", "nxos": "napalm", "junos": "napalm"},
-    "ssh": _SSH, "paramiko": _SSH, "paramiko_ssh": _SSH, "smart": _SSH,
-    "local": {"ios": None, "eos": None, "nxos": None, "junos": None, "linux": "linux"},
-}
+# ``network_cli``) reaches a platform is data: ``ansible_connection:`` in templates/<platform>/platform.yaml
+# maps each connection to the driver family that does the same (null: the platform's default driver).
+# A connection a platform does not list is a combination no driver can serve.
+@cache
+def _connection_rows() -> dict[str, dict[str, str | None]]:
+    return {known: dict(platform_data(known).get("ansible_connection") or {}) for known in known_platforms()}
 
 
 def connection_driver(connection: str, platform: str) -> tuple[str | None, str | None]:
@@ -400,13 +395,15 @@ def connection_driver(connection: str, platform: str) -> tuple[str | None, str |
     platform's default, None), or (None, why not) when it names no connection intent has or one that
     cannot reach the platform."""
     name = connection.strip().rsplit(".", 1)[-1]
-    row = CONNECTION_DRIVERS.get(name)
-    if row is None:
-        return None, (f"unsupported ansible_connection {connection!r} (understood: {', '.join(sorted(CONNECTION_DRIVERS))}, "
+    rows = _connection_rows()
+    understood = sorted({each for row in rows.values() for each in row})
+    if name not in understood:
+        return None, (f"unsupported ansible_connection {connection!r} (understood: {', '.join(understood)}, "
                       "with or without their collection, e.g. ansible.netcommon.network_cli)")
-    if platform not in row:
-        reach = ", ".join(sorted(p for p in row)) or "none"
-        fits = sorted(other for other, platforms in CONNECTION_DRIVERS.items() if platform in platforms)
+    row = rows.get(platform, {})
+    if name not in row:
+        reach = ", ".join(sorted(known for known, other in rows.items() if name in other)) or "none"
         return None, (f"ansible_connection {connection!r} cannot reach platform {platform} (it reaches: {reach}); "
-                      f"use one of {', '.join(fits)}, or name the driver with driver:")
-    return row[platform], None
+                      f"use one of {', '.join(sorted(row))}, or name the driver with driver:")
+    driver = row[name]
+    return (None if driver is None else str(driver)), None

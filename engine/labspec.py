@@ -3,22 +3,24 @@
 One network namespace per device with a ``netns`` var (Linux devices: their driver builds the lab), one veth pair per topology link
 between two such devices (interface names as in the topology), and per VLAN access port a host
 namespace ``h-<device>-<interface>`` whose ``eth0`` is addressed in the VLAN subnet with a
-default route via the gateway. Addresses are deterministic: the k-th access port of a VLAN gets
-the subnet's (k+2)-th address (the gateway has the first).
+default route via the gateway. The hosts are the kinds' to say (``intents.base.LabHosts``: the vlan
+kind's ``lab_hosts``), so the lab names no kind.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from engine.checks import Host
+from engine.checks import Host, host_netns
 from engine.driver import DriverRegistry
 from engine.errors import IntentError, TopologyError
 from engine.model import Site
-from intents.vlan import VlanIntent
+from intents.base import LabHosts
+from intents.registry import Registry
+
+__all__ = ["Cable", "LabBuilder", "LabSpec", "host_netns", "lab_builder", "lab_spec"]
 
 
 @dataclass(frozen=True)
@@ -42,12 +44,9 @@ class LabSpec:
         return self.namespaces + tuple(host.netns for host in self.hosts)
 
 
-def host_netns(device: str, interface: str) -> str:
-    return f"h-{device}-{interface}".replace("/", "-")
-
-
-def lab_spec(site: Site, vlans_per_link: dict[int, set[int]] | None = None) -> LabSpec:
-    """The lab of ``site``. ``vlans_per_link`` (link index -> VLAN ids, from compile) marks trunks."""
+def lab_spec(site: Site, vlans_per_link: dict[int, set[int]] | None = None, registry: Registry | None = None) -> LabSpec:
+    """The lab of ``site``. ``vlans_per_link`` (link index -> VLAN ids, from compile) marks trunks;
+    the hosts are what the kinds of ``registry`` that have ``lab_hosts`` ask for."""
     lab = {name: d.netns for name, d in site.devices.items() if d.netns}  # a netns is what makes a lab device
     if not lab:
         raise TopologyError(f"site {site.name} has no device with a netns: nothing to build a lab from")
@@ -61,20 +60,11 @@ def lab_spec(site: Site, vlans_per_link: dict[int, set[int]] | None = None) -> L
         if vlans_per_link and len(vlans_per_link.get(link.index, ())) > 1:
             vids = ",".join(str(v) for v in sorted(vlans_per_link[link.index]))
             trunks.append(f"{link.a} -- {link.b} (VLANs {vids})")
-    hosts = []
-    for intent in site.intents_of("vlan"):
-        assert isinstance(intent, VlanIntent)
-        subnet = ipaddress.IPv4Network(intent.subnet)
-        gateway = subnet.network_address + 1
-        for index, port in enumerate(intent.access):
-            if port.device not in lab:
-                continue
-            address = subnet.network_address + 2 + index
-            if address >= subnet.broadcast_address:
-                raise TopologyError(f"VLAN {intent.id}: subnet {subnet} has no address left for the host "
-                                    f"on {port}")
-            hosts.append(Host(host_netns(port.device, port.interface), lab[port.device], port.interface,
-                              f"{address}/{subnet.prefixlen}", str(gateway), intent.id))
+    hosts: list[Host] = []
+    for kind in (registry or Registry()).ordered():
+        intents = site.intents_of(kind.key)
+        if intents and isinstance(kind, LabHosts):
+            hosts += kind.lab_hosts(list(intents), lab)
     return LabSpec(tuple(sorted(set(lab.values()))), tuple(cables), tuple(hosts), tuple(trunks), tuple(skipped))
 
 

@@ -112,7 +112,7 @@ def desired_state(model: DeviceModel, kernel: dict[str, Any] | None = None) -> d
     rules = _isolation_rules(model)
     document = {
         "device": model.name,
-        "platform": "linux",
+        "platform": model.platform,
         "sysctl": {"net.ipv4.ip_forward": "1"} if model.forwarding else {},
         "links": list(links.values()),
         "addresses": addresses,

@@ -386,11 +386,6 @@ def _kernel_of(text: str | None) -> dict[str, Any] | None:
     return kernel if isinstance(kernel, dict) else None
 
 
-# How commit-confirm (--confirm-timeout) works per driver and platform, where it is not the device's own.
-SNAPSHOT_REVERT = {
-    ("napalm", "nxos"): "NAPALM has no commit-confirm for nxos: a detached reverter restores the snapshot instead",
-    ("netmiko", "*"): "commit-confirm is a detached reverter restoring the snapshot (CLI devices have no candidate)",
-}
 
 
 def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretMasker, directory: object,
@@ -398,7 +393,9 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
     fresh = running_text is None
     notes = [f"no saved running state in {directory}: planned as a fresh device"] if fresh else []
     notes += compiled_notes
-    revert_note = SNAPSHOT_REVERT.get((driver, config.platform)) or SNAPSHOT_REVERT.get((driver, "*"))
+    # How --confirm-timeout works with this driver where it is not the device's own commit-confirm:
+    # ``commit_confirm:`` of templates/<platform>/platform.yaml, by driver family.
+    revert_note = (platform_spec(config.platform).raw.get("commit_confirm") or {}).get(driver)
     if revert_note:
         notes.append(revert_note)
     if config.document is not None:

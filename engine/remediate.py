@@ -26,9 +26,9 @@ from functools import cache, lru_cache
 from typing import Any
 
 from engine import cliconfig
+from engine.errors import RenderError
 from engine.render import platform_spec
 
-HIER_PLATFORMS = {"ios": "CISCO_IOS", "eos": "ARISTA_EOS", "nxos": "CISCO_NXOS", "junos": "JUNIPER_JUNOS"}
 TAGS = ("desired", "owned", "takeover")
 
 
@@ -48,8 +48,11 @@ def hier_driver(platform: str) -> Any:
     from hier_config import Platform, get_hconfig_driver
     from hier_config.models import IdempotentCommandsRule, MatchRule, OrderingRule
 
-    driver = get_hconfig_driver(getattr(Platform, HIER_PLATFORMS[platform]))
     spec = platform_spec(platform)
+    os_name = (spec.raw.get("remediation") or {}).get("hier_config")  # platform.yaml: data, not a map here
+    if not isinstance(os_name, str) or not hasattr(Platform, os_name):
+        raise RenderError(f"templates/{platform}/platform.yaml: remediation: hier_config: {os_name!r} is no hier_config platform")
+    driver = get_hconfig_driver(getattr(Platform, os_name))
     syntax = spec.syntax
     assert syntax is not None
     if syntax.style != "set":

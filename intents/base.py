@@ -12,14 +12,14 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from engine.errors import Location
 from engine.model import Device, Intent, Link
 
 if TYPE_CHECKING:
     from engine.build import Build
-    from engine.checks import LabView, Step
+    from engine.checks import Host, LabView, Step
     from engine.compilation import Compilation
     from engine.model import Site
 
@@ -89,6 +89,18 @@ class Kind(Protocol):
         [Check("video-10-20", "qos_guarantee", "VLAN 10 -> VLAN 20", 30_000_000, False, Flow(...))] or
         [Reach("users", "vlan", (host,), "10.10.0.1", "the gateway 10.10.0.1")]; [] when there is nothing to
         measure. Pure: ``engine.verify`` runs the traffic and judges it."""
+        ...
+
+
+@runtime_checkable
+class LabHosts(Protocol):
+    """A kind whose intents need hosts in the lab (``intent lab up``): a VLAN puts one behind each of
+    its access ports. The lab asks every kind that has this ability; the engine names none."""
+
+    def lab_hosts(self, intents: list[Intent], lab: dict[str, str]) -> list[Host]:
+        """The hosts these intents need, given the lab's devices (``{"acc1": "lab-acc1"}``: device ->
+        its netns), e.g. [Host("h-acc1-eth3", "lab-acc1", "eth3", "10.10.0.2/24", "10.10.0.1", 10)];
+        ports on devices outside the lab get none. Raises TopologyError when one cannot be addressed."""
         ...
 
 

@@ -11,7 +11,8 @@ import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from engine.checks import LabView, Reach, Step
+from engine.checks import Host, LabView, Reach, Step, host_netns
+from engine.errors import TopologyError
 from engine.model import Endpoint, Intent
 from intents.base import JsonPath, ParseContext, load_schema
 
@@ -117,6 +118,25 @@ class VlanKind:
         return [Reach(intent.name, intent.kind, tuple(lab.hosts_in(intent.id)), str(intent.gateway_address),
                       f"the gateway {intent.gateway_address}")
                 for intent in intents if isinstance(intent, VlanIntent)]
+
+    def lab_hosts(self, intents: list[Intent], lab: dict[str, str]) -> list[Host]:
+        """A host behind each access port on a lab device: the k-th port of a VLAN gets the subnet's
+        (k+2)-th address (the gateway has the first), default route via the gateway (CONTRACT §6)."""
+        hosts = []
+        for intent in intents:
+            if not isinstance(intent, VlanIntent):
+                continue
+            subnet = intent.subnet
+            for index, port in enumerate(intent.access):
+                if port.device not in lab:
+                    continue
+                address = subnet.network_address + 2 + index
+                if address >= subnet.broadcast_address:
+                    raise TopologyError(f"VLAN {intent.id}: subnet {subnet} has no address left for the host "
+                                        f"on {port}")
+                hosts.append(Host(host_netns(port.device, port.interface), lab[port.device], port.interface,
+                                  f"{address}/{subnet.prefixlen}", str(intent.gateway_address), intent.id))
+        return hosts
 
     def compile(self, intents: list[Intent], build: Build) -> None:
         vlans = sorted((i for i in intents if isinstance(i, VlanIntent)), key=lambda v: v.id)
