@@ -14,9 +14,11 @@ would, so the plan is refused naming the hierarchy instead of failing at commit.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{};\[\]]|[^\s{};\[\]"]+')
+# A quoted string, a group's <wildcard> name (its [0-9] classes included), a brace, or a word.
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|<[^\s<>{};"]*>|[{};\[\]]|[^\s{};\[\]"]+')
 
 
 def is_brace_form(text: str) -> bool:
@@ -45,9 +47,9 @@ def _tokens(text: str) -> list[tuple[str, int]]:
                     break
                 rest, in_block_comment = rest[end + 2:], False
                 continue
-            start = rest.find("/*")
+            start = _unquoted(rest, "/*")  # a "<ge-0/0/*>" group name is no comment
             head, tail = (rest, "") if start < 0 else (rest[:start], rest[start + 2:])
-            hash_at = _unquoted_hash(head)
+            hash_at = _unquoted(head, "#")
             if hash_at >= 0:
                 head, tail, start = head[:hash_at], "", -1
             for match in _TOKEN.finditer(head):
@@ -58,12 +60,13 @@ def _tokens(text: str) -> list[tuple[str, int]]:
     return found
 
 
-def _unquoted_hash(text: str) -> int:
+def _unquoted(text: str, mark: str) -> int:
+    """Where ``mark`` first stands in ``text`` outside a quoted string, -1 if nowhere."""
     quoted = False
     for index, char in enumerate(text):
-        if char == '"':
+        if char == '"' and (index == 0 or text[index - 1] != "\\"):
             quoted = not quoted
-        elif char == "#" and not quoted:
+        elif not quoted and text.startswith(mark, index):
             return index
     return -1
 
@@ -184,3 +187,105 @@ def protected_changes(text: str, commands: tuple[str, ...] | list[str]) -> list[
         if touching:
             found.append((number, " ".join(path), touching))
     return found
+
+
+# Configuration groups (``groups { NAME { ... } }`` applied by ``apply-groups``): what the device runs
+# is the *effective* configuration, the local statements plus what they inherit. The subset modelled
+# is what ownership needs: groups applied at the top or at any level below (``interfaces ge-0/0/5
+# apply-groups ACCESS``), wildcard names in a group (``<ge-*>``, ``"<ge-0/0/[0-9]>"``, ``<*>``; shell
+# globs that match only objects the configuration has), ``apply-groups-except`` below the level a group
+# is applied at, and precedence: a local statement wins, then the group applied at the deeper level,
+# then the group listed first, then (within a group) a literal name before a wildcard and wildcards in
+# the order the group lists them. Only settings that take one value (``SINGLE_VALUED``) are overridden;
+# every other statement adds to what is there (members, addresses), as Junos merges sets.
+SINGLE_VALUED = frozenset({"description", "mtu", "interface-mode", "port-mode", "native-vlan-id", "vlan-id",
+                           "l3-interface", "speed", "link-mode", "802.3ad", "encapsulation", "host-name",
+                           "location", "contact", "scheduler-map", "forwarding-class"})
+_APPLY = ("apply-groups", "apply-groups-except")
+
+
+def _unquote(word: str) -> str:
+    return word[1:-1] if len(word) > 1 and word[0] == word[-1] == '"' else word
+
+
+def _wildcard(word: str) -> str | None:
+    """The glob of a ``<pattern>`` group name (quoted or not), None for a literal word."""
+    bare = _unquote(word)
+    return bare[1:-1] if len(bare) > 2 and bare[0] == "<" and bare[-1] == ">" else None
+
+
+def _setting(words: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The setting a single-valued statement sets (its words but the value), None for any other."""
+    return words[:-1] if len(words) >= 2 and words[-2] in SINGLE_VALUED else None
+
+
+def _names(word: str, name: str) -> bool:
+    """True when a group's ``word`` (a literal or a ``<glob>``) names the configuration's ``name``."""
+    pattern = _wildcard(word)
+    return _unquote(word) == _unquote(name) if pattern is None else fnmatch.fnmatchcase(_unquote(name), pattern)
+
+
+def inherited(text: str) -> list[tuple[str, str, str]]:
+    """(effective ``set`` line, group name, the group statement it comes from) for every statement the
+    configuration ``text`` (either form) inherits from its groups and does not have itself."""
+    set_text = to_set(text) if is_brace_form(text) else text
+    groups: dict[str, list[tuple[str, ...]]] = {}
+    local: list[tuple[str, ...]] = []
+    applies: list[tuple[tuple[str, ...], str]] = []
+    excepts: list[tuple[tuple[str, ...], str]] = []
+    for line in set_text.splitlines():
+        words = tuple(_words(line.strip()))
+        if words[:1] != ("set",) or len(words) < 2:
+            continue
+        words = words[1:]
+        if words[0] == "groups" and len(words) > 2:
+            if words[-2] not in _APPLY:  # apply-groups inside a group: not modelled (README)
+                groups.setdefault(_unquote(words[1]), []).append(words[2:])
+            continue
+        if len(words) >= 2 and words[-2] == "apply-groups":
+            applies.append((words[:-2], _unquote(words[-1])))
+        elif len(words) >= 2 and words[-2] == "apply-groups-except":
+            excepts.append((words[:-2], _unquote(words[-1])))
+        else:
+            local.append(words)
+    if not applies or not groups:
+        return []
+    have = set(local)
+    settings = {s for s in map(_setting, local) if s is not None}
+    existing = local + [where for where, _ in (*applies, *excepts)]  # a port with only apply-groups exists too
+
+    def expand(prefix: tuple[str, ...], rest: tuple[str, ...]) -> list[tuple[str, ...]]:
+        if not rest:
+            return [prefix]
+        pattern = _wildcard(rest[0])
+        if pattern is None:
+            return expand((*prefix, rest[0]), rest[1:])
+        names = dict.fromkeys(w[len(prefix)] for w in existing if w[:len(prefix)] == prefix and len(w) > len(prefix))
+        return [found for name in names if _names(rest[0], name) for found in expand((*prefix, name), rest[1:])]
+
+    found: list[tuple[str, str, str]] = []
+    ordered = sorted(enumerate(applies), key=lambda item: (-len(item[1][0]), item[0]))  # deeper first, then listed
+    for _, (point, group) in ordered:
+        statements = groups.get(group, [])
+        literal_first = sorted(statements, key=lambda s: any(_wildcard(w) is not None for w in s))
+        for statement in literal_first:
+            if len(statement) <= len(point) or not all(map(_names, statement[:len(point)], point)):
+                continue  # not below the level the group is applied at
+            for words in expand(point, statement[len(point):]):
+                if words in have or any(words[:len(where)] == where and name == group and len(where) >= len(point)
+                                        for where, name in excepts):
+                    continue
+                setting = _setting(words)
+                if setting is not None and setting in settings:
+                    continue  # a local statement or a group before this one set it
+                have.add(words)
+                existing.append(words)
+                if setting is not None:
+                    settings.add(setting)
+                found.append(("set " + " ".join(words), group, "set groups " + " ".join((group, *statement))))
+    return found
+
+
+def setting_of(command: str) -> tuple[str, ...] | None:
+    """The single-valued setting a ``set``/``delete`` command sets or deletes (None for any other)."""
+    return _setting(tuple(_words(command))[1:])

@@ -415,9 +415,11 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
     spec = platform_spec(config.platform)
     syntax = spec.syntax
     assert syntax is not None
-    running_nodes = cliconfig.parse(running_text or "", syntax)
+    inheritance = takeover.Inheritance.of(running_text or "", syntax)  # Junos groups: plan the effective config
+    running_nodes = inheritance.effective(cliconfig.parse(running_text or "", syntax), syntax)
     desired_nodes = cliconfig.parse(config.text, syntax)
-    conflicts = takeover.find(config.device, running_nodes, desired_nodes, syntax, spec.raw, running_text or "")
+    conflicts = takeover.find(config.device, running_nodes, desired_nodes, syntax, spec.raw, running_text or "",
+                              inheritance.lines)
     refusals: list[tuple[int, str]] = []
     taken: list[takeover.Conflict] = []
     for conflict in conflicts:
@@ -436,8 +438,11 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
     after_text = cliconfig.render(merged, syntax)
     diff = unified(before_text.splitlines(), after_text.splitlines(), config.device)
     change = remediate.remediate(config.platform, running_nodes, merged, removed) if diff else remediate.Remediation((), ())
-    if protected := takeover.protected(config.device, running_text or "", syntax, change.commands):
-        raise TakeoverRefused(protected)
+    commands, rollback, refused = inheritance.settle(config.device, change.commands, change.rollback, running_text or "")
+    change = remediate.Remediation(commands, rollback)
+    if refused := refused + takeover.protected(config.device, running_text or "", syntax, change.commands):
+        raise TakeoverRefused(refused)
+    notes += [note for note in [inheritance.note()] if note]
     return DevicePlan(
         config.device, config.platform, bool(diff), masker(diff), masker(config.text), fresh,
         _mask_lines(masker, change.commands), _mask_lines(masker, change.rollback), tuple(notes),

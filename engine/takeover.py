@@ -12,10 +12,11 @@ refuses them, naming device, interface and lines, unless a responsible intent sa
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine import junos
+from engine import cliconfig, junos
 from engine.cliconfig import Node, PlatformSyntax
 
 
@@ -56,9 +57,11 @@ def _line_numbers(text: str) -> dict[str, int]:
 
 
 def find(device: str, running: list[Node], desired: list[Node], syntax: PlatformSyntax, raw: dict[str, Any],
-         running_text: str) -> list[Conflict]:
-    """Every conflict between the running config and what the intents want on ``device``."""
+         running_text: str, inherited: Mapping[str, tuple[str, str]] | None = None) -> list[Conflict]:
+    """Every conflict between the running config and what the intents want on ``device``. ``inherited``:
+    the lines ``running`` holds only through a Junos group (``Inheritance.lines``), marked as such."""
     numbers = _line_numbers(running_text)
+    marks = inherited or {}
     found: list[Conflict] = []
     rule = raw.get("takeover") or {}
     port_pattern = re.compile(rule["port"]) if rule.get("port") else None
@@ -73,18 +76,26 @@ def find(device: str, running: list[Node], desired: list[Node], syntax: Platform
             wanted = {child.text for child in want.children}
             lines = [c.text for c in have.children if c.text not in wanted and any(p.search(c.text) for p in in_the_way)]
             if lines:
-                shown = tuple(f"{want.text[4:]} {c}" if syntax.style == "set" else c for c in lines)
+                shown = tuple(_marked(f"{want.text[4:]} {c}", marks) if syntax.style == "set" else c for c in lines)
                 first = (have.children[0].raw or want.text) if syntax.style == "set" else want.text
+                origin = marks.get(f"{want.text} {lines[0]}")
+                first = origin[1] if origin else first  # an inherited line: where its group says it
                 found.append(Conflict(device, want.text, shown, port=match.group("port"),
                                       line=numbers.get(first.strip(), 1),
                                       removals=frozenset((want.text, c) for c in lines)))
-    found += _svis(device, running, desired, syntax, rule.get("svi") or {}, numbers)
+    found += _svis(device, running, desired, syntax, rule.get("svi") or {}, numbers, marks)
     found += _vlan_names(device, running, desired, syntax, raw, numbers)
     return found
 
 
+def _marked(line: str, inherited: Mapping[str, tuple[str, str]]) -> str:
+    """A set line (without ``set``) as a conflict shows it: with the group it comes from, if inherited."""
+    origin = inherited.get(f"set {line}")
+    return f"{line} (inherited from group {origin[0]})" if origin else line
+
+
 def _svis(device: str, running: list[Node], desired: list[Node], syntax: PlatformSyntax, rule: dict[str, Any],
-          numbers: dict[str, int]) -> list[Conflict]:
+          numbers: dict[str, int], marks: Mapping[str, tuple[str, str]]) -> list[Conflict]:
     """The gateway SVIs the intents render that the device already has, not marked as the engine's,
     with lines the intent does not want: an address, a description, a DHCP helper (``takeover.svi``)."""
     if not rule:
@@ -109,7 +120,7 @@ def _svis(device: str, running: list[Node], desired: list[Node], syntax: Platfor
                      and any(p.search(c.text[len(prefix):]) for p in in_the_way)]
             if not lines:
                 continue
-            shown = tuple(f"{section[4:]} {c}" if syntax.style == "set" else c for c in lines)
+            shown = tuple(_marked(f"{section[4:]} {c}", marks) if syntax.style == "set" else c for c in lines)
             first = next(c.raw for c in have.children if c.text == lines[0]) if syntax.style == "set" else section
             found.append(Conflict(device, section, shown, port=place["name"].format(vlan=vlan), vlan=vlan,
                                   line=numbers.get((first or section).strip(), 1),
@@ -169,3 +180,70 @@ def protected(device: str, running_text: str, syntax: PlatformSyntax, commands: 
                                f"the device refuses that until somebody runs `unprotect {path}` there, or leave "
                                "it out of the intents"))
     return refusals
+
+
+@dataclass(frozen=True)
+class Inheritance:
+    """What a Junos running config inherits from its configuration groups (``engine.junos.inherited``):
+    effective ``set`` line -> (group, the group statement it comes from). The plan works on the
+    effective config, so takeover and ownership see what the device runs; its commands never edit a
+    group: a line that is only inherited cannot be deleted, only overridden by a local value."""
+
+    lines: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, running_text: str, syntax: PlatformSyntax) -> Inheritance:
+        if syntax.style != "set" or "apply-groups" not in running_text:
+            return cls()
+        return cls({line: (group, statement) for line, group, statement in junos.inherited(running_text)})
+
+    def effective(self, nodes: list[Node], syntax: PlatformSyntax) -> list[Node]:
+        """``nodes`` with the inherited lines added to their sections (new sections before the trailer)."""
+        if not self.lines:
+            return nodes
+        result = [Node(n.text, list(n.children), n.raw, n.leading) for n in nodes]
+        sections = {node.text: node for node in result if node.text}
+        for line in self.lines:
+            head = cliconfig.set_head(line, syntax)
+            rest = line[len(head):].strip()
+            node = sections.get(head)
+            if node is None:
+                node = sections[head] = Node(head)
+                result.insert(len(result) - 1 if result and not result[-1].text else len(result), node)
+            if rest:
+                node.children.append(Node(rest))
+        return result
+
+    def note(self) -> str | None:
+        if not self.lines:
+            return None
+        groups = sorted({group for group, _ in self.lines.values()})
+        return (f"planned against the effective configuration: {len(self.lines)} statements inherited from group"
+                f"{'s' if len(groups) > 1 else ''} {', '.join(groups)} (apply-groups); the commands never edit a group")
+
+    def settle(self, device: str, commands: tuple[str, ...], rollback: tuple[str, ...], running_text: str
+               ) -> tuple[tuple[str, ...], tuple[str, ...], list[tuple[int, str]]]:
+        """The commands for the device as it is: a ``delete`` of an inherited line goes when a ``set`` of
+        the plan overrides the same single-valued setting locally (and the rollback's ``set`` of it: the
+        inheritance comes back once the local value is deleted); any other is refused, naming the group."""
+        if not self.lines:
+            return commands, rollback, []
+        numbers = _line_numbers(running_text)
+        settings = {junos.setting_of(c) for c in commands if c.startswith("set ")} - {None}
+        forward: list[str] = []
+        refused: list[tuple[int, str]] = []
+        for command in commands:
+            target = "set " + command[len("delete "):] if command.startswith("delete ") else None
+            origin = self.lines.get(target) if target else None
+            if origin is None:
+                forward.append(command)
+                continue
+            if junos.setting_of(command) in settings:
+                continue  # the local value the plan sets wins over the group's
+            group, statement = origin
+            refused.append((numbers.get(statement, 1),
+                            f"{device}: {command[len('delete '):]} is inherited from group {group} ({statement}); "
+                            f"the plan cannot delete it and never edits a group: exclude the group there "
+                            f"(apply-groups-except {group}) or change the group by hand, then plan again"))
+        kept = tuple(c for c in rollback if c not in self.lines)
+        return tuple(forward), kept, refused

@@ -164,3 +164,49 @@ def test_commands_inside_or_above_a_protected_hierarchy_are_found() -> None:
         "interfaces ge-0/0/8 description": ["delete interfaces ge-0/0/8"],
         "interfaces ge-0/0/8 unit 0 family ethernet-switching vlan": ["delete interfaces ge-0/0/8", commands[2]],
     }
+
+
+GROUPS = """\
+set version 21.4R3.15
+set groups ACCESS interfaces "<ge-0/0/[0-9]*>" mtu 9216
+set groups ACCESS interfaces "<ge-0/0/[0-9]*>" unit 0 family ethernet-switching interface-mode access
+set groups ACCESS interfaces ge-0/0/9 description "from the group"
+set groups ACCESS interfaces "<ge-*>" description "any ge port"
+set groups WAN interfaces <*> mtu 1500
+set groups WAN interfaces <*> unit 0 family inet address 203.0.113.9/31
+set groups SECOND interfaces <*> mtu 4000
+set groups SECOND interfaces <*> unit 0 family inet address 203.0.113.11/31
+set apply-groups ACCESS
+set interfaces ge-0/0/3 description "desk"
+set interfaces ge-0/0/3 unit 0 family ethernet-switching vlan members default
+set interfaces ge-0/0/4 mtu 1514
+set interfaces ge-0/0/4 unit 0 family ethernet-switching interface-mode trunk
+set interfaces ge-0/0/5 apply-groups-except ACCESS
+set interfaces ge-0/0/5 unit 0 family ethernet-switching
+set interfaces ge-0/0/47 apply-groups WAN
+set interfaces ge-0/0/47 apply-groups SECOND
+set interfaces xe-0/1/0 unit 0 family ethernet-switching interface-mode trunk
+"""
+
+
+def test_what_a_configuration_inherits_from_its_groups() -> None:
+    found = {line: group for line, group, _ in junos.inherited(GROUPS)}
+    # Worked out by hand from the Junos rules (local values win; the group applied deeper, then the one
+    # listed first; a literal name before a wildcard; wildcards match existing names only; sets merge).
+    assert found == {
+        "set interfaces ge-0/0/47 mtu 1500": "WAN",                                  # WAN listed before SECOND
+        "set interfaces ge-0/0/47 unit 0 family inet address 203.0.113.9/31": "WAN",
+        "set interfaces ge-0/0/47 unit 0 family inet address 203.0.113.11/31": "SECOND",  # addresses add up
+        "set interfaces ge-0/0/47 description \"any ge port\"": "ACCESS",
+        "set interfaces ge-0/0/47 unit 0 family ethernet-switching interface-mode access": "ACCESS",
+        "set interfaces ge-0/0/9 description \"from the group\"": "ACCESS",          # literal: creates the port
+        "set interfaces ge-0/0/9 mtu 9216": "ACCESS",
+        "set interfaces ge-0/0/9 unit 0 family ethernet-switching interface-mode access": "ACCESS",
+        "set interfaces ge-0/0/3 mtu 9216": "ACCESS",                                # its own description wins
+        "set interfaces ge-0/0/3 unit 0 family ethernet-switching interface-mode access": "ACCESS",
+        # ge-0/0/4: its own mtu and mode win; ge-0/0/5 excludes ACCESS; xe-0/1/0 matches no pattern
+        "set interfaces ge-0/0/4 description \"any ge port\"": "ACCESS",
+    }
+    statements = {line: statement for line, _, statement in junos.inherited(GROUPS)}
+    assert statements["set interfaces ge-0/0/3 mtu 9216"] == 'set groups ACCESS interfaces "<ge-0/0/[0-9]*>" mtu 9216'
+    assert junos.inherited(GROUPS.replace("set apply-groups ACCESS\n", "").replace(" apply-groups ", " x-")) == []

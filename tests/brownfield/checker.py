@@ -116,10 +116,13 @@ def _setting(text: str) -> str:
     return " ".join(words[:3] if words[:1] in (["switchport"], ["service-policy"]) else words[:2])
 
 
-def check(platform: str, running_text: str, desired_text: str, plan: DevicePlan) -> None:
-    """Assert the properties above for one device's plan against its running config."""
+def check(platform: str, running_text: str, desired_text: str, plan: DevicePlan, inherited: list[str] | None = None
+          ) -> None:
+    """Assert the properties above for one device's plan against its running config. ``inherited``
+    (Junos): the lines the device runs through its configuration groups, as ``show configuration |
+    display inheritance`` would show them, written out by hand for the case."""
     if platform == "junos":
-        _check_junos(running_text, desired_text, plan)
+        _check_junos(running_text, desired_text, plan, inherited or [])
         return
     running = remediate.hconfig(platform, remediate.content(_parse(platform, running_text), _syntax(platform)))
     forward_tree = remediate.apply_commands(platform, running_text, plan.commands)
@@ -172,12 +175,30 @@ def _parse(platform: str, text: str):  # type: ignore[no-untyped-def]
     return cliconfig.parse(text, _syntax(platform))
 
 
-def _check_junos(running_text: str, desired_text: str, plan: DevicePlan) -> None:
+# Settings that take one value: a local statement overrides the group's (the checker's own list).
+OVERRIDES = ("description", "mtu", "interface-mode", "native-vlan-id")
+
+
+def _effective(local: list[str], inherited: list[str]) -> list[str]:
+    """The local lines and what they still inherit: a group's single value yields to a local one."""
+    def setting(line: str) -> str | None:
+        words = line.split()
+        return " ".join(words[:-1]) if len(words) > 2 and words[-2] in OVERRIDES else None
+
+    local_settings = {setting(line) for line in local} - {None}
+    return local + [line for line in inherited if line not in local and setting(line) not in local_settings]
+
+
+def _check_junos(running_text: str, desired_text: str, plan: DevicePlan, inherited: list[str]) -> None:
     from engine import junos
 
     text = junos.to_set(running_text) if junos.is_brace_form(running_text) else running_text
-    before = junos_lines(text)
-    after = junos_apply(before, list(plan.commands))
+    local = junos_lines(text)
+    for command in plan.commands:  # a delete of what only a group gives changes nothing on the device
+        if command.startswith("delete "):
+            assert "set " + command[len("delete "):] not in inherited, f"deletes an inherited line: {command}"
+    local_after = junos_apply(local, list(plan.commands))
+    before, after = _effective(local, inherited), _effective(local_after, inherited)
     missing = [line for line in junos_lines(desired_text) if line not in after]
     assert not missing, f"running + commands lacks desired lines: {missing[:5]}"
     desired = junos_lines(desired_text)
@@ -198,5 +219,7 @@ def _check_junos(running_text: str, desired_text: str, plan: DevicePlan) -> None
         port_is_trunk = any(b.startswith(port) and b.endswith("interface-mode trunk") for b in before)
         if port_is_trunk:
             assert line in after, f"trunk VLAN dropped: {line}"
-    back = junos_apply(after, list(plan.rollback))
+    back = _effective(junos_apply(local_after, list(plan.rollback)), inherited)
     assert sorted(back) == sorted(before), f"rollback differs: {sorted(set(back) ^ set(before))[:5]}"
+    for command in plan.commands:
+        assert not command.split()[1:2] == ["groups"], f"a group was edited: {command}"

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from engine import junos
 from engine.compiler import compile_site
 from engine.errors import ValidationError
 from engine.loader import load_site
@@ -31,7 +32,8 @@ def plan_of(tmp_path: Path, platform: str, running: str, roles: dict[str, str], 
 def test_every_case_file_is_in_the_manifest() -> None:
     assert sorted(str(p.relative_to(HERE / "cases")) for p in (HERE / "cases").glob("*/*.cfg")) == sorted(CASES)
     traps = {trap for entry in CASES.values() for trap in entry["traps"]}
-    assert {"svi-foreign-address", "svi-helper-address", "junos-vlan-unit", "junos-protect"} <= traps
+    assert {"svi-foreign-address", "svi-helper-address", "junos-vlan-unit", "junos-protect", "junos-apply-groups",
+            "junos-group-wildcard", "junos-apply-groups-except", "junos-apply-groups-nested"} <= traps
     assert {case.split("/")[0] for case in CASES} == {"ios", "eos", "nxos", "junos"}
 
 
@@ -44,8 +46,13 @@ def refusals(tmp_path: Path, case: str, takeover: bool) -> list[str]:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_without_takeover_the_plan_refuses_exactly_what_stands_in_the_way(case: str, tmp_path: Path) -> None:
-    messages = refusals(tmp_path, case, takeover=False)
     expected = CASES[case]["refused"]
+    if not expected:
+        entry = CASES[case]
+        plan, _ = plan_of(tmp_path, case.split("/")[0], (HERE / "cases" / case).read_text(), entry["roles"], False)
+        assert plan.devices["dut"].changed
+        return
+    messages = refusals(tmp_path, case, takeover=False)
     assert len(messages) == len(expected), messages
     for wanted in expected:
         assert any(wanted in message for message in messages), (wanted, messages)
@@ -65,10 +72,30 @@ def test_with_takeover_the_plan_is_judged_by_the_checker_or_still_refused(case: 
     plan, desired = plan_of(tmp_path, case.split("/")[0], running, entry["roles"], takeover=True)
     device = plan.devices["dut"]
     assert device.changed and device.commands
-    checker.check(case.split("/")[0], running, desired, device)
+    checker.check(case.split("/")[0], running, desired, device, entry.get("inherited"))
     for note in entry["notes"]:
         assert note in device.notes, (note, device.notes)
     changed = [line for line in device.diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))]
     assert not [line for line in changed if line[1:].startswith("protect")]  # protect lines: context at most
     assert not [c for c in device.commands if "protect" in c]
 
+
+
+@pytest.mark.parametrize("case", sorted(case for case in CASES if "inherited" in CASES[case]))
+def test_the_engine_sees_what_the_device_inherits_from_its_groups(case: str) -> None:
+    found = junos.inherited((HERE / "cases" / case).read_text())
+    assert sorted(line for line, _, _ in found) == sorted(CASES[case]["inherited"])
+
+
+def test_a_single_valued_setting_inherited_from_a_group_is_overridden_locally_not_deleted(tmp_path: Path) -> None:
+    case = "junos/ex16-groups-inherited.cfg"
+    entry = CASES[case]
+    running = (HERE / "cases" / case).read_text().replace(  # the WAN address local again: only the mode is inherited
+        "set interfaces ge-0/0/47 apply-groups WAN-LINK\n", "set interfaces ge-0/0/47 unit 0 family inet address "
+        "203.0.113.1/30\n")
+    plan, desired = plan_of(tmp_path, "junos", running, entry["roles"], takeover=True)
+    device = plan.devices["dut"]
+    mode = "interfaces ge-0/0/4 unit 0 family ethernet-switching interface-mode"
+    assert f"set {mode} access" in device.commands and f"delete {mode} trunk" not in device.commands
+    assert f"delete {mode} access" in device.rollback and f"set {mode} trunk" not in device.rollback
+    checker.check("junos", running, desired, device, [f"set {mode} trunk"])
