@@ -15,7 +15,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import click
 from rich.console import Console
@@ -89,7 +89,7 @@ def _without_collector(func: F) -> F:
             else:
                 gc.disable()
 
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)
 
 
 def _guard(func: F) -> F:
@@ -113,7 +113,7 @@ def _guard(func: F) -> F:
 
     wrapper.__name__ = func.__name__
     wrapper.__doc__ = func.__doc__
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)
 
 
 @click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})

@@ -150,3 +150,17 @@ def test_package_faces_import_nothing_eagerly() -> None:
     code = "import engine; print(engine.compile_site.__module__, engine.DriverError.__module__)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert result.stdout.split() == ["engine.compiler", "engine.errors"]
+
+
+def test_mypy_strict_covers_the_cli() -> None:
+    """CI's `make typecheck` runs mypy with pyproject's settings: strict, over engine/ (cli.py
+    included) and drivers/, with no module let off its errors and no ``type: ignore`` in the CLI."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mypy"]
+    assert config["strict"] is True and {"engine", "drivers", "intents"} <= set(config["files"])
+    assert "exclude" not in config
+    for override in config.get("overrides", []):
+        modules = override["module"] if isinstance(override["module"], list) else [override["module"]]
+        assert all(m.split(".")[0] not in PACKAGES for m in modules), f"an override for our own code: {override}"
+    assert "type: ignore" not in (ROOT / "engine" / "cli.py").read_text(encoding="utf-8")
