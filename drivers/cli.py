@@ -3,11 +3,12 @@ path) when the caller has none, and the checks after a commit or restore."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from engine import cliconfig
 from engine.errors import DriverError
-from engine.plan import DevicePlan, cli_device_plan
+from engine.plan import DevicePlan, cli_device_plan, to_send
 from engine.render import DeviceConfig, platform_spec
 
 
@@ -18,9 +19,11 @@ def planned(config: DeviceConfig, running: str, plan: DevicePlan | None) -> Devi
     if plan is not None:
         return plan
     try:
-        return cli_device_plan(config, running)
+        computed = cli_device_plan(config, running)
     except ValueError as exc:
         raise DriverError(config.device, f"cannot plan against the running config: {exc}") from None
+    # its masked secret lines restored from ``running``, as apply restores a plan's
+    return to_send(computed, config, running, hashlib.sha256(running.encode()).hexdigest())
 
 
 def satisfied(config: DeviceConfig, running: str) -> bool:

@@ -11,11 +11,11 @@ import difflib
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from engine import cliconfig, gcpause, jsontext, linux, remediate, takeover
+from engine import cliconfig, gcpause, jsontext, linux, remediate, sendable, takeover
 from engine.archive import write_atomic
 from engine.build import Reservation
 from engine.compilation import Compilation
@@ -23,7 +23,8 @@ from engine.errors import IntentError, Location, ValidationError
 from engine.identifiers import inside
 from engine.model import Device, Site
 from engine.render import DeviceConfig, platform_spec, render
-from engine.secrets import SecretMasker, looks_secret
+from engine.secrets import MASK, SecretMasker, looks_secret
+from engine.sendable import HiddenLine
 from engine.yamlsrc import decode
 from intents.registry import Registry
 
@@ -36,9 +37,10 @@ class DevicePlan:
     diff: str
     config: str
     fresh: bool = False
-    commands: tuple[str, ...] = ()  # CLI platforms: what to send
-    rollback: tuple[str, ...] = ()  # CLI platforms: what undoes it
+    commands: tuple[str, ...] = ()  # CLI platforms: what to send (secrets masked: ``hidden`` restores them)
+    rollback: tuple[str, ...] = ()  # CLI platforms: what undoes it (shown only: a restore uses the snapshot)
     notes: tuple[str, ...] = ()
+    hidden: tuple[HiddenLine, ...] = ()  # commands stored masked, rebuilt from the device at apply (engine.sendable)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -103,6 +105,8 @@ class Plan:
             "running_sha256": dict(sorted(self.running_sha256.items())),
             "desired": {name: {"platform": c.platform, "text": c.text, "document": c.document}
                         for name, c in sorted(configs.items())},
+            "secrets": {name: [h.as_dict() for h in device.hidden]
+                        for name, device in sorted(self.devices.items()) if device.hidden},
         })
         if site is not None:
             document["site_sha256"] = site_hashes(site)
@@ -110,8 +114,16 @@ class Plan:
         return seal(document, key)
 
 
-PLAN_FORMAT = "intent-plan/2"
+PLAN_FORMAT = "intent-plan/3"  # 3: apply sends devices.*.commands as stored; ``secrets`` restores masked lines
+READABLE_FORMATS = ("intent-plan/2", PLAN_FORMAT)  # a /2 file applies too, unless a command holds a masked secret
 PLAN_KEY_ENV = "INTENT_PLAN_KEY"
+
+
+def plan_key() -> str | None:
+    """INTENT_PLAN_KEY: signs plan files and keys the verifiers of their hidden lines."""
+    import os
+
+    return os.environ.get(PLAN_KEY_ENV) or None
 _SEAL_FIELDS = ("plan_hash", "signature")
 
 
@@ -177,7 +189,7 @@ def read_plan_file(path: Path, key: str | None = None) -> dict[str, Any]:
         raise IntentError(f"{path}: not a plan file from `intent plan --out` (not valid JSON: {exc})") from None
     if not isinstance(document, dict):
         raise IntentError(f"{path}: not a plan file from `intent plan --out` (not a JSON object)")
-    if document.get("format") != PLAN_FORMAT:
+    if document.get("format") not in READABLE_FORMATS:
         shown = document.get("format")
         raise IntentError(f"{path}: not a plan file this version applies (format {_short(shown)}, expected "
                           f"{PLAN_FORMAT!r}); plan again")
@@ -221,7 +233,57 @@ def _shape_problem(document: dict[str, Any]) -> str | None:
     for field_name in ("site_sha256", "inventory_sha256"):
         if not isinstance(document.get(field_name), dict):
             return f"{field_name} must be an object"
+    devices, secrets = document.get("devices"), document.get("secrets", {})
+    if not isinstance(devices, dict) or not isinstance(secrets, dict):
+        return "devices and secrets must be objects"
+    for name, device in devices.items():
+        if name not in desired or not isinstance(device, dict):
+            return f"devices.{_short(name)} is not a planned device"
+        for key, kind in (("platform", str), ("changed", bool), ("diff", str), ("config", str), ("fresh", bool)):
+            if not isinstance(device.get(key), kind):
+                return f"devices.{_short(name)}.{key} must be a {kind.__name__}"
+        for key in ("commands", "rollback", "notes"):
+            if not isinstance(device.get(key), list) or not all(isinstance(v, str) for v in device[key]):
+                return f"devices.{_short(name)}.{key} must be a list of strings"
+    for name, hidden in secrets.items():
+        if name not in devices or not isinstance(hidden, list) or not all(
+                isinstance(h, dict) and type(h.get("line")) is int and type(h.get("source")) is int
+                and isinstance(h.get("verifier"), str) for h in hidden):
+            return f"secrets.{_short(name)} must list a device's hidden lines (line, source, verifier)"
     return None
+
+
+def plan_from_document(document: dict[str, Any], path: Path) -> Plan:
+    """The plan a verified plan file holds, as ``make_plan`` made it: apply sends its own commands."""
+    hidden_of = document.get("secrets", {})
+    devices = {}
+    for name, device in document["devices"].items():
+        commands = tuple(device["commands"])
+        hidden = tuple(HiddenLine(h["line"], h["source"], h["verifier"]) for h in hidden_of.get(name, ()))
+        if document["format"] != PLAN_FORMAT:  # intent-plan/2 had no way to restore a masked line
+            hidden = tuple(HiddenLine(i, -1, "") for i, line in enumerate(commands) if MASK in line)
+        devices[name] = DevicePlan(name, device["platform"], device["changed"], device["diff"], device["config"],
+                                   device["fresh"], commands, tuple(device["rollback"]), tuple(device["notes"]),
+                                   hidden)
+    try:
+        reservations = tuple(Reservation(r["device"], r["interface"], r["capacity_bps"], r["reservable_bps"],
+                                         r["reserved_bps"], tuple(r["intents"])) for r in document["reservations"])
+        intents = tuple(IntentSummary(i["name"], i["kind"], i["summary"], tuple(i["devices"]),
+                                      tuple(i["changed_devices"])) for i in document["intents"])
+    except (KeyError, TypeError) as exc:
+        raise IntentError(f"{path}: malformed plan file (reservations or intents: {exc}); plan again") from None
+    return Plan(document["site"], devices, reservations, intents, source=f"plan file {path}",
+                running_sha256=dict(document["running_sha256"]), plan_hash=document["plan_hash"])
+
+
+def to_send(device: DevicePlan, config: DeviceConfig, running: str, running_sha256: str | None) -> DevicePlan:
+    """``device`` with its hidden lines restored from ``running`` (the device's config, which must hash to
+    ``running_sha256``, what was planned) and verified: exactly what the driver sends. Raises IntentError."""
+    if not device.hidden:
+        return device
+    lines = sendable.sources(config.platform, running, config.text)
+    return replace(device, commands=sendable.restore(device.device, running_sha256, device.commands, device.hidden,
+                                                     lines, plan_key()))
 
 
 def check_plan_site(path: Path, document: dict[str, Any], site: Site) -> None:
@@ -319,7 +381,7 @@ def make_plan(site: Site, compilation: Compilation, running: RunningSource, regi
             devices[name] = _device_plan(config, text, masker, running.directory, site.devices[name].driver,
                                          compilation.notes.get(name, ()), _takeover_policy(site, compilation, name, vlans))
         except TakeoverRefused as exc:
-            problems += [(Location(where, line, 1), message) for line, message in exc.refusals]
+            problems += [(Location(where, line, 1), masker(message)) for line, message in exc.refusals]
         except ValueError as exc:
             problems.append((Location(where, 1, 1), str(exc)))
     if problems:
@@ -427,12 +489,12 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
         if allowed:
             taken.append(conflict)
         else:
-            refusals.append((conflict.line, conflict.refusal(intents)))
+            refusals.append((conflict.line, masker(conflict.refusal(intents))))
     if refusals:
         raise TakeoverRefused(refusals)
     base, removed = cliconfig.take_over(running_nodes, frozenset().union(*(c.removals for c in taken)),
                                         dict(r for c in taken for r in c.renames))
-    notes += [conflict.note() for conflict in taken]
+    notes += [masker(conflict.note()) for conflict in taken]  # the lines a takeover removes may hold secrets
     merged = cliconfig.merge(base, desired_nodes, syntax)
     before_text = cliconfig.render(running_nodes, syntax)
     after_text = cliconfig.render(merged, syntax)
@@ -443,9 +505,16 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
     if refused := refused + takeover.protected(config.device, running_text or "", syntax, change.commands):
         raise TakeoverRefused(refused)
     notes += [note for note in [inheritance.note()] if note]
+    commands = _mask_lines(masker, change.commands)
+    hidden: tuple[HiddenLine, ...] = ()
+    if commands != change.commands:  # a command holds a secret: stored masked, restored from the device at apply
+        running_sha256 = hashlib.sha256(running_text.encode()).hexdigest() if running_text is not None else None
+        hidden = sendable.hide(config.device, running_sha256, change.commands, commands,
+                               sendable.sources(config.platform, running_text or "", config.text), plan_key())
+        notes += sendable.unrestorable_note(hidden, commands)
     return DevicePlan(
         config.device, config.platform, bool(diff), masker(diff), masker(config.text), fresh,
-        _mask_lines(masker, change.commands), _mask_lines(masker, change.rollback), tuple(notes),
+        commands, _mask_lines(masker, change.rollback), _mask_lines(masker, tuple(notes)), hidden,
     )
 
 

@@ -44,7 +44,7 @@ from engine.driver import Connection, Driver, FeatureProbe
 from engine.errors import CommitError, DriverError, IntentError, RollbackError
 from engine.journal import JournalError
 from engine.model import Defaults, Device, Site
-from engine.plan import DevicePlan, Plan, _device_plan, make_plan, masker_for
+from engine.plan import DevicePlan, Plan, _device_plan, make_plan, masker_for, to_send
 from engine.render import DeviceConfig
 from engine.state import StateDir
 
@@ -117,18 +117,27 @@ def live_plan(site: Site, compilation: Compilation, state: StateDir, parallel: i
               budget: float = DEADLINES.device) -> Plan:
     """Plan against the devices, each read within ``budget`` seconds; refuse features their kernels
     lack, naming device and choices. ``progress`` hears ``(device, "reading")`` then ``"read"`` or ``"failed"``."""
+    texts = read_running(site, compilation.configs, state, parallel, connection, progress, budget)
+    return make_plan(site, compilation, ReadTexts("live devices", texts))
+
+
+def read_running(site: Site, configs: dict[str, DeviceConfig], state: StateDir, parallel: int = READ_PARALLEL,
+                 connection: Connection = CONNECTION, progress: Progress = lambda d, s: None,
+                 budget: float = DEADLINES.device, probe: bool = True) -> dict[str, str]:
+    """Every device's running state, read ``parallel`` at once; with ``probe``, refuse features the
+    devices lack for ``configs``."""
     connection = connection.within(budget)
     problems: list[str] = []
     texts: dict[str, str] = {}
     lock = threading.Lock()
 
     def read(name: str) -> None:
-        config = compilation.configs[name]
+        config = configs[name]
         progress(name, "reading")
         try:
             with open_driver(site.devices[name], state, connection) as driver:
                 text = driver.get_running()
-                missing = driver.probe(config) if isinstance(driver, FeatureProbe) else []
+                missing = driver.probe(config) if probe and isinstance(driver, FeatureProbe) else []
         except BaseException:
             progress(name, "failed")
             raise
@@ -139,37 +148,35 @@ def live_plan(site: Site, compilation: Compilation, state: StateDir, parallel: i
 
     masker = masker_for(site)
     try:
-        _run_all(sorted(compilation.configs), read, parallel, budget)
+        _run_all(sorted(configs), read, parallel, budget)
     except IntentError as exc:
         raise IntentError(masker(str(exc))) from None
     if problems:
         raise IntentError("\n".join(sorted(problems)))
-
-    return make_plan(site, compilation, ReadTexts("live devices", texts))
+    return texts
 
 
 def load_plan_file(path: Any, state_dir: Any, connection: Connection, allow_plaintext_secrets: bool,
                    parallel: int, budget: float = DEADLINES.device) -> tuple[Site, Any, Plan, StateDir]:
-    """A plan file to apply exactly: refused if any device's state changed since it was planned."""
+    """A plan file to apply exactly as it is: its own commands (Linux: its own desired documents), never
+    a second computation; refused if any device's state changed since it was planned."""
     from engine.loader import load_site
-    from engine.plan import PLAN_KEY_ENV, check_plan_site, read_plan_file
+    from engine.plan import PLAN_KEY_ENV, check_plan_site, plan_from_document, read_plan_file
 
     # Hash, signature and shape first: nothing is loaded or contacted for a modified file.
     document = read_plan_file(Path(path), os.environ.get(PLAN_KEY_ENV) or None)
     site = load_site(document["site_file"], allow_plaintext_secrets=allow_plaintext_secrets)
     check_plan_site(Path(path), document, site)
+    planned = plan_from_document(document, Path(path))
     state = StateDir.for_site(site, state_dir)
     configs = {name: DeviceConfig(name, d["platform"], d["text"], d["document"])
                for name, d in document["desired"].items()}
-    compilation = Compilation({}, configs, ())
-    live = live_plan(site, compilation, state, parallel, connection, budget=budget)
+    texts = read_running(site, configs, state, parallel, connection, budget=budget, probe=False)
     stale = sorted(name for name, digest in document["running_sha256"].items()
-                   if live.running_sha256.get(name) != digest)
+                   if hashlib.sha256(texts[name].encode()).hexdigest() != digest)
     if stale:
         raise IntentError(f"{path} is stale: {', '.join(stale)} changed since it was planned; plan again")
-    planned = Plan(document["site"], live.devices, live.reservations, live.intents, source=f"plan file {path}",
-                   running_sha256=live.running_sha256, plan_hash=document["plan_hash"])
-    return site, compilation, planned, state
+    return site, Compilation({}, configs, ()), planned, state
 
 
 def _run_all(names: list[str], work: Callable[[str], None], parallel: int, budget: float) -> None:
@@ -410,6 +417,7 @@ class _Apply:
         self.drivers: dict[str, Fenced] = {}
         self.fences = Fences(state, connection)  # the snapshot and change phases' drivers
         self.snapshots: dict[str, str] = {}
+        self.sendable: dict[str, DevicePlan] = {}  # the plan's commands, masked secrets restored and verified
         self.archived: dict[str, dict[str, str]] = {}
         self.touched: list[str] = []
         self.lock = threading.Lock()
@@ -480,6 +488,9 @@ class _Apply:
         if planned is not None and planned.commands and expected is not None and \
                 hashlib.sha256(text.encode()).hexdigest() != expected:
             raise IntentError(f"{name}: the device changed since it was planned; plan again")
+        if planned is not None:  # before any device changes: a secret that does not verify refuses the apply
+            with self.lock:
+                self.sendable[name] = to_send(planned, self.compilation.configs[name], text, expected)
 
     def _store(self, name: str, text: str, what: str) -> str:
         """A device's state into the archive; a full or read-only archive is a journal failure."""
@@ -528,7 +539,7 @@ class _Apply:
         driver, result = self.drivers[name], self.run_result.results[name]
         self._fault("before-stage", name)
         self.progress(name, "apply")
-        result.diff = self.masker(driver.stage(self.compilation.configs[name], self.plan.devices.get(name)))
+        result.diff = self.masker(driver.stage(self.compilation.configs[name], self.sendable.get(name)))
         if self.dry_run:
             driver.discard()
             self.progress(name, "verified")

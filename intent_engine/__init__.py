@@ -138,23 +138,26 @@ def apply(plan_or_site: Plan | SitePath | Site, *, confirm_timeout: int | None =
     planned against (saved files that are not the devices' current state count as different), it is
     refused like a stale plan file. With ``dry_run`` every device loads the change and discards it.
     """
+    import hashlib
+
     from engine.state import StateDir
     from engine.transaction import apply as run_apply
-    from engine.transaction import live_plan
+    from engine.transaction import read_running
 
     connection = connection or Connection()
     given = plan_or_site if isinstance(plan_or_site, Plan) else plan(plan_or_site, connection=connection)
     state = StateDir.for_site(given.site, connection.state_dir)
     engine_connection = _engine_connection(connection)
-    live = given.result if given is not plan_or_site else live_plan(given.site, given.compilation, state, parallel,
-                                                                      engine_connection)
-    stale = sorted(name for name, digest in given.result.running_sha256.items()
-                   if live.running_sha256.get(name) != digest)
-    if stale:
-        raise IntentError(f"the plan is stale: {', '.join(stale)} differ from the state it was planned against "
-                          f"({given.result.source}); plan again")
-    return run_apply(given.site, given.compilation, live, state, parallel=parallel, confirm_timeout=confirm_timeout,
-                     connection=engine_connection, dry_run=dry_run)
+    if given is plan_or_site:  # planned earlier: the devices must still be what it was planned against
+        texts = read_running(given.site, given.compilation.configs, state, parallel, engine_connection, probe=False)
+        stale = sorted(name for name, digest in given.result.running_sha256.items()
+                       if name not in texts or hashlib.sha256(texts[name].encode()).hexdigest() != digest)
+        if stale:
+            raise IntentError(f"the plan is stale: {', '.join(stale)} differ from the state it was planned against "
+                              f"({given.result.source}); plan again")
+    # exactly the plan's own commands (its masked secrets restored from the devices), never a second computation
+    return run_apply(given.site, given.compilation, given.result, state, parallel=parallel,
+                     confirm_timeout=confirm_timeout, connection=engine_connection, dry_run=dry_run)
 
 
 def verify(site: SitePath | Site, *, seconds: int = 5, tolerance: float = 0.10,
