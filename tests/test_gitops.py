@@ -33,7 +33,7 @@ def test_a_plan_file_is_applied_exactly_and_refused_once_stale(lab: Lab) -> None
     plan = lab.root / "plan.json"
     lab.intent("plan", "--out", str(plan))
     document = json.loads(plan.read_text())
-    assert document["format"] == "intent-plan/2" and set(document["running_sha256"]) == {"acc1", "acc2", "core1"}
+    assert document["format"] == "intent-plan/3" and set(document["running_sha256"]) == {"acc1", "acc2", "core1"}
     lab.write("site.yaml", SITE.replace("rate: 30Mbps", "rate: 40Mbps"))  # the site moves on after the review
     result = run_intent("apply", str(plan), "--yes", env={"INTENT_STATE_DIR": str(lab.root / "state")})
     assert result.returncode == 0, result.stderr
