@@ -1,5 +1,5 @@
-"""One transaction across Linux (namespaces), NAPALM (EOS, NAPALM's mock with responses generated
-here) and Netmiko (the emulated IOS switch over real SSH): all applied, or all rolled back."""
+"""One transaction across Linux (namespaces), NAPALM (EOS: NAPALM's mock replaying responses written
+by hand below) and Netmiko (the emulated IOS switch over real SSH): all applied, or all rolled back."""
 
 from __future__ import annotations
 
@@ -12,19 +12,31 @@ from pathlib import Path
 
 import pytest
 
-from engine import cliconfig
-from engine.compiler import compile_site
-from engine.loader import load_site
-from engine.plan import cli_device_plan
-from engine.render import platform_spec
 from tests.fakeswitch import ENABLE, PASSWORD, FakeSwitch
 from tests.labs import Lab
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: network namespaces")
 
+# e1's answers, as NAPALM's eos driver returns them (written by hand; nothing here comes from the
+# engine): get_config(retrieve="running") is `show running-config` over eAPI as text, its "! Command:"
+# and "! device:" header kept, three-space indentation, sub-sections closed by an indented "!".
 E1_RUNNING = """\
-! device: e1 (DCS-7050SX3, EOS-4.31.2F)
+! Command: show running-config
+! device: e1 (DCS-7050SX3-48YC8, EOS-4.31.2F)
+!
+! boot system flash:/EOS-4.31.2F.swi
+!
+no aaa root
+!
+username netops privilege 15 role network-admin secret sha512 $6$Rq2Wz7Lp$N0tARealHashJustTheFormEOSPrints.0123456789abcdefghijklmnopqrstuvwxyzABCD/
+!
+transceiver qsfp default-mode 4x10G
+!
+service routing protocols model multi-agent
+!
 hostname e1
+!
+spanning-tree mode mstp
 !
 vlan 99
    name mgmt
@@ -38,8 +50,135 @@ interface Ethernet10
 interface Management1
    ip address 192.0.2.40/24
 !
+no ip routing
+!
 end
 """
+# After the commit: the device's own rendering of what it was sent, in EOS's order (qos profiles,
+# VLANs by id, class-maps and policy-maps before interfaces, access lists after them).
+E1_AFTER = """\
+! Command: show running-config
+! device: e1 (DCS-7050SX3-48YC8, EOS-4.31.2F)
+!
+! boot system flash:/EOS-4.31.2F.swi
+!
+no aaa root
+!
+username netops privilege 15 role network-admin secret sha512 $6$Rq2Wz7Lp$N0tARealHashJustTheFormEOSPrints.0123456789abcdefghijklmnopqrstuvwxyzABCD/
+!
+transceiver qsfp default-mode 4x10G
+!
+service routing protocols model multi-agent
+!
+hostname e1
+!
+spanning-tree mode mstp
+!
+qos profile INTENT-OUT-Ethernet1
+   !
+   tx-queue 0
+      no priority
+      bandwidth percent 98
+   !
+   tx-queue 1
+      no priority
+      bandwidth percent 2
+!
+vlan 10
+   name users
+!
+vlan 99
+   name mgmt
+!
+class-map type qos match-any INTENT-video-10-20
+   match ip access-group INTENT-video-10-20
+!
+policy-map type quality-of-service INTENT-IN
+   class INTENT-video-10-20
+      set traffic-class 1
+   !
+   class class-default
+      set traffic-class 0
+!
+interface Ethernet1
+   description to core1
+   switchport access vlan 10
+   switchport mode access
+   service-profile INTENT-OUT-Ethernet1
+   service-policy type qos input INTENT-IN
+!
+interface Ethernet10
+   description camera
+   switchport access vlan 10
+   switchport mode access
+   service-policy type qos input INTENT-IN
+!
+interface Management1
+   ip address 192.0.2.40/24
+!
+ip access-list INTENT-video-10-20
+   10 permit ip 10.10.0.0/24 10.20.0.0/24
+!
+no ip routing
+!
+end
+"""
+# compare_config(): `show session-config named napalm_<n> diffs`, a unified diff of the running
+# config against the session's, with the first two lines (--- system:/running-config,
+# +++ session:/napalm_<n>-session-config) cut off by NAPALM and the rest stripped.
+E1_SESSION_DIFF = """\
+@@ -15,18 +15,51 @@
+ !
+ spanning-tree mode mstp
+ !
++qos profile INTENT-OUT-Ethernet1
++   !
++   tx-queue 0
++      no priority
++      bandwidth percent 98
++   !
++   tx-queue 1
++      no priority
++      bandwidth percent 2
++!
++vlan 10
++   name users
++!
+ vlan 99
+    name mgmt
+ !
++class-map type qos match-any INTENT-video-10-20
++   match ip access-group INTENT-video-10-20
++!
++policy-map type quality-of-service INTENT-IN
++   class INTENT-video-10-20
++      set traffic-class 1
++   !
++   class class-default
++      set traffic-class 0
++!
+ interface Ethernet1
+    description to core1
++   switchport access vlan 10
++   switchport mode access
++   service-profile INTENT-OUT-Ethernet1
++   service-policy type qos input INTENT-IN
+ !
+ interface Ethernet10
+    description camera
++   switchport access vlan 10
++   switchport mode access
++   service-policy type qos input INTENT-IN
+ !
+ interface Management1
+    ip address 192.0.2.40/24
+ !
++ip access-list INTENT-video-10-20
++   10 permit ip 10.10.0.0/24 10.20.0.0/24
++!
+ no ip routing
+ !
+ end"""
 
 SITE = """\
 site: mixed
@@ -108,25 +247,27 @@ def mixed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Lab
 
 def record_e1(lab: Lab) -> None:
     """What NAPALM's mock replays for e1: each driver instance counts its calls from 1. The apply's
-    instance reads the config four times: snapshot, stage, verify, and the archived state after."""
-    config = compile_site(load_site(lab.site)).configs["e1"]
-    planned = cli_device_plan(config, E1_RUNNING)
-    syntax = platform_spec("eos").syntax
-    assert syntax is not None
-    merged = cliconfig.render(cliconfig.merge(cliconfig.parse(E1_RUNNING, syntax), cliconfig.parse(config.text, syntax),
-                                              syntax), syntax)
+    instance reads the config four times (snapshot, stage, the driver's check after its commit, the
+    engine's verification); a restore's instance reads it twice (its check, the hash check)."""
+    def running(text: str, models: str) -> dict[str, str]:
+        return {"_models": models, "startup": "", "running": text, "candidate": ""}
+
+    before = "napalm eos get_config(retrieve='running'): show running-config as text, before the change"
+    after = "napalm eos get_config(retrieve='running'): show running-config as text, after the commit"
+    done = "success: NAPALM returns None"
+    files = {
+        "get_config.1": running(E1_RUNNING, before), "get_config.2": running(E1_RUNNING, before),
+        "get_config.3": running(E1_AFTER, after), "get_config.4": running(E1_AFTER, after),
+        "load_merge_candidate.1": {"_models": done},
+        "compare_config.1": {"_models": "napalm eos compare_config(): the session's diff, header cut, stripped",
+                             "diff": E1_SESSION_DIFF},
+        "commit_config.1": {"_models": done}, "discard_config.1": {"_models": done},
+        "load_replace_candidate.1": {"_models": done},
+    }
     directory = lab.root / "e1-recorded"
     directory.mkdir(exist_ok=True)
-    device_diff = "\n".join(line for line in planned.diff.splitlines()[2:] if line[:1] in "+-")
-    files = {
-        "get_config.1": {"running": E1_RUNNING}, "get_config.2": {"running": E1_RUNNING},
-        "get_config.3": {"running": merged}, "get_config.4": {"running": merged},
-        "load_merge_candidate.1": {},
-        "compare_config.1": {"diff": device_diff}, "commit_config.1": {}, "discard_config.1": {},
-        "load_replace_candidate.1": {},
-    }
     for name, payload in files.items():
-        (directory / name).write_text(json.dumps(payload))
+        (directory / name).write_text(json.dumps(payload, indent=1))
 
 
 def run(lab: Lab, *args: str, check: int | None = 0) -> subprocess.CompletedProcess[str]:
