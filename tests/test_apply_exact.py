@@ -192,6 +192,10 @@ class RecordingLinux:
     def __init__(self, devices: Devices) -> None:
         self.device, self.devices, self.staged = "l1", devices, None
 
+    def open(self) -> None: ...
+
+    def close(self) -> None: ...
+
     def __enter__(self) -> RecordingLinux:
         return self
 
