@@ -67,6 +67,10 @@ def shown(text: str) -> str:
 
 def name_problem(rule: NameRule, value: Any) -> str | None:
     """What is wrong with ``value`` as a ``rule`` name, or None."""
+    if type(value) is str and value.isascii() and value.isprintable() and " " not in value and \
+            0 < len(value) <= rule.max_length and rule.pattern.fullmatch(value) and \
+            not (rule.file_name and ("/" in value or "\\" in value or ".." in value)):
+        return None  # the common case, decided in a few C calls: what every check below would say
     if not isinstance(value, str):
         return f"{rule.what} must be a string"
     problem = control_problem(value)

@@ -18,6 +18,7 @@ variables (``resolve``); what stays unresolved is reported by the loader where i
 from __future__ import annotations
 
 import ast
+import os
 import re
 import shlex
 from collections import defaultdict
@@ -238,6 +239,15 @@ def var_files(directory: Path, name: str) -> list[Path]:
     return []
 
 
+def _entry_names(directory: Path) -> set[str]:
+    """The names in ``directory``, casefolded (a superset filter for ``var_files`` on any file system);
+    empty when it is no readable directory."""
+    try:
+        return {entry.casefold() for entry in os.listdir(directory)}
+    except OSError:
+        return set()
+
+
 def _dir_files(directory: Path) -> list[Path]:
     found: list[Path] = []
     for entry in sorted(directory.iterdir(), key=lambda p: p.name):
@@ -291,7 +301,10 @@ def collect(doc: SourceDoc, problems: list[Problem]) -> tuple[Sources, dict[str,
     directory = doc.path.parent
     file_vars: dict[tuple[str, str], list[tuple[JsonPath, dict[str, Any]]]] = defaultdict(list)
     for kind, names in (("group_vars", {"all", *depth}), ("host_vars", set(host_groups))):
+        present = _entry_names(directory / kind)
         for name in sorted(names):
+            if not any((name + ext).casefold() in present for ext in VAR_EXTENSIONS):
+                continue  # one listing instead of eight stat calls per host
             for path in var_files(directory / kind, name):
                 try:
                     loaded = load_yaml(path, str(path))

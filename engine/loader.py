@@ -17,8 +17,6 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jsonschema
-
 from engine import gcpause, identifiers, inventory
 from engine.errors import IntentError, ValidationError
 from engine.model import Defaults, Device, Endpoint, Intent, Link, Site
@@ -31,6 +29,8 @@ from intents.base import ParseContext, Problem
 from intents.registry import Registry
 
 if TYPE_CHECKING:
+    import jsonschema
+
     from engine.driver import DriverRegistry
 
 ROUTING_MODES = ("summarised", "static-full")
@@ -67,14 +67,15 @@ def editor_schema(registry: Registry | None = None) -> dict[str, Any]:
     return combined
 
 
-_VALIDATORS: dict[int, tuple[dict[str, Any], jsonschema.Draft202012Validator, Any]] = {}
+_FAST: dict[int, tuple[dict[str, Any], Any]] = {}
+_WORDING: dict[int, tuple[dict[str, Any], jsonschema.Draft202012Validator]] = {}
 
 
-def _validators(schema_doc: dict[str, Any]) -> tuple[jsonschema.Draft202012Validator, Any]:
-    """The validators of one schema object (shipped and kinds' schemas live as long as the process):
-    jsonschema's, which words every problem, and jsonschema-rs's (Rust, same draft), which only says
-    whether there is one: most documents are valid, and it tells that 50 times faster."""
-    known = _VALIDATORS.get(id(schema_doc))
+def _fast_validator(schema_doc: dict[str, Any]) -> Any:
+    """jsonschema-rs's validator of one schema object (Rust, same draft), or None: it only says whether
+    there is a problem, but most documents have none, and it tells that 50 times faster. Shipped and
+    kinds' schemas live as long as the process, so validators are kept per schema object."""
+    known = _FAST.get(id(schema_doc))
     if known is None or known[0] is not schema_doc:
         try:
             import jsonschema_rs
@@ -82,8 +83,19 @@ def _validators(schema_doc: dict[str, Any]) -> tuple[jsonschema.Draft202012Valid
             fast: Any = jsonschema_rs.Draft202012Validator(schema_doc)
         except Exception:  # noqa: BLE001 - not installed, or a schema it does not take: jsonschema alone
             fast = None
-        known = _VALIDATORS[id(schema_doc)] = (schema_doc, jsonschema.Draft202012Validator(schema_doc), fast)
-    return known[1], known[2]
+        known = _FAST[id(schema_doc)] = (schema_doc, fast)
+    return known[1]
+
+
+def _wording_validator(schema_doc: dict[str, Any]) -> jsonschema.Draft202012Validator:
+    """jsonschema's validator, which words every problem; imported only when there is one to word
+    (jsonschema and its referencing stack are a third of the CLI's start-up)."""
+    known = _WORDING.get(id(schema_doc))
+    if known is None or known[0] is not schema_doc:
+        import jsonschema
+
+        known = _WORDING[id(schema_doc)] = (schema_doc, jsonschema.Draft202012Validator(schema_doc))
+    return known[1]
 
 
 @cache
@@ -94,7 +106,7 @@ def _name_form(key: str) -> re.Pattern[str]:
 
 
 def _schema_problems(doc: SourceDoc, schema_doc: dict[str, Any], base: JsonPath = ()) -> list[Problem]:
-    validator, fast = _validators(schema_doc)
+    fast = _fast_validator(schema_doc)
     if fast is not None:
         instance = doc.data
         for key in base:
@@ -108,7 +120,7 @@ def _schema_problems(doc: SourceDoc, schema_doc: dict[str, Any], base: JsonPath 
     for key in base:
         instance = instance[key]
     problems = []
-    for error in validator.iter_errors(instance):
+    for error in _wording_validator(schema_doc).iter_errors(instance):
         path: JsonPath = (*base, *error.absolute_path)
         where = doc.at(path)
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
@@ -288,8 +300,41 @@ def _check_name(doc: SourceDoc | inventory.Sources, path: JsonPath, rule: identi
     return problem is not None
 
 
+def _plain_text(data: Any) -> bool:
+    """Whether every key and string in ``data`` is printable ASCII (one pass without paths: the common case)."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind is dict:
+            for key, item in value.items():
+                if type(key) is not str or not (key.isascii() and key.isprintable()):
+                    return False
+                if type(item) is str:
+                    if not (item.isascii() and item.isprintable()):
+                        return False
+                elif type(item) in (dict, list):
+                    stack.append(item)
+                elif isinstance(item, (str, dict, list)):
+                    return False  # a subclass (a vaulted value): let the full check judge
+        elif kind is list:
+            for item in value:
+                if type(item) is str:
+                    if not (item.isascii() and item.isprintable()):
+                        return False
+                elif type(item) in (dict, list):
+                    stack.append(item)
+                elif isinstance(item, (str, dict, list)):
+                    return False
+        elif isinstance(value, (str, dict, list)):
+            return False
+    return True
+
+
 def _text_problems(doc: SourceDoc) -> list[Problem]:
     """No line break or control character anywhere in a site or topology file: they hold no free text."""
+    if _plain_text(doc.data):
+        return []
     return [(doc.at_key(path) if is_key else doc.at(path), problem)
             for path, is_key, problem in identifiers.text_problems(doc.data)]
 
