@@ -1,7 +1,7 @@
 """Linux desired state: a document of kernel objects the driver applies over netlink.
 
-The document is plain JSON-able data (``links``, ``addresses``, ``sysctl``, ``routes``, ``qdiscs``,
-``classes``, ``filters``), each object with a stable key. The same document read back from a
+The document is plain JSON-able data (``links``, ``addresses``, ``sysctl``, ``routes``, ``rules``,
+``nftables``, ``qdiscs``, ``classes``, ``filters``), each object with a stable key. The same document read back from a
 device (``--running DIR/<device>.json``) is compared object by object; ``lines()`` gives the
 canonical ``ip``/``tc`` form that humans read in diffs and code review.
 """
@@ -16,7 +16,7 @@ from engine.device import DeviceModel, EgressPolicy, Match, PortMode
 from engine.errors import RenderError
 from intents.match import port_masks
 
-SECTIONS = ("sysctl", "links", "addresses", "routes", "rules", "qdiscs", "classes", "filters")
+SECTIONS = ("sysctl", "links", "addresses", "routes", "rules", "nftables", "qdiscs", "classes", "filters")
 IFNAMSIZ = 15
 DEFAULT_MINOR = 2
 ROOT_MINOR = 1
@@ -28,6 +28,10 @@ DRR_QUANTUM = 1514  # bytes per round per unit of weight
 # isolate: policy-routing rules, exceptions first. Prefs derive from the intent's stable minor.
 ALLOW_PREF, PROHIBIT_PREF = 100, 16400
 PROTOCOL_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 47: "gre", 50: "esp", 132: "sctp"}
+# isolate where the kernel has nftables: one table intent owns whole, with one forward chain.
+NFT_TABLE = "inet intent_isolate"
+NFT_CHAIN = "forward"
+NFT_HOOK = "type filter hook forward priority filter; policy accept;"
 
 
 def bridge(vlan: int) -> str:
@@ -41,8 +45,8 @@ def ifb(vlan: int) -> str:
 def desired_state(model: DeviceModel, kernel: dict[str, Any] | None = None) -> dict[str, Any]:
     """The kernel objects that realise ``model`` on a Linux device.
 
-    ``kernel``: what the device's kernel has, probed at plan time (``{"drr": True}``); without it, the
-    objects every kernel here has (shares as HTB classes)."""
+    ``kernel``: what the device's kernel has, probed at plan time (``{"drr": True, "nftables": True}``);
+    without it, the objects every kernel here has (shares as HTB classes, isolation as policy-routing rules)."""
     kernel = kernel or {}
     links: dict[str, dict[str, Any]] = {}
     addresses: list[dict[str, Any]] = []
@@ -109,7 +113,9 @@ def desired_state(model: DeviceModel, kernel: dict[str, Any] | None = None) -> d
         {"dst": route.prefix, "nexthops": [{"via": hop.address, "dev": hop.interface} for hop in route.next_hops]}
         for route in model.routes
     ]
-    rules = _isolation_rules(model)
+    nft = bool(kernel.get("nftables"))
+    rules = [] if nft else _isolation_rules(model)
+    tables = _isolation_table(model) if nft and model.isolations else []
     document = {
         "device": model.name,
         "platform": model.platform,
@@ -118,6 +124,7 @@ def desired_state(model: DeviceModel, kernel: dict[str, Any] | None = None) -> d
         "addresses": addresses,
         "routes": routes,
         **({"rules": rules} if rules else {}),
+        **({"nftables": tables} if tables else {}),
         "qdiscs": qdiscs,
         "classes": classes,
         "filters": filters,
@@ -191,6 +198,59 @@ def _isolation_rules(model: DeviceModel) -> list[dict[str, Any]]:
     return rules
 
 
+def _isolation_table(model: DeviceModel) -> list[dict[str, Any]]:
+    """isolate as an nftables table intent owns whole (``table inet intent_isolate``, chain ``forward``):
+    per direction the exceptions (``accept``) before one ``reject with icmp admin-prohibited``, so the
+    sender hears what a prohibit rule would have told it. Stateless like the rules (no conntrack): an
+    exception passes its forward packets (destination port) and the replies to ones the other side
+    started (source port). Only forwarded traffic is filtered (hook forward), as with the rules.
+    Rules are written the way ``nft list table`` prints them, so what is read back compares line for line."""
+    rules: list[str] = []
+    for isolation in sorted(model.isolations, key=lambda i: (i.minor, i.vlan, i.peer_vlan)):
+        base = f"ip saddr {isolation.subnet} ip daddr {isolation.peer_subnet}"
+        for allowed in isolation.allow:
+            name = PROTOCOL_NAMES.get(allowed.protocol, str(allowed.protocol))
+            if allowed.ports is None:
+                rules.append(f"{base} ip protocol {name} accept")
+                continue
+            text = _range(allowed.ports)
+            rules += [f"{base} {name} dport {text} accept", f"{base} {name} sport {text} accept"]
+        rules.append(f"{base} reject with icmp admin-prohibited")
+    return [{"table": NFT_TABLE, "chain": NFT_CHAIN, "hook": NFT_HOOK, "rules": rules}]
+
+
+def nft_script(table: dict[str, Any] | None, name: str = NFT_TABLE) -> str:
+    """One ``nft -f`` transaction that makes table ``name`` exactly ``table`` (or removes it: None).
+
+    Atomic: the table is created if absent, deleted, and made anew in the same transaction, so no
+    packet ever sees half a rule set, and a table someone edited by hand is replaced whole."""
+    script = f"add table {name}\ndelete table {name}\n"
+    if table is None:
+        return script
+    body = "".join(f"    {line}\n" for line in [table["hook"], *table["rules"]])
+    return f"{script}table {table['table']} {{\n  chain {table['chain']} {{\n{body}  }}\n}}\n"
+
+
+def parse_nft_table(text: str) -> list[dict[str, Any]]:
+    """What ``nft list table inet intent_isolate`` printed, as the ``nftables`` section ([] for no table).
+
+    Only the first chain is read, which is all intent makes; anything else in the table (another chain,
+    a set) is kept as a rule line of its own, so it shows in the diff and is replaced."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines or not lines[0].startswith("table ") or not lines[0].endswith("{"):
+        return []
+    table = lines[0][len("table "):-1].strip()
+    chain, hook, rules = "", "", []
+    for line in lines[1:]:
+        if line.startswith("chain ") and line.endswith("{") and not chain:
+            chain = line[len("chain "):-1].strip()
+        elif line.startswith("type ") and not hook and chain:
+            hook = line
+        elif line != "}":
+            rules.append(line)
+    return [{"table": table, "chain": chain, "hook": hook, "rules": rules}]
+
+
 def _range(ports: tuple[int, int]) -> str:
     low, high = ports
     return str(low) if low == high else f"{low}-{high}"
@@ -205,6 +265,8 @@ def canonical(document: dict[str, Any]) -> dict[str, Any]:
     result["routes"] = sorted(document.get("routes") or [], key=lambda r: _network_key(r["dst"]))
     if document.get("rules"):
         result["rules"] = sorted(document["rules"], key=_rule_order)
+    if document.get("nftables"):
+        result["nftables"] = sorted(document["nftables"], key=lambda table: table["table"])
     result["qdiscs"] = sorted(document.get("qdiscs") or [], key=_tc_order)
     result["classes"] = sorted(document.get("classes") or [], key=_tc_order)
     result["filters"] = sorted(document.get("filters") or [], key=_filter_order)
@@ -305,6 +367,10 @@ def objects(document: dict[str, Any]) -> list[tuple[str, str]]:
         result.append((key_of("routes", obj), f"ip route replace {obj['dst']} {hops}"))
     for obj in document.get("rules") or []:
         result.append((key_of("rules", obj), f"ip rule add {rule_text(obj)}"))
+    for obj in document.get("nftables") or []:
+        result.append((key_of("nftables", obj), f"nft add table {obj['table']} {{ chain {obj['chain']} {{ {obj['hook']} }} }}"))
+        result += [(f"nft rule {obj['table']} {obj['chain']} {index} {rule}",
+                    f"nft add rule {obj['table']} {obj['chain']} {rule}") for index, rule in enumerate(obj["rules"])]
     roots = [q for q in document.get("qdiscs") or [] if q["parent"] in ("root", "ingress")]
     leaves = [q for q in document.get("qdiscs") or [] if q["parent"] not in ("root", "ingress")]
     for obj in roots:
@@ -374,6 +440,8 @@ def key_of(section: str, obj: dict[str, Any]) -> str:
         return f"route {obj['dst']}"
     if section == "rules":
         return f"rule {rule_text(obj)}"
+    if section == "nftables":
+        return f"nft table {obj['table']}"
     if section == "qdiscs":
         return f"qdisc {obj['dev']} {obj['parent']}"
     if section == "classes":
@@ -453,8 +521,15 @@ def backend_notes(document: dict[str, Any], probed: bool) -> list[str]:
     prohibits = sum(1 for rule in document.get("rules") or [] if rule["action"] == "prohibit")
     if prohibits:
         exceptions = sum(1 for rule in document.get("rules") or [] if rule["action"] != "prohibit")
+        why = "the kernel has no nftables" if probed else "kernel not probed: a device whose kernel has nftables gets " \
+            f"table {NFT_TABLE}"
         notes.append(f"isolate: {prohibits} policy-routing prohibit rules, {exceptions} exception rules before them "
-                     "(routed traffic only; the sender gets ICMP administratively prohibited)")
+                     f"(routed traffic only; the sender gets ICMP administratively prohibited; {why})")
+    for table in document.get("nftables") or []:
+        rejects = sum(1 for rule in table["rules"] if " reject" in rule)
+        notes.append(f"isolate: nftables table {table['table']} (the kernel has nftables), chain {table['chain']}: "
+                     f"{rejects} reject rules, {len(table['rules']) - rejects} stateless exception rules before them "
+                     "(forwarded traffic only; the sender gets ICMP administratively prohibited)")
     return notes
 
 

@@ -276,3 +276,99 @@ def test_a_plan_with_both_kinds_is_deterministic_and_its_review_shows_them(lab: 
            "8000-8010, udp 53; enforced on 1 device |" in review
     assert "| `fair` | qos_share | VLAN 10, VLAN 30 share what guarantees leave 3:1 on 1 egress interface |" in review
     assert "+ip rule add pref" in review and "prohibit" in review and "+tc class replace dev eth2 parent 1:1 classid 1:400a" in review
+
+
+# What nft 1.0.6 printed in the full-kernel guest (`nft list table inet intent_isolate`) for a table
+# intent applied there: the form the driver reads back, copied from the device, not from the renderer.
+NFT_LISTED = """\
+table inet intent_isolate {
+\tchain forward {
+\t\ttype filter hook forward priority filter; policy accept;
+\t\tip saddr 10.30.0.0/24 ip daddr 10.10.0.0/24 tcp dport 8000-8010 accept
+\t\tip saddr 10.30.0.0/24 ip daddr 10.10.0.0/24 tcp sport 8000-8010 accept
+\t\tip saddr 10.30.0.0/24 ip daddr 10.10.0.0/24 udp dport 53 accept
+\t\tip saddr 10.30.0.0/24 ip daddr 10.10.0.0/24 ip protocol icmp accept
+\t\tip saddr 10.30.0.0/24 ip daddr 10.10.0.0/24 reject with icmp admin-prohibited
+\t}
+}
+"""
+
+
+def test_nftables_where_the_kernel_has_it_prohibit_rules_otherwise(lab: SiteDir) -> None:
+    model = compile_site(load_site(lab.site)).models["core1"]
+    nft = render(model, {"drr": True, "nftables": True}).document or {}
+    assert "rules" not in nft  # no policy routing: the table carries the isolation
+    [table] = nft["nftables"]
+    assert (table["table"], table["chain"], table["hook"]) == \
+        ("inet intent_isolate", "forward", "type filter hook forward priority filter; policy accept;")
+    rules = table["rules"]
+    assert len(rules) == 10 and [r for r in rules if "reject" in r] == [
+        "ip saddr 10.10.0.0/24 ip daddr 10.30.0.0/24 reject with icmp admin-prohibited",
+        "ip saddr 10.30.0.0/24 ip daddr 10.10.0.0/24 reject with icmp admin-prohibited"]
+    # Each direction's exceptions (forward: destination port; replies: source port) before its reject.
+    guests = [r for r in rules if r.startswith("ip saddr 10.30.0.0/24")]
+    assert guests == ["ip saddr 10.30.0.0/24 ip daddr 10.10.0.0/24 tcp dport 8000-8010 accept",
+                      "ip saddr 10.30.0.0/24 ip daddr 10.10.0.0/24 tcp sport 8000-8010 accept",
+                      "ip saddr 10.30.0.0/24 ip daddr 10.10.0.0/24 udp dport 53 accept",
+                      "ip saddr 10.30.0.0/24 ip daddr 10.10.0.0/24 udp sport 53 accept",
+                      "ip saddr 10.30.0.0/24 ip daddr 10.10.0.0/24 reject with icmp admin-prohibited"]
+    without = render(model, {"drr": True, "nftables": False}).document or {}
+    assert "nftables" not in without and [r["action"] for r in without["rules"]].count("prohibit") == 2
+    assert "nftables" not in (render(model).document or {})  # not probed: what every kernel has
+
+
+def test_what_nft_lists_reads_back_as_the_table_intent_renders() -> None:
+    [table] = linux.parse_nft_table(NFT_LISTED)
+    assert table == {"table": "inet intent_isolate", "chain": "forward",
+                     "hook": "type filter hook forward priority filter; policy accept;",
+                     "rules": [line.strip() for line in NFT_LISTED.splitlines()[3:8]]}
+    assert linux.parse_nft_table("") == []  # no table (or no nft): nothing read
+    assert linux.parse_nft_table("Error: No such file or directory\n") == []
+    # A hand-made extra chain stays visible as lines of its own, so the table no longer compares equal.
+    edited = NFT_LISTED.replace("\t}\n}", "\t}\n\tchain mine {\n\t\tcounter\n\t}\n}")
+    assert linux.parse_nft_table(edited)[0]["rules"][-2:] == ["chain mine {", "counter"]
+
+
+def test_the_driver_replaces_the_table_whole_in_one_transaction_and_removes_it(lab: SiteDir) -> None:
+    model = compile_site(load_site(lab.site)).models["core1"]
+    desired = linux.canonical(render(model, {"drr": True, "nftables": True}).document or {})
+    [made] = [op for op in plan_ops({}, desired).ip_changes if op.verb.startswith("nft")]
+    assert made.args == ("inet intent_isolate", desired["nftables"][0])
+    script = made.line()
+    # Created if absent, deleted and made anew in the same `nft -f` transaction: never half a rule set.
+    assert script.startswith("nft add table inet intent_isolate\ndelete table inet intent_isolate\n"
+                             "table inet intent_isolate {\n  chain forward {\n"
+                             "    type filter hook forward priority filter; policy accept;\n")
+    assert script.count("reject with icmp admin-prohibited") == 2 and script.endswith("  }\n}\n")
+    running = desired | {"owned": [key for key, _ in linux.objects(desired)]}
+    assert not plan_ops(running, desired).ip_changes  # applied: nothing to do
+    one_rule_edited = running | {"nftables": [desired["nftables"][0] | {"rules": desired["nftables"][0]["rules"][1:]}]}
+    assert [op.args[1] for op in plan_ops(one_rule_edited, desired).ip_changes] == [desired["nftables"][0]]
+    without = {k: v for k, v in desired.items() if k != "nftables"}
+    [removed] = plan_ops(running, without).ip_changes
+    assert removed.args == ("inet intent_isolate", None)
+    assert removed.line() == "nft add table inet intent_isolate\ndelete table inet intent_isolate\n"
+    # A table intent does not own (another tool's, never recorded in owned.json) is out of scope.
+    foreign = without | {"nftables": desired["nftables"]}
+    assert not plan_ops(foreign, without).ip_changes
+
+
+def test_the_plan_says_nftables_where_probed_and_why_not_elsewhere(lab: SiteDir, tmp_path: Path) -> None:
+    running = tmp_path / "running"
+    running.mkdir()
+    probed = {"device": "core1", "platform": "linux", "kernel": {"drr": True, "nftables": True}}
+    (running / "core1.json").write_text(json.dumps(probed))
+    core1 = json.loads(run_intent("plan", str(lab.site), "--running", str(running), "--format", "json").stdout)[
+        "devices"]["core1"]
+    assert "+nft add rule inet intent_isolate forward ip saddr 10.30.0.0/24 ip daddr 10.10.0.0/24 udp dport 53 accept" \
+        in core1["diff"]
+    assert "isolate: nftables table inet intent_isolate (the kernel has nftables), chain forward: 2 reject rules, " \
+           "8 stateless exception rules before them (forwarded traffic only; the sender gets ICMP administratively " \
+           "prohibited)" in core1["notes"]
+    assert "ip rule add" not in core1["config"]
+    (running / "core1.json").write_text(json.dumps(probed | {"kernel": {"drr": True, "nftables": False}}))
+    core1 = json.loads(run_intent("plan", str(lab.site), "--running", str(running), "--format", "json").stdout)[
+        "devices"]["core1"]
+    assert any(n.startswith("isolate: 2 policy-routing prohibit rules") and n.endswith("; the kernel has no nftables)")
+               for n in core1["notes"]), core1["notes"]
+    assert "nft " not in core1["config"]

@@ -104,9 +104,11 @@ def test_both_transports_read_the_same_state(remote: RemoteHost, desired: dict, 
         local.commit()
         try:
             with make_driver("ssh", remote, tmp_path / "b") as over_ssh:
-                # "kernel" is the local feature probe (drr), which remote devices do not run yet (README)
-                assert {k: v for k, v in over_ssh.read().items() if k not in ("owned", "kernel")} == \
-                       {k: v for k, v in local.read().items() if k not in ("owned", "kernel")}
+                # "kernel" included: the remote kernel is probed over SSH by the same code (drr, nftables)
+                remote_state, local_state = over_ssh.read(), local.read()
+                assert set(remote_state["kernel"]) == {"drr", "nftables"}
+                assert {k: v for k, v in remote_state.items() if k != "owned"} == \
+                       {k: v for k, v in local_state.items() if k != "owned"}
         finally:
             local.rollback(before)
 

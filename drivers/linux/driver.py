@@ -11,25 +11,25 @@ from __future__ import annotations
 
 import json
 import os
-import threading
+import subprocess
 from pathlib import Path
 from typing import Any
 
-from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError as Pyroute2Error
 
 from drivers.base import Lifecycle, vendor_errors
 from drivers.linux import netlink
 from drivers.linux.ops import TcOp, plan_ops
-from drivers.linux.transport import LocalTransport, SSHTransport, Transport
+from drivers.linux.transport import Feature, LocalTransport, SSHTransport, Transport, kernel_has
 from engine import linux
 from engine.errors import CommitError, DriverError, RollbackError
 from engine.model import Device
 from engine.plan import DevicePlan, linux_diff
 from engine.render import DeviceConfig
 
-EOPNOTSUPP, ENOENT, ENOSPC = 95, 2, 28
+ENOSPC = 28
 FOREIGN_OK = {"htb", "ingress", "pfifo", "bfifo", "fq_codel", "sfq", "drr"}  # the qdiscs intent knows how to make
+__all__ = ["LinuxDriver", "kernel_has"]
 
 
 class LinuxDriver(Lifecycle):
@@ -89,9 +89,14 @@ class LinuxDriver(Lifecycle):
         with vendor_errors(self.device, DriverError, "cannot read state", (OSError, Pyroute2Error)):
             document = self.transport.read(self.device)
         document["owned"] = self.owned()
-        if self.netns is not None:  # what this kernel has that changes how intents render (plan decides)
-            document["kernel"] = kernel_features()
+        document["kernel"] = self.kernel_features()  # what changes how intents render (the plan decides)
         return document
+
+    def kernel_features(self) -> dict[str, bool]:
+        """``{"drr": True, "nftables": True}``: probed on the device's kernel, local or over SSH alike."""
+        with vendor_errors(self.device, DriverError, "cannot probe the kernel", (OSError, subprocess.SubprocessError)):
+            found = self.transport.probe(list(RENDER_FEATURES.values()))
+        return {name: found[feature] for name, feature in RENDER_FEATURES.items()}
 
     def get_running(self) -> str:
         return json.dumps(self.read(), indent=2, sort_keys=True) + "\n"
@@ -104,16 +109,20 @@ class LinuxDriver(Lifecycle):
                 for feature in self.missing_features(config.document or {})]
 
     def missing_features(self, desired: dict[str, Any]) -> list[str]:
-        """Kernel features ``desired`` needs that this kernel lacks: ["qdisc fq_codel", "ifb devices"]."""
+        """Kernel features ``desired`` needs that the device's kernel lacks: ["qdisc fq_codel", "ifb devices"]."""
         wanted_qdiscs = sorted({q["kind"] for q in desired.get("qdiscs") or []} - {"htb", "ingress"})
-        needs_vlan = any(link.get("kind") == "vlan" for link in desired.get("links") or [])
-        needs_ifb = any(link.get("kind") == "ifb" for link in desired.get("links") or [])
-        missing = [f"qdisc {kind}" for kind in wanted_qdiscs if not kernel_has(("qdisc", kind))]
-        if needs_vlan and not kernel_has(("link", "vlan")):
-            missing.append("802.1Q VLAN devices (8021q)")
-        if needs_ifb and not kernel_has(("link", "ifb")):
-            missing.append("ifb devices")
-        return missing
+        needed: dict[Feature, str] = {("qdisc", kind): f"qdisc {kind}" for kind in wanted_qdiscs}
+        if any(link.get("kind") == "vlan" for link in desired.get("links") or []):
+            needed[("link", "vlan")] = "802.1Q VLAN devices (8021q)"
+        if any(link.get("kind") == "ifb" for link in desired.get("links") or []):
+            needed[("link", "ifb")] = "ifb devices"
+        if desired.get("nftables"):
+            needed[RENDER_FEATURES["nftables"]] = "nftables (the nft tool and nf_tables)"
+        if not needed:
+            return []
+        with vendor_errors(self.device, DriverError, "cannot probe the kernel", (OSError, subprocess.SubprocessError)):
+            found = self.transport.probe(list(needed))
+        return [sentence for feature, sentence in needed.items() if not found[feature]]
 
     def class_stats(self, devices: list[str]) -> list[dict[str, Any]]:
         """Counters of every HTB class on these interfaces: bytes, packets, drops, overlimits."""
@@ -261,43 +270,5 @@ def _refused(exc: BaseException) -> str:
     return f"kernel refused a change: {exc}"
 
 
-def kernel_features() -> dict[str, bool]:
-    """Features the rendering depends on, probed on this machine's kernel: ``drr`` (qos_share as DRR)."""
-    return {"drr": kernel_has(("qdisc", "drr"))}
-
-
-_features: dict[tuple[str, str], bool] = {}
-_probe_lock = threading.Lock()
-
-
-def kernel_has(feature: tuple[str, str]) -> bool:
-    """Probe the running kernel once per feature: create it on a scratch veth in a scratch namespace."""
-    with _probe_lock:
-        if feature not in _features:
-            _features[feature] = _probe(feature)
-        return _features[feature]
-
-
-def _probe(feature: tuple[str, str]) -> bool:
-    name = f"intent-probe-{os.getpid()}"
-    from pyroute2 import netns as netns_tools
-
-    netns_tools.create(name)
-    try:
-        with IPRoute(netns=name, flags=0) as ipr:
-            ipr.link("add", ifname="p0", kind="veth", peer={"ifname": "p1"})
-            index = ipr.link_lookup(ifname="p0")[0]
-            try:
-                if feature[0] == "qdisc":
-                    ipr.tc("add", feature[1], index=index, handle="1:")
-                elif feature[1] == "vlan":
-                    ipr.link("add", ifname="p0.10", kind="vlan", link=index, vlan_id=10)
-                else:
-                    ipr.link("add", ifname="p2", kind=feature[1])
-                return True
-            except Pyroute2Error as exc:
-                if exc.code not in (EOPNOTSUPP, ENOENT, 22, 2):
-                    raise
-                return False
-    finally:
-        netns_tools.remove(name)
+# What changes how intents render on a device (the plan decides with it): qos_share as DRR, isolate as nftables.
+RENDER_FEATURES: dict[str, tuple[str, str]] = {"drr": ("qdisc", "drr"), "nftables": ("nft", "inet")}

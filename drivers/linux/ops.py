@@ -17,7 +17,8 @@ from engine import linux
 class IpOp:
     """One link/address/route/sysctl change, as an `ip -batch` line (or a sysctl)."""
 
-    verb: str  # link-add link-set link-del addr-add addr-del route-replace route-del rule-add rule-del sysctl
+    verb: str  # link-add link-set link-del addr-add addr-del route-replace route-del rule-add rule-del
+    #            nft-table (args: table name, the table object or None to remove it) sysctl
     args: tuple[Any, ...]
 
     def line(self) -> str:
@@ -40,6 +41,8 @@ class IpOp:
             return f"route del {a[0]}"
         if self.verb in ("rule-add", "rule-del"):
             return f"rule {self.verb[5:]} {linux.rule_text(a[0])}"
+        if self.verb == "nft-table":
+            return "nft " + linux.nft_script(a[1], a[0])  # the agent feeds what follows "nft " to `nft -f -`
         return f"sysctl -w {a[0]}={a[1]}"
 
 
@@ -140,6 +143,11 @@ def plan_ops(running: dict[str, Any], desired: dict[str, Any]) -> Phases:
     ip += [IpOp("route-replace", (obj["dst"], tuple((h["via"], h["dev"]) for h in obj["nexthops"])))
            for key, obj in want["routes"].items() if have["routes"].get(key) != obj]
     ip += [IpOp("rule-add", (obj,)) for key, obj in want["rules"].items() if key not in have["rules"]]
+    # An nftables table intent owns is replaced whole, in one transaction, when any of it differs.
+    for key in sorted(set(have["nftables"]) | set(want["nftables"])):
+        if have["nftables"].get(key) != want["nftables"].get(key):
+            name = (want["nftables"].get(key) or have["nftables"][key])["table"]
+            ip.append(IpOp("nft-table", (name, want["nftables"].get(key))))
 
     # 3. tc additions: roots, the root qdisc's classes (parents first), leaves, the classes of share
     # trees (which live in a leaf qdisc), filters.

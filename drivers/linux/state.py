@@ -11,6 +11,7 @@ from typing import Any
 from pyroute2 import IPRoute
 
 from drivers.linux import netlink
+from drivers.linux.agent import nft_list
 from engine import linux
 
 IFF_UP = 0x1
@@ -52,7 +53,8 @@ def write_sysctl(netns: str | None, name: str, value: str) -> None:
 
 
 def read_document(ipr: IPRoute, channel: netlink.Channel, netns: str | None, device: str) -> dict[str, Any]:
-    """Every link, IPv4 address, static route, and tc object of the device, as a state document."""
+    """Every link, IPv4 address, static route, rule, tc object, and the nftables table intent owns
+    (when there is one) of the device, as a state document."""
     names: dict[int, str] = {}
     links = []
     for msg in ipr.get_links():
@@ -93,6 +95,7 @@ def read_document(ipr: IPRoute, channel: netlink.Channel, netns: str | None, dev
         routes.append({"dst": dst, "nexthops": sorted(hops, key=lambda h: (h["dev"], str(h["via"])))})
     qdiscs, classes, filters = netlink.read_tc(channel, names)
     rules = netlink.read_rules(channel)
+    tables = linux.parse_nft_table(nft_list(linux.NFT_TABLE, netns))
     return linux.canonical({
         "device": device,
         "platform": "linux",
@@ -101,6 +104,7 @@ def read_document(ipr: IPRoute, channel: netlink.Channel, netns: str | None, dev
         "addresses": addresses,
         "routes": routes,
         "rules": rules,
+        **({"nftables": tables} if tables else {}),
         "qdiscs": qdiscs,
         "classes": classes,
         "filters": filters,

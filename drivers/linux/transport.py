@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import shlex
+import threading
 import zlib
 from functools import lru_cache
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import Any, Protocol
 from pyroute2 import IPRoute
 
 from drivers.linux import netlink, state
+from drivers.linux.agent import nft_apply
+from drivers.linux.agent import probe as probe_here
 from drivers.linux.ops import IpOp
 from engine import linux
 from engine.errors import CommitError, ConnectError, DriverError
@@ -20,8 +23,12 @@ from engine.errors import CommitError, ConnectError, DriverError
 AGENT_IMPORT = "from drivers.linux.netlink import"
 
 
+Feature = tuple[str, str]  # ("qdisc", "drr"), ("link", "vlan"), ("nft", "inet")
+
+
 class Transport(Protocol):
     def read(self, device: str) -> dict[str, Any]: ...
+    def probe(self, features: list[Feature]) -> dict[Feature, bool]: ...
     def index(self, name: str) -> int: ...
     def forget_links(self) -> None: ...
     def tc(self, requests: list[netlink.Request]) -> None: ...
@@ -51,6 +58,18 @@ class _Indexes:
         self._indexes = None
 
 
+_features: dict[Feature, bool] = {}
+_probe_lock = threading.Lock()
+
+
+def kernel_has(feature: Feature) -> bool:
+    """Whether this machine's kernel has ``feature``, probed once per process (drivers.linux.agent.probe)."""
+    with _probe_lock:
+        if feature not in _features:
+            _features[feature] = probe_here([list(feature)])[0]
+        return _features[feature]
+
+
 class LocalTransport(_Indexes):
     """A network namespace on this host: pyroute2 for links/addresses/routes, a raw socket for tc."""
 
@@ -72,6 +91,10 @@ class LocalTransport(_Indexes):
 
     def _read_indexes(self) -> dict[str, int]:
         return {msg.get_attr("IFLA_IFNAME"): int(msg["index"]) for msg in self.ipr.get_links()}
+
+    def probe(self, features: list[Feature]) -> dict[Feature, bool]:
+        """Every namespace here runs on this machine's kernel: probed once per process for all of them."""
+        return {feature: kernel_has(feature) for feature in features}
 
     def class_stats(self, devices: list[str]) -> list[dict[str, Any]]:
         names = {int(msg["index"]): msg.get_attr("IFLA_IFNAME") for msg in self.ipr.get_links()}
@@ -107,6 +130,10 @@ class LocalTransport(_Indexes):
             self.ipr.addr(op.verb[5:], index=self.index(a[0]), address=address, prefixlen=int(prefixlen))
         elif op.verb in ("rule-add", "rule-del"):
             self.channel.batch([netlink.new_rule(a[0]) if op.verb == "rule-add" else netlink.del_rule(a[0])])
+        elif op.verb == "nft-table":
+            said = nft_apply(linux.nft_script(a[1], a[0]), self.netns)
+            if said:
+                raise CommitError(self.device, f"nft refused table {a[0]}: {said}")
         elif op.verb == "route-del":
             self.ipr.route("del", dst=a[0])
         elif op.verb == "route-replace":
@@ -139,6 +166,7 @@ class SSHTransport(_Indexes):
         self.device, self.client, self.become = device, client, become
         self.command_timeout = command_timeout
         self._indexes: dict[str, int] | None = None
+        self._features: dict[Feature, bool] = {}
 
     def _call(self, request: dict[str, Any]) -> dict[str, Any]:
         from drivers.ssh import run
@@ -155,13 +183,24 @@ class SSHTransport(_Indexes):
         return response
 
     def read(self, device: str) -> dict[str, Any]:
-        response = self._call({"op": "read"})
+        response = self._call({"op": "read", "nft_table": linux.NFT_TABLE})
         if "error" in response:
             raise DriverError(self.device, f"cannot read state: {response['error'].get('what')}")
         return linux.canonical(from_ip_json(device, response))
 
     def _read_indexes(self) -> dict[str, int]:
         return {k: int(v) for k, v in self._call({"op": "indexes"})["indexes"].items()}
+
+    def probe(self, features: list[Feature]) -> dict[Feature, bool]:
+        """The remote kernel, probed by the agent (the same code as the local probe), once per connection."""
+        unknown = [feature for feature in dict.fromkeys(features) if feature not in self._features]
+        if unknown:
+            response = self._call({"op": "probe", "features": [list(feature) for feature in unknown]})
+            answers = response.get("features")
+            if "error" in response or not isinstance(answers, list) or len(answers) != len(unknown):
+                raise DriverError(self.device, f"cannot probe the kernel: {response.get('error', {}).get('what', response)}")
+            self._features.update(zip(unknown, (bool(answer) for answer in answers), strict=True))
+        return {feature: self._features[feature] for feature in features}
 
     def class_stats(self, devices: list[str]) -> list[dict[str, Any]]:
         stats: list[dict[str, Any]] = self._call({"op": "stats", "devices": devices}).get("stats", [])
@@ -216,4 +255,5 @@ def from_ip_json(device: str, raw: dict[str, Any]) -> dict[str, Any]:
         routes.append({"dst": dst, "nexthops": sorted(hops, key=lambda h: (h["dev"], str(h["via"])))})
     return {"device": device, "platform": "linux", "sysctl": {"net.ipv4.ip_forward": raw["ip_forward"]},
             "links": links, "addresses": addresses, "routes": routes, "rules": raw.get("rules") or [],
+            **({"nftables": tables} if (tables := linux.parse_nft_table(raw.get("nft") or "")) else {}),
             "qdiscs": raw["qdiscs"], "classes": raw["classes"], "filters": raw["filters"]}

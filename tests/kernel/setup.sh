@@ -2,11 +2,12 @@
 # Idempotent set-up of the full-kernel test tier (root, Debian). DIR defaults to ./.kernel.
 # A full Debian kernel, booted under qemu by virtme-ng with this machine's filesystem shared, has
 # what the host kernel lacks (fq_codel, 802.1Q). busybox-static builds virtme-ng's initramfs; udev
-# is what makes the guest's output and exit status reach the host.
+# is what makes the guest's output and exit status reach the host; nftables gives the guest `nft`
+# (the guest runs this machine's binaries; only its kernel has nf_tables).
 set -eu
 DIR=${DIR:-$(pwd)/.kernel}
 mkdir -p "$DIR"
-DEBS="qemu-system-x86 kmod iperf3 busybox-static udev e2fsprogs"
+DEBS="qemu-system-x86 kmod iperf3 busybox-static udev e2fsprogs nftables"
 missing=$(for p in $DEBS; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then
   echo "installing $missing"
