@@ -82,9 +82,10 @@ def probe(features: list[list[str]]) -> list[bool]:
             elif kind == "link":
                 answers.append(ok("ip", "link", "add", "p2", "type", what) and ok("ip", "link", "del", "p2"))
             elif kind == "nft":
-                answers.append(shutil.which("nft") is not None and nft_apply(
-                    f"table {what} intent_probe {{ chain forward {{ type filter hook forward priority filter; }} }}\n"
-                    f"delete table {what} intent_probe\n", name) == "")
+                made = shutil.which("nft") is not None and nft_apply(
+                    f"table {what} intent_probe {{\n  chain forward {{\n    type filter hook forward priority filter;\n"
+                    f"  }}\n}}\n", name) == ""
+                answers.append(made and nft_apply(f"delete table {what} intent_probe\n", name) == "")
             else:
                 answers.append(False)
         return answers
