@@ -157,7 +157,10 @@ class Isolation:
 
     One per direction: an isolate intent between A and B gives A->B and B->A on every device
     that routes between them. A stateless filter, so each exception passes its forward packets
-    (destination port) and the replies to ones the other side started (source port)."""
+    (destination port) and the replies to ones the other side started (source port).
+
+    ``transit``: on a router between the two gateways (an SVI for neither VLAN), the interfaces this
+    direction's traffic arrives on, where vendor platforms filter it (Linux filters device-wide)."""
 
     intent: str
     vlan: int
@@ -166,6 +169,7 @@ class Isolation:
     peer_subnet: str
     allow: tuple[Allowed, ...] = ()
     minor: int = 0x100  # the intent's stable number (Build.class_minor): Linux rule prefs derive from it
+    transit: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

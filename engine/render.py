@@ -199,6 +199,14 @@ def isolations(model: DeviceModel) -> dict[int, list[Isolation]]:
     return by_vlan
 
 
+def transit_isolations(model: DeviceModel) -> tuple[list[Isolation], list[str]]:
+    """isolate on a router between the two gateways: every direction it carries, and the routed ports
+    that traffic arrives on (where vendor platforms apply ``INTENT-ISOLATE-TRANSIT`` inbound)."""
+    entries = [isolation for isolation in model.isolations if isolation.transit]
+    ports = sorted({port for isolation in entries for port in isolation.transit})
+    return entries, ports
+
+
 def render(model: DeviceModel, kernel: dict[str, Any] | None = None) -> DeviceConfig:
     """The desired configuration of one device. ``kernel``: Linux features probed on the device
     (``{"drr": True}``); without it, what every kernel here has."""
@@ -224,6 +232,7 @@ def render(model: DeviceModel, kernel: dict[str, Any] | None = None) -> DeviceCo
         text = environment().get_template(f"{model.platform}/{spec.template}").render(
             device=model, document=document, objects=linux.objects(document) if document else [],
             guarantees=guarantees(model), shares=shares(model), isolations=isolations(model),
+            transit=transit_isolations(model)[0], transit_ports=transit_isolations(model)[1],
         )
     except jinja2.TemplateError as exc:
         raise RenderError(f"{model.name}: template {model.platform}/{spec.template} failed: {exc}") from exc

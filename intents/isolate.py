@@ -2,8 +2,10 @@
 
 Compiles at every device that routes between the two VLANs: both gateways and every device on a
 routed path between them. Each gets one ``Isolation`` per direction; platforms render it as what
-they have (Linux: policy-routing ``prohibit`` rules; IOS, EOS, NX-OS: a named ACL inbound on each
-VLAN's SVI; Junos: a firewall filter on the irb unit). A ``qos_guarantee`` between two isolated
+they have (Linux: an nftables table where the kernel has nftables, else policy-routing ``prohibit``
+rules; IOS, EOS, NX-OS: a named ACL inbound on each VLAN's SVI, and on a transit router between the
+gateways the ACL ``INTENT-ISOLATE-TRANSIT`` inbound on the routed ports the pair's traffic arrives on;
+Junos: a firewall filter on the irb unit, and on a transit router's routed units). A ``qos_guarantee`` between two isolated
 VLANs contradicts the isolation and is refused, naming both intents.
 """
 
@@ -142,15 +144,22 @@ class IsolateKind:
         for intent in intents:
             assert isinstance(intent, IsolateIntent)
             first, second = (build.vlans[v] for v in intent.vlans)
-            routers = {first.gateway, second.gateway}
+            gateways = {first.gateway, second.gateway}
+            routers = set(gateways)
+            arrivals: dict[tuple[str, int], set[str]] = {}  # (transit router, source VLAN) -> where it arrives
             if first.gateway != second.gateway:
                 for source, target in ((first, second), (second, first)):
-                    routers.update(sender for sender, _ in build.network.path_links(source.gateway, target.gateway))
+                    for sender, link in build.network.path_links(source.gateway, target.gateway):
+                        routers.add(sender)
+                        receiver = link.other(sender)
+                        if receiver.device not in gateways:
+                            arrivals.setdefault((receiver.device, source.id), set()).add(receiver.interface)
             for device in sorted(routers):
                 for source, target in ((first, second), (second, first)):
                     build.add_isolation(device, Isolation(intent.name, source.id, str(source.subnet), target.id,
                                                           str(target.subnet), intent.allow,
-                                                          build.class_minor(intent.name)))
+                                                          build.class_minor(intent.name),
+                                                          tuple(sorted(arrivals.get((device, source.id), ())))))
 
 
 PROBED = {1: "icmp", 6: "tcp", 17: "udp"}  # the protocols a probe can try

@@ -84,6 +84,31 @@ def test_isolate_is_enforced_on_both_gateways_and_every_router_between(site_dir:
     rules = compilation.configs["a"].document["rules"]  # type: ignore[index]
     assert [(r["src"], r["dst"], r["action"]) for r in rules] == [
         ("10.10.0.0/24", "10.20.0.0/24", "prohibit"), ("10.20.0.0/24", "10.10.0.0/24", "prohibit")]
+    # Where each direction arrives on the routers between (vendor platforms filter those ports; Linux
+    # filters device-wide): 10 -> 20 comes in from r1's side, 20 -> 10 from r2's; the gateways have none.
+    arrive = {name: [(i.vlan, i.transit) for i in model.isolations] for name, model in compilation.models.items()
+              if model.isolations}
+    assert arrive == {"r1": [(10, ()), (20, ())], "a": [(10, ("eth0",)), (20, ("eth1",))],
+                      "b": [(10, ("eth0",)), (20, ("eth1",))], "r2": [(10, ()), (20, ())]}
+
+
+def test_a_vendor_router_between_the_gateways_filters_the_ports_the_pair_arrives_on() -> None:
+    """The golden transit case (r1 - t1 - t2 - r2, VLAN 10 at r1 isolated from VLAN 20 at r2): both transit
+    routers get the transit filter inbound on both routed ports, on every vendor platform; the gateways
+    keep theirs on the SVI / irb unit only."""
+    golden = Path(__file__).parent / "golden"
+    applied = {"ios": " ip access-group INTENT-ISOLATE-TRANSIT in", "eos": " ip access-group INTENT-ISOLATE-TRANSIT in",
+               "nxos": " ip access-group INTENT-ISOLATE-TRANSIT in",
+               "junos": "family inet filter input-list INTENT-ISOLATE-TRANSIT"}
+    for platform, line in applied.items():
+        site = load_site(golden / platform / "transit" / "site.yaml")
+        configs = compile_site(site).configs
+        for router in ("t1", "t2"):
+            text = configs[router].text
+            assert text.count(line) == 2, (platform, router)
+            assert "10.10.0.0" in text and "10.20.0.0" in text  # both directions in the one filter
+        for gateway in ("r1", "r2"):
+            assert "INTENT-ISOLATE-TRANSIT" not in configs[gateway].text, (platform, gateway)
 
 
 def test_exceptions_pass_forward_and_reply_packets_before_the_prohibit(lab: SiteDir) -> None:

@@ -4,6 +4,10 @@ Every platform gets the same scenario with its own interface names: r1 routes VL
 30 (capped), r2 routes VLAN 40 over two equal-cost routed links, s1 reaches r1 over a trunk
 (VLANs 10, 30), s2 over a one-VLAN link; guarantees with DSCP/port narrowing and a priority one;
 VLAN 30 isolated from 40 (two gateways, DNS and ICMP allowed), VLANs 10 and 20 sharing 3:1.
+
+The ``transit`` case: VLANs 10 (gateway r1) and 20 (gateway r2) isolated with two routers between
+them, t1 and t2 in a chain, which route neither VLAN: each gets the transit filter on the routed
+ports the pair's traffic arrives on; a guarantee between VLANs 10 and 30 crosses the same routers.
 """
 
 from __future__ import annotations
@@ -80,6 +84,45 @@ all:
 """
 
 
+TRANSIT_SITE = """\
+site: transit
+inventory: inventory.yaml
+topology: topology.yaml
+intents:
+  - name: users
+    vlan: {{id: 10, subnet: 10.10.0.0/24, gateway: r1, access: [r1:{a1}]}}
+  - name: lab
+    vlan: {{id: 20, subnet: 10.20.0.0/24, gateway: r2, access: [r2:{a1}]}}
+  - name: printers
+    vlan: {{id: 30, subnet: 10.30.0.0/24, gateway: r2, access: [r2:{a2}]}}
+  - name: lab-apart
+    isolate:
+      between: [{{vlan: 10}}, {{vlan: 20}}]
+      allow: [{{protocol: tcp, ports: 8000-8010}}, {{protocol: icmp}}]
+  - name: printing
+    qos_guarantee:
+      between: [{{vlan: 10}}, {{vlan: 30}}]
+      rate: 10Mbps
+"""
+
+TRANSIT_TOPOLOGY = """\
+links:
+  - {{a: r1:{p1}, b: t1:{p1}, bandwidth: 1Gbps}}
+  - {{a: t1:{p2}, b: t2:{p2}, bandwidth: 1Gbps}}
+  - {{a: t2:{p3}, b: r2:{p3}, bandwidth: 1Gbps}}
+"""
+
+TRANSIT_INVENTORY = """\
+all:
+  vars: {{platform: {platform}, password_env: GOLDEN_PASSWORD}}
+  hosts:
+    r1: {{host: 192.0.2.1}}
+    t1: {{host: 192.0.2.5}}
+    t2: {{host: 192.0.2.6}}
+    r2: {{host: 192.0.2.2}}
+"""
+
+
 def main() -> None:
     for platform, name in NAMES.items():
         ports = {f"p{n}": name(n) for n in range(1, 5)} | {"a1": name(11), "a2": name(12)}
@@ -91,6 +134,11 @@ def main() -> None:
             (case_dir / "inventory.yaml").write_text(INVENTORY.format(platform=platform, extra=""))
             if case == "brownfield":
                 (case_dir / "running").mkdir(exist_ok=True)  # running state written by hand, per platform
+        transit = HERE / platform / "transit"
+        transit.mkdir(parents=True, exist_ok=True)
+        (transit / "site.yaml").write_text(TRANSIT_SITE.format(**ports))
+        (transit / "topology.yaml").write_text(TRANSIT_TOPOLOGY.format(**ports))
+        (transit / "inventory.yaml").write_text(TRANSIT_INVENTORY.format(platform=platform))
 
 
 if __name__ == "__main__":
