@@ -148,13 +148,38 @@ def _fresh(platform: str, before: Any, after: Any, merged: list[cliconfig.Node],
     the same commands over the golden sites and the benchmark's fabric."""
     from hier_config import HConfig
 
-    commands = _commands(set_weights(platform, after), before, syntax)
+    commands = _commands(set_weights(platform, after), None, syntax)
     backward = HConfig(after.driver)
-    for child in after.children:
-        backward.add_child(child.text).negate()
+    texts = [child.text for child in after.children]
+    negated = [_negation(platform, text) for text in texts]
+    if set(texts) & set(negated):
+        # hier_config adds each line, then negates it in place: a later line whose text an earlier
+        # negation took would meet it; that case goes the way hier_config's own loop goes.
+        for text in texts:
+            backward.add_child(text).negate()
+    else:
+        for text in negated:
+            backward.add_child(text, check_if_present=False)  # the first of a text stays the one found by it
     set_weights(platform, backward)
-    _tag(backward, after, before, merged, syntax, set(), check=False)
+    # _tag(backward, after, before, merged, syntax, set(), check=False) on a flat delta against an empty
+    # target: every line is the removal of a line of ``after``, or names what nothing here has.
+    refused = [child.text for child in backward.children
+               if _find(after, (child.text,)) is None and _negated_match(after, (child.text,), syntax) is None]
+    if refused:
+        raise NotOwnedError("the change would remove configuration the engine does not own: "
+                            + "; ".join(dict.fromkeys(refused)))
     return Remediation(commands, _commands(backward, after, syntax))
+
+
+@lru_cache(maxsize=1 << 14)
+def _negation(platform: str, text: str) -> str:
+    """What hier_config's ``negate`` makes of a top line ``text`` (its rules see the line's lineage,
+    which for a top line is its text alone)."""
+    from hier_config import HConfig
+
+    scratch = HConfig(hier_driver(platform))
+    result: str = scratch.add_child(text).negate().text
+    return result
 
 
 def _distinct_siblings(tree: Any) -> bool:
@@ -176,6 +201,11 @@ def _predicate(rule: Any) -> Predicate:
     """``HConfigChild.is_match`` of one MatchRule, as a function of the line's text."""
     equals, startswith, endswith, contains = rule.equals, rule.startswith, rule.endswith, rule.contains
     search = re.compile(rule.re_search).search if isinstance(rule.re_search, str) else None
+    if equals is None and endswith is None and contains is None:  # the usual rule: one prefix or one pattern
+        if search is None and isinstance(startswith, (str, tuple)):
+            return lambda text: text.startswith(startswith)
+        if startswith is None and search is not None:
+            return lambda text: search(text) is not None
 
     def matches(text: str) -> bool:
         if isinstance(equals, str):
@@ -347,7 +377,8 @@ def _owned(path: tuple[str, ...], sections: dict[str, cliconfig.Node], syntax: c
 
 def _commands(delta: Any, before: Any, syntax: cliconfig.PlatformSyntax) -> tuple[str, ...]:
     """The text to send: one space per level as the devices print it, sections closed by ``exit``
-    where hier_config says so, trunk lists as ``add``/``remove`` continuations."""
+    where hier_config says so, trunk lists as ``add``/``remove`` continuations (``before`` None: the
+    device had nothing configured)."""
     if syntax.style == "set":
         return tuple(child.text for child in delta.all_children_sorted())
     out: list[str] = []
@@ -357,8 +388,11 @@ def _commands(delta: Any, before: Any, syntax: cliconfig.PlatformSyntax) -> tupl
 
 def _emit(node: Any, before: Any, syntax: cliconfig.PlatformSyntax, out: list[str], depth: int) -> None:
     for child in sorted(node.children, key=lambda c: c.order_weight):
-        for text in _trunk_lines(child, before, syntax):
-            out.append(" " * depth + text)
+        if before is None:  # nothing configured before: no trunk list to continue
+            out.append(" " * depth + child.text)
+        else:
+            for text in _trunk_lines(child, before, syntax):
+                out.append(" " * depth + text)
         if child.children:
             _emit(child, before, syntax, out, depth + 1)
             exit_text = child.sectional_exit

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hier_config.exceptions import DuplicateChildError
 
 from engine import cliconfig, remediate
 from engine.compiler import compile_site
@@ -76,6 +77,8 @@ def _outcome(function: Any, call: Call) -> tuple[str, Any]:
         return "ok", function(*call)
     except remediate.NotOwnedError as exc:
         return "refused", str(exc)
+    except DuplicateChildError as exc:
+        return "duplicate", str(exc)
 
 
 def _corpus_sites(root: Path) -> Iterator[tuple[Path, Path]]:
@@ -166,3 +169,16 @@ def test_the_token_check_sees_every_string_of_every_model(tmp_path: Path) -> Non
     assert {model.platform for model in models} == {"linux", "ios", "eos", "nxos", "junos"}
     for model in models:
         assert render._values(model) == {(role, value) for _, role, value in render._strings(model, "")}
+
+
+@pytest.mark.parametrize("text", [
+    "logging console informational\ninterface Vlan10\n ip address 10.10.0.1 255.255.255.0\n",  # undo names nothing here
+    "logging console debugging\nlogging console informational\n",  # two undo lines of one text
+    "no ip domain-lookup\nip domain-lookup\n",  # a negation takes a later line's text
+])
+def test_fresh_configs_hier_config_treats_specially_give_the_same_outcome(text: str) -> None:
+    syntax = platform_spec("ios").syntax
+    assert syntax is not None
+    merged = cliconfig.parse(text, syntax)
+    call: Call = ("ios", [], merged, ())
+    assert _outcome(remediate.remediate, call) == _outcome(reference, call)
