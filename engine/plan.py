@@ -480,8 +480,9 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
     inheritance = takeover.Inheritance.of(running_text or "", syntax)  # Junos groups: plan the effective config
     running_nodes = inheritance.effective(cliconfig.parse(running_text or "", syntax), syntax)
     desired_nodes = cliconfig.parse(config.text, syntax)
+    # a conflict is a running line in the intents' way: a device with none has none
     conflicts = takeover.find(config.device, running_nodes, desired_nodes, syntax, spec.raw, running_text or "",
-                              inheritance.lines)
+                              inheritance.lines) if running_nodes else []
     refusals: list[tuple[int, str]] = []
     taken: list[takeover.Conflict] = []
     for conflict in conflicts:

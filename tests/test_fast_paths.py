@@ -182,3 +182,20 @@ def test_fresh_configs_hier_config_treats_specially_give_the_same_outcome(text: 
     merged = cliconfig.parse(text, syntax)
     call: Call = ("ios", [], merged, ())
     assert _outcome(remediate.remediate, call) == _outcome(reference, call)
+
+
+def test_a_device_with_nothing_running_has_no_conflict(tmp_path: Path) -> None:
+    """make_plan skips takeover.find when nothing runs on a device: it finds nothing there anyway."""
+    from engine import takeover
+
+    sites = [case for case in sorted(GOLDEN.glob("*/*/site.yaml"))] + [fabric.generate(tmp_path / "f", 30, guarantees=6)]
+    checked = 0
+    for site_file in sites:
+        for config in compile_site(load_site(site_file)).configs.values():
+            spec = platform_spec(config.platform)
+            if spec.syntax is None:
+                continue
+            desired = cliconfig.parse(config.text, spec.syntax)
+            assert takeover.find(config.device, [], desired, spec.syntax, spec.raw, "") == []
+            checked += 1
+    assert checked >= 30
