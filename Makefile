@@ -60,10 +60,12 @@ demo-plan: install
 
 # The whole suite. Where this machine can (root, Debian packages: CI here can), it first sets up the
 # full-kernel tier, so tests/test_full_kernel.py runs too; elsewhere that test says why it skips.
+# Two workers (pytest-xdist), each in a network namespace of its own as root (tests/conftest.py); tests
+# marked `measures` run alone. Every skip is listed with its reason in the summary (-ra).
 test: install lint typecheck
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then ./tests/kernel/setup.sh; \
 	else echo "full-kernel tier not set up (needs root and apt): tests/test_full_kernel.py will skip"; fi
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --durations=15
 
 kernel-setup:
 	./tests/kernel/setup.sh

@@ -1,11 +1,17 @@
-"""Shared fixtures: sites written to temporary directories, and the CLI run as users run it."""
+"""Shared fixtures: sites written to temporary directories, and the CLI run as users run it; how the
+suite runs in parallel (pytest-xdist) without two tests sharing what they must not."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import shlex
+import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +22,76 @@ INTENT = Path(sys.executable).with_name("intent")
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden expected files")
+
+
+# -- running in parallel ---------------------------------------------------------------------------------
+# `make test` runs pytest -n 2. Namespace names are fixed by the contract (h-<device>-<interface>, a
+# lab's devices), so two lab tests at once in one network namespace would collide: each worker starts in
+# a network + mount namespace of its own, with its own /run/netns and loopback, as the sandbox the
+# developers use does. Tests that measure traffic rates or wall-clock timing are marked `measures` and
+# run with no other test beside them (a shared lock every other test holds while it runs).
+
+SANDBOX = "mkdir -p /run/netns && mount -t tmpfs none /run/netns && ip link set lo up && exec \"$@\""
+ALONE = {"tests/test_full_kernel.py": "qemu's software emulation measures traffic in the guest"}  # not ours to edit
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    tx = getattr(config.option, "tx", None)
+    if tx and os.geteuid() == 0 and shutil.which("unshare") and shutil.which("ip"):
+        python = shlex.join(["unshare", "--mount", "--net", "--propagation", "private", "sh", "-c", SANDBOX,
+                             "worker", sys.executable])
+        config.option.tx = [spec if "python=" in spec else f"{spec}//python={python}" for spec in tx]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.split("::")[0] in ALONE:
+            item.add_marker(pytest.mark.measures)
+
+
+@contextlib.contextmanager
+def _lock(directory: Path, alone: bool) -> Iterator[None]:
+    """Readers-writer lock between the workers: every test holds ``run`` shared, a ``measures`` test holds
+    it exclusive. ``door`` is passed through first, and held by a waiting measurer, so that a worker
+    starting test after test cannot keep the measurer waiting for ever."""
+    with open(directory / "door.lock", "w") as door, open(directory / "run.lock", "w") as run:
+        fcntl.flock(door, fcntl.LOCK_EX)
+        if not alone:
+            fcntl.flock(door, fcntl.LOCK_UN)
+        fcntl.flock(run, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(run, fcntl.LOCK_UN)
+            fcntl.flock(door, fcntl.LOCK_UN)
+
+
+def _lock_directory(item: pytest.Item) -> Path | None:
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return None
+    return item.config._tmp_path_factory.getbasetemp().parent  # type: ignore[attr-defined,no-any-return]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    """Any other test holds the lock from its setup (a lab built for it) to its teardown."""
+    directory = _lock_directory(item)
+    if directory is None or item.get_closest_marker("measures"):
+        yield
+        return
+    with _lock(directory, alone=False):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """A measuring test is alone while its body runs (its lab is built beside other tests)."""
+    directory = _lock_directory(item)
+    if directory is None or not item.get_closest_marker("measures"):
+        yield
+        return
+    with _lock(directory, alone=True):
+        yield
 
 
 @pytest.fixture

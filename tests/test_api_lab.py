@@ -14,7 +14,8 @@ import yaml
 import intent_engine
 from tests.labs import running_lab
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: creates network namespaces")
+pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="needs root: creates network namespaces"),
+              pytest.mark.measures]  # verify sends real traffic
 
 SITE = """\
 site: lab

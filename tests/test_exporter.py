@@ -380,6 +380,7 @@ def _wait_listening(netns: str, port: int, seconds: float) -> None:
 
 
 @root_only
+@pytest.mark.measures
 def test_prometheus_sees_the_counters_rise_and_the_compliance_drop(scraped: tuple[Lab, PromServer, Path]) -> None:
     lab, prom, tmp_path = scraped
     site = load_site(lab.site)

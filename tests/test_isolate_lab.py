@@ -17,7 +17,8 @@ from tests.labs import Lab, running_lab
 from tests.test_isolate_share import BOTH as SITE  # the site both kinds are planned on, applied here
 from tests.test_isolate_share import VLANS
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: network namespaces and traffic")
+pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="needs root: network namespaces and traffic"),
+              pytest.mark.measures]
 
 USERS, VIDEO, GUEST = ("h-acc1-eth3", "10.10.0.2"), ("h-acc2-eth3", "10.20.0.2"), ("h-core1-eth3", "10.30.0.2")
 

@@ -140,6 +140,7 @@ def test_a_failure_on_the_second_device_rolls_back_the_first(lab: Lab) -> None:
         assert lab.dump(device) == dump, device
 
 
+@pytest.mark.measures  # the reverter's deadline, in wall-clock seconds
 def test_commit_confirm_reverts_on_timeout_and_sticks_after_confirm(lab: Lab) -> None:
     before = lab.dump("core1")
     start = time.monotonic()

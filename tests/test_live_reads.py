@@ -77,6 +77,7 @@ def plan_live(site: SiteDir, *options: str) -> tuple[float, str, int]:
     return time.monotonic() - start, result.stderr, result.returncode
 
 
+@pytest.mark.measures
 def test_sixty_silent_devices_fail_together_within_the_connect_timeout(tmp_path: Path, silent_port: int) -> None:
     site = fleet(tmp_path, silent=60, refused=4, port=silent_port)
     elapsed, stderr, code = plan_live(site, "--connect-timeout", "1")
@@ -87,6 +88,7 @@ def test_sixty_silent_devices_fail_together_within_the_connect_timeout(tmp_path:
     assert elapsed < 6, f"{elapsed:.1f}s"
 
 
+@pytest.mark.measures
 def test_one_at_a_time_the_same_devices_take_a_timeout_each(tmp_path: Path, silent_port: int) -> None:
     site = fleet(tmp_path, silent=4, refused=0, port=silent_port)
     elapsed, stderr, code = plan_live(site, "--connect-timeout", "0.7", "--parallel", "1")

@@ -120,6 +120,7 @@ def test_the_plugin_kind_contributes_its_verify_step(plugin: Path, tmp_path: Pat
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root: network namespaces and traffic")
+@pytest.mark.measures
 def test_intent_verify_measures_the_plugin_kind_with_real_traffic(plugin: Path, tmp_path: Path) -> None:
     import uuid
 

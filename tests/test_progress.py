@@ -109,6 +109,7 @@ root_only = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: network na
 
 
 @root_only
+@pytest.mark.measures
 def test_apply_plan_and_verify_on_the_lab(tmp_path: Path) -> None:
     with running_lab(tmp_path, LAB_SITE) as lab:
         env = {"INTENT_STATE_DIR": str(lab.root / "state")}

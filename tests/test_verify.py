@@ -11,7 +11,8 @@ import pytest
 
 from tests.labs import Lab, running_lab
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: network namespaces and traffic")
+pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="needs root: network namespaces and traffic"),
+              pytest.mark.measures]
 
 SITE = """\
 site: lab
