@@ -133,11 +133,17 @@ def text_problems(data: Any, path: tuple[str | int, ...] = ()) -> list[tuple[tup
     return sorted(found, key=lambda item: [str(part) for part in item[0]])
 
 
+def check_file_name(directory: Path, file_name: str) -> None:
+    """Refuse a ``file_name`` that is not one name inside ``directory`` (a separator, ``..``, a control
+    character): what ``inside`` checks before resolving anything."""
+    if "/" in file_name or "\\" in file_name or file_name in ("", ".", "..") or control_problem(file_name):
+        raise IntentError(f"{shown(file_name)} is not a file name inside {directory}")
+
+
 def inside(directory: Path, file_name: str) -> Path:
     """``directory / file_name``, refused unless it stays inside ``directory`` once resolved (symlinks
     followed): a device name never becomes a path elsewhere on the machine."""
-    if "/" in file_name or "\\" in file_name or file_name in ("", ".", "..") or control_problem(file_name):
-        raise IntentError(f"{shown(file_name)} is not a file name inside {directory}")
+    check_file_name(directory, file_name)
     path = directory / file_name
     root = directory.resolve()
     if not path.resolve().is_relative_to(root):

@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import hmac
 import json
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,7 +21,7 @@ from engine.archive import write_atomic
 from engine.build import Reservation
 from engine.compilation import Compilation
 from engine.errors import IntentError, Location, ValidationError
-from engine.identifiers import inside
+from engine.identifiers import check_file_name, inside
 from engine.model import Device, Site
 from engine.render import DeviceConfig, platform_spec, render
 from engine.secrets import MASK, SecretMasker, looks_secret
@@ -328,10 +329,22 @@ class RunningState:
 
     directory: Path
     texts: dict[str, str] = field(default_factory=dict)
+    _listed: bool = field(default=False, init=False, repr=False, compare=False)
+    _entries: set[str] | None = field(default=None, init=False, repr=False, compare=False)  # None: not listable
 
     def read(self, device: str, platform: str) -> str | None:
         suffix = platform_spec(platform).running_file
-        path = inside(self.directory, f"{device}{suffix}")
+        file_name = f"{device}{suffix}"
+        if not self._listed:  # once: on a big site most devices have no file, and resolving each costs
+            self._listed = True
+            try:
+                self._entries = set(os.listdir(self.directory))
+            except OSError:
+                self._entries = None
+        if self._entries is not None and file_name not in self._entries:
+            check_file_name(self.directory, file_name)  # nothing there: no path to resolve, nothing to read
+            return None
+        path = inside(self.directory, file_name)
         if path.exists() and not path.is_file():
             raise IntentError(f"{path}: saved running state must be a regular file")
         try:

@@ -231,6 +231,13 @@ def test_device_files_never_leave_their_directory(tmp_path: Path) -> None:
     (running / "sw3.cfg").write_bytes(b"hostname sw3\n\xff\n")
     with pytest.raises(ValidationError, match=r"sw3.cfg:2:1: not UTF-8"):
         RunningState(running).read("sw3", "ios")
+    (running / "sw4.cfg").symlink_to(tmp_path / "nowhere.cfg")  # dangling, outside: listed, so resolved and refused
+    state = RunningState(running)  # lists the directory once, at its first read
+    assert state.read("sw9", "ios") is None
+    with pytest.raises(IntentError, match="leads outside"):
+        state.read("sw4", "ios")
+    with pytest.raises(IntentError, match="is not a file name inside"):
+        state.read("../secret", "ios")
 
 
 # -- the renderer's token check ---------------------------------------------------------------------
