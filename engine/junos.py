@@ -80,9 +80,9 @@ def to_set(text: str) -> str:
 def _set_lines(text: str) -> list[tuple[str, int]]:
     """Each ``display set`` line of a brace-form configuration with the line of the text it comes from."""
     lines: list[str] = []
-    origin: dict[int, int] = {}  # index in lines -> line number of the text (kept for protect lines)
-    # (words of the stanza, inactive, lines emitted at open, line of its protect:, 0 when not protected)
-    path: list[tuple[list[str], bool, int, int]] = []
+    origin: dict[int, int] = {}  # index in lines -> line number of the text
+    # (words of the stanza, inactive, lines emitted at open, line of its protect: (0: none), line it starts at)
+    path: list[tuple[list[str], bool, int, int, int]] = []
     words: list[str] = []
     inactive = False
     protected = 0
@@ -90,7 +90,7 @@ def _set_lines(text: str) -> list[tuple[str, int]]:
     line_of_statement = 0
 
     def prefix() -> list[str]:
-        return [word for stanza, _, _, _ in path for word in stanza]
+        return [word for stanza, *_ in path for word in stanza]
 
     for token, number in _tokens(text):
         if in_list is not None:
@@ -98,6 +98,7 @@ def _set_lines(text: str) -> list[tuple[str, int]]:
                 words_with_list = in_list
                 in_list = None
                 for member in words_with_list:
+                    origin[len(lines)] = line_of_statement
                     lines.append(" ".join(["set", *prefix(), *words, member]))
                 if protected:  # the list's statement, all its members
                     origin[len(lines)] = protected
@@ -115,13 +116,14 @@ def _set_lines(text: str) -> list[tuple[str, int]]:
         elif token == "{":
             if not words:
                 raise ValueError(f"line {number}: '{{' without a statement before it")
-            path.append((words, inactive, len(lines), protected))
+            path.append((words, inactive, len(lines), protected, line_of_statement))
             words, inactive, protected = [], False, 0
         elif token == ";":
             if not words:
                 continue
             if words[-1] != "\0list":
                 statement = " ".join([*prefix(), *words])
+                origin[len(lines)] = line_of_statement
                 lines.append(f"set {statement}")
                 if inactive:
                     lines.append(f"deactivate {statement}")
@@ -134,9 +136,10 @@ def _set_lines(text: str) -> list[tuple[str, int]]:
                 raise ValueError(f"line {line_of_statement}: statement {' '.join(words)!r} has no ';'")
             if not path:
                 raise ValueError(f"line {number}: '}}' closes nothing")
-            stanza, was_inactive, emitted, was_protected = path.pop()
+            stanza, was_inactive, emitted, was_protected, opened = path.pop()
             statement = " ".join([*prefix(), *stanza])
             if len(lines) == emitted:
+                origin[len(lines)] = opened
                 lines.append(f"set {statement}")  # an empty stanza is a statement of its own
             if was_inactive:
                 lines.append(f"deactivate {statement}")
@@ -155,6 +158,14 @@ def _set_lines(text: str) -> list[tuple[str, int]]:
     if path:
         raise ValueError(f"the configuration ends inside {' '.join(path[-1][0])!r}: a '}}' is missing")
     return [(line, origin.get(index, 0)) for index, line in enumerate(lines)]
+
+
+def line_numbers(text: str) -> dict[str, int]:
+    """Where each ``set`` line of a configuration in brace form comes from (its first occurrence)."""
+    numbers: dict[str, int] = {}
+    for line, number in _set_lines(text):
+        numbers.setdefault(line, number)
+    return numbers
 
 
 def protected_paths(text: str) -> list[tuple[int, tuple[str, ...]]]:

@@ -49,7 +49,12 @@ class Conflict:
         return f"takeover of {self.what()} ({self.section}): removes {'; '.join(self.lines)}"
 
 
-def _line_numbers(text: str) -> dict[str, int]:
+def _line_numbers(text: str, set_style: bool = True) -> dict[str, int]:
+    if set_style and junos.is_brace_form(text):  # the set lines the engine reads, at the brace statements they come from
+        try:
+            return junos.line_numbers(text)
+        except ValueError:
+            return {}  # reported where the config is parsed
     numbers: dict[str, int] = {}
     for number, line in enumerate(text.splitlines(), 1):
         numbers.setdefault(line.strip(), number)
@@ -60,7 +65,7 @@ def find(device: str, running: list[Node], desired: list[Node], syntax: Platform
          running_text: str, inherited: Mapping[str, tuple[str, str]] | None = None) -> list[Conflict]:
     """Every conflict between the running config and what the intents want on ``device``. ``inherited``:
     the lines ``running`` holds only through a Junos group (``Inheritance.lines``), marked as such."""
-    numbers = _line_numbers(running_text)
+    numbers = _line_numbers(running_text, syntax.style == "set")
     marks = inherited or {}
     found: list[Conflict] = []
     rule = raw.get("takeover") or {}

@@ -210,3 +210,10 @@ def test_what_a_configuration_inherits_from_its_groups() -> None:
     statements = {line: statement for line, _, statement in junos.inherited(GROUPS)}
     assert statements["set interfaces ge-0/0/3 mtu 9216"] == 'set groups ACCESS interfaces "<ge-0/0/[0-9]*>" mtu 9216'
     assert junos.inherited(GROUPS.replace("set apply-groups ACCESS\n", "").replace(" apply-groups ", " x-")) == []
+
+
+def test_each_set_line_knows_the_brace_line_it_comes_from() -> None:
+    numbers = junos.line_numbers(BRACE)
+    assert numbers["set system host-name ex1"] == 4
+    assert numbers["set interfaces ge-0/0/0 unit 0 family ethernet-switching vlan members mgmt"] == 23  # a member of [ a b ]
+    assert numbers["set interfaces ge-0/0/6 unit 0 family ethernet-switching"] == 33  # a stanza written as a leaf
