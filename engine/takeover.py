@@ -46,7 +46,12 @@ class Conflict:
                 f"(add takeover: true to intent {named} to replace it)")
 
     def note(self) -> str:
-        return f"takeover of {self.what()} ({self.section}): removes {'; '.join(self.lines)}"
+        removed = [line for line in self.lines if "(inherited from group " not in line]
+        # A group's line is never removed: a takeover that gets this far sets the intent's value locally.
+        overridden = [line for line in self.lines if line not in removed]
+        parts = ([f"removes {'; '.join(removed)}"] if removed else []) + (
+            [f"overrides {'; '.join(overridden)} with the intent's own statement"] if overridden else [])
+        return f"takeover of {self.what()} ({self.section}): {', '.join(parts)}"
 
 
 def _line_numbers(text: str, set_style: bool = True) -> dict[str, int]:

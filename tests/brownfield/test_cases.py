@@ -99,3 +99,5 @@ def test_a_single_valued_setting_inherited_from_a_group_is_overridden_locally_no
     assert f"set {mode} access" in device.commands and f"delete {mode} trunk" not in device.commands
     assert f"delete {mode} access" in device.rollback and f"set {mode} trunk" not in device.rollback
     checker.check("junos", running, desired, device, [f"set {mode} trunk"])
+    assert f"takeover of dut ge-0/0/4 (set interfaces ge-0/0/4): overrides {mode} trunk (inherited from group CAMERAS) " \
+           "with the intent's own statement" in device.notes
