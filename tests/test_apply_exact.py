@@ -287,7 +287,11 @@ def _plan(site: Path, tmp_path: Path, env: dict[str, str] | None = None) -> tupl
 
 
 def _everything_written(tmp_path: Path, *outcomes: Outcome) -> str:
-    files = [p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file()]
+    """Every file of the test (plan files, site, the state directory's journal, locks and records)
+    and what the commands printed. Not the snapshot archive's chunks: they are the devices' own
+    configurations, kept (compressed) so that a restore can put them back exactly."""
+    files = [p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file() and "chunks" not in p.parts]
+    assert any(p.name == "applies.jsonl" for p in tmp_path.rglob("*")) or not outcomes
     return "\n".join([*files, *(o.text for o in outcomes)])
 
 
@@ -318,7 +322,7 @@ def test_a_plan_file_is_sent_as_it_is_even_when_the_engine_would_now_compute_oth
     assert "recomputed" not in _everything_written(tmp_path, result)
 
     written = _everything_written(tmp_path, result)
-    assert VRRP_KEY not in written and PASSWORD not in written  # plan file, output, journal, archive...
+    assert VRRP_KEY not in written and PASSWORD not in written  # plan file, output, journal, records
     assert "authentication-key <masked>" in written
 
 
@@ -440,3 +444,23 @@ def test_hidden_lines_come_back_from_their_own_source_line_only() -> None:
     assert untraceable[0].verifier == ""
     with pytest.raises(Exception, match="no verified way to restore"):
         restore("sw1", "abc", ("username x secret 0 <masked>",), untraceable, lines, None)
+
+
+def test_the_python_api_applies_the_plan_it_was_given(site: Path, devices: Devices, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import intent_engine
+
+    monkeypatch.setenv("EXACT_PASSWORD", PASSWORD)
+    monkeypatch.delenv("INTENT_PLAN_KEY", raising=False)
+    connection = intent_engine.Connection(state_dir=tmp_path / "state")
+    planned = intent_engine.plan(site, connection=connection)
+    monkeypatch.setattr(engine.remediate, "remediate", lambda *args, **kwargs: engine.remediate.Remediation(
+        ("set system host-name recomputed",), ()))
+    run_result = intent_engine.apply(planned, connection=connection)
+    assert not run_result.failed, {name: r.error for name, r in run_result.results.items()}
+    assert devices.sent["r1"] == ["\n".join(R1_SENT) + "\n"]
+    assert devices.sent["s1"] == [list(planned.result.devices["s1"].commands)]
+
+    devices.running["s1"] = S1_RUNNING.replace("description desk", "description moved")  # changed since planned
+    with pytest.raises(Exception, match="the plan is stale: .*s1"):
+        intent_engine.apply(planned, connection=connection)
