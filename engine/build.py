@@ -13,7 +13,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from engine.device import (
     DeviceModel,
@@ -39,11 +39,12 @@ from engine.units import format_bps
 MIN_DEFAULT_RATE_BPS = 8_000
 
 
+@runtime_checkable
 class Segment(Protocol):
     """A routed layer-2 segment, what ``add_vlan`` builds and ``route_between_gateways`` routes between:
     VLAN ``id`` with its ``subnet``, one ``gateway`` device and the ``access`` ports of its hosts.
     The vlan kind's intents are segments; so can a plugin kind's be. (Defined here, not imported from
-    a kind, so the builder depends on no kind.)"""
+    a kind, so the builder depends on no kind; ``intent graph`` asks ``isinstance(intent, Segment)``.)"""
 
     @property
     def name(self) -> str: ...  # the intent that asked for it: "users"

@@ -17,13 +17,13 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from engine.build import Segment
 from engine.compiler import build_site
 from engine.errors import IntentError
 from engine.model import Intent, Link, Site
 from engine.plan import Plan
 from engine.units import format_bps
 from intents.registry import Registry
-from intents.vlan import VlanIntent
 
 AMBER_AT = 0.70  # reserved share of the reservable bandwidth above which a direction is amber
 FONT = "DejaVu Sans"  # named, so the layout (text widths) is the same on every machine that has it
@@ -124,11 +124,18 @@ class SiteView:
 # -- what to draw ----------------------------------------------------------------------------------
 
 
+def _segments(site: Site) -> list[Segment]:
+    """The intents that are routed segments (engine.build.Segment: the vlan kind's, or any kind's
+    that has their shape), so that the drawing names no kind."""
+    return [intent for intent in site.intents if isinstance(intent, Segment)]
+
+
 def roles(site: Site) -> dict[str, str]:
     """Each device's role: its inventory variable ``role``, else gateway (routes a VLAN), access (has
     access ports) or transit."""
-    gateways = {intent.gateway for intent in site.intents if isinstance(intent, VlanIntent)}
-    access = {port.device for intent in site.intents if isinstance(intent, VlanIntent) for port in intent.access}
+    segments = _segments(site)
+    gateways = {segment.gateway for segment in segments}
+    access = {port.device for segment in segments for port in segment.access}
     result = {}
     for name, device in sorted(site.devices.items()):
         explicit = dict(device.extra).get("role")
@@ -143,7 +150,7 @@ def _role_key(role: str) -> tuple[int, str]:
 
 def _vlans_of(intent: Intent) -> set[int]:
     """The VLAN ids an intent names, whatever its kind (``id`` of a VLAN, ``vlan``, ``vlans``)."""
-    if isinstance(intent, VlanIntent):
+    if isinstance(intent, Segment):
         return {intent.id}
     found: set[int] = set()
     single = getattr(intent, "vlan", None)
@@ -156,7 +163,7 @@ def _vlans_of(intent: Intent) -> set[int]:
 
 
 def _gateways(site: Site) -> dict[int, str]:
-    return {intent.id: intent.gateway for intent in site.intents if isinstance(intent, VlanIntent)}
+    return {segment.id: segment.gateway for segment in _segments(site)}
 
 
 def site_view(site: Site, intent: str | None = None, registry: Registry | None = None) -> SiteView:
@@ -173,7 +180,7 @@ def site_view(site: Site, intent: str | None = None, registry: Registry | None =
             raise IntentError(f"--intent {intent}: no intent of that name in site {site.name} (it has: {known})")
         hops = {key for key, entries in ledger.items() if any(name == intent for name, _ in entries)}
         hops.update(build.route_hops(intent))
-        if isinstance(chosen, VlanIntent):
+        if isinstance(chosen, Segment):
             for index, vids in build.l2_links.items():
                 if chosen.id in vids:
                     link = site.links[index]

@@ -163,3 +163,37 @@ def test_the_lab_hosts_come_from_the_kinds() -> None:
 
     sensors = Registry({"qos_limit": Sensors()}, plugins=False)  # type: ignore[dict-item]
     assert sorted(h.netns for h in lab_spec(site, registry=sensors).hosts) == ["s-acc1", "s-acc2", "s-core1"]
+
+
+def test_the_graph_knows_segments_not_the_vlan_kind() -> None:
+    """A kind of its own whose intents have a segment's shape (engine.build.Segment) is drawn like the
+    vlan kind's: its gateway a gateway, its ports' devices access devices."""
+    import dataclasses
+    import ipaddress
+
+    from engine.build import Segment
+    from engine.graph import roles
+    from engine.loader import load_site
+    from engine.model import Endpoint, Intent
+
+    @dataclasses.dataclass(frozen=True)
+    class Subnet(Intent):
+        id: int
+        vlan_name: str
+        subnet: ipaddress.IPv4Network
+        gateway: str
+        access: tuple[Endpoint, ...]
+
+        @property
+        def gateway_address(self) -> ipaddress.IPv4Address:
+            return self.subnet.network_address + 1
+
+    site = load_site(ROOT / "examples" / "lab" / "site.yaml")
+    assert roles(site) == {"acc1": "access", "acc2": "access", "core1": "gateway"}
+    others = tuple(i for i in site.intents if i.kind != "vlan")
+    assert set(roles(dataclasses.replace(site, intents=others)).values()) == {"transit"}
+    subnet = Subnet("lab-net", "acme_subnet", 40, "lab", ipaddress.IPv4Network("10.40.0.0/24"), "acc2",
+                    (Endpoint("acc1", "eth3"),))
+    assert isinstance(subnet, Segment)
+    assert roles(dataclasses.replace(site, intents=(*others, subnet))) == {
+        "acc1": "access", "acc2": "gateway", "core1": "transit"}
