@@ -10,6 +10,7 @@ from engine import cliconfig
 from engine.errors import DriverError
 from engine.plan import DevicePlan, cli_device_plan, to_send
 from engine.render import DeviceConfig, platform_spec
+from engine.takeover import Inheritance
 
 
 def planned(config: DeviceConfig, running: str, plan: DevicePlan | None) -> DevicePlan:
@@ -30,7 +31,8 @@ def satisfied(config: DeviceConfig, running: str) -> bool:
     """True when ``running`` already holds everything intent wants: the verification after a commit."""
     syntax = platform_spec(config.platform).syntax
     assert syntax is not None, config.platform
-    return cliconfig.holds(cliconfig.parse(running, syntax), cliconfig.parse(config.text, syntax), syntax)
+    effective = Inheritance.of(running, syntax).effective(cliconfig.parse(running, syntax), syntax)  # Junos groups
+    return cliconfig.holds(effective, cliconfig.parse(config.text, syntax), syntax)
 
 
 VOLATILE = re.compile(r"^(Building configuration|Current configuration :|! ?Last configuration change|!Time:|"

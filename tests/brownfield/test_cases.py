@@ -101,3 +101,18 @@ def test_a_single_valued_setting_inherited_from_a_group_is_overridden_locally_no
     checker.check("junos", running, desired, device, [f"set {mode} trunk"])
     assert f"takeover of dut ge-0/0/4 (set interfaces ge-0/0/4): overrides {mode} trunk (inherited from group CAMERAS) " \
            "with the intent's own statement" in device.notes
+
+
+def test_after_the_commit_what_a_group_gives_counts_as_there(tmp_path: Path) -> None:
+    """The drivers' check after a commit judges the effective config: the access mode ge-0/0/3 has from
+    its group is no missing line (else every commit on a device with groups would look failed)."""
+    from drivers.cli import satisfied
+
+    case = "junos/ex15-groups.cfg"
+    running = (HERE / "cases" / case).read_text()
+    site = load_site(write_site(tmp_path, "junos", running, CASES[case]["roles"], takeover=True))
+    compilation = compile_site(site)
+    device = make_plan(site, compilation, RunningState(tmp_path / "running")).devices["dut"]
+    committed = "\n".join(checker.junos_apply(checker.junos_lines(junos.to_set(running)), list(device.commands)))
+    assert satisfied(compilation.configs["dut"], committed + "\n")
+    assert not satisfied(compilation.configs["dut"], junos.to_set(running))  # before the commit: not there yet
