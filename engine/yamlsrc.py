@@ -1,8 +1,9 @@
 """Safe YAML loading that remembers where every node came from, within limits.
 
-Validation errors must point at ``FILE:LINE:COL``. PyYAML's safe composer gives us a node tree with
-marks; we build plain Python data from it (same types as ``yaml.safe_load``) and keep a side table
-from JSON path to position, so later stages can say where a value was written.
+Validation errors must point at ``FILE:LINE:COL``. PyYAML's safe composer (libyaml's, where PyYAML
+has it) gives us a node tree with marks; we build plain Python data from it (same types as
+``yaml.safe_load``) and keep the tree, so later stages can say where a value was written: a position
+is looked up along its JSON path only when an error or a message needs it, never built per node.
 
 Every input is hostile until checked, so before any data is built (``Limits``, README "Limits"):
 the file must be a regular file of at most ``max_bytes``, UTF-8, without NUL bytes; the composed node
@@ -29,15 +30,25 @@ JsonPath = tuple[str | int, ...]
 
 @dataclass
 class SourceDoc:
-    """A loaded YAML document: its data and where each path of it was written."""
+    """A loaded document: its data and where each path of it was written.
+
+    A YAML document keeps its node tree (``root``) and finds a position by walking it along the JSON
+    path, as ``_build`` read it: the first string key of that name (a duplicate or a key that is not a
+    string was refused), never below a node ``_build`` did not read into (``opaque``). Other sources
+    (INI inventories) give ``positions`` and ``key_positions`` outright."""
 
     path: Path
     data: Any
     positions: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
     key_positions: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
+    root: yaml.Node | None = field(default=None, repr=False)
+    opaque: set[int] = field(default_factory=set, repr=False)  # id() of nodes whose content was not read
 
     def at(self, json_path: JsonPath) -> Location:
         """The location of ``json_path``, or of its nearest written ancestor."""
+        if self.root is not None:
+            node, _, _ = self._walk(json_path)
+            return Location(str(self.path), node.start_mark.line + 1, node.start_mark.column + 1, tuple(json_path))
         probe = tuple(json_path)
         while probe and probe not in self.positions:
             probe = probe[:-1]
@@ -46,10 +57,37 @@ class SourceDoc:
 
     def at_key(self, json_path: JsonPath) -> Location:
         """The location of the key that introduces ``json_path`` (for "unknown key" errors)."""
+        if self.root is not None:
+            _, key, whole = self._walk(json_path)
+            if whole and key is not None:
+                return Location(str(self.path), key.start_mark.line + 1, key.start_mark.column + 1, tuple(json_path))
+            return self.at(json_path)
         if json_path in self.key_positions:
             line, col = self.key_positions[json_path]
             return Location(str(self.path), line, col, tuple(json_path))
         return self.at(json_path)
+
+    def _walk(self, json_path: JsonPath) -> tuple[yaml.Node, yaml.Node | None, bool]:
+        """The deepest node along ``json_path``, the key node of its last step (None after a list
+        index), and whether the whole path was found."""
+        node = self.root
+        assert node is not None
+        key: yaml.Node | None = None
+        for part in json_path:
+            if id(node) in self.opaque:
+                return node, key, False
+            child = None
+            if type(node) is yaml.MappingNode and isinstance(part, str):
+                for key_node, value_node in node.value:
+                    if type(key_node) is yaml.ScalarNode and key_node.tag == _STR and key_node.value == part:
+                        child, key = value_node, key_node
+                        break
+            elif type(node) is yaml.SequenceNode and isinstance(part, int) and 0 <= part < len(node.value):
+                child, key = node.value[part], None
+            if child is None:
+                return node, key, False
+            node = child
+        return node, key, True
 
 
 class Vaulted(str):
@@ -265,6 +303,7 @@ def load_text(text: str, shown: str, *, limits: Limits | None = None, loader_cla
         return doc
     check_graph(node, shown, limits)
     errors: list[tuple[Location, str]] = []
+    doc.root = node
     try:
         doc.data = _build(loader, node, (), doc, errors)
     except RecursionError:  # only when --max-yaml-depth was raised past what Python can nest
@@ -341,6 +380,7 @@ def check_graph(root: yaml.Node, shown: str, limits: Limits) -> None:
 _PLAIN_TAGS = {
     f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp", "merge")
 } | {"!vault"}
+_STR = "tag:yaml.org,2002:str"
 _SCALAR_KINDS = {"tag:yaml.org,2002:int": "integer", "tag:yaml.org,2002:float": "number",
                  "tag:yaml.org,2002:timestamp": "date", "tag:yaml.org,2002:bool": "boolean"}
 _KEY_KINDS = {"tag:yaml.org,2002:int": "a number", "tag:yaml.org,2002:float": "a number",
@@ -355,34 +395,43 @@ def _build(
     doc: SourceDoc,
     errors: list[tuple[Location, str]],
 ) -> Any:
-    where = (node.start_mark.line + 1, node.start_mark.column + 1)
-    doc.positions[json_path] = where
-    if node.tag not in _PLAIN_TAGS:
-        errors.append((Location(str(doc.path), *where, json_path), f"unsupported YAML tag {_tag(node.tag)}: only plain YAML is read"))
+    """Plain data from ``node``; problems go to ``errors`` at their node (nothing is recorded per node
+    otherwise: ``SourceDoc.at`` walks the tree when a position is asked for)."""
+    node_type = type(node)
+    tag = node.tag
+    if node_type is yaml.ScalarNode and tag == _STR:
+        return node.value  # what the safe constructor gives for a plain string, without its dispatch
+    if tag not in _PLAIN_TAGS:
+        doc.opaque.add(id(node))
+        errors.append((_where(doc, node, json_path), f"unsupported YAML tag {_tag(tag)}: only plain YAML is read"))
         return None
     if isinstance(node, yaml.MappingNode):
         try:
             loader.flatten_mapping(node)
         except yaml.YAMLError as exc:
+            doc.opaque.add(id(node))
             mark = getattr(exc, "problem_mark", None) or node.start_mark
             errors.append((Location(str(doc.path), mark.line + 1, mark.column + 1, json_path),
                            f"invalid merge key: {getattr(exc, 'problem', None) or exc}"))
             return None
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key_at = Location(str(doc.path), key_node.start_mark.line + 1, key_node.start_mark.column + 1, json_path)
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
-                errors.append((key_at, _bad_key(key_node)))
+            if type(key_node) is not yaml.ScalarNode or key_node.tag != _STR:
+                errors.append((_where(doc, key_node, json_path), _bad_key(key_node)))
                 continue
             key = str(key_node.value)
             if key in result:
-                errors.append((key_at, f"duplicate key {key!r}"))
+                errors.append((_where(doc, key_node, json_path), f"duplicate key {key!r}"))
                 continue
-            doc.key_positions[(*json_path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            result[key] = _build(loader, value_node, (*json_path, key), doc, errors)
+            if type(value_node) is yaml.ScalarNode and value_node.tag == _STR:
+                result[key] = value_node.value
+            else:
+                result[key] = _build(loader, value_node, (*json_path, key), doc, errors)
         return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(loader, item, (*json_path, index), doc, errors) for index, item in enumerate(node.value)]
+    if node_type is yaml.SequenceNode:
+        return [item.value if type(item) is yaml.ScalarNode and item.tag == _STR
+                else _build(loader, item, (*json_path, index), doc, errors)
+                for index, item in enumerate(node.value)]
     try:
         return loader.construct_object(node, deep=True)
     except (ValueError, OverflowError, TypeError, yaml.YAMLError) as exc:
@@ -390,8 +439,12 @@ def _build(
         problem = getattr(exc, "problem", None) or str(exc).split("\n")[0]
         if "integer string conversion" in problem:
             problem = "too many digits"
-        errors.append((Location(str(doc.path), *where, json_path), f"invalid {_SCALAR_KINDS.get(node.tag, 'value')}: {problem}"))
+        errors.append((_where(doc, node, json_path), f"invalid {_SCALAR_KINDS.get(tag, 'value')}: {problem}"))
         return None
+
+
+def _where(doc: SourceDoc, node: yaml.Node, json_path: JsonPath) -> Location:
+    return Location(str(doc.path), node.start_mark.line + 1, node.start_mark.column + 1, json_path)
 
 
 def _bad_key(key_node: yaml.Node) -> str:
