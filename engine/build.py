@@ -7,6 +7,7 @@ admission control and returns the frozen models.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import zlib
@@ -110,6 +111,10 @@ class _ClassRoutes:
     members: tuple[str, ...]  # the gateways of the class
     senders: frozenset[str]
     _counts: list[int] = field(default_factory=list, compare=False, repr=False)
+    member_set: frozenset[str] = field(default=frozenset(), compare=False, repr=False)  # ``in`` without a scan
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "member_set", frozenset(self.members))
 
     def subnet_count(self, of_gateway: dict[str, list[int]]) -> int:
         """VLAN subnets behind the gateways of the class (counted once, not once per device)."""
@@ -208,7 +213,7 @@ class Build:
                 owner[link.index] = (vlan.id, vlan.name)
 
         self._classes = [tuple(members) for members in classes.values()]
-        for members in classes.values():
+        for members in self._classes:  # the same tuples as the tables' ``members`` (compared by identity)
             dag = self.network.dag(members[0])
             for source in sorted(gateways):
                 if source not in dag.distance and (source not in dag.members or len(members) > 1):
@@ -219,7 +224,7 @@ class Build:
             if not senders:
                 continue
             first = min((v for m in members for v in by_gateway[m]), key=lambda v: v.id)
-            table = _ClassRoutes(dag, tuple(members), frozenset(senders))
+            table = _ClassRoutes(dag, members, frozenset(senders))
             for sender in sorted(senders):
                 builder = self.devices[sender]
                 builder.forwarding = True
@@ -244,7 +249,7 @@ class Build:
         target = vlan.gateway
         hops: set[tuple[str, str]] = set()
         for name, builder in self.devices.items():
-            if name == target or not any(target in table.members for table in builder.routing):
+            if name == target or not any(target in table.member_set for table in builder.routing):
                 continue
             hops.update((name, link.local(name).interface) for link in self.network.next_hops(name, target))
         return hops
@@ -262,7 +267,7 @@ class Build:
         if known is None:
             network, _ = self.transit(link)
             neighbour = link.other(sender)
-            known = NextHop(str(network + (0 if neighbour == link.a else 1)), link.local(sender).interface)
+            known = NextHop(_dotted(int(network) + (0 if neighbour == link.a else 1)), link.local(sender).interface)
             self._hops[(sender, link.index)] = known
         return known
 
@@ -486,7 +491,7 @@ class Build:
         routed = 0
         for table, base, straight in blocks:
             total = table.subnet_count(of_gateway)
-            others = total - (len(own) if name in table.members else 0) - sum(len(of_gateway[t]) for t in straight)
+            others = total - (len(own) if name in table.member_set else 0) - sum(len(of_gateway[t]) for t in straight)
             if others and base:
                 counts[base] += others
             for target, value in straight.items():
@@ -495,7 +500,7 @@ class Build:
         counts[NO_ROUTE] += len(vlans) - routed - len(own)
         default = min(counts, key=lambda value: (-counts[value], value))
         exceptions: dict[int, Value | None] = {index: DONT_CARE for index in own}
-        covered = {table.members for table in builder.routing}
+        covered = {id(table.members) for table in builder.routing}  # hashing 4,000 names per device was O(n^2)
         for table, base, straight in blocks:
             for target, value in straight.items():
                 if value != default:
@@ -506,7 +511,7 @@ class Build:
                         exceptions.update((index, base) for index in of_gateway[member])
         if default != NO_ROUTE:
             for members in self._classes:  # destination classes this device does not route towards
-                if members not in covered:
+                if id(members) not in covered:
                     exceptions.update((index, NO_ROUTE) for gateway in members if gateway != name
                                       for index in of_gateway[gateway])
         result = []
@@ -586,8 +591,17 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
 
 
+def _dotted(address: int) -> str:
+    """``str(IPv4Address(address))`` without the object."""
+    return f"{address >> 24}.{(address >> 16) & 255}.{(address >> 8) & 255}.{address & 255}"
+
+
 def _match_key(match: Match) -> tuple[object, ...]:
-    return (
-        ipaddress.IPv4Network(match.src), ipaddress.IPv4Network(match.dst), match.dscp or -1, match.protocol or -1,
-        match.ports,
-    )
+    return (_network_order(match.src), _network_order(match.dst), match.dscp or -1, match.protocol or -1, match.ports)
+
+
+@functools.lru_cache(maxsize=65536)
+def _network_order(prefix: str) -> tuple[int, int]:
+    """The order of ``ipaddress.IPv4Network(prefix)`` (address, then netmask) as plain integers, parsed once."""
+    network = ipaddress.IPv4Network(prefix)
+    return int(network.network_address), network.prefixlen

@@ -49,9 +49,12 @@ class ClassDag:
         ``targets`` (members of the class). A path ends at its target: a member goes on only towards others."""
         seen = {source for source in sources if source in self.distance}
         queue = deque(seen)
+        # A member stops the walk when it is the only target (or there are none): ``targets - {device}``
+        # is empty. Decided without building that set per device (O(targets) each, O(n^2) in a fabric).
+        alone = len(targets) <= 1
         while queue:
             device = queue.popleft()
-            if device in self.members and not targets - {device}:
+            if device in self.members and alone and (not targets or device in targets):
                 continue
             for link in self.shared[device]:
                 neighbour = link.other(device).device
@@ -82,7 +85,9 @@ class Network:
         for device, neighbours in self.adjacency.items():
             costs: dict[str, int] = {}
             for link, other in neighbours:
-                costs[other] = min(link.cost, costs.get(other, link.cost))
+                known = costs.get(other)
+                if known is None or link.cost < known:
+                    costs[other] = link.cost
             cheapest[device] = costs
         core = self._core(cheapest)
         for device in self.adjacency:

@@ -23,7 +23,6 @@ every remote subnet goes via the same spines is one route, computed in O(depth) 
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
 Value = tuple[int, ...]  # link indices of the next hops, in order
@@ -43,7 +42,9 @@ class TrieNode:
 
     @property
     def prefix(self) -> str:
-        return f"{ipaddress.IPv4Address(self.network)}/{self.prefixlen}"
+        """``10.0.0.0/14``: what ``f"{IPv4Address(network)}/{prefixlen}"`` writes, without the object."""
+        n = self.network
+        return f"{n >> 24}.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}/{self.prefixlen}"
 
     @property
     def covers_unused(self) -> bool:
