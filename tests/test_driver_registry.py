@@ -73,3 +73,39 @@ def test_abilities_are_protocols_the_drivers_have_or_lack(tmp_path: Path) -> Non
     assert [isinstance(d, FeatureProbe) for d in (linux, napalm, netmiko)] == [True, False, False]
     assert [isinstance(d, Neighbours) for d in (linux, napalm, netmiko)] == [False, True, False]
 
+
+
+def test_the_loader_asks_the_registry_it_is_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An inventory's driver names are checked against the registry of the run: a plugin that says
+    which platforms it manages is accepted for those only, one whose distribution does not import is
+    an error at the driver's line rather than a traceback, and the duplicate check of the installed
+    group applies at load time too."""
+    from engine.errors import ValidationError
+    from engine.loader import load_inventory
+
+    class Manages(_Plugin):
+        platforms = ("linux",)
+
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text("all:\n  hosts:\n    r1: {platform: linux, driver: acme}\n"
+                         "    r2: {platform: eos, driver: acme}\n    r3: {platform: linux, driver: broken}\n")
+    fake_distribution(tmp_path / "broken", "acme-broken",
+                      entry_points_txt="[intent_engine.drivers]\nbroken = acme_broken_nowhere:PLUGIN\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "broken"))
+    registry = DriverRegistry.installed()
+    registry.add(Manages("acme"))  # type: ignore[arg-type]
+    with pytest.raises(ValidationError) as info:
+        load_inventory(inventory, drivers=registry)
+    lines = info.value.lines()
+    assert any(line.startswith(f"{inventory}:4:") and "host r2: driver acme cannot manage platform eos (the "
+               "platforms it manages: linux; platform eos's drivers: napalm, netmiko)" in line for line in lines), lines
+    assert any(line.startswith(f"{inventory}:5:") and "host r3: driver broken cannot be loaded: "
+               "ModuleNotFoundError" in line for line in lines), lines
+    assert not any("host r1" in line for line in lines)
+    inventory.write_text("all:\n  hosts:\n    r1: {platform: linux, driver: acme}\n")
+    assert load_inventory(inventory, drivers=registry)["r1"].driver == "acme"
+
+    fake_distribution(tmp_path / "twin", "acme-drivers", entry_points_txt="[intent_engine.drivers]\nlinux = acme.linux:PLUGIN\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "twin"))
+    with pytest.raises(IntentError, match="two drivers are named 'linux'"):
+        load_inventory(inventory)
