@@ -74,6 +74,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # package data, never edited under a running plan: no stat() per device
     )
     env.filters.update(
         kbps=lambda bps: bps // 1000,
