@@ -230,6 +230,22 @@ def _setting(words: tuple[str, ...]) -> tuple[str, ...] | None:
     return words[:-1] if len(words) >= 2 and words[-2] in SINGLE_VALUED else None
 
 
+def _statements(set_text: str) -> list[tuple[str, ...]]:
+    """The words after ``set`` of each set line, a trailing ``[ a b ]`` list (as typed, ``set apply-groups
+    [ A B ]``; ``display set`` prints one line per member) as one statement per member."""
+    found: list[tuple[str, ...]] = []
+    for line in set_text.splitlines():
+        words = tuple(_words(line.strip()))
+        if words[:1] != ("set",) or len(words) < 2:
+            continue
+        if "[" in words and words[-1] == "]":
+            at = words.index("[")
+            found += [(*words[1:at], member) for member in words[at + 1:-1]]
+        else:
+            found.append(words[1:])
+    return found
+
+
 def _names(word: str, name: str) -> bool:
     """True when a group's ``word`` (a literal or a ``<glob>``) names the configuration's ``name``."""
     pattern = _wildcard(word)
@@ -244,11 +260,7 @@ def inherited(text: str) -> list[tuple[str, str, str]]:
     local: list[tuple[str, ...]] = []
     applies: list[tuple[tuple[str, ...], str]] = []
     excepts: list[tuple[tuple[str, ...], str]] = []
-    for line in set_text.splitlines():
-        words = tuple(_words(line.strip()))
-        if words[:1] != ("set",) or len(words) < 2:
-            continue
-        words = words[1:]
+    for words in _statements(set_text):
         if words[0] == "groups" and len(words) > 2:
             if words[-2] not in _APPLY:  # apply-groups inside a group: not modelled (README)
                 groups.setdefault(_unquote(words[1]), []).append(words[2:])

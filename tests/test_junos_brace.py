@@ -217,3 +217,11 @@ def test_each_set_line_knows_the_brace_line_it_comes_from() -> None:
     assert numbers["set system host-name ex1"] == 4
     assert numbers["set interfaces ge-0/0/0 unit 0 family ethernet-switching vlan members mgmt"] == 23  # a member of [ a b ]
     assert numbers["set interfaces ge-0/0/6 unit 0 family ethernet-switching"] == 33  # a stanza written as a leaf
+
+
+def test_groups_applied_as_typed_with_a_list_and_at_unit_level() -> None:
+    text = ("set groups ISIS interfaces <*> unit <*> family iso\nset groups MTU interfaces <*> mtu 9192\n"
+            "set apply-groups [ MTU ISIS ]\nset interfaces ae0 unit 0 family inet address 10.0.0.1/31\n"
+            "set interfaces ae0 unit 10 vlan-id 10\n")
+    assert sorted(line for line, _, _ in junos.inherited(text)) == [
+        "set interfaces ae0 mtu 9192", "set interfaces ae0 unit 0 family iso", "set interfaces ae0 unit 10 family iso"]
