@@ -910,10 +910,11 @@ def schema(which: str) -> None:
       intent schema site > schemas/site.schema.json
       # yaml-language-server: $schema=schemas/site.schema.json   (first line of site.yaml)
     """
-    from engine.loader import editor_schema
+    from engine.loader import editor_inventory_schema, editor_schema
     from engine.loader import schema as shipped
 
-    document = editor_schema() if which == "site" else shipped(which)
+    document = editor_schema() if which == "site" else editor_inventory_schema() if which == "inventory" \
+        else shipped(which)
     click.echo(json.dumps(document, indent=2))
 
 

@@ -67,6 +67,20 @@ def editor_schema(registry: Registry | None = None) -> dict[str, Any]:
     return combined
 
 
+def editor_inventory_schema(drivers: DriverRegistry | None = None) -> dict[str, Any]:
+    """The inventory schema for editors: the shipped platforms and the installed drivers offered as
+    completions (``examples``). The names stay open in the schema: the loader refuses one there is not."""
+    if drivers is None:
+        from engine.driver import DriverRegistry
+
+        drivers = DriverRegistry.installed()
+    combined = copy.deepcopy(schema("inventory"))
+    properties = combined["$defs"]["vars"]["properties"]
+    properties["platform"]["examples"] = list(known_platforms())
+    properties["driver"]["examples"] = drivers.names()
+    return combined
+
+
 _FAST: dict[int, tuple[dict[str, Any], Any]] = {}
 _WORDING: dict[int, tuple[dict[str, Any], jsonschema.Draft202012Validator]] = {}
 

@@ -22,6 +22,14 @@ def test_example_schemas_are_current(which: str) -> None:
     jsonschema.Draft202012Validator.check_schema(json.loads(shipped))
 
 
+def test_editors_are_offered_the_platforms_and_the_installed_drivers() -> None:
+    document = json.loads(run_intent("schema", "inventory").stdout)
+    properties = document["$defs"]["vars"]["properties"]
+    assert properties["platform"]["examples"] == ["eos", "ios", "junos", "linux", "nxos"]
+    assert properties["driver"]["examples"] == ["linux", "napalm", "netmiko"]
+    assert "enum" not in properties["driver"]  # open: a plugin driver installed later is valid too
+
+
 def test_editor_schema_accepts_the_example_and_rejects_a_bad_intent() -> None:
     validator = jsonschema.Draft202012Validator(editor_schema())
     site = yaml.safe_load((EXAMPLES / "campus" / "site.yaml").read_text())
