@@ -300,6 +300,7 @@ def test_a_vendor_failure_rolls_back_every_device(mixed: tuple[Lab, FakeSwitch])
     assert "rolled back" in history
 
 
+@pytest.mark.measures  # a 3 s confirm deadline in wall-clock seconds: alone, so a busy worker cannot eat it
 def test_commit_confirm_on_linux_and_netmiko_reverts_all_unless_confirmed(mixed: tuple[Lab, FakeSwitch]) -> None:
     lab, switch = mixed
     lab.write("site.yaml", SITE.replace(", e1:Ethernet10", ""))  # e1 is NAPALM's mock: no state across calls
