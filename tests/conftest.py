@@ -112,26 +112,42 @@ all:
         acc2: {netns: acc2}
 """
 
-TOPOLOGY = """\
-links:
-  - {a: core1:eth1, b: acc1:eth0, bandwidth: 1Gbps}
-  - {a: core1:eth2, b: acc2:eth0, bandwidth: 1Gbps}
-"""
 
-SITE = """\
-site: lab
-inventory: inventory.yaml
-topology: topology.yaml
-intents:
-  - name: users
-    vlan: {id: 10, subnet: 10.10.0.0/24, gateway: core1, access: [acc1:eth3]}
-  - name: video
-    vlan: {id: 20, subnet: 10.20.0.0/24, gateway: core1, access: [acc2:eth3]}
-  - name: video-10-20
-    qos_guarantee:
-      between: [{vlan: 10}, {vlan: 20}]
-      rate: 100Mbps
-"""
+def lab_inventory(prefix: str = "") -> str:
+    """The lab's three Linux devices in a flat inventory, each in the network namespace
+    ``<prefix>-<device>`` (no prefix: named as the device)."""
+    hosts = "".join(f"    {d}: {{netns: {prefix + '-' if prefix else ''}{d}}}\n" for d in ("core1", "acc1", "acc2"))
+    return "all:\n  vars: {platform: linux}\n  hosts:\n" + hosts
+
+
+def lab_topology(acc1: str = "1Gbps", acc2: str = "1Gbps", *more: str) -> str:
+    """The lab's links: core1:eth1 -- acc1:eth0 and core1:eth2 -- acc2:eth0 at these bandwidths, then
+    ``more`` links (each a flow mapping such as ``{a: core1:eth5, b: acc3:eth0, bandwidth: 1Gbps}``)."""
+    links = [f"{{a: core1:eth1, b: acc1:eth0, bandwidth: {acc1}}}", f"{{a: core1:eth2, b: acc2:eth0, bandwidth: {acc2}}}",
+             *more]
+    return "links:\n" + "".join(f"  - {link}\n" for link in links)
+
+
+def lab_site(guarantee: str | None = "rate: 100Mbps", *more: str, reservable: str | None = None,
+             guest: bool = False) -> str:
+    """The lab's site.yaml: VLAN 10 (users, acc1:eth3) and 20 (video, acc2:eth3) routed by core1, and
+    video-10-20 between them with ``guarantee``, the fields after its ``between`` (``"rate: 30Mbps, queue:
+    pfifo"``; None: no guarantee). ``guest`` adds VLAN 30 on core1:eth3 after video; ``more`` are further
+    intents, each ``"name: ..."`` followed by its kind as one flow mapping on the next line;
+    ``reservable`` is the site's default share of each link guarantees may take."""
+    intents = ["name: users\n    vlan: {id: 10, subnet: 10.10.0.0/24, gateway: core1, access: [acc1:eth3]}",
+               "name: video\n    vlan: {id: 20, subnet: 10.20.0.0/24, gateway: core1, access: [acc2:eth3]}"]
+    if guest:
+        intents.append("name: guest\n    vlan: {id: 30, subnet: 10.30.0.0/24, gateway: core1, access: [core1:eth3]}")
+    if guarantee is not None:
+        intents.append(f"name: video-10-20\n    qos_guarantee: {{between: [{{vlan: 10}}, {{vlan: 20}}], {guarantee}}}")
+    defaults = f"defaults: {{reservable: {reservable}}}\n" if reservable else ""
+    return "site: lab\ninventory: inventory.yaml\ntopology: topology.yaml\n" + defaults + "intents:\n" + \
+        "".join(f"  - {intent}\n" for intent in [*intents, *more])
+
+
+TOPOLOGY = lab_topology()
+SITE = lab_site()
 
 
 class SiteDir:

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.conftest import SiteDir, run_intent
+from tests.conftest import SiteDir, lab_inventory, lab_topology, run_intent
 
 
 class Lab(SiteDir):
@@ -45,19 +45,8 @@ class Lab(SiteDir):
 def running_lab(tmp_path: Path, site: str, apply: bool = False) -> Iterator[Lab]:
     """``intent lab up`` for ``site`` on the three-device topology (100 Mbps uplinks); down afterwards."""
     lab = Lab(tmp_path)
-    lab.write("inventory.yaml", f"""\
-        all:
-          vars: {{platform: linux}}
-          hosts:
-            core1: {{netns: {lab.ns('core1')}}}
-            acc1: {{netns: {lab.ns('acc1')}}}
-            acc2: {{netns: {lab.ns('acc2')}}}
-        """)
-    lab.write("topology.yaml", """\
-        links:
-          - {a: core1:eth1, b: acc1:eth0, bandwidth: 100Mbps}
-          - {a: core1:eth2, b: acc2:eth0, bandwidth: 100Mbps}
-        """)
+    lab.write("inventory.yaml", lab_inventory(lab.prefix))
+    lab.write("topology.yaml", lab_topology("100Mbps", "100Mbps"))
     lab.write("site.yaml", site)
     try:
         lab.intent("lab", "up")

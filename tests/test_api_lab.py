@@ -12,22 +12,13 @@ import pytest
 import yaml
 
 import intent_engine
+from tests.conftest import lab_site
 from tests.labs import running_lab
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="needs root: creates network namespaces"),
               pytest.mark.measures]  # verify sends real traffic
 
-SITE = """\
-site: lab
-inventory: inventory.yaml
-topology: topology.yaml
-# the lab: two VLANs, no QoS yet
-intents:
-  - name: users
-    vlan: {id: 10, subnet: 10.10.0.0/24, gateway: core1, access: [acc1:eth3]}
-  - name: video
-    vlan: {id: 20, subnet: 10.20.0.0/24, gateway: core1, access: [acc2:eth3]}
-"""
+SITE = "# the lab: two VLANs, no QoS yet (a comment deploy keeps)\n" + lab_site(None)
 
 
 def test_deploy_writes_plans_and_applies_and_a_stale_plan_is_refused(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from engine.compiler import compile_site
 from engine.graph import plan_mermaid
 from engine.loader import load_site
 from engine.plan import RunningState, make_plan
-from tests.conftest import INTENT, INVENTORY, ROOT, SiteDir, run_intent
+from tests.conftest import INTENT, INVENTORY, ROOT, SiteDir, lab_site, lab_topology, run_intent
 from tests.test_compile import ECMP_INVENTORY, ECMP_SITE, ECMP_TOPOLOGY
 
 CAMPUS = "examples/campus/site.yaml"
@@ -106,26 +106,9 @@ def test_png_and_out_file(tmp_path: Path) -> None:
 
 
 def _refused(site_dir: SiteDir) -> SiteDir:
-    site_dir.write("topology.yaml", """\
-        links:
-          - {a: core1:eth1, b: acc1:eth0, bandwidth: 1Gbps}
-          - {a: core1:eth2, b: acc2:eth0, bandwidth: 100Mbps}
-        """)
-    site_dir.write("site.yaml", """\
-        site: lab
-        inventory: inventory.yaml
-        topology: topology.yaml
-        defaults: {reservable: 90%}
-        intents:
-          - name: users
-            vlan: {id: 10, subnet: 10.10.0.0/24, gateway: core1, access: [acc1:eth3]}
-          - name: video
-            vlan: {id: 20, subnet: 10.20.0.0/24, gateway: core1, access: [acc2:eth3]}
-          - name: video-10-20
-            qos_guarantee: {between: [{vlan: 10}, {vlan: 20}], rate: 80Mbps}
-          - name: more-video
-            qos_guarantee: {between: [{vlan: 10}, {vlan: 20}], rate: 20Mbps}
-        """)
+    site_dir.write("topology.yaml", lab_topology(acc2="100Mbps"))
+    site_dir.write("site.yaml", lab_site("rate: 80Mbps", "name: more-video\n    qos_guarantee: {between: [{vlan: 10}, "
+                                         "{vlan: 20}], rate: 20Mbps}", reservable="90%"))
     return site_dir
 
 
@@ -145,12 +128,7 @@ def test_a_refused_site_still_draws_with_the_over_reserved_link_red(site_dir: Si
 
 
 def test_amber_over_seventy_percent_and_grey_when_nothing_is_reserved(site_dir: SiteDir) -> None:
-    site_dir.write("topology.yaml", """\
-        links:
-          - {a: core1:eth1, b: acc1:eth0, bandwidth: 1Gbps}
-          - {a: core1:eth2, b: acc2:eth0, bandwidth: 100Mbps}
-          - {a: core1:eth5, b: acc3:eth0, bandwidth: 1Gbps}
-        """)
+    site_dir.write("topology.yaml", lab_topology("1Gbps", "100Mbps", "{a: core1:eth5, b: acc3:eth0, bandwidth: 1Gbps}"))
     site_dir.write("inventory.yaml", """\
         all:
           vars: {platform: linux}
@@ -160,18 +138,7 @@ def test_amber_over_seventy_percent_and_grey_when_nothing_is_reserved(site_dir: 
             acc2: {netns: acc2}
             acc3: {netns: acc3}
         """)
-    site_dir.write("site.yaml", """\
-        site: lab
-        inventory: inventory.yaml
-        topology: topology.yaml
-        intents:
-          - name: users
-            vlan: {id: 10, subnet: 10.10.0.0/24, gateway: core1, access: [acc1:eth3]}
-          - name: video
-            vlan: {id: 20, subnet: 10.20.0.0/24, gateway: core1, access: [acc2:eth3]}
-          - name: video-10-20
-            qos_guarantee: {between: [{vlan: 10}, {vlan: 20}], rate: 71Mbps}
-        """)
+    site_dir.write("site.yaml", lab_site("rate: 71Mbps"))
     dot = graph(str(site_dir.site), "--format", "dot").stdout
     edges = dict(re.findall(r"^\s*(\S+ -- \S+) \[(.*)\]$", dot, re.MULTILINE))
     assert f'color="{AMBER}"' in edges["core1 -- acc2"] and "71Mbps of 100Mbps (71%)" in edges["core1 -- acc2"]

@@ -297,7 +297,7 @@ def test_percentages_are_exact() -> None:
 
 def test_a_ceil_above_the_link_is_capped_with_a_note(site_dir: SiteDir) -> None:
     site_dir.write("site.yaml", (site_dir.root / "site.yaml").read_text().replace(
-        "rate: 100Mbps", "rate: 100Mbps\n      ceil: 5Gbps"))
+        "rate: 100Mbps", "rate: 100Mbps, ceil: 5Gbps"))
     (site_dir.root / "running").mkdir()
     result = run_intent("plan", str(site_dir.site), "--running", str(site_dir.root / "running"), "--format", "json")
     assert result.returncode == 0, result.stderr

@@ -14,34 +14,12 @@ from engine.compiler import compile_site
 from engine.errors import ValidationError
 from engine.loader import load_site
 from engine.render import render
-from tests.conftest import SiteDir, run_intent
+from tests.conftest import SiteDir, lab_inventory, lab_site, lab_topology, run_intent
 from tests.test_compile import ECMP_INVENTORY, ECMP_TOPOLOGY
 
-LAB_INVENTORY = """\
-all:
-  vars: {platform: linux}
-  hosts:
-    core1: {netns: core1}
-    acc1: {netns: acc1}
-    acc2: {netns: acc2}
-"""
-LAB_TOPOLOGY = """\
-links:
-  - {a: core1:eth1, b: acc1:eth0, bandwidth: 100Mbps}
-  - {a: core1:eth2, b: acc2:eth0, bandwidth: 100Mbps}
-"""
-VLANS = """\
-site: lab
-inventory: inventory.yaml
-topology: topology.yaml
-intents:
-  - name: users
-    vlan: {id: 10, subnet: 10.10.0.0/24, gateway: core1, access: [acc1:eth3]}
-  - name: video
-    vlan: {id: 20, subnet: 10.20.0.0/24, gateway: core1, access: [acc2:eth3]}
-  - name: guest
-    vlan: {id: 30, subnet: 10.30.0.0/24, gateway: core1, access: [core1:eth3]}
-"""
+LAB_INVENTORY = lab_inventory()
+LAB_TOPOLOGY = lab_topology("100Mbps", "100Mbps")
+VLANS = lab_site(None, guest=True)
 BOTH = VLANS + """\
   - name: keep-guests-out
     isolate:

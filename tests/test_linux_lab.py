@@ -16,23 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import lab_site
 from tests.labs import Lab, running_lab
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: creates network namespaces")
 
-SITE = """\
-site: lab
-inventory: inventory.yaml
-topology: topology.yaml
-defaults: {reservable: 90%}
-intents:
-  - name: users
-    vlan: {id: 10, subnet: 10.10.0.0/24, gateway: core1, access: [acc1:eth3]}
-  - name: video
-    vlan: {id: 20, subnet: 10.20.0.0/24, gateway: core1, access: [acc2:eth3]}
-  - name: video-10-20
-    qos_guarantee: {between: [{vlan: 10}, {vlan: 20}], rate: 30Mbps, queue: pfifo, match: {dscp: af41}}
-"""
+SITE = lab_site("rate: 30Mbps, queue: pfifo, match: {dscp: af41}", reservable="90%")
 
 
 @pytest.fixture

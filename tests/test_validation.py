@@ -199,7 +199,7 @@ def test_cli_validate_reports_all_errors_and_exits_1_without_traceback(site_dir:
     assert "Traceback" not in result.stderr + result.stdout
     err = result.stderr.splitlines()
     assert any(line.startswith(f"{site_dir.root / 'topology.yaml'}:2:") and "ghost" in line for line in err)
-    assert any(line.startswith(f"{site_dir.site}:12:") and "invalid rate 'lots'" in line for line in err)
+    assert any(line.startswith(f"{site_dir.site}:10:62:") and "invalid rate 'lots'" in line for line in err)
 
 
 def test_cli_validate_ok(site_dir: SiteDir) -> None:
