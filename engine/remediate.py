@@ -130,11 +130,70 @@ def remediate(platform: str, running: list[cliconfig.Node], merged: list[cliconf
     if not before.children and _distinct_siblings(after):
         return _fresh(platform, before, after, merged, syntax)
     allowed = set(takeover)
-    forward = set_weights(platform, before.config_to_get_to(after))
+    before_part, after_part = _without_common(platform, before, after)
+    forward = set_weights(platform, before_part.config_to_get_to(after_part))
     _tag(forward, before, after, running, syntax, allowed)
-    backward = set_weights(platform, after.config_to_get_to(before))
+    backward = set_weights(platform, after_part.config_to_get_to(before_part))
     _tag(backward, after, before, merged, syntax, allowed, check=False)
     return Remediation(_commands(forward, before, syntax), _commands(backward, after, syntax))
+
+
+def _without_common(platform: str, before: Any, after: Any) -> tuple[Any, Any]:
+    """``before`` and ``after`` without the top sections they have alike, for ``config_to_get_to``
+    (tags and trunk lists still look at the whole trees). Such a section adds nothing to either delta,
+    and leaving it out changes no other line's: it is dropped only when it is once in each tree, in
+    the same order all the way down with no two siblings of one text (hier_config pairs repeated
+    siblings by their first), and no top-level rule could pair it with another line (idempotent
+    commands, sectional overwrites): most of a device's running config, which no intent touches."""
+    if not before.children or not after.children:
+        return before, after
+    blocked = _top_rules(platform)
+    ours = _counts(before)
+    theirs = _counts(after)
+    common = set()
+    for child in before.children:
+        text = child.text
+        if ours[text] == 1 and theirs.get(text) == 1 and not any(match(text) for match in blocked) and \
+                _alike(child, after.children.get(text)):
+            common.add(text)
+    if not common:
+        return before, after
+    return _part(before, common), _part(after, common)
+
+
+def _counts(tree: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for child in tree.children:
+        counts[child.text] = counts.get(child.text, 0) + 1
+    return counts
+
+
+def _alike(one: Any, other: Any) -> bool:
+    if other is None or one.text != other.text or len(one.children) != len(other.children):
+        return False
+    if one.children and len({child.text for child in one.children}) != len(one.children):
+        return False
+    return all(_alike(a, b) for a, b in zip(one.children, other.children, strict=True))
+
+
+def _part(tree: Any, left_out: set[str]) -> Any:
+    """A root holding ``tree``'s top sections but ``left_out``: the sections themselves, not copies (they
+    keep their parent, so their lineage and driver are what they were)."""
+    from hier_config import HConfig
+
+    part = HConfig(tree.driver)
+    part.children.extend([child for child in tree.children if child.text not in left_out])
+    return part
+
+
+@cache
+def _top_rules(platform: str) -> tuple[Predicate, ...]:
+    """Predicates of the one-level rules that relate a top line to others (idempotent commands,
+    sectional overwrites): a section one of them matches is never left out."""
+    rules = hier_driver(platform).rules
+    return tuple(_predicate(rule.match_rules[0])
+                 for group in (rules.idempotent_commands, rules.sectional_overwrite, rules.sectional_overwrite_no_negate)
+                 for rule in group if len(rule.match_rules) == 1)
 
 
 def _fresh(platform: str, before: Any, after: Any, merged: list[cliconfig.Node],

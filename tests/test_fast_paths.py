@@ -1,7 +1,8 @@
 """The remediation's fast paths give exactly what hier_config's own full path gives.
 
 ``engine.remediate`` skips work hier_config would do for nothing (the delta of a device with nothing
-configured yet is its whole desired config; ordering weights are looked up per distinct lineage).
+configured yet is its whole desired config; ordering weights are looked up per distinct lineage;
+sections a running and a merged config have alike are left out of ``config_to_get_to``).
 Here every remediation the golden sites, the brownfield corpus and a generated fabric ask for is
 computed again with the straightforward calls (``config_to_get_to`` both ways, ``set_order_weight``)
 and must give the same commands, the same rollback and the same refusals.
@@ -98,6 +99,14 @@ def test_fast_paths_equal_the_full_hier_config_path(monkeypatch: pytest.MonkeyPa
     fresh = [call for call in calls if not call[1]]
     assert len(fresh) >= 40 and {call[0] for call in fresh} == {"ios", "eos", "nxos", "junos"}
     assert len(calls) - len(fresh) >= 44  # the brownfield corpus and the golden brownfield cases
+    pruned = 0
+    for platform, running, merged, _ in calls:
+        syntax = platform_spec(platform).syntax
+        assert syntax is not None
+        before = remediate.hconfig(platform, remediate.content(running, syntax))
+        after = remediate.hconfig(platform, remediate.content(merged, syntax))
+        pruned += len(remediate._without_common(platform, before, after)[0].children) < len(before.children)
+    assert pruned >= 30  # sections both sides have alike are left out of config_to_get_to on most brownfield calls
     calls += [_forged(call) for call in calls if call[1]]
     outcomes = [_outcome(remediate.remediate, call) for call in calls]
     assert any(kind == "refused" for kind, _ in outcomes)
@@ -199,3 +208,19 @@ def test_a_device_with_nothing_running_has_no_conflict(tmp_path: Path) -> None:
             assert takeover.find(config.device, [], desired, spec.syntax, spec.raw, "") == []
             checked += 1
     assert checked >= 30
+
+
+def test_a_common_section_a_top_rule_relates_to_another_line_stays_in() -> None:
+    """``errdisable recovery interval 60`` in both configs makes the running ``... 30`` idempotent (it is
+    replaced, not negated): leaving the common line out would negate it."""
+    syntax = platform_spec("ios").syntax
+    assert syntax is not None
+    running = cliconfig.parse("errdisable recovery interval 30\nerrdisable recovery interval 60\ninterface Gi1/0/1\n"
+                              " description x\n", syntax)
+    merged = cliconfig.parse("errdisable recovery interval 60\ninterface Gi1/0/1\n description x\n"
+                             " switchport access vlan 10\n", syntax)
+    call: Call = ("ios", running, merged, ())
+    before = remediate.hconfig("ios", remediate.content(running, syntax))
+    after = remediate.hconfig("ios", remediate.content(merged, syntax))
+    assert len(remediate._without_common("ios", before, after)[0].children) == 3
+    assert _outcome(remediate.remediate, call) == _outcome(reference, call)
