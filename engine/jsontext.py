@@ -19,24 +19,25 @@ except ImportError:  # pragma: no cover - orjson is a declared dependency
 _LEAVES = (str, int, bool, type(None))  # exact types that hold no float
 
 
-def dumps(value: Any, *, sort_keys: bool = False) -> str:
-    """``json.dumps(value, indent=2, sort_keys=sort_keys)``, byte for byte."""
-    raw = _orjson(value, orjson.OPT_INDENT_2 if orjson is not None else 0, sort_keys)
+def dumps(value: Any, *, sort_keys: bool = False, floats: bool | None = None) -> str:
+    """``json.dumps(value, indent=2, sort_keys=sort_keys)``, byte for byte. ``floats``: whether
+    ``value`` holds a float, when the caller knows (``has_float`` of the same data), else looked for."""
+    raw = _orjson(value, orjson.OPT_INDENT_2 if orjson is not None else 0, sort_keys, floats)
     return raw.decode("ascii") if raw is not None else json.dumps(value, indent=2, sort_keys=sort_keys)
 
 
-def compact(value: Any) -> bytes:
+def compact(value: Any, *, floats: bool | None = None) -> bytes:
     """``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()``, byte for byte
-    (the canonical form plan hashes cover)."""
-    raw = _orjson(value, 0, True)
+    (the canonical form plan hashes cover). ``floats`` as for ``dumps``."""
+    raw = _orjson(value, 0, True, floats)
     if raw is not None:
         return raw
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
-def _orjson(value: Any, option: int, sort_keys: bool) -> bytes | None:
+def _orjson(value: Any, option: int, sort_keys: bool, floats: bool | None) -> bytes | None:
     """orjson's bytes for ``value``, or None where they could differ from ``json.dumps``'s."""
-    if orjson is None or _has_float(value):
+    if orjson is None or (has_float(value) if floats is None else floats):
         return None
     try:
         raw = orjson.dumps(value, option=option | (orjson.OPT_SORT_KEYS if sort_keys else 0))
@@ -45,7 +46,7 @@ def _orjson(value: Any, option: int, sort_keys: bool) -> bytes | None:
     return raw if raw.isascii() and b"\x7f" not in raw else None
 
 
-def _has_float(value: Any) -> bool:
+def has_float(value: Any) -> bool:
     """Whether a float (or a float subclass) is anywhere in ``value``. Leaves of the common exact types
     are skipped without a call: a plan is mostly lists of strings."""
     leaves = _LEAVES

@@ -128,21 +128,22 @@ def plan_key() -> str | None:
 _SEAL_FIELDS = ("plan_hash", "signature")
 
 
-def _canonical(document: dict[str, Any]) -> bytes:
+def _canonical(document: dict[str, Any], floats: bool | None = None) -> bytes:
     """The bytes the plan hash and signature cover: every field but those two, in one canonical form."""
     body = {key: value for key, value in document.items() if key not in _SEAL_FIELDS}
-    return jsontext.compact(body)  # json.dumps(sort_keys, ",", ":", ensure_ascii), byte for byte
+    return jsontext.compact(body, floats=floats)  # json.dumps(sort_keys, ",", ":", ensure_ascii), byte for byte
 
 
 def seal(document: dict[str, Any], key: str | None = None) -> str:
     """``document`` as a plan file: with ``plan_hash`` (SHA-256 of the canonical content) and, given a
     key, ``signature`` (HMAC-SHA256 of the same bytes)."""
-    content = _canonical(document)
+    floats = jsontext.has_float(document)  # looked for once: the sealed text adds only strings
+    content = _canonical(document, floats)
     sealed = {**{k: v for k, v in document.items() if k not in _SEAL_FIELDS},
               "plan_hash": hashlib.sha256(content).hexdigest()}
     if key:
         sealed["signature"] = "hmac-sha256:" + hmac.new(key.encode(), content, hashlib.sha256).hexdigest()
-    return jsontext.dumps(sealed, sort_keys=True) + "\n"
+    return jsontext.dumps(sealed, sort_keys=True, floats=floats) + "\n"
 
 
 def site_hashes(site: Site) -> dict[str, str]:
