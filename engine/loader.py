@@ -12,7 +12,7 @@ import json
 import os
 import re
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -360,12 +360,21 @@ def _check_endpoint(doc: SourceDoc, path: JsonPath, text: Any, devices: dict[str
         return False  # the schema reports it
     device, interface = text.split(":", 1)
     platform = devices[device].platform if device in devices else None
-    if _check_name(doc, path, identifiers.DEVICE, device, problems):
+    device_problem, problem = _endpoint_problems(device, platform, interface)
+    if device_problem:
+        problems.append((doc.at(path), device_problem))
         return True
-    problem = identifiers.interface_problem(platform, interface)
     if problem:
         problems.append((doc.at(path), problem))
     return problem is not None
+
+
+@lru_cache(maxsize=1 << 16)
+def _endpoint_problems(device: str, platform: Any, interface: str) -> tuple[str | None, str | None]:
+    """What is wrong with a device name, else with the interface name on that platform (the same few
+    names recur on every link of a fabric: checked once each)."""
+    device_problem = identifiers.name_problem(identifiers.DEVICE, device)
+    return device_problem, None if device_problem else identifiers.interface_problem(platform, interface)
 
 
 def _check_body_names(doc: SourceDoc, path: JsonPath, body: Any, devices: dict[str, Device],
@@ -593,6 +602,7 @@ def _topology(doc: SourceDoc, devices: dict[str, Device], problems: list[Problem
     if len(problems) > before:
         return ()
     links: list[Link] = []
+    bandwidths: dict[str, int] = {}  # a fabric writes the same few rates on every link
     used: dict[Endpoint, int] = {}
     for index, raw in enumerate(doc.data.get("links") or []):
         path: JsonPath = ("links", index)
@@ -618,11 +628,13 @@ def _topology(doc: SourceDoc, devices: dict[str, Device], problems: list[Problem
         if ends[0].device == ends[1].device:
             problems.append((doc.at(path), f"link {ends[0]} -- {ends[1]} connects {ends[0].device} to itself"))
             ok = False
-        try:
-            bandwidth = parse_bandwidth(raw["bandwidth"])
-        except ValueError as exc:
-            problems.append((doc.at((*path, "bandwidth")), str(exc)))
-            ok = False
+        bandwidth = bandwidths.get(raw["bandwidth"])
+        if bandwidth is None:
+            try:
+                bandwidth = bandwidths[raw["bandwidth"]] = parse_bandwidth(raw["bandwidth"])
+            except ValueError as exc:
+                problems.append((doc.at((*path, "bandwidth")), str(exc)))
+                ok = False
         subnet = raw.get("subnet")
         if subnet is not None:
             try:
@@ -633,6 +645,6 @@ def _topology(doc: SourceDoc, devices: dict[str, Device], problems: list[Problem
             except ValueError:
                 problems.append((doc.at((*path, "subnet")), f"invalid link subnet {subnet!r}: use an IPv4 /31 or /30"))
                 ok = False
-        if ok:
+        if ok and bandwidth is not None:
             links.append(Link(len(links), ends[0], ends[1], bandwidth, raw.get("cost", 1), subnet))
     return tuple(links)

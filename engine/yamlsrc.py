@@ -301,7 +301,8 @@ def load_text(text: str, shown: str, *, limits: Limits | None = None, loader_cla
     doc = SourceDoc(Path(shown), None)
     if node is None:
         return doc
-    check_graph(node, shown, limits)
+    if "*" in text or _height(node) > limits.max_depth:
+        check_graph(node, shown, limits)  # without an alias ("*"), no node is shared: only depth can fail
     errors: list[tuple[Location, str]] = []
     doc.root = node
     try:
@@ -316,6 +317,22 @@ def load_text(text: str, shown: str, *, limits: Limits | None = None, loader_cla
 def _too_deep(limits: Limits) -> str:
     return (f"nested more than {limits.max_depth} levels deep "
             f"(raise the limit with --max-yaml-depth or {Limits.ENV['max_depth']})")
+
+
+def _height(root: yaml.Node) -> int:
+    """How many collections deep ``root`` nests (the height ``check_graph`` gives it), by a plain walk."""
+    deepest = 0
+    stack = [(root, 1)] if isinstance(root, yaml.CollectionNode) else []
+    scalar, mapping = yaml.ScalarNode, yaml.MappingNode
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+        if type(node) is mapping:
+            stack.extend((child, depth + 1) for pair in node.value for child in pair if type(child) is not scalar)
+        else:
+            stack.extend((child, depth + 1) for child in node.value if type(child) is not scalar)
+    return deepest
 
 
 def check_graph(root: yaml.Node, shown: str, limits: Limits) -> None:

@@ -89,6 +89,10 @@ class VlanKind:
         seen_ids: dict[int, str] = {}
         seen_ports: dict[Endpoint, str] = {}
         overlapping = _overlaps(vlans, ctx)
+        try:
+            pool: ipaddress.IPv4Network | None = ipaddress.IPv4Network(site.defaults.transit_pool)
+        except ValueError:
+            pool = None
         for vlan in vlans:
             path = ctx.intent_path(vlan.name)
             if vlan.id in seen_ids:
@@ -96,12 +100,8 @@ class VlanKind:
             seen_ids.setdefault(vlan.id, vlan.name)
             for other in overlapping.get(vlan.name, ()):
                 ctx.error((*path, "subnet"), f"subnet {vlan.subnet} overlaps {other.subnet} of VLAN {other.id} ({other.name})")
-            try:
-                pool = ipaddress.IPv4Network(site.defaults.transit_pool)
-                if pool.overlaps(vlan.subnet):
-                    ctx.error((*path, "subnet"), f"subnet {vlan.subnet} overlaps the transit pool {pool} (defaults.transit_pool)")
-            except ValueError:
-                pass
+            if pool is not None and pool.overlaps(vlan.subnet):
+                ctx.error((*path, "subnet"), f"subnet {vlan.subnet} overlaps the transit pool {pool} (defaults.transit_pool)")
             for index, port in enumerate(vlan.access):
                 if port in seen_ports and seen_ports[port] != vlan.name:
                     ctx.error((*path, "access", index), f"access port {port} already belongs to VLAN intent {seen_ports[port]!r}")
