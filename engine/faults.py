@@ -16,7 +16,9 @@ DEVICE is a device name or ``*``. KIND is what happens: ``error`` (a DriverError
 ``exception`` (a KeyError, as a buggy driver raises), ``hang`` (the device never answers again),
 ``kill`` (SIGKILL of the intent process), ``full`` (the state directory's file system is filled up
 to the last byte, for real; refused on a file system over 64 MiB, so only a test's tmpfs can be
-filled). Each fault fires once per process.
+filled), ``corrupt`` (every file of the device's own state directory, ``devices/DEVICE/``, is
+overwritten with bytes that are no JSON; an empty directory gets a corrupt ``owned.json``). Each
+fault fires once per process.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from pathlib import Path
 from engine.errors import DriverError, IntentError
 
 PHASES = ("before-stage", "after-stage", "before-commit", "after-commit", "after-verify", "rollback", "committed")
-KINDS = ("error", "exception", "hang", "kill", "full")
+KINDS = ("error", "exception", "hang", "kill", "full", "corrupt")
 FILL_LIMIT = 64 * 1024 * 1024
 
 _fired: set[str] = set()
@@ -76,6 +78,16 @@ def _inject(kind: str, device: str, phase: str, state_root: Path) -> None:
         time.sleep(60)
     elif kind == "full":
         fill(state_root)
+    elif kind == "corrupt":
+        corrupt(state_root / "devices" / device)
+
+
+def corrupt(directory: Path) -> None:
+    """Overwrite every file in ``directory`` (a device's state) with bytes that are no JSON."""
+    directory.mkdir(parents=True, exist_ok=True)
+    files = [path for path in directory.iterdir() if path.is_file()] or [directory / "owned.json"]
+    for path in files:
+        path.write_bytes(b'["vlan:10", \x00\xff truncated')
 
 
 def fill(directory: Path) -> None:

@@ -78,11 +78,19 @@ class LinuxDriver(Lifecycle):
         return self.work_dir / "owned.json"
 
     def owned(self) -> list[str]:
+        """The keys intent owns on the device; a record that is not a JSON list of keys is refused,
+        naming the file (guessing what intent owns could remove hand-made objects)."""
         try:
-            loaded: list[str] = json.loads(self.owned_file.read_text())
-            return loaded
+            loaded = json.loads(self.owned_file.read_text())
         except FileNotFoundError:
             return []
+        except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            raise DriverError(self.device, f"its ownership record {self.owned_file} cannot be read ({exc}); "
+                                           "restore the file, or remove it and re-apply") from None
+        if not isinstance(loaded, list) or not all(isinstance(key, str) for key in loaded):
+            raise DriverError(self.device, f"its ownership record {self.owned_file} is not a list of keys; "
+                                           "restore the file, or remove it and re-apply")
+        return loaded
 
     def read(self) -> dict[str, Any]:
         """The device's whole state, with the keys intent owns there."""

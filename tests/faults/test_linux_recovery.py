@@ -311,3 +311,31 @@ def test_confirm_confirms_the_armed_apply_whatever_came_after_it(linux_lab: Linu
         assert linux_lab.dumps(state) == linux_lab.s1
         linux_lab.intent(state, "rollback", "--to", armed["id"])
         assert linux_lab.dumps(state) == linux_lab.s0
+
+
+def test_a_corrupt_state_file_of_the_second_device_mid_apply_fails_it_clearly(linux_lab: LinuxLab) -> None:
+    """The issue's case: acc1 is applied, then acc2's ownership record is corrupted before acc2 is
+    changed: a clear error naming the file, acc1 rolled back, core1 never started, history says so."""
+    with tmpfs(linux_lab.scratch / "corrupt") as state:
+        env = {**os.environ, "INTENT_STATE_DIR": str(state), "INTENT_FAULT": "before-stage:acc2:corrupt"}
+        result = subprocess.run([str(INTENT), "apply", str(linux_lab.lab.site), "--yes", "--parallel", "1"],
+                                capture_output=True, text=True, env=env, timeout=60)
+        said = result.stdout + result.stderr
+        assert result.returncode == 1, said
+        owned = state / "lab" / "devices" / "acc2" / "owned.json"
+        assert f"acc2: its ownership record {owned} cannot be read" in said, said
+        assert "Traceback" not in said and "internal error" not in said and "unexpected" not in said, said
+        assert "acc1: rolled back" in result.stdout, said
+        assert re.search(r"core1: skipped\n +not started: another device failed", result.stdout), said
+        record = apply_record(state, "lab")
+        assert record is not None and record["outcome"] == "rolled back"
+        steps = [(s["device"], s["step"]) for s in record["steps"]]
+        assert steps[:4] == [("acc1", "staged"), ("acc1", "committing"), ("acc1", "committed"), ("acc1", "verified")]
+        assert ("acc2", "failed") in steps and ("acc1", "rolled back") in steps
+        assert ("acc2", "committing") not in steps and not any(device == "core1" for device, _ in steps)
+        failed = next(s for s in record["steps"] if s["step"] == "failed")
+        assert "ownership record" in failed["detail"]
+        assert "rolled back" in linux_lab.intent(state, "history").stdout
+        owned.unlink()  # the corrupt file is the operator's to repair; the devices themselves are as before
+        assert linux_lab.dumps(state) == linux_lab.s0
+        guards_absent(state)
