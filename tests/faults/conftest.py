@@ -1,4 +1,6 @@
-"""What the fault tests share: one three-device Linux lab for the whole package (built once)."""
+"""What the fault tests share: one three-device Linux lab for the whole package (built once), one
+fork server that runs every ``intent`` command of the package (tests/faults/forkserver.py), and the
+matrix table printed at the end of the run (and written to ``$INTENT_FAULT_TABLE`` when it is set)."""
 
 from __future__ import annotations
 
@@ -9,9 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import INTENT
-from tests.faults.matrix import tmpfs
+from tests.conftest import ROOT
+from tests.faults.forkserver import ForkServer
+from tests.faults.matrix import OUTCOMES, table, tmpfs
 from tests.labs import Lab, running_lab
+
+PLUGINS = Path(__file__).with_name("napalm_plugins")  # the file-backed NAPALM driver (custom_napalm.filemock)
 
 SITE = """\
 site: lab
@@ -29,8 +34,8 @@ ORDER = ["acc1", "acc2", "core1"]
 
 
 class LinuxLab:
-    def __init__(self, lab: Lab, scratch: Path) -> None:
-        self.lab, self.scratch = lab, scratch
+    def __init__(self, lab: Lab, scratch: Path, runner: ForkServer) -> None:
+        self.lab, self.scratch, self.runner = lab, scratch, runner
         self.s0 = self.dumps(scratch / "empty")
         with tmpfs(scratch / "s1") as state:
             self.intent(state, "apply", "--yes")
@@ -53,17 +58,42 @@ class LinuxLab:
 
     def intent(self, state: Path, *args: str, check: int | None = 0) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if k != "INTENT_FAULT"}
-        result = subprocess.run([str(INTENT), *args, str(self.lab.site)], capture_output=True, text=True,
-                                env={**env, "INTENT_STATE_DIR": str(state)}, timeout=120)
+        result = self.runner.run([*args, str(self.lab.site)], {**env, "INTENT_STATE_DIR": str(state)})
         if check is not None:
             assert result.returncode == check, result.stdout + result.stderr
         return result
 
 
+def plugin_path() -> str:
+    return os.pathsep.join(filter(None, [str(PLUGINS), str(ROOT), os.environ.get("PYTHONPATH")]))
+
+
 @pytest.fixture(scope="package")
-def linux_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LinuxLab]:
+def intent_runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ForkServer]:
+    """The package's ``intent``: forks of one process that imported it (and the NAPALM fake) once."""
+    server = ForkServer(tmp_path_factory.mktemp("intent-runs"), {**os.environ, "PYTHONPATH": plugin_path()})
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="package")
+def linux_lab(tmp_path_factory: pytest.TempPathFactory, intent_runner: ForkServer) -> Iterator[LinuxLab]:
     root = tmp_path_factory.mktemp("linux-faults")
     with running_lab(root, SITE) as lab:
-        yield LinuxLab(lab, root / "cases")
+        yield LinuxLab(lab, root / "cases", intent_runner)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fault matrix of this run (phase x fault x driver -> end state, kill recovery times)."""
+    if not OUTCOMES:
+        return
+    text = table(OUTCOMES)
+    terminalreporter.section("fault matrix")
+    terminalreporter.write(text)
+    path = os.environ.get("INTENT_FAULT_TABLE")
+    if path:
+        Path(path).write_text(text)
 
 

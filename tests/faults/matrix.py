@@ -1,12 +1,14 @@
 """The fault matrix: each fault kind at each phase of a multi-device apply, run through the real
-``intent`` command with the product's fault seam (``INTENT_FAULT``, engine.faults), then checked:
+``intent`` command (a process of its own, forked from tests/faults/forkserver.py so that it starts
+with everything imported) with the product's fault seam (``INTENT_FAULT``, engine.faults), then checked:
 every device must end byte-identical to its pre-apply dump (S0), or to the fully applied dump (S1)
 when the fault comes after the apply's outcome ``ok`` was written, and the journal must say what
 happened. Each case gets its own state directory on a fresh tiny tmpfs (4 MiB), so ``full`` fills
 a real file system for real.
 
-Outcomes are appended as JSON lines to ``$INTENT_FAULT_REPORT`` when it is set (the table in the
-issue's note is made from them).
+Outcomes are kept for the table printed at the end of the run (``table``; tests/faults/conftest.py
+prints it and writes it to ``$INTENT_FAULT_TABLE``), and appended as JSON lines to
+``$INTENT_FAULT_REPORT`` when it is set.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import journal
-from tests.conftest import INTENT
+from tests.faults.forkserver import ForkServer
 
 KINDS = ["error", "exception", "hang", "kill", "full"]
 # (phase, which device the fault hits: index into the apply's device order), expected end state
@@ -62,12 +64,52 @@ class Outcome:
     history: str
     recover_seconds: float | None  # kill cases: from the death of intent to every device back
     stdout: str
+    parallel: int = 1
+    seconds: float = 0.0  # the whole case: apply, recovery, dumps
+
+    @property
+    def column(self) -> str:
+        return self.driver if self.parallel == 1 else f"{self.driver} --parallel {self.parallel}"
+
+    def cell(self) -> str:
+        """``S0``, ``S1``, with the time to recover of a kill: ``S0 (1.12 s)``; a miss says what it ended as."""
+        text = self.ended if self.ended == self.expected or self.phase == "after-verify" and self.ended == "S1" \
+            else f"**{self.ended}** (expected {self.expected})"
+        return f"{text} ({self.recover_seconds:.2f} s)" if self.recover_seconds is not None else text
 
     def report(self) -> None:
+        OUTCOMES.append(self)
         path = os.environ.get("INTENT_FAULT_REPORT")
         if path:
             with open(path, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps({k: v for k, v in self.__dict__.items() if k != "stdout"}) + "\n")
+
+
+OUTCOMES: list[Outcome] = []  # every case of this session, for the table (tests/faults/conftest.py prints it)
+
+
+def table(outcomes: list[Outcome]) -> str:
+    """The matrix as markdown: phase x fault kind -> each driver's end state, kill cases with their
+    time to recover (from the death of ``intent`` to the journal saying every device is back)."""
+    columns = sorted({o.column for o in outcomes}, key=lambda c: (COLUMN_ORDER.index(c.split()[0])
+                                                                  if c.split()[0] in COLUMN_ORDER else 9, c))
+    cells = {(o.phase, o.kind, o.column): o.cell() for o in outcomes}
+    lines = ["| phase | fault | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
+    for phase, _, _ in PHASES:
+        for kind in KINDS:
+            if any((phase, kind, c) in cells for c in columns):
+                lines.append(f"| {phase} | {kind} | " + " | ".join(cells.get((phase, kind, c), "-") for c in columns)
+                             + " |")
+    good = sum(1 for o in outcomes if o.ended == o.expected or o.phase == "after-verify" and o.ended == "S1")
+    kills = sorted(o.recover_seconds for o in outcomes if o.recover_seconds is not None)
+    lines.append("")
+    lines.append(f"{len(outcomes)} cases, {good} ended S0 or S1 as expected ({100 * good // max(1, len(outcomes))}%)"
+                 + (f"; kill recovery {kills[0]:.2f}-{kills[-1]:.2f} s" if kills else "")
+                 + f"; {sum(o.seconds for o in outcomes):.0f} s of cases in all")
+    return "\n".join(lines) + "\n"
+
+
+COLUMN_ORDER = ["linux", "netmiko", "napalm"]
 
 
 def apply_record(state: Path, site: str) -> dict[str, Any] | None:
@@ -106,15 +148,16 @@ def wait_for_reverters(state: Path) -> None:
     assert not reverters(state), "a safety reverter is still running"
 
 
-def run_case(*, driver: str, phase: str, index: int, kind: str, expected: str, site: Path, site_name: str,
-             order: list[str], state: Path, dumps: Callable[[Path], dict[str, str]], s0: dict[str, str],
-             s1: dict[str, str], extra_env: dict[str, str] | None = None) -> Outcome:
+def run_case(*, runner: ForkServer, driver: str, phase: str, index: int, kind: str, expected: str, site: Path,
+             site_name: str, order: list[str], state: Path, dumps: Callable[[Path], dict[str, str]],
+             s0: dict[str, str], s1: dict[str, str], extra_env: dict[str, str] | None = None,
+             parallel: int = 1) -> Outcome:
     """One apply with one fault, in its own state directory; wait until it (or its recovery) settles."""
     spec = fault_spec(phase, index, kind, order)
     env = {**os.environ, **(extra_env or {}), "INTENT_STATE_DIR": str(state), "INTENT_FAULT": spec}
-    command = [str(INTENT), "apply", str(site), "--yes", "--parallel", "1", "--device-timeout", str(DEVICE_TIMEOUT),
+    command = ["apply", str(site), "--yes", "--parallel", str(parallel), "--device-timeout", str(DEVICE_TIMEOUT),
                "--safety-timeout", "60"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    process = runner.popen(command, env, merge_stderr=True)
     start = time.monotonic()
     died: float | None = None
     while True:
@@ -131,7 +174,7 @@ def run_case(*, driver: str, phase: str, index: int, kind: str, expected: str, s
             process.kill()
             raise AssertionError(f"{driver} {spec}: intent did not end")
         time.sleep(0.05)
-    stdout = process.stdout.read() if process.stdout else ""
+    stdout = process.output()[0]
     recovered_at = None
     while time.monotonic() - died < SETTLE:  # the journal says when the devices are back (hash-checked)
         if settled(apply_record(state, site_name)) or kind == "full":
@@ -143,8 +186,9 @@ def run_case(*, driver: str, phase: str, index: int, kind: str, expected: str, s
     ended = "S0" if final == s0 else "S1" if final == s1 else "neither"
     record = apply_record(state, site_name)
     history = journal.shown_outcome(record) if record else "(no record)"
-    recover = round(recovered_at - died, 2) if recovered_at is not None and kind == "kill" else None
-    return Outcome(driver, phase, kind, expected, ended, process.returncode, history, recover, stdout)
+    recover = round(recovered_at - died, 2) if recovered_at is not None and kind == "kill" and expected == "S0" else None
+    return Outcome(driver, phase, kind, expected, ended, process.returncode, history, recover, stdout, parallel,
+                   round(time.monotonic() - start, 2))
 
 
 def check(outcome: Outcome) -> None:

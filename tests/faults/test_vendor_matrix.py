@@ -1,8 +1,19 @@
 """The fault matrix on vendor drivers: Netmiko against two emulated IOS switches over real SSH
 (tests/fakeswitch.py; their VLANs route on an EOS gateway, since the emulation has no `ip routing`),
-and NAPALM against two EOS devices of a NAPALM driver whose running config is a file
-(tests/faults/napalm_plugins, a fake: NAPALM's own mock keeps no state). Every phase x every fault
-kind ends S0 or S1, byte for byte on every device, and history says which. No network namespaces."""
+and NAPALM against two EOS devices of a synthetic NAPALM driver whose running config is a file
+(tests/faults/napalm_plugins/custom_napalm/filemock.py). Every phase x every fault kind ends S0 or
+S1, byte for byte on every device, and history says which. No network namespaces.
+
+Why synthetic, not NAPALM's own mock (napalm.base.mock.MockDriver) with hand-written responses:
+the mock answers the Nth call of a method with the file ``<method>.<N>``, counted per driver
+instance, and ignores the configuration it is given (``load_merge_candidate`` keeps only a file
+name, ``commit_config`` replays a file). An apply opens a new instance per phase (plan read,
+snapshot and change, restore) and per process (the safety reverter that restores after a kill, the
+dumps), and each starts again at ``get_config.1``: every new connection would show the same config
+whatever was committed, so every case would "end S0" by construction, and responses written per
+case would be the expected outcome written down, not observed. The matrix needs a device whose
+state is what the last commit made it, across connections and processes: that is the file.
+"""
 
 from __future__ import annotations
 
@@ -16,12 +27,13 @@ import pytest
 
 from engine.loader import load_site
 from engine.state import StateDir
-from tests.conftest import INTENT, ROOT, SiteDir
+from tests.conftest import SiteDir
 from tests.fakeswitch import ENABLE, PASSWORD, FakeSwitch
+from tests.faults.conftest import PLUGINS, plugin_path
+from tests.faults.forkserver import ForkServer
 from tests.faults.matrix import KINDS, PHASES, check, run_case, tmpfs
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: tmpfs mounts for the state directories")
-PLUGINS = Path(__file__).with_name("napalm_plugins")
 
 NETMIKO_SITE = """\
 site: nm
@@ -70,9 +82,10 @@ end
 class Vendor:
     """A two-device vendor site and how to dump its devices."""
 
-    def __init__(self, driver: str, site: SiteDir, env: dict[str, str], order: list[str],
+    def __init__(self, driver: str, site: SiteDir, env: dict[str, str], order: list[str], runner: ForkServer,
                  devices: list[str] | None = None) -> None:
         self.driver, self.site, self.env, self.order = driver, site, env, order  # order: the faults' targets
+        self.runner = runner
         self.devices = devices or order
         os.environ.update(env)  # the dumps below read the same variables as intent does
         self.s0 = self.dumps(site.root / "empty")
@@ -97,16 +110,13 @@ class Vendor:
             return dict(zip(self.devices, pool.map(dump, self.devices), strict=True))
 
     def intent(self, state: Path, *args: str) -> None:
-        import subprocess
-
         env = {k: v for k, v in os.environ.items() if k != "INTENT_FAULT"}
-        result = subprocess.run([str(INTENT), *args, str(self.site.site)], capture_output=True, text=True,
-                                env={**env, **self.env, "INTENT_STATE_DIR": str(state)}, timeout=120)
+        result = self.runner.run([*args, str(self.site.site)], {**env, **self.env, "INTENT_STATE_DIR": str(state)})
         assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.fixture(scope="module")
-def netmiko_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vendor]:
+def netmiko_site(tmp_path_factory: pytest.TempPathFactory, intent_runner: ForkServer) -> Iterator[Vendor]:
     root = tmp_path_factory.mktemp("netmiko-faults")
     switches = [FakeSwitch(root / f"switch{n}") for n in (1, 2)]
     try:
@@ -135,14 +145,14 @@ def netmiko_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vendor]:
         site.write("known_hosts", "".join(switch.known_hosts_line() for switch in switches))
         env = {"S_PASSWORD": PASSWORD, "S_ENABLE": ENABLE, "INTENT_KNOWN_HOSTS": str(root / "known_hosts"),
                **plugin_env()}
-        yield Vendor("netmiko", site, env, ["s1", "s2"], ["e0", "s1", "s2"])
+        yield Vendor("netmiko", site, env, ["s1", "s2"], intent_runner, ["e0", "s1", "s2"])
     finally:
         for switch in switches:
             switch.stop()
 
 
 @pytest.fixture(scope="module")
-def napalm_site(tmp_path_factory: pytest.TempPathFactory) -> Vendor:
+def napalm_site(tmp_path_factory: pytest.TempPathFactory, intent_runner: ForkServer) -> Vendor:
     root = tmp_path_factory.mktemp("napalm-faults")
     site = SiteDir(root)
     for number, name in enumerate(("e1", "e2"), 41):
@@ -159,7 +169,7 @@ def napalm_site(tmp_path_factory: pytest.TempPathFactory) -> Vendor:
     site.write("topology.yaml", "links:\n  - {a: e1:Ethernet1, b: e2:Ethernet1, bandwidth: 1Gbps}\n")
     site.write("site.yaml", NAPALM_SITE)
     site.write("known_hosts", "")
-    return Vendor("napalm", site, plugin_env(), ["e1", "e2"])
+    return Vendor("napalm", site, plugin_env(), ["e1", "e2"], intent_runner)
 
 
 def plugin_env() -> dict[str, str]:
@@ -168,13 +178,12 @@ def plugin_env() -> dict[str, str]:
 
     if str(PLUGINS) not in sys.path:
         sys.path.insert(0, str(PLUGINS))
-    pythonpath = os.pathsep.join(filter(None, [str(PLUGINS), str(ROOT), os.environ.get("PYTHONPATH")]))
-    return {"E_PASSWORD": "not-used-by-the-fake", "PYTHONPATH": pythonpath}
+    return {"E_PASSWORD": "not-used-by-the-fake", "PYTHONPATH": plugin_path()}  # the reverters need it too
 
 
 def case(vendor: Vendor, phase: str, index: int, expected: str, kind: str) -> Any:
     with tmpfs(vendor.site.root / "cases" / f"{phase}-{kind}") as state:
-        outcome = run_case(driver=vendor.driver, phase=phase, index=index, kind=kind, expected=expected,
+        outcome = run_case(runner=vendor.runner, driver=vendor.driver, phase=phase, index=index, kind=kind, expected=expected,
                            site=vendor.site.site, site_name=load_site(vendor.site.site).name, order=vendor.order,
                            state=state, dumps=vendor.dumps, s0=vendor.s0, s1=vendor.s1, extra_env=vendor.env)
         check(outcome)

@@ -1,6 +1,7 @@
-"""A NAPALM driver for tests (a fake, named as such): an EOS-like device whose running config is a
-file, so that its state survives across driver instances and processes (NAPALM's own MockDriver
-replays recorded answers and keeps none). Found by ``napalm.get_network_driver("filemock")``
+"""A synthetic NAPALM driver for tests (a fake, named as such): an EOS-like device whose running
+config is a file, so that its state survives across driver instances and processes (NAPALM's own
+MockDriver replays recorded answers per instance and call count, and keeps no state: see
+tests/faults/test_vendor_matrix.py). Found by ``napalm.get_network_driver("filemock")``
 through NAPALM's site-local ``custom_napalm`` package when this folder is on PYTHONPATH.
 
     optional_args: {path: FILE}   the running config (read and written whole)
