@@ -167,7 +167,9 @@ class LinuxDriver(Lifecycle):
         keys = sorted({key for key, _ in linux.objects(desired)})
         # Write-ahead: whatever this commit may create is recorded as ours before anything is sent,
         # so a rollback after a partial failure removes it too.
-        self._write_owned(sorted(set(running.get("owned") or []) | set(keys)))
+        with vendor_errors(self.device, CommitError, f"cannot write its ownership record {self.owned_file}, "
+                                                     "nothing was sent", (OSError,), lambda e: getattr(e, "strerror", None) or str(e)):
+            self._write_owned(sorted(set(running.get("owned") or []) | set(keys)))
         if revert_in:
             self._arm(running, revert_in)
         with vendor_errors(self.device, CommitError, "", (netlink.NetlinkError, Pyroute2Error), _refused):
@@ -211,6 +213,8 @@ class LinuxDriver(Lifecycle):
     def _write_owned(self, keys: list[str]) -> None:
         """Atomically (temporary file, rename); on a full file system, in place in the blocks the
         file already has, so that a restore still records what it restored."""
+        if not keys and not self.owned_file.exists():
+            return  # no record reads as owning nothing: nothing to write (a full disk restores all the same)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         text = json.dumps(keys, indent=0)
         tmp = self.owned_file.with_suffix(".tmp")
