@@ -32,6 +32,8 @@ from engine.errors import IntentError
 from engine.state import LockBusy, StateDir
 
 POLL = 0.2
+RESTORE_FLOOR = 60.0  # seconds each device's restore gets at least: nobody waits on the reverter, and its
+                      # first connection also loads the driver's library (seconds on a loaded machine)
 
 
 def find(state: StateDir, apply_id: str) -> dict[str, Any] | None:
@@ -82,8 +84,8 @@ def take_over(state: StateDir, record: dict[str, Any]) -> int:
             current = find(state, str(record["id"])) or record
             if current.get("recovered", {}).get("outcome") == "ok" or current.get("outcome") in ("ok", "rolled back"):
                 return 0
-            run = recover(site, state, current, "guard", budget=float(record.get("device_timeout") or 120),
-                          connection=connection)
+            budget = max(float(record.get("device_timeout") or 120), RESTORE_FLOOR)
+            run = recover(site, state, current, "guard", budget=budget, connection=connection)
             return 1 if run.failed else 0
         except IntentError:
             return 1  # the devices are restored as far as they could be; the journal could not say so

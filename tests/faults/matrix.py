@@ -194,7 +194,7 @@ def run_case(*, runner: ForkServer, driver: str, phase: str, index: int, kind: s
 def check(outcome: Outcome) -> None:
     """What every case must show, whatever the driver."""
     outcome.report()
-    where = f"{outcome.driver} {outcome.phase} x {outcome.kind}:\n{outcome.stdout}"
+    where = f"{outcome.driver} {outcome.phase} x {outcome.kind} (history: {outcome.history}):\n{outcome.stdout}"
     if outcome.phase == "after-verify" and outcome.kind == "full" and outcome.ended == "S1":
         # every device was verified; the file system was full, but its last page still had room for the
         # outcome line: the apply stands, and the journal says so (a full tmpfs keeps slack in its pages)

@@ -17,6 +17,7 @@ state is what the last commit made it, across connections and processes: that is
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -182,13 +183,20 @@ def plugin_env() -> dict[str, str]:
 
 
 def case(vendor: Vendor, phase: str, index: int, expected: str, kind: str) -> Any:
+    name = load_site(vendor.site.site).name
     with tmpfs(vendor.site.root / "cases" / f"{phase}-{kind}") as state:
-        outcome = run_case(runner=vendor.runner, driver=vendor.driver, phase=phase, index=index, kind=kind, expected=expected,
-                           site=vendor.site.site, site_name=load_site(vendor.site.site).name, order=vendor.order,
+        outcome = run_case(runner=vendor.runner, driver=vendor.driver, phase=phase, index=index, kind=kind,
+                           expected=expected, site=vendor.site.site, site_name=name, order=vendor.order,
                            state=state, dumps=vendor.dumps, s0=vendor.s0, s1=vendor.s1, extra_env=vendor.env)
-        check(outcome)
+        try:
+            check(outcome)
+        except AssertionError:  # restore what it can, so that one failed case does not fail the next ones
+            with contextlib.suppress(Exception):
+                (state / name / ".fault-fill").unlink(missing_ok=True)
+                vendor.intent(state, "rollback")
+            raise
         if outcome.history == "in progress":  # full: nothing more could be written; free it and recover
-            (state / load_site(vendor.site.site).name / ".fault-fill").unlink()
+            (state / name / ".fault-fill").unlink()
             vendor.intent(state, "rollback")
         if outcome.ended == "S1":
             vendor.intent(state, "rollback")
