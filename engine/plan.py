@@ -122,9 +122,9 @@ PLAN_KEY_ENV = "INTENT_PLAN_KEY"
 
 def plan_key() -> str | None:
     """INTENT_PLAN_KEY: signs plan files and keys the verifiers of their hidden lines."""
-    import os
-
     return os.environ.get(PLAN_KEY_ENV) or None
+
+
 _SEAL_FIELDS = ("plan_hash", "signature")
 
 

@@ -22,7 +22,7 @@ import hmac
 import re
 from dataclasses import dataclass
 
-from engine import cliconfig, remediate
+from engine import cliconfig, remediate, takeover
 from engine.errors import IntentError
 from engine.render import platform_spec
 from engine.secrets import MASK
@@ -46,13 +46,15 @@ class HiddenLine:
 
 
 def sources(platform: str, running: str, desired: str) -> list[str]:
-    """The lines a command can come from, in one fixed order: the running then the desired config as
-    hier_config reads them, then both as written. The same texts give the same list, always."""
+    """The lines a command can come from, in one fixed order: the running config as hier_config reads
+    it (Junos apply-groups expanded, as planned), then as parsed, the desired config, then both as
+    written. The same texts give the same list, always."""
     syntax = platform_spec(platform).syntax
     assert syntax is not None
     found: dict[str, None] = {}
-    for text in (running, desired):
-        for line in remediate.content(cliconfig.parse(text, syntax), syntax).splitlines():
+    effective = takeover.Inheritance.of(running, syntax).effective(cliconfig.parse(running, syntax), syntax)
+    for nodes in (effective, cliconfig.parse(running, syntax), cliconfig.parse(desired, syntax)):
+        for line in remediate.content(nodes, syntax).splitlines():
             found.setdefault(line, None)
     for text in (running, desired):
         for line in text.splitlines():
