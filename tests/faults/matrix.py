@@ -66,6 +66,7 @@ class Outcome:
     stdout: str
     parallel: int = 1
     seconds: float = 0.0  # the whole case: apply, recovery, dumps
+    passed: bool | None = None  # every check held (end state, exit status, history); set by check()
 
     @property
     def column(self) -> str:
@@ -75,6 +76,8 @@ class Outcome:
         """``S0``, ``S1``, with the time to recover of a kill: ``S0 (1.12 s)``; a miss says what it ended as."""
         text = self.ended if self.ended == self.expected or self.phase == "after-verify" and self.ended == "S1" \
             else f"**{self.ended}** (expected {self.expected})"
+        if self.passed is False and text == self.ended:
+            text += f" **but history says {self.history!r}, exit {self.returncode}**"
         return f"{text} ({self.recover_seconds:.2f} s)" if self.recover_seconds is not None else text
 
     def report(self) -> None:
@@ -103,7 +106,8 @@ def table(outcomes: list[Outcome]) -> str:
     good = sum(1 for o in outcomes if o.ended == o.expected or o.phase == "after-verify" and o.ended == "S1")
     kills = sorted(o.recover_seconds for o in outcomes if o.recover_seconds is not None)
     lines.append("")
-    lines.append(f"{len(outcomes)} cases, {good} ended S0 or S1 as expected ({100 * good // max(1, len(outcomes))}%)"
+    lines.append(f"{len(outcomes)} cases, {good} ended S0 or S1 as expected ({100 * good // max(1, len(outcomes))}%), "
+                 f"{sum(1 for o in outcomes if o.passed)} passed every check (history and exit status too)"
                  + (f"; kill recovery {kills[0]:.2f}-{kills[-1]:.2f} s" if kills else "")
                  + f"; {sum(o.seconds for o in outcomes):.0f} s of cases in all")
     return "\n".join(lines) + "\n"
@@ -192,8 +196,19 @@ def run_case(*, runner: ForkServer, driver: str, phase: str, index: int, kind: s
 
 
 def check(outcome: Outcome) -> None:
-    """What every case must show, whatever the driver."""
-    outcome.report()
+    """What every case must show, whatever the driver; the outcome goes into the table either way."""
+    try:
+        _check(outcome)
+    except AssertionError:
+        outcome.passed = False
+        raise
+    else:
+        outcome.passed = True
+    finally:
+        outcome.report()
+
+
+def _check(outcome: Outcome) -> None:
     where = f"{outcome.driver} {outcome.phase} x {outcome.kind} (history: {outcome.history}):\n{outcome.stdout}"
     if outcome.phase == "after-verify" and outcome.kind == "full" and outcome.ended == "S1":
         # every device was verified; the file system was full, but its last page still had room for the
