@@ -94,8 +94,15 @@ def _corpus_sites(root: Path) -> Iterator[tuple[Path, Path]]:
     yield fabric.generate(root / "fabric", 44, guarantees=10), root / "fabric" / "running"
 
 
-def test_fast_paths_equal_the_full_hier_config_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    calls = _recorded(monkeypatch, list(_corpus_sites(tmp_path)))
+@pytest.fixture(scope="module")
+def corpus_calls(tmp_path_factory: pytest.TempPathFactory) -> list[Call]:
+    """The remediate() calls of the whole corpus, planned once for the tests of this module."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return _recorded(monkeypatch, list(_corpus_sites(tmp_path_factory.mktemp("corpus"))))
+
+
+def test_fast_paths_equal_the_full_hier_config_path(corpus_calls: list[Call]) -> None:
+    calls = list(corpus_calls)
     fresh = [call for call in calls if not call[1]]
     assert len(fresh) >= 40 and {call[0] for call in fresh} == {"ios", "eos", "nxos", "junos"}
     assert len(calls) - len(fresh) >= 44  # the brownfield corpus and the golden brownfield cases
@@ -114,8 +121,8 @@ def test_fast_paths_equal_the_full_hier_config_path(monkeypatch: pytest.MonkeyPa
         assert outcome == _outcome(reference, call), f"{call[0]}: {cliconfig.render(call[2], platform_spec(call[0]).syntax)}"
 
 
-def test_order_weights_equal_set_order_weight(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    calls = _recorded(monkeypatch, list(_corpus_sites(tmp_path))[:12])
+def test_order_weights_equal_set_order_weight(corpus_calls: list[Call]) -> None:
+    calls = corpus_calls[::4]
     compared = 0
     for platform, running, merged, _ in calls:
         syntax = platform_spec(platform).syntax
@@ -145,14 +152,14 @@ def _shape(tree: Any) -> list[tuple[int, str, int]]:
     return [(child.depth(), child.text, child.order_weight) for child in tree.all_children()]
 
 
-def test_reading_without_line_rules_gives_hier_configs_own_tree(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_reading_without_line_rules_gives_hier_configs_own_tree(corpus_calls: list[Call]) -> None:
     """``hconfig`` skips the per-line substitutions only when none would change a line: every text the
     corpus plans read (and the corpus's raw running configs, with their banners, ``!`` comment lines and
     ``Building configuration``) gives the tree hier_config's own driver gives."""
     from hier_config import get_hconfig
 
     texts: list[tuple[str, str]] = []
-    for platform, running, merged, _ in _recorded(monkeypatch, list(_corpus_sites(tmp_path))[:20]):
+    for platform, running, merged, _ in corpus_calls[::2]:
         syntax = platform_spec(platform).syntax
         assert syntax is not None
         texts += [(platform, remediate.content(nodes, syntax)) for nodes in (running, merged)]
