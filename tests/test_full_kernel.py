@@ -43,7 +43,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                "--rwdir", str(out), "--cwd", str(ROOT), "--exec",
                f"env PATH={guest_path} {sys.executable} tests/kernel/guest_flow.py {out}"]
     env = {**os.environ, "PATH": f"{VNG.parent}:{os.environ['PATH']}"}
-    done = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=1800)
+    done = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=3600)
     progress = (out / "progress.json").read_text()[-3000:] if (out / "progress.json").exists() else "nothing"
     assert (out / "result.json").exists(), f"the guest wrote no report (exit {done.returncode}):\n" \
         f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}\nhow far it got: {progress}"

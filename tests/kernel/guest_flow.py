@@ -79,7 +79,9 @@ def run() -> dict:
     # Under emulation the tolerance is 20%, stated in the report: 802.1Q and Ethernet headers (which
     # HTB counts, iperf3 does not) and emulated timers cost 5-14%. qos_share's ratio is held to 15%.
     step("lab_up", "lab", "up", TRUNKS)
-    step("apply", "apply", TRUNKS, "--yes")
+    # Emulation is slow, slower still on a busy machine: each device gets 15 minutes a phase, not 2.
+    slow = ("--device-timeout", "900", "--safety-timeout", "1800")
+    step("apply", "apply", TRUNKS, "--yes", *slow)
     step("verify", "verify", TRUNKS, "--format", "json", "--seconds", "5", "--tolerance", "20")
     checks["core1_qdiscs"] = sh("ip", "netns", "exec", "k-core1", "tc", "qdisc", "show", "dev", "eth1")
     checks["core1_vlans"] = sh("ip", "netns", "exec", "k-core1", "ip", "-d", "-o", "link", "show", "type", "vlan")
@@ -87,19 +89,19 @@ def run() -> dict:
 
     checks["reached_before_isolate"] = reaches(GUEST_HOST, USERS_ADDRESS)
     step("plan_segments", "plan", SEGMENTS, "--format", "json")
-    step("apply_segments", "apply", SEGMENTS, "--yes")
+    step("apply_segments", "apply", SEGMENTS, "--yes", *slow)
     step("verify_segments", "verify", SEGMENTS, "--format", "json", "--seconds", "5", "--tolerance", "15")
     checks["core1_eth2_tc"] = sh("ip", "netns", "exec", "k-core1", "tc", "qdisc", "show", "dev", "eth2") \
         + sh("ip", "netns", "exec", "k-core1", "tc", "class", "show", "dev", "eth2")
     checks["core1_rules"] = sh("ip", "netns", "exec", "k-core1", "ip", "rule", "show")
     checks["core1_nft"] = sh("ip", "netns", "exec", "k-core1", "nft", "list", "ruleset")
-    step("reapply_segments", "apply", SEGMENTS, "--yes", "--detailed-exitcode")  # 0: nothing to change
+    step("reapply_segments", "apply", SEGMENTS, "--yes", "--detailed-exitcode", *slow)  # 0: nothing to change
 
     opened = without_isolate(out)
-    step("apply_open", "apply", opened, "--yes")
+    step("apply_open", "apply", opened, "--yes", *slow)
     checks["core1_nft_open"] = sh("ip", "netns", "exec", "k-core1", "nft", "list", "ruleset")
     checks["reached_open"] = reaches(GUEST_HOST, USERS_ADDRESS)
-    step("rollback", "rollback", opened)  # back to the snapshot before that apply: isolated again
+    step("rollback", "rollback", opened, "--device-timeout", "900")  # back to the snapshot before that apply: isolated again
     checks["core1_nft_rollback"] = sh("ip", "netns", "exec", "k-core1", "nft", "list", "ruleset")
     checks["reached_rollback"] = reaches(GUEST_HOST, USERS_ADDRESS)
 
