@@ -84,8 +84,8 @@ def test_isolation_and_drr_shares_on_a_full_kernel(report: dict[str, Any]) -> No
     """The kernel has nftables and drr, so the plan says so and renders them: isolate as table inet
     intent_isolate (no prohibit rules), qos_share as DRR classes. Measured: the isolated pair cut both
     ways (ICMP and TCP), the exception passing; weights 3:1 giving 3:1 +-15% under saturation; re-apply a
-    no-op; removing the isolate intent removes the table and restores reachability; rollback brings both back."""
-    _ok(report, "plan_segments", "apply_segments", "verify_segments", "reapply_segments", "apply_open", "rollback")
+    no-op (a new plan finds nothing to change); removing the isolate intent removes the table and restores reachability; rollback brings both back."""
+    _ok(report, "plan_segments", "apply_segments", "verify_segments", "replan_segments", "apply_open", "rollback")
     steps = report["steps"]
     plan = json.loads(steps["plan_segments"]["output"])
     core1 = next(device for device in plan["devices"] if device["device"] == "core1")
@@ -110,7 +110,7 @@ def test_isolation_and_drr_shares_on_a_full_kernel(report: dict[str, Any]) -> No
     assert verify["ok"] is True
 
     assert report["reached_before_isolate"] is True
-    # reapply_segments exited 0 under --detailed-exitcode (checked above): it found nothing to change
+    # replan_segments exited 0 under --detailed-exitcode (checked above): applied, nothing is left to change
     assert "intent_isolate" not in report["core1_nft_open"] and report["reached_open"] is True  # removal restores
     assert "intent_isolate" in report["core1_nft_rollback"] and report["reached_rollback"] is False  # rollback cuts again
     assert report["left_over_namespaces"].strip() == ""

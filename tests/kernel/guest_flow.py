@@ -4,7 +4,7 @@
 
 1. examples/kernel/site.yaml (802.1Q trunk, fq_codel leaves): lab up -> apply -> verify.
 2. examples/kernel/segments.yaml on the same lab (isolate as nftables, qos_share as DRR): apply ->
-   verify (shares held to 15%) -> re-apply (must change nothing) -> remove the isolate intent
+   verify (shares held to 15%) -> plan again (must change nothing) -> remove the isolate intent
    (the table goes, the guests reach the users) -> rollback (the table and the cut come back).
 
 Python start-up under software emulation is slow, so the CLI is driven in-process (click's
@@ -95,7 +95,7 @@ def run() -> dict:
         + sh("ip", "netns", "exec", "k-core1", "tc", "class", "show", "dev", "eth2")
     checks["core1_rules"] = sh("ip", "netns", "exec", "k-core1", "ip", "rule", "show")
     checks["core1_nft"] = sh("ip", "netns", "exec", "k-core1", "nft", "list", "ruleset")
-    step("reapply_segments", "apply", SEGMENTS, "--yes", "--detailed-exitcode", *slow)  # 0: nothing to change
+    step("replan_segments", "plan", SEGMENTS, "--detailed-exitcode")  # read back from the devices: 0 = no change
 
     opened = without_isolate(out)
     step("apply_open", "apply", opened, "--yes", *slow)
