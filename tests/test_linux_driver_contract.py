@@ -145,3 +145,33 @@ def test_wrong_credentials_are_a_clear_error(remote: RemoteHost, tmp_path: Path)
                     key_file=str(remote.other_key))
     with pytest.raises(ConnectError, match=f"SSH authentication failed for user root at {remote.address}"):
         LinuxDriver(device, tmp_path, ConnectOptions(known)).open()
+
+
+def test_a_host_that_cannot_be_probed_renders_what_every_kernel_has(monkeypatch: pytest.MonkeyPatch,
+                                                                    tmp_path: Path) -> None:
+    """The agent on a host where no scratch namespace can be made (here: no `ip` on its PATH; on a real
+    host, a user without root) says so instead of failing the read; the driver then reports no
+    ``kernel``, so the plan renders the forms every kernel has and says the kernel was not probed."""
+    from drivers.linux import agent
+    from drivers.linux.transport import SSHTransport
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty directory: neither ip nor nft
+    answer = agent.handle({"op": "probe", "features": [["qdisc", "drr"], ["nft", "inet"]]})
+    assert answer["unprobed"].startswith("cannot make a scratch network namespace:")
+    monkeypatch.undo()
+
+    calls: list[dict] = []
+
+    def agent_answers(request: dict) -> dict:  # the agent's answer above, as the SSH transport would get it
+        calls.append(request)
+        return answer
+
+    transport = SSHTransport("r1", client=None, become=False)
+    monkeypatch.setattr(transport, "_call", agent_answers)
+    assert transport.probe([("qdisc", "drr"), ("nft", "inet")]) == {}
+    assert transport.probe([("qdisc", "fq_codel")]) == {}  # asked once per connection, not again
+    assert len(calls) == 1
+    driver = LinuxDriver(Device("r1", "linux", "linux", host="192.0.2.1"), tmp_path)
+    driver._transport = transport
+    assert driver.kernel_features() is None
+    assert driver.missing_features({"qdiscs": [{"kind": "fq_codel"}], "nftables": [{}]}) == []  # unknown is not refused

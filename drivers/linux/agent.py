@@ -11,7 +11,8 @@ nothing else. One request per run, JSON on stdin, JSON on stdout:
     {"op": "ip", "lines": [...]}         `ip -batch` lines, "sysctl -w name=value" lines, and
                                          "nft <script>" lines (the script goes to `nft -f -`)
     {"op": "probe", "features": [["qdisc", "drr"], ["nft", "inet"], ...]}
-                                         which kernel features this host has: {"features": [true, ...]}
+                                         which kernel features this host has: {"features": [true, ...]},
+                                         or {"unprobed": why} where no scratch namespace can be made
 
 The local transport uses ``probe`` and the nft helpers here too, so a namespace on this machine and a
 host over SSH are probed and read by the same code.
@@ -111,7 +112,10 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
                 "qdiscs": qdiscs, "classes": classes, "filters": filters, "rules": rules,
                 "nft": nft_list(request["nft_table"]) if request.get("nft_table") else ""}
     if op == "probe":
-        return {"features": probe(request["features"])}
+        try:
+            return {"features": probe(request["features"])}
+        except (OSError, subprocess.CalledProcessError) as exc:  # no scratch namespace: not root, no ip netns
+            return {"unprobed": f"cannot make a scratch network namespace: {exc}"}
     if op == "stats":
         channel = Channel(netns_socket(None))
         try:

@@ -97,13 +97,18 @@ class LinuxDriver(Lifecycle):
         with vendor_errors(self.device, DriverError, "cannot read state", (OSError, Pyroute2Error)):
             document = self.transport.read(self.device)
         document["owned"] = self.owned()
-        document["kernel"] = self.kernel_features()  # what changes how intents render (the plan decides)
+        kernel = self.kernel_features()  # what changes how intents render (the plan decides)
+        if kernel is not None:
+            document["kernel"] = kernel
         return document
 
-    def kernel_features(self) -> dict[str, bool]:
-        """``{"drr": True, "nftables": True}``: probed on the device's kernel, local or over SSH alike."""
+    def kernel_features(self) -> dict[str, bool] | None:
+        """``{"drr": True, "nftables": True}``: probed on the device's kernel, local or over SSH alike;
+        None where the kernel could not be probed (the plan then renders what every kernel has, and says so)."""
         with vendor_errors(self.device, DriverError, "cannot probe the kernel", (OSError, subprocess.SubprocessError)):
             found = self.transport.probe(list(RENDER_FEATURES.values()))
+        if any(feature not in found for feature in RENDER_FEATURES.values()):
+            return None
         return {name: found[feature] for name, feature in RENDER_FEATURES.items()}
 
     def get_running(self) -> str:
@@ -130,7 +135,7 @@ class LinuxDriver(Lifecycle):
             return []
         with vendor_errors(self.device, DriverError, "cannot probe the kernel", (OSError, subprocess.SubprocessError)):
             found = self.transport.probe(list(needed))
-        return [sentence for feature, sentence in needed.items() if not found[feature]]
+        return [sentence for feature, sentence in needed.items() if found.get(feature) is False]  # unknown: not refused
 
     def class_stats(self, devices: list[str]) -> list[dict[str, Any]]:
         """Counters of every HTB class on these interfaces: bytes, packets, drops, overlimits."""

@@ -167,6 +167,7 @@ class SSHTransport(_Indexes):
         self.command_timeout = command_timeout
         self._indexes: dict[str, int] | None = None
         self._features: dict[Feature, bool] = {}
+        self._unprobed = ""
 
     def _call(self, request: dict[str, Any]) -> dict[str, Any]:
         from drivers.ssh import run
@@ -192,15 +193,20 @@ class SSHTransport(_Indexes):
         return {k: int(v) for k, v in self._call({"op": "indexes"})["indexes"].items()}
 
     def probe(self, features: list[Feature]) -> dict[Feature, bool]:
-        """The remote kernel, probed by the agent (the same code as the local probe), once per connection."""
+        """The remote kernel, probed by the agent (the same code as the local probe), once per connection.
+        A host where the agent cannot make a scratch namespace (a user without root) answers nothing:
+        the features are left out (unknown), and what every kernel has is rendered."""
         unknown = [feature for feature in dict.fromkeys(features) if feature not in self._features]
-        if unknown:
+        if unknown and not self._unprobed:
             response = self._call({"op": "probe", "features": [list(feature) for feature in unknown]})
+            if "unprobed" in response:
+                self._unprobed = str(response["unprobed"])
+                return {}
             answers = response.get("features")
             if "error" in response or not isinstance(answers, list) or len(answers) != len(unknown):
                 raise DriverError(self.device, f"cannot probe the kernel: {response.get('error', {}).get('what', response)}")
             self._features.update(zip(unknown, (bool(answer) for answer in answers), strict=True))
-        return {feature: self._features[feature] for feature in features}
+        return {feature: self._features[feature] for feature in features if feature in self._features}
 
     def class_stats(self, devices: list[str]) -> list[dict[str, Any]]:
         stats: list[dict[str, Any]] = self._call({"op": "stats", "devices": devices}).get("stats", [])
