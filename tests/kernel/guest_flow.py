@@ -44,7 +44,7 @@ def reaches(netns: str, address: str) -> bool:
 
 def without_isolate(out: Path) -> str:
     """segments.yaml less its isolate intent, beside copies of its inventory and topology."""
-    for name in ("inventory.yaml", "topology.yaml"):
+    for name in ("inventory.yaml", "segments-topology.yaml"):
         shutil.copy(ROOT / "examples/kernel" / name, out / name)
     text = (ROOT / SEGMENTS).read_text()
     start = text.index("  - name: keep-guests-out")
