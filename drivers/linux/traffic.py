@@ -105,7 +105,7 @@ s.bind(("0.0.0.0", port))
 if kind == "tcp":
     s.listen(4)
 print("ready", flush=True)
-s.settimeout(10)
+s.settimeout(60)  # the client's python may take seconds to start (emulated guest); a cut client fails fast
 try:
     if kind == "tcp":
         conn, _ = s.accept()
@@ -121,7 +121,7 @@ import socket, sys
 kind, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 try:
     if kind == "tcp":
-        socket.create_connection((host, port), timeout=2).close()
+        socket.create_connection((host, port), timeout=5).close()
     else:
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.settimeout(2)
