@@ -88,7 +88,7 @@ def test_isolation_and_drr_shares_on_a_full_kernel(report: dict[str, Any]) -> No
     _ok(report, "plan_segments", "apply_segments", "verify_segments", "replan_segments", "apply_open", "rollback")
     steps = report["steps"]
     plan = json.loads(steps["plan_segments"]["output"])
-    core1 = next(device for device in plan["devices"] if device["device"] == "core1")
+    core1 = plan["devices"]["core1"]
     assert any(note.startswith("isolate: nftables table inet intent_isolate (the kernel has nftables)")
                for note in core1["notes"]), core1["notes"]
     assert any("DRR classes" in note for note in core1["notes"]), core1["notes"]

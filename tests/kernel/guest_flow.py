@@ -69,7 +69,7 @@ def run() -> dict:
         started = time.monotonic()
         result = runner.invoke(main, list(args), catch_exceptions=True)
         # stdout and stderr apart, as a pipeline sees them: progress lines go to stderr, the JSON to stdout
-        output = result.stdout if name.startswith("verify") else result.stdout[-6000:]
+        output = result.stdout if name.startswith(("verify", "plan")) else result.stdout[-6000:]  # JSON: whole
         steps[name] = {"exit": result.exit_code, "output": output, "stderr": result.stderr[-6000:],
                        "seconds": time.monotonic() - started,
                        "exception": repr(result.exception) if result.exception and result.exit_code not in (0, 1, 2)
