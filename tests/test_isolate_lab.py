@@ -1,11 +1,15 @@
-"""isolate and qos_share on the host kernel, in the lab: policy-routing rules cut exactly the isolated
-pair both ways and nothing else, exceptions pass, removal restores reachability, a second apply changes
-nothing, and intent verify proves both (HTB share classes here: this kernel has no drr)."""
+"""isolate and qos_share on the host kernel, in the lab, with both of isolate's Linux forms: the nftables
+table (this kernel has nf_tables once the nft tool is installed, as `make test` does) and the policy-routing
+prohibit rules a kernel without nftables gets (an `nft` on PATH that fails as it does on such a kernel).
+Each cuts exactly the isolated pair both ways and nothing else, exceptions pass, removal restores
+reachability, a second apply changes nothing, and intent verify proves both (HTB share classes here: this
+kernel has no drr)."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -45,13 +49,55 @@ def connects(source: tuple[str, str], target: tuple[str, str], port: int) -> boo
         server.wait()
 
 
-@pytest.fixture
-def applied(tmp_path: Path) -> Iterator[Lab]:
-    with running_lab(tmp_path, SITE, apply=True) as lab:
-        yield lab
+# What nft says on a kernel without nf_tables: the probe must then choose the prohibit rules.
+NO_NF_TABLES = "#!/bin/sh\necho 'Error: Could not process rule: Operation not supported' >&2\nexit 1\n"
 
 
-def test_isolate_cuts_exactly_the_pair_both_ways_until_removed(applied: Lab) -> None:
+def has_nftables() -> bool:
+    """Whether this kernel takes an inet table with a forward chain (tried in a scratch namespace)."""
+    if os.geteuid() != 0 or shutil.which("nft") is None:
+        return False
+    scratch = f"nftprobe-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", scratch], check=True)
+    try:
+        return subprocess.run(["ip", "netns", "exec", scratch, "nft", "add table inet t; add chain inet t c "
+                               "{ type filter hook forward priority 0; }"], capture_output=True).returncode == 0
+    finally:
+        subprocess.run(["ip", "netns", "del", scratch], check=True)
+
+
+@pytest.fixture(params=["nftables", "prohibit"])
+def isolated(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Lab, str]]:
+    if request.param == "nftables" and not has_nftables():
+        pytest.skip("this machine has no nft tool or its kernel no nf_tables (make test installs nftables)")
+    if request.param == "prohibit":
+        bin_dir = tmp_path / "no-nf-tables"
+        bin_dir.mkdir()
+        (bin_dir / "nft").write_text(NO_NF_TABLES)
+        (bin_dir / "nft").chmod(0o755)
+        os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"  # the intent processes inherit it
+    try:
+        with running_lab(tmp_path, SITE, apply=True) as lab:
+            yield lab, request.param
+    finally:
+        if request.param == "prohibit":
+            os.environ["PATH"] = os.environ["PATH"].split(os.pathsep, 1)[1]
+
+
+def assert_cut_by_its_form(lab: Lab, form: str) -> None:
+    rules = lab.sh("core1", "ip", "rule", "show")
+    table = lab.sh("core1", "sh", "-c", "nft list table inet intent_isolate 2>/dev/null || true")
+    if form == "prohibit":
+        assert rules.count("prohibit") == 2 and "from 10.30.0.0/24 to 10.10.0.0/24 ipproto udp dport 53 lookup main" in rules
+        assert table == ""
+    else:
+        assert "prohibit" not in rules and rules.count("\n") == 3  # the kernel's three rules only
+        assert table.count("reject with icmp admin-prohibited") == 2, table
+        assert "ip saddr 10.30.0.0/24 ip daddr 10.10.0.0/24 udp dport 53 accept" in table, table
+
+
+def test_isolate_cuts_exactly_the_pair_both_ways_until_removed(isolated: tuple[Lab, str]) -> None:
+    applied, form = isolated
     assert not pings(USERS, GUEST) and not pings(GUEST, USERS)
     assert not connects(USERS, GUEST, 9000) and not connects(GUEST, USERS, 9000)
     assert connects(USERS, GUEST, 8005) and connects(GUEST, USERS, 8000)  # the allowed exception, both ways
@@ -59,12 +105,16 @@ def test_isolate_cuts_exactly_the_pair_both_ways_until_removed(applied: Lab) -> 
     for one, other in ((USERS, VIDEO), (VIDEO, USERS), (GUEST, VIDEO), (VIDEO, GUEST)):
         assert pings(one, other), f"{one[0]} -> {other[0]}"
     assert connects(VIDEO, GUEST, 9000) and connects(USERS, VIDEO, 9000)
-    rules = applied.sh("core1", "ip", "rule", "show")
-    assert rules.count("prohibit") == 2 and "from 10.30.0.0/24 to 10.10.0.0/24 ipproto udp dport 53 lookup main" in rules
+    assert_cut_by_its_form(applied, form)
 
     again = applied.intent("plan", "--detailed-exitcode")  # re-apply is a no-op
     assert "no changes" in again.stdout
-    assert "isolate: 2 policy-routing prohibit rules, 8 exception rules" in again.stdout
+    if form == "prohibit":
+        assert "isolate: 2 policy-routing prohibit rules, 8 exception rules" in again.stdout
+        assert "the kernel has no nftables" in again.stdout
+    else:
+        assert "isolate: nftables table inet intent_isolate (the kernel has nftables)" in again.stdout
+        assert "2 reject rules" in again.stdout
     assert "qos_share on eth2: HTB classes" in again.stdout and "the kernel has no drr" in again.stdout
 
     applied.write("site.yaml", VLANS)
@@ -72,11 +122,13 @@ def test_isolate_cuts_exactly_the_pair_both_ways_until_removed(applied: Lab) -> 
     assert pings(USERS, GUEST) and pings(GUEST, USERS) and connects(USERS, GUEST, 9000)
     rules = applied.sh("core1", "ip", "rule", "show")
     assert "prohibit" not in rules and "lookup main" in rules and rules.count("\n") == 3  # the kernel's three rules
+    assert applied.sh("core1", "sh", "-c", "nft list table inet intent_isolate 2>/dev/null || true") == ""
     assert "2:" not in applied.sh("core1", "tc", "qdisc", "show", "dev", "eth2")  # the share tree went with it
     assert applied.intent("plan", "--detailed-exitcode").returncode == 0
 
 
-def test_verify_probes_the_isolation_and_measures_the_shares(applied: Lab) -> None:
+def test_verify_probes_the_isolation_and_measures_the_shares(isolated: tuple[Lab, str]) -> None:
+    applied, form = isolated
     result = applied.intent("verify", "--format", "json", "--seconds", "4", check=None)
     report = json.loads(result.stdout)
     intents = {intent["name"]: intent for intent in report["intents"]}
@@ -100,10 +152,14 @@ def test_verify_probes_the_isolation_and_measures_the_shares(applied: Lab) -> No
     assert counters[("core1", "eth2", "1:400a")]["bytes"] > 3 * counters[("core1", "eth2", "1:401e")]["bytes"] * 0.8
 
     # Break the isolation by hand: verify sees the traffic get through and the drift.
-    pref = applied.sh("core1", "ip", "rule", "show").split("prohibit")[0].splitlines()[-1].split(":")[0]
-    for source, target in (("10.10.0.0/24", "10.30.0.0/24"), ("10.30.0.0/24", "10.10.0.0/24")):
-        applied.sh("core1", "ip", "rule", "del", "pref", pref, "from", source, "to", target, "prohibit")
+    if form == "prohibit":
+        pref = applied.sh("core1", "ip", "rule", "show").split("prohibit")[0].splitlines()[-1].split(":")[0]
+        for source, target in (("10.10.0.0/24", "10.30.0.0/24"), ("10.30.0.0/24", "10.10.0.0/24")):
+            applied.sh("core1", "ip", "rule", "del", "pref", pref, "from", source, "to", target, "prohibit")
+    else:
+        applied.sh("core1", "nft", "delete", "table", "inet", "intent_isolate")
     report = json.loads(applied.intent("verify", "--format", "json", "--seconds", "2", check=1).stdout)
     isolate = next(i for i in report["intents"] if i["name"] == "keep-guests-out")
     assert isolate["ok"] is False and "VLAN 10 -> VLAN 30: tcp 5999 gets through (MUST BE CUT)" in isolate["detail"]
-    assert "+ip rule add pref" in report["drift"]["core1"]
+    assert ("+ip rule add pref" if form == "prohibit" else "+nft add table inet intent_isolate") \
+        in report["drift"]["core1"], report["drift"]["core1"]
