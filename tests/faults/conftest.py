@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.faults.forkserver import ForkServer
-from tests.faults.matrix import OUTCOMES, table, tmpfs
+from tests.faults.matrix import OUTCOMES, SHARED, load_outcomes, table, tmpfs
 from tests.labs import Lab, running_lab
 
 PLUGINS = Path(__file__).with_name("napalm_plugins")  # the file-backed NAPALM driver (custom_napalm.filemock)
@@ -85,11 +85,26 @@ def linux_lab(tmp_path_factory: pytest.TempPathFactory, intent_runner: ForkServe
         yield LinuxLab(lab, root / "cases", intent_runner)
 
 
+def _shared_outcomes(config: pytest.Config) -> Path:
+    """Where xdist workers put their outcomes: the controller's base temporary directory (theirs is in it)."""
+    base: Path = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    return (base.parent if "PYTEST_XDIST_WORKER" in os.environ else base) / "fault-outcomes.jsonl"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_outcomes(request: pytest.FixtureRequest) -> None:
+    """Under pytest-xdist, this worker appends its outcomes where the controller's summary reads them."""
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        SHARED[:] = [str(_shared_outcomes(request.config))]
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """The fault matrix of this run (phase x fault x driver -> end state, kill recovery times)."""
-    if not OUTCOMES:
+    """The fault matrix of this run (phase x fault x driver -> end state, kill recovery times); under
+    pytest-xdist (make test runs -n 2) the workers' outcomes, read from the file they appended to."""
+    outcomes = OUTCOMES or load_outcomes(_shared_outcomes(terminalreporter.config))
+    if not outcomes:
         return
-    text = table(OUTCOMES)
+    text = table(outcomes)
     terminalreporter.section("fault matrix")
     terminalreporter.write(text)
     path = os.environ.get("INTENT_FAULT_TABLE")

@@ -82,13 +82,20 @@ class Outcome:
 
     def report(self) -> None:
         OUTCOMES.append(self)
-        path = os.environ.get("INTENT_FAULT_REPORT")
-        if path:
+        for path in filter(None, [SHARED[0] if SHARED else None, os.environ.get("INTENT_FAULT_REPORT")]):
             with open(path, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps({k: v for k, v in self.__dict__.items() if k != "stdout"}) + "\n")
 
 
 OUTCOMES: list[Outcome] = []  # every case of this session, for the table (tests/faults/conftest.py prints it)
+SHARED: list[str] = []  # under pytest-xdist: the file every worker appends its outcomes to, for the controller
+
+
+def load_outcomes(path: Path) -> list[Outcome]:
+    """The outcomes the workers wrote (``report``), as Outcome objects for ``table``."""
+    if not path.exists():
+        return []
+    return [Outcome(**{**json.loads(line), "stdout": ""}) for line in path.read_text().splitlines() if line.strip()]
 
 
 def table(outcomes: list[Outcome]) -> str:
