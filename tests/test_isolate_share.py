@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 
 from drivers.linux.ops import plan_ops
-from engine import linux
+from engine import linux, remediate
 from engine.compiler import compile_site
 from engine.errors import ValidationError
 from engine.loader import load_site
+from engine.plan import RunningState, make_plan
 from engine.render import render
+from tests.brownfield import checker
 from tests.conftest import SiteDir, lab_inventory, lab_site, lab_topology, run_intent
 from tests.test_compile import ECMP_INVENTORY, ECMP_TOPOLOGY
 
@@ -375,3 +377,31 @@ def test_the_plan_says_nftables_where_probed_and_why_not_elsewhere(lab: SiteDir,
     assert any(n.startswith("isolate: 2 policy-routing prohibit rules") and n.endswith("; the kernel has no nftables)")
                for n in core1["notes"]), core1["notes"]
     assert "nft " not in core1["config"]
+
+
+@pytest.mark.parametrize("platform", ["ios", "eos", "nxos", "junos"])
+def test_removing_an_isolate_unbinds_the_transit_filter_from_the_routed_ports(platform: str, tmp_path: Path) -> None:
+    """The transit routers of the golden transit case run what it rendered; the isolate is then removed:
+    the filter goes, and so does its binding on every routed port (an ACL or input-list left naming a
+    filter that is gone), checked on the running config after the plan's commands."""
+    case = Path(__file__).parent / "golden" / platform / "transit"
+    running = tmp_path / "running"
+    running.mkdir()
+    for device in ("r1", "r2", "t1", "t2"):
+        (running / f"{device}.cfg").write_text((case / "expected" / f"{device}.config").read_text())
+    for name in ("inventory.yaml", "topology.yaml"):
+        (tmp_path / name).write_text((case / name).read_text())
+    text = (case / "site.yaml").read_text()
+    start = text.index("  - name: lab-apart\n")
+    end = text.index("  - name: printing\n")
+    (tmp_path / "site.yaml").write_text(text[:start] + text[end:])
+    site = load_site(tmp_path / "site.yaml")
+    plan = make_plan(site, compile_site(site), RunningState(running))
+    for device in ("t1", "t2"):
+        before = (running / f"{device}.cfg").read_text()
+        commands = plan.devices[device].commands
+        if platform == "junos":
+            after = "\n".join(checker.junos_apply(checker.junos_lines(before), commands))
+        else:
+            after = "\n".join(remediate.apply_commands(platform, before, commands).lines())
+        assert "ISOLATE" not in after, (device, [line for line in after.splitlines() if "ISOLATE" in line])
