@@ -405,3 +405,72 @@ def test_removing_an_isolate_unbinds_the_transit_filter_from_the_routed_ports(pl
         else:
             after = "\n".join(remediate.apply_commands(platform, before, commands).lines())
         assert "ISOLATE" not in after, (device, [line for line in after.splitlines() if "ISOLATE" in line])
+
+
+def _junos_filters(text: str) -> tuple[dict[str, list[list[str]]], dict[str, list[str]]]:
+    """(filter -> its input lists' members by unit, filter name -> terms as lists of from/then lines) of a
+    rendered Junos config: just enough to follow a packet through an input-list."""
+    filters: dict[str, dict[str, list[str]]] = {}
+    lists: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        words = line.split()
+        if line.startswith("set firewall family inet filter ") and words[6] == "term":
+            filters.setdefault(words[5], {}).setdefault(words[7], []).append(" ".join(words[8:]))
+        elif " family inet filter input-list " in line:
+            lists.setdefault(" ".join(words[2:5]), []).append(words[-1])
+    return {name: list(terms.values()) for name, terms in filters.items()}, lists  # type: ignore[return-value]
+
+
+def _through_list(filters: dict[str, list[list[str]]], names: list[str], packet: dict[str, str]) -> tuple[str, list[str]]:
+    """What a Junos input-list does with ``packet``: the first term that matches in the first filter that has
+    one decides (a terminating action, or the implicit accept of a term with none, ends the list); what no
+    term of a filter matches goes to the next filter; past the last, the implicit discard."""
+    import ipaddress
+
+    def matches(condition: str) -> bool:
+        key, _, value = condition.partition(" ")
+        if key in ("source-address", "destination-address"):
+            return ipaddress.ip_address(packet[key.split("-")[0]]) in ipaddress.ip_network(value)
+        if key == "protocol":
+            return packet.get("protocol") == value
+        if key in ("destination-port", "source-port"):
+            port = packet.get(key.split("-")[0] + "-port")
+            low, _, high = value.partition("-")
+            return port is not None and int(low) <= int(port) <= int(high or low)
+        raise AssertionError(f"no model of the match condition {condition!r}")
+
+    for name in names:
+        for term in filters[name]:
+            conditions = [line[5:] for line in term if line.startswith("from ")]
+            actions = [line[5:] for line in term if line.startswith("then ")]
+            if all(matches(c) for c in conditions):
+                final = [a for a in actions if a in ("accept", "discard", "reject")]
+                return (final[0] if final else "accept"), [a for a in actions if a not in final]
+    return "discard", []
+
+
+def test_a_junos_input_list_runs_the_isolation_and_then_the_filter_after_it() -> None:
+    """The isolation filter first in an input-list discards the pair and passes its exceptions; everything
+    else must reach the second filter: the transit unit's classification, the capped irb unit's policer.
+    (An accept that ends the first filter ends the whole list, so the catch-all accept of a filter used
+    alone must not be in one that comes first in a list.)"""
+    golden = Path(__file__).parent / "golden" / "junos"
+    transit = compile_site(load_site(golden / "transit" / "site.yaml")).configs["t1"].text
+    filters, lists = _junos_filters(transit)
+    chain = lists["ge-0/0/1 unit 0"]
+    assert chain == ["INTENT-ISOLATE-TRANSIT", "INTENT-CLASSIFY"]
+    printing = {"source": "10.30.0.9", "destination": "10.10.0.9", "protocol": "udp", "destination-port": "9"}
+    assert _through_list(filters, chain, printing) == ("accept", ["forwarding-class INTENT-printing"])
+    cut = {"source": "10.10.0.9", "destination": "10.20.0.9", "protocol": "tcp", "destination-port": "22"}
+    assert _through_list(filters, chain, cut)[0] == "discard"
+    allowed = {**cut, "destination-port": "8005"}
+    assert _through_list(filters, chain, allowed)[0] == "accept"
+
+    fresh = compile_site(load_site(golden / "fresh" / "site.yaml")).configs["r1"].text
+    filters, lists = _junos_filters(fresh)
+    chain = lists["irb unit 30"]
+    assert chain == ["INTENT-ISOLATE-30", "INTENT-LIMIT-cap-guest"]
+    guest_out = {"source": "10.30.0.9", "destination": "10.10.0.9", "protocol": "tcp", "destination-port": "443"}
+    assert _through_list(filters, chain, guest_out) == ("accept", ["policer INTENT-LIMIT-cap-guest"])
+    to_servers = {**guest_out, "destination": "10.40.0.9"}
+    assert _through_list(filters, chain, to_servers)[0] == "discard"
