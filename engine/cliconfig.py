@@ -350,6 +350,15 @@ def _merge_section(running: Node, desired: Node, syntax: PlatformSyntax) -> Node
     kept: list[Node] = []
     for child in running.children:
         key = setting(child.text)
+        if key is None and child.text.startswith(syntax.negate) and child.text not in wanted:
+            # ``no ip address``: the placeholder of an owned setting the device prints where it has none;
+            # the intent's value takes its place (the device drops the placeholder itself), else it stays.
+            placeholder = setting(child.text[len(syntax.negate):] + " ")
+            replacement = next((d for d in unplaced if placeholder and setting(d.text) == placeholder), None)
+            if replacement is not None:
+                unplaced.remove(replacement)
+                kept.append(_reindent(replacement, indent))
+                continue
         if key is None or child.text in wanted:
             kept.append(child)
             continue

@@ -494,6 +494,7 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
     inheritance = takeover.Inheritance.of(running_text or "", syntax)  # Junos groups: plan the effective config
     running_nodes = inheritance.effective(cliconfig.parse(running_text or "", syntax), syntax)
     desired_nodes = cliconfig.parse(config.text, syntax)
+    running_nodes = takeover.listed_vlans(running_nodes, desired_nodes, spec.raw)  # `vlan 4-5,10`: VLAN 10 is there
     # a conflict is a running line in the intents' way: a device with none has none
     conflicts = takeover.find(config.device, running_nodes, desired_nodes, syntax, spec.raw, running_text or "",
                               inheritance.lines) if running_nodes else []

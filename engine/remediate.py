@@ -340,8 +340,12 @@ def apply_commands(platform: str, running: str, commands: Iterable[str]) -> Any:
     """What hier_config predicts ``running`` becomes once ``commands`` are applied (tests, checks)."""
     syntax = platform_spec(platform).syntax
     assert syntax is not None
+    from hier_config import get_hconfig
+
     base = hconfig(platform, content(cliconfig.parse(running, syntax), syntax))
-    return base.future(hconfig(platform, "\n".join(commands) + "\n"))
+    # The commands are read as typed, without the substitutions meant for a device's printout (IOS'
+    # `^ no ip address` one would turn `no ip address 10.20.0.1 255.255.255.0` into `10.20.0.1 ...`).
+    return base.future(get_hconfig(_without_line_subs(platform)[0], "\n".join(commands) + "\n"))
 
 
 def _walk(node: Any) -> Iterator[Any]:

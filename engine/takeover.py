@@ -159,6 +159,32 @@ def vlan_names(nodes: list[Node], raw: dict[str, Any]) -> dict[int, tuple[str, N
     return found
 
 
+def listed_vlans(running: list[Node], desired: list[Node], raw: dict[str, Any]) -> list[Node]:
+    """``running`` with an empty ``vlan N`` section after the compact list line (``vlan 4-5,10,30``, as
+    IOS, EOS and NX-OS print VLANs that have no other settings) for each VLAN N the intents define that
+    the device has only in such a list: the VLAN exists, so the plan changes it and its undo restores it
+    (``no name users``), never deletes it (``no vlan 10``). ``vlan_names.list`` of platform.yaml."""
+    rule = raw.get("vlan_names") or {}
+    if not rule.get("list"):
+        return running
+    single, listed = re.compile(rule["section"]), re.compile(rule["list"])
+    have = {node.text for node in running if node.text}
+    lists = [(index, cliconfig.parse_vlan_list(m.group("ids"))) for index, node in enumerate(running)
+             if node.text and (m := listed.match(node.text))]
+    if not lists:
+        return running
+    after: dict[int, list[Node]] = {}
+    for want in desired:
+        match = single.match(want.text) if want.text else None
+        if match and want.text not in have and "id" in match.groupdict():
+            index = next((i for i, ids in lists if int(match.group("id")) in ids), None)
+            if index is not None:
+                after.setdefault(index, []).append(Node(want.text))
+    if not after:
+        return running
+    return [added for index, node in enumerate(running) for added in (node, *after.get(index, ()))]
+
+
 def _vlan_names(device: str, running: list[Node], desired: list[Node], syntax: PlatformSyntax, raw: dict[str, Any],
                 numbers: dict[str, int]) -> list[Conflict]:
     have = vlan_names(running, raw)

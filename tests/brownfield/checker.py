@@ -81,8 +81,21 @@ def _tree_paths(node: object, prefix: Path = ()) -> list[Path]:
     return out
 
 
+VLAN_LIST = re.compile(r"vlan ([0-9]+(?:[,-][0-9]+)+)")
+
+
+def _vlan_lists(paths: list[Path]) -> set[Path]:
+    """``vlan 4-5,10`` (VLANs without settings, as IOS, EOS and NX-OS print them) as the ``vlan N`` each
+    defines, so a VLAN the device had in such a list and a rollback deletes shows as a changed line."""
+    out: set[Path] = set()
+    for path in paths:
+        listed = VLAN_LIST.fullmatch(path[0]) if len(path) == 1 else None
+        out |= {(f"vlan {vid}",) for vid in _vlans(listed.group(1))} if listed else {path}
+    return out
+
+
 def canonical_indent(tree: object) -> Config:
-    paths = set(_tree_paths(tree))
+    paths = _vlan_lists(_tree_paths(tree))
     trunks: dict[str, list[str]] = {}
     for path in _tree_paths(tree):
         if len(path) == 2 and path[1].startswith(TRUNK):
@@ -157,6 +170,10 @@ def check(platform: str, running_text: str, desired_text: str, plan: DevicePlan,
     for section, vlans in before.trunks.items():
         now = after.trunks.get(section, frozenset(range(1, 4095)))
         assert vlans <= now, f"{section}: trunk VLANs dropped: {sorted(vlans - now)[:10]}"
+    had = {int(p[0][5:]) for p in before.paths if len(p) == 1 and re.fullmatch(r"vlan [0-9]+", p[0])}
+    for command in (*plan.commands, *plan.rollback):  # a VLAN the device had stays, whatever form it had
+        deleted = re.fullmatch(r"no vlan ([0-9]+(?:[,-][0-9]+)*)", command.strip())
+        assert not (deleted and _vlans(deleted.group(1)) & had), f"deletes a VLAN the device had: {command.strip()}"
     forward_text = "\n".join(forward_tree.lines()) + "\n"
     back = canonical_indent(remediate.apply_commands(platform, forward_text, plan.rollback))
     assert back.paths == before.paths, f"rollback differs: {sorted(back.paths ^ before.paths)[:5]}"
