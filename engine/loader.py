@@ -106,10 +106,23 @@ def _wording_validator(schema_doc: dict[str, Any]) -> jsonschema.Draft202012Vali
     (jsonschema and its referencing stack are a third of the CLI's start-up)."""
     known = _WORDING.get(id(schema_doc))
     if known is None or known[0] is not schema_doc:
-        import jsonschema
-
-        known = _WORDING[id(schema_doc)] = (schema_doc, jsonschema.Draft202012Validator(schema_doc))
+        known = _WORDING[id(schema_doc)] = (schema_doc, _strict_integers()(schema_doc))
     return known[1]
+
+
+@cache
+def _strict_integers() -> type[jsonschema.Draft202012Validator]:
+    """Draft 2020-12 where an integer is an int: ``weight: 3.0`` or ``id: 10.0`` is "expected integer,
+    got float 10.0", not a VLAN rendered as ``vlan 10.0`` (JSON Schema itself counts 10.0 as an integer)."""
+    import jsonschema
+
+    def integer(checker: Any, instance: Any) -> bool:
+        return isinstance(instance, int) and not isinstance(instance, bool)
+
+    base = jsonschema.Draft202012Validator
+    strict: type[jsonschema.Draft202012Validator] = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+        base, type_checker=base.TYPE_CHECKER.redefine("integer", integer))
+    return strict
 
 
 @cache
@@ -126,7 +139,7 @@ def _schema_problems(doc: SourceDoc, schema_doc: dict[str, Any], base: JsonPath 
         for key in base:
             instance = instance[key]
         try:
-            if fast.is_valid(instance):
+            if fast.is_valid(instance) and not doc.whole_floats:
                 return []
         except Exception:  # noqa: BLE001 - a value it cannot read (a date...): let jsonschema judge
             pass
@@ -182,6 +195,11 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"{prefix}{_shown(error.instance)} does not match the expected form {expected}"
     if error.validator in ("minimum", "maximum"):
         return f"{prefix}{error.instance} is out of range ({error.validator} {expected})"
+    if error.validator in ("minItems", "maxItems") and isinstance(error.instance, list):
+        count, low, high = len(error.instance), rule.get("minItems"), rule.get("maxItems")
+        wanted = f"exactly {low}" if low == high else f"at least {low}" if error.validator == "minItems" \
+            else f"at most {high}"
+        return f"{prefix}{count} entr{'y' if count == 1 else 'ies'}, {wanted} needed"
     return f"{prefix}{error.message}"
 
 

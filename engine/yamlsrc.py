@@ -43,6 +43,9 @@ class SourceDoc:
     key_positions: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
     root: yaml.Node | None = field(default=None, repr=False)
     opaque: set[int] = field(default_factory=set, repr=False)  # id() of nodes whose content was not read
+    # A float with nothing after the point (``10.0``) was read: JSON Schema counts it as an integer, the
+    # engine does not (it would render ``vlan 10.0``), so the loader words it against the schema.
+    whole_floats: bool = field(default=False, repr=False)
 
     def at(self, json_path: JsonPath) -> Location:
         """The location of ``json_path``, or of its nearest written ancestor."""
@@ -398,6 +401,7 @@ _PLAIN_TAGS = {
     f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp", "merge")
 } | {"!vault"}
 _STR = "tag:yaml.org,2002:str"
+_FLOAT = "tag:yaml.org,2002:float"
 _SCALAR_KINDS = {"tag:yaml.org,2002:int": "integer", "tag:yaml.org,2002:float": "number",
                  "tag:yaml.org,2002:timestamp": "date", "tag:yaml.org,2002:bool": "boolean"}
 _KEY_KINDS = {"tag:yaml.org,2002:int": "a number", "tag:yaml.org,2002:float": "a number",
@@ -450,7 +454,10 @@ def _build(
                 else _build(loader, item, (*json_path, index), doc, errors)
                 for index, item in enumerate(node.value)]
     try:
-        return loader.construct_object(node, deep=True)
+        value = loader.construct_object(node, deep=True)
+        if tag == _FLOAT and isinstance(value, float) and value.is_integer():
+            doc.whole_floats = True
+        return value
     except (ValueError, OverflowError, TypeError, yaml.YAMLError) as exc:
         # e.g. a timestamp with month 13, an integer of more digits than Python converts
         problem = getattr(exc, "problem", None) or str(exc).split("\n")[0]

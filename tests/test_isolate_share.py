@@ -188,7 +188,14 @@ def test_a_guarantee_leaves_less_to_share_and_classifies_first(lab: SiteDir) -> 
     ("qos_share: {weights: [{vlan: 10, weight: 3}, {vlan: 10, weight: 1}]}", "VLAN 10 is listed twice"),
     ("qos_share: {weights: [{vlan: 10, weight: 0}, {vlan: 20, weight: 1}]}", "weights.0.weight: 0 is out of range (minimum 1)"),
     ("qos_share: {weights: [{vlan: 10, weight: 101}, {vlan: 20, weight: 1}]}", "weights.0.weight: 101 is out of range (maximum 100)"),
-    ("qos_share: {weights: [{vlan: 10, weight: 3}]}", "is too short"),
+    ("qos_share: {weights: [{vlan: 10, weight: 3}]}", "weights: 1 entry, at least 2 needed"),
+    ("isolate: {between: [{vlan: 10}]}", "between: 1 entry, exactly 2 needed"),
+    ("isolate: {between: [{vlan: 10}, {vlan: 20}, {vlan: 30}]}", "between: 3 entries, exactly 2 needed"),
+    ("qos_share: {weights: [{vlan: 10, weight: 2.5}, {vlan: 20, weight: 1}]}", "weights.0.weight: expected integer, got float 2.5"),
+    # JSON Schema counts 3.0 as an integer; the engine would have rendered it as "3.0"
+    ("qos_share: {weights: [{vlan: 10, weight: 3.0}, {vlan: 20, weight: 1}]}", "weights.0.weight: expected integer, got float 3.0"),
+    ("qos_share: {weights: [{vlan: 10, weight: '3'}, {vlan: 20, weight: 1}]}", "weights.0.weight: expected integer, got '3'"),
+    ("isolate: {between: [{vlan: 10.0}, {vlan: 30}]}", "between.0.vlan: expected integer, got float 10.0"),
     ("qos_share: {weights: [{vlan: 10, weight: 3}, {vlan: 77, weight: 1}]}", "VLAN 77 is not defined"),
 ])
 def test_bad_input_is_an_error_at_its_place(lab: SiteDir, body: str, message: str) -> None:
