@@ -18,7 +18,7 @@ from engine.checks import CLOSED_PROBE_PORT, GUARANTEED_PORT, NOWHERE, LabView, 
 from engine.device import Allowed, Isolation
 from engine.model import Intent
 from intents.base import JsonPath, ParseContext, load_schema
-from intents.match import parse_ports, parse_protocol
+from intents.match import parse_port_list, parse_protocol
 
 if TYPE_CHECKING:
     from engine.build import Build
@@ -63,10 +63,10 @@ class IsolateKind:
                 ctx.error((*where, "protocol"), str(exc))
                 ok = False
                 continue
-            ports = None
+            ranges: list[tuple[int, int] | None] = [None]
             if "ports" in entry:
                 try:
-                    ports = parse_ports(entry["ports"])
+                    ranges = list(parse_port_list(entry["ports"]))
                 except ValueError as exc:
                     ctx.error((*where, "ports"), str(exc))
                     ok = False
@@ -75,7 +75,7 @@ class IsolateKind:
                     ctx.error((*where, "ports"), "ports need a protocol with ports: tcp, udp or sctp")
                     ok = False
                     continue
-            allow.append(Allowed(protocol, ports))
+            allow += [Allowed(protocol, ports) for ports in ranges]  # a port list: one exception each
         if not ok:
             return None
         return IsolateIntent(name, self.key, (vlans[0], vlans[1]), tuple(dict.fromkeys(allow)))

@@ -68,3 +68,17 @@ def port_masks(low: int, high: int) -> list[tuple[int, int]]:
         blocks.append((low, 0xFFFF & ~(size - 1)))
         low += size
     return blocks
+
+
+def parse_port_list(value: object) -> list[tuple[int, int]]:
+    """Ports as a list of ranges: one port or range (``53``, ``"8000-8010"``), several separated by
+    commas (``"80,443"``) or a YAML list of them (``[80, 443, 8000-8010]``), in the order written."""
+    items = value if isinstance(value, list) else str(value).split(",") if isinstance(value, str) else [value]
+    if not items:
+        raise ValueError("invalid ports []: list at least one port (5004) or range (5004-5010)")
+    ranges = []
+    for item in items:
+        if isinstance(item, list | dict):
+            raise ValueError(f"invalid ports {value!r}: write ports as 53, 8000-8010 or a list of them")
+        ranges.append(parse_ports(item))
+    return list(dict.fromkeys(ranges))

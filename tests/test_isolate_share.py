@@ -4,6 +4,7 @@ refuses, the order the driver builds them in, and plans that show them (no root 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -481,3 +482,29 @@ def test_a_junos_input_list_runs_the_isolation_and_then_the_filter_after_it() ->
     assert _through_list(filters, chain, guest_out) == ("accept", ["policer INTENT-LIMIT-cap-guest"])
     to_servers = {**guest_out, "destination": "10.40.0.9"}
     assert _through_list(filters, chain, to_servers)[0] == "discard"
+
+
+def test_an_exception_may_list_ports(lab: SiteDir) -> None:
+    """``ports`` takes one port, a range, "80,443" or a YAML list of them: one exception each, both ways."""
+    lab.write("site.yaml", VLANS + """\
+  - name: keep-guests-out
+    isolate:
+      between: [{vlan: 30}, {vlan: 10}]
+      allow: [{protocol: tcp, ports: [80, 8000-8010]}, {protocol: udp, ports: "53, 123"}]
+""")
+    site = load_site(lab.site)
+    intent = next(i for i in site.intents if i.name == "keep-guests-out")
+    assert [(a.protocol, a.ports) for a in intent.allow] == [  # type: ignore[attr-defined]
+        (6, (80, 80)), (6, (8000, 8010)), (17, (53, 53)), (17, (123, 123))]
+    text = compile_site(site).configs["core1"].text
+    for wanted in ("ipproto tcp dport 80 ", "ipproto tcp dport 8000-8010 ", "ipproto udp dport 53 ", "ipproto udp dport 123 ",
+                   "ipproto udp sport 123 "):
+        assert wanted in text, wanted
+    for allow, message in (("{protocol: tcp, ports: []}", "allow.0.ports: 0 entries, at least 1 needed"),
+                           ("{protocol: udp, ports: [53, 0]}", "invalid ports 0: ports are 1-65535")):
+        lab.write("site.yaml", VLANS + f"""\
+  - name: keep-guests-out
+    isolate: {{between: [{{vlan: 30}}, {{vlan: 10}}], allow: [{allow}]}}
+""")
+        with pytest.raises(ValidationError, match=re.escape(message)):
+            load_site(lab.site)
