@@ -3,9 +3,10 @@
 The engine reads and writes Junos as ``set`` lines. A device, a backup or NAPALM's ``get_config``
 may give the hierarchical form instead; this converts it the way ``show configuration | display
 set`` prints it: one line per leaf statement, one line per member of a ``[ a b ]`` list, quotes
-kept, comments (``/* */``, ``#``, ``## SECRET-DATA``) dropped, ``inactive:`` statements followed by
-their ``deactivate`` line, ``protect:`` ones by their ``protect`` line, an empty stanza as one line of its
-own. Anything it cannot read raises ``ValueError`` naming the line: a config is never silently ignored.
+kept, comments (``/* */``, ``#`` starting a word, ``## SECRET-DATA``) and ``replace:`` tags dropped,
+``inactive:`` statements followed by their ``deactivate`` line, ``protect:`` ones by their ``protect``
+line, an empty stanza as one line of its own. Anything it cannot read raises ``ValueError`` naming the
+line (a ``delete:`` tag too): a config is never silently ignored.
 
 Protected hierarchies (``protect:`` in brace form, ``protect <path>`` in set form) cannot be changed
 on the device until somebody unprotects them: ``protected_changes`` finds the commands of a plan that
@@ -49,7 +50,7 @@ def _tokens(text: str) -> list[tuple[str, int]]:
                 continue
             start = _unquoted(rest, "/*")  # a "<ge-0/0/*>" group name is no comment
             head, tail = (rest, "") if start < 0 else (rest[:start], rest[start + 2:])
-            hash_at = _unquoted(head, "#")
+            hash_at = _unquoted(head, "#", word_start=True)  # `host-name sw#1;` holds no comment
             if hash_at >= 0:
                 head, tail, start = head[:hash_at], "", -1
             for match in _TOKEN.finditer(head):
@@ -60,13 +61,15 @@ def _tokens(text: str) -> list[tuple[str, int]]:
     return found
 
 
-def _unquoted(text: str, mark: str) -> int:
-    """Where ``mark`` first stands in ``text`` outside a quoted string, -1 if nowhere."""
+def _unquoted(text: str, mark: str, word_start: bool = False) -> int:
+    """Where ``mark`` first stands in ``text`` outside a quoted string (``word_start``: and not inside
+    a word), -1 if nowhere."""
     quoted = False
     for index, char in enumerate(text):
         if char == '"' and (index == 0 or text[index - 1] != "\\"):
             quoted = not quoted
-        elif not quoted and text.startswith(mark, index):
+        elif not quoted and text.startswith(mark, index) and (
+                not word_start or index == 0 or text[index - 1].isspace() or text[index - 1] in "{};"):
             return index
     return -1
 
@@ -146,6 +149,11 @@ def _set_lines(text: str) -> list[tuple[str, int]]:
             if was_protected:
                 origin[len(lines)] = was_protected
                 lines.append(f"protect {statement}")
+        elif token in ("replace:", "active:") and not words:
+            continue  # load-file tags (`load replace`): how to load the statement, not part of it
+        elif token in ("delete:", "unprotect:") and not words:
+            raise ValueError(f"line {number}: {token!r} is a load-file instruction, not configuration as a device "
+                             "shows it (give `show configuration` or `display set` output)")
         elif token in ("inactive:", "protect:") and not words:
             inactive = inactive or token == "inactive:"
             protected = protected or (number if token == "protect:" else 0)
@@ -252,15 +260,78 @@ def _names(word: str, name: str) -> bool:
     return _unquote(word) == _unquote(name) if pattern is None else fnmatch.fnmatchcase(_unquote(name), pattern)
 
 
+# Interface ranges (``interfaces interface-range DESKS { member-range ge-0/0/10 to ge-0/0/19; member
+# ge-1/0/3; unit 0 { ... } }``): every member port runs the range's statements as if they were its own,
+# under its own local ones (a local single value wins), before anything a group gives. They are
+# inherited lines like a group's, named ``interface-range DESKS``: the plan never edits a range.
+RANGE = "interface-range"
+_PORT = re.compile(r"^(?P<kind>[a-z]+-)(?P<fpc>[0-9]+)/(?P<pic>[0-9]+)/(?P<port>[0-9]+)$")
+_PORTS_PER_PIC = 48  # ``*`` in a member: 0 through 47, whatever the hardware has (Junos' own rule)
+
+
+def _member_names(pattern: str) -> list[str]:
+    """The ports a ``member`` names: a name, or one with ``*`` (0-47) or ``[a-b]`` at a position."""
+    parts = re.split(r"(\*|\[[0-9]+-[0-9]+\])", _unquote(pattern))
+    names = [""]
+    for part in parts:
+        if part == "*":
+            choices = [str(n) for n in range(_PORTS_PER_PIC)]
+        elif part.startswith("[") and part.endswith("]"):
+            low, high = (int(n) for n in part[1:-1].split("-"))
+            choices = [str(n) for n in range(low, high + 1)]
+        else:
+            choices = [part]
+        names = [name + choice for name in names for choice in choices]
+        if len(names) > 4096:
+            return []  # a pattern over whole chassis: not expanded (README)
+    return names
+
+
+def _member_range(first: str, last: str) -> list[str]:
+    """The ports of ``member-range first to last``: same kind, in lexical (fpc, pic, port) order, 48 a PIC."""
+    a, b = _PORT.match(_unquote(first)), _PORT.match(_unquote(last))
+    if a is None or b is None or a["kind"] != b["kind"]:
+        return [name for name in (_unquote(first), _unquote(last))]
+    start = (int(a["fpc"]), int(a["pic"]), int(a["port"]))
+    end = (int(b["fpc"]), int(b["pic"]), int(b["port"]))
+    names = []
+    for fpc in range(start[0], end[0] + 1):
+        for pic in range(0 if fpc > start[0] else start[1], (end[1] if fpc == end[0] else 3) + 1):
+            for port in range(max(_PORTS_PER_PIC, end[2] + 1)):
+                if start <= (fpc, pic, port) <= end:
+                    names.append(f"{a['kind']}{fpc}/{pic}/{port}")
+    return names
+
+
+def _ranges(statements: list[tuple[str, ...]]) -> list[tuple[str, list[str], list[tuple[str, ...]]]]:
+    """(name, member ports, statements below the range) of every ``interfaces interface-range``."""
+    found: dict[str, tuple[list[str], list[tuple[str, ...]]]] = {}
+    for words in statements:
+        if len(words) < 4 or words[:2] != ("interfaces", RANGE):
+            continue
+        members, below = found.setdefault(words[2], ([], []))
+        rest = words[3:]
+        if rest[0] == "member" and len(rest) == 2:
+            members += _member_names(rest[1])
+        elif rest[0] == "member-range" and len(rest) == 4 and rest[2] == "to":
+            members += _member_range(rest[1], rest[3])
+        elif rest[0] not in _APPLY:
+            below.append(rest)
+    return [(name, list(dict.fromkeys(members)), below) for name, (members, below) in found.items()]
+
+
 def inherited(text: str) -> list[tuple[str, str, str]]:
     """(effective ``set`` line, group name, the group statement it comes from) for every statement the
-    configuration ``text`` (either form) inherits from its groups and does not have itself."""
+    configuration ``text`` (either form) inherits from its interface ranges (group ``interface-range
+    NAME``) and its groups, and does not have itself."""
     set_text = to_set(text) if is_brace_form(text) else text
     groups: dict[str, list[tuple[str, ...]]] = {}
     local: list[tuple[str, ...]] = []
     applies: list[tuple[tuple[str, ...], str]] = []
     excepts: list[tuple[tuple[str, ...], str]] = []
-    for words in _statements(set_text):
+    statements = _statements(set_text)
+    ranges = _ranges(statements) if RANGE in set_text else []
+    for words in statements:
         if words[0] == "groups" and len(words) > 2:
             if words[-2] not in _APPLY:  # apply-groups inside a group: not modelled (README)
                 groups.setdefault(_unquote(words[1]), []).append(words[2:])
@@ -271,10 +342,26 @@ def inherited(text: str) -> list[tuple[str, str, str]]:
             excepts.append((words[:-2], _unquote(words[-1])))
         else:
             local.append(words)
-    if not applies or not groups:
+    if not ranges and (not applies or not groups):
         return []
     have = set(local)
     settings = {s for s in map(_setting, local) if s is not None}
+    found: list[tuple[str, str, str]] = []
+    for name, members, below in ranges:  # the range's statements, under each member's own
+        for port in members:
+            for statement in below:
+                words = ("interfaces", port, *statement)
+                setting = _setting(words)
+                if words in have or setting is not None and setting in settings:
+                    continue
+                have.add(words)
+                local.append(words)
+                if setting is not None:
+                    settings.add(setting)
+                found.append(("set " + " ".join(words), f"{RANGE} {name}",
+                              "set " + " ".join(("interfaces", RANGE, name, *statement))))
+    if not applies or not groups:
+        return found
     existing = local + [where for where, _ in (*applies, *excepts)]  # a port with only apply-groups exists too
 
     def expand(prefix: tuple[str, ...], rest: tuple[str, ...]) -> list[tuple[str, ...]]:
@@ -286,7 +373,6 @@ def inherited(text: str) -> list[tuple[str, str, str]]:
         names = dict.fromkeys(w[len(prefix)] for w in existing if w[:len(prefix)] == prefix and len(w) > len(prefix))
         return [found for name in names if _names(rest[0], name) for found in expand((*prefix, name), rest[1:])]
 
-    found: list[tuple[str, str, str]] = []
     ordered = sorted(enumerate(applies), key=lambda item: (-len(item[1][0]), item[0]))  # deeper first, then listed
     for _, (point, group) in ordered:
         statements = groups.get(group, [])

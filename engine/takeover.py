@@ -46,7 +46,7 @@ class Conflict:
                 f"(add takeover: true to intent {named} to replace it)")
 
     def note(self) -> str:
-        removed = [line for line in self.lines if "(inherited from group " not in line]
+        removed = [line for line in self.lines if "(inherited from " not in line]
         # A group's line is never removed: a takeover that gets this far sets the intent's value locally.
         overridden = [line for line in self.lines if line not in removed]
         parts = ([f"removes {'; '.join(removed)}"] if removed else []) + (
@@ -75,7 +75,10 @@ def find(device: str, running: list[Node], desired: list[Node], syntax: Platform
     found: list[Conflict] = []
     rule = raw.get("takeover") or {}
     port_pattern = re.compile(rule["port"]) if rule.get("port") else None
-    in_the_way = [re.compile(p) for p in rule.get("lines", [])]
+    # A line in the way, or (``{line, when}``) one only while the intents set the same thing there (the
+    # one input filter a Junos port takes: the engine's would replace an operator's silently).
+    in_the_way = [(re.compile(p), None) if isinstance(p, str) else (re.compile(p["line"]), re.compile(p["when"]))
+                  for p in rule.get("lines", [])]
     sections = {node.text: node for node in running if node.text}
     if port_pattern is not None:
         for want in desired:
@@ -84,7 +87,11 @@ def find(device: str, running: list[Node], desired: list[Node], syntax: Platform
             if not match or have is None:
                 continue
             wanted = {child.text for child in want.children}
-            lines = [c.text for c in have.children if c.text not in wanted and any(p.search(c.text) for p in in_the_way)]
+            # set style: a binding of the port that is a section of its own (``... filter input INTENT-X``)
+            wanted_here = wanted | {node.text[len(want.text) + 1:] for node in desired
+                                    if syntax.style == "set" and node.text.startswith(want.text + " ")}
+            lines = [c.text for c in have.children if c.text not in wanted and any(
+                p.search(c.text) and (when is None or any(map(when.search, wanted_here))) for p, when in in_the_way)]
             if lines:
                 shown = tuple(_marked(f"{want.text[4:]} {c}", marks) if syntax.style == "set" else c for c in lines)
                 first = (have.children[0].raw or want.text) if syntax.style == "set" else want.text
@@ -101,7 +108,12 @@ def find(device: str, running: list[Node], desired: list[Node], syntax: Platform
 def _marked(line: str, inherited: Mapping[str, tuple[str, str]]) -> str:
     """A set line (without ``set``) as a conflict shows it: with the group it comes from, if inherited."""
     origin = inherited.get(f"set {line}")
-    return f"{line} (inherited from group {origin[0]})" if origin else line
+    return f"{line} (inherited from {_source(origin[0])})" if origin else line
+
+
+def _source(group: str) -> str:
+    """How a line's origin is named: ``group JUMBO``, or ``interface-range DESKS`` (already so named)."""
+    return group if group.startswith(f"{junos.RANGE} ") else f"group {group}"
 
 
 def _svis(device: str, running: list[Node], desired: list[Node], syntax: PlatformSyntax, rule: dict[str, Any],
@@ -229,7 +241,7 @@ class Inheritance:
 
     @classmethod
     def of(cls, running_text: str, syntax: PlatformSyntax) -> Inheritance:
-        if syntax.style != "set" or "apply-groups" not in running_text:
+        if syntax.style != "set" or "apply-groups" not in running_text and junos.RANGE not in running_text:
             return cls()
         return cls({line: (group, statement) for line, group, statement in junos.inherited(running_text)})
 
@@ -253,9 +265,13 @@ class Inheritance:
     def note(self) -> str | None:
         if not self.lines:
             return None
-        groups = sorted({group for group, _ in self.lines.values()})
-        return (f"planned against the effective configuration: {len(self.lines)} statements inherited from group"
-                f"{'s' if len(groups) > 1 else ''} {', '.join(groups)} (apply-groups); the commands never edit a group")
+        groups = sorted({group for group, _ in self.lines.values() if not group.startswith(f"{junos.RANGE} ")})
+        ranges = sorted({group for group, _ in self.lines.values()} - set(groups))
+        sources = ([f"group{'s' if len(groups) > 1 else ''} {', '.join(groups)} (apply-groups)"] if groups else []) + \
+            ([f"{', '.join(ranges)}"] if ranges else [])
+        never = " or ".join((["a group"] if groups else []) + (["an interface range"] if ranges else []))
+        return (f"planned against the effective configuration: {len(self.lines)} statements inherited from "
+                f"{' and '.join(sources)}; the commands never edit {never}")
 
     def settle(self, device: str, commands: tuple[str, ...], rollback: tuple[str, ...], running_text: str
                ) -> tuple[tuple[str, ...], tuple[str, ...], list[tuple[int, str]]]:
@@ -277,6 +293,14 @@ class Inheritance:
             if junos.setting_of(command) in settings:
                 continue  # the local value the plan sets wins over the group's
             group, statement = origin
+            if group.startswith(f"{junos.RANGE} "):
+                port = command.split()[2]
+                refused.append((numbers.get(statement, 1),
+                                f"{device}: {command[len('delete '):]} is inherited from {group} ({statement}); the "
+                                f"plan cannot delete it and never edits an interface range: take {port} out of the "
+                                f"range (its member or member-range statement) or change the range by hand, then "
+                                f"plan again"))
+                continue
             refused.append((numbers.get(statement, 1),
                             f"{device}: {command[len('delete '):]} is inherited from group {group} ({statement}); "
                             f"the plan cannot delete it and never edits a group: exclude the group there "

@@ -225,3 +225,30 @@ def test_groups_applied_as_typed_with_a_list_and_at_unit_level() -> None:
             "set interfaces ae0 unit 10 vlan-id 10\n")
     assert sorted(line for line, _, _ in junos.inherited(text)) == [
         "set interfaces ae0 mtu 9192", "set interfaces ae0 unit 0 family iso", "set interfaces ae0 unit 10 family iso"]
+
+
+def test_load_tags_hashes_inside_words_and_quoted_braces() -> None:
+    """``replace:`` (a tag of ``load replace`` files) is no statement; ``#`` starts a comment only where a
+    word starts (``host-name sw#1`` is a name); braces and semicolons in quotes are text."""
+    text = ('replace: system {\n    host-name sw#1; # the stack\n    location "riser {B}; rack 2";\n}\n'
+            "interfaces {\n    replace: ge-0/0/1 {\n        description x;\n    }\n}\n")
+    assert junos.to_set(text) == ('set system host-name sw#1\nset system location "riser {B}; rack 2"\n'
+                                  "set interfaces ge-0/0/1 description x\n")
+    with pytest.raises(ValueError, match=r"line 1: 'delete:' is a load-file instruction"):
+        junos.to_set("delete: system {\n    ntp;\n}\n")
+
+
+def test_interface_range_members_inherit_its_statements() -> None:
+    """Each member of an ``interface-range`` (``member``, ``*`` and ``[a-b]`` patterns, ``member-range``
+    across a PIC) runs the range's statements as its own, under its own local ones."""
+    text = ("set interfaces interface-range R member-range ge-0/0/46 to ge-0/1/1\n"
+            'set interfaces interface-range R member "xe-0/2/[0-1]"\n'
+            'set interfaces interface-range R description "from R"\n'
+            "set interfaces interface-range R unit 0 family ethernet-switching vlan members printers\n"
+            "set interfaces ge-0/1/0 description mine\n")
+    found = {line: (group, statement) for line, group, statement in junos.inherited(text)}
+    ports = sorted({line.split()[2] for line in found})
+    assert ports == ["ge-0/0/46", "ge-0/0/47", "ge-0/1/0", "ge-0/1/1", "xe-0/2/0", "xe-0/2/1"]
+    assert 'set interfaces ge-0/1/0 description "from R"' not in found  # its own description wins
+    assert found["set interfaces xe-0/2/1 unit 0 family ethernet-switching vlan members printers"] == (
+        "interface-range R", "set interfaces interface-range R unit 0 family ethernet-switching vlan members printers")

@@ -116,6 +116,9 @@ def junos_apply(lines: list[str], commands: list[str]) -> list[str]:
             target = "set " + command[len("delete "):]
             result = [line for line in result if line != target and not line.startswith(target + " ")]
         elif command.startswith("set ") and command not in result:
+            words = command.split()  # a single value (`description`, a family's one input filter) is replaced
+            if len(words) > 3 and (words[-2] in OVERRIDES or words[-3:-1] in (["filter", "input"], ["filter", "output"])):
+                result = [line for line in result if line.split()[:-1] != words[:-1]]
             result.append(command)
         elif not command.startswith("set "):
             raise AssertionError(f"not a Junos configuration command: {command!r}")
@@ -193,7 +196,7 @@ def _parse(platform: str, text: str):  # type: ignore[no-untyped-def]
 
 
 # Settings that take one value: a local statement overrides the group's (the checker's own list).
-OVERRIDES = ("description", "mtu", "interface-mode", "native-vlan-id")
+OVERRIDES = ("description", "mtu", "interface-mode", "native-vlan-id", "vlan-id", "l3-interface")
 
 
 def _effective(local: list[str], inherited: list[str]) -> list[str]:
