@@ -12,6 +12,7 @@ import gc
 import json
 import os
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -88,7 +89,9 @@ def _has_location(line: str) -> bool:
 def _without_collector(func: F) -> F:
     """Run a command with Python's cyclic collector off (as it was, after). An offline plan is one short
     pass over data without reference cycles: every collection between and after its stages walks all
-    of the site, compilation and plan again to free nothing (0.7 CPU s of 5 at 1,000 devices)."""
+    of the site, compilation and plan again to free nothing (0.7 CPU s of 5 at 1,000 devices). In the
+    program (``run``) what the command built is frozen first: the process ends next, and the collector
+    back on would otherwise walk all of it once more."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -98,11 +101,24 @@ def _without_collector(func: F) -> F:
             return func(*args, **kwargs)
         finally:
             if collecting:
+                if _program:
+                    gc.freeze()
                 gc.enable()
             else:
                 gc.disable()
 
     return cast(F, wrapper)
+
+
+_program = False  # set by run(): this process is the ``intent`` program, and ends when the command does
+_kept: list[object] = []
+
+
+def _outlive(*built: object) -> None:
+    """Keep what a command built (site, compilation, plan) to the end of the program, which ``run``
+    ends without freeing it object by object: at 1,000 devices that is 0.4 CPU s of a 2.4 s plan."""
+    if _program:
+        _kept.extend(built)
 
 
 def _guard(func: F) -> F:
@@ -240,6 +256,7 @@ def _validate_one(site: Path, allow_plaintext_secrets: bool) -> None:
 
     loaded = load_site(site, allow_plaintext_secrets=allow_plaintext_secrets)
     compilation = compile_site(loaded)
+    _outlive(loaded, compilation)
     _stdout().print(f"{site}: valid ({len(loaded.intents)} intents, {len(loaded.devices)} devices, "
                     f"{len(loaded.links)} links, {len(compilation.reservations)} reserved interfaces)")
 
@@ -314,6 +331,7 @@ def plan(site: Path, running_dir: Path | None, output_format: str, out_file: Pat
         click.echo(plan_markdown(result, plan_mermaid(loaded, result)), nl=False)
     else:
         _print_text(plan_text(result))
+    _outlive(loaded, compilation, result)
     if detailed_exitcode and result.changes:
         sys.exit(2)
 
@@ -931,5 +949,30 @@ def schema(which: str) -> None:
     click.echo(json.dumps(document, indent=2))
 
 
+def run() -> NoReturn:
+    """The ``intent`` program (its console script): ``main``, then the end of the process without the
+    interpreter's teardown, which frees every object one at a time and buys a process that is about
+    to exit nothing. Output is flushed and the exit handlers run first (log files, temporary
+    directories); while another thread is alive (a server, a reverter) the normal exit waits for it."""
+    global _program
+    _program = True
+    try:
+        main()
+        code: Any = 0
+    except SystemExit as exc:
+        code = exc.code
+    if threading.active_count() > 1 or not (code is None or isinstance(code, int)):
+        raise SystemExit(code)
+    import atexit
+
+    try:
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:  # noqa: BLE001 - a closed pipe, say: the interpreter's own exit reports it
+        raise SystemExit(code) from None
+    os._exit(code or 0)
+
+
 if __name__ == "__main__":
-    main()
+    run()
