@@ -215,12 +215,14 @@ DEVICE_TIMEOUT = click.option("--device-timeout", type=click.FloatRange(min=1), 
 
 def _recovery_first(state: Any, site: Path) -> None:
     """After an interrupted apply, every command on the site says so first (stderr)."""
-    from engine.transaction import recovery_notice
-
     try:
         pending = state.interrupted()
     except IntentError:
         return
+    if not pending:
+        return  # engine.transaction (and what it imports) only to word a notice
+    from engine.transaction import recovery_notice
+
     console = _stderr()
     for line in recovery_notice(pending, str(site)):
         console.print(Text(f"warning: {line}", style="bold red"))

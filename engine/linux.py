@@ -467,14 +467,17 @@ def lines(document: dict[str, Any]) -> list[str]:
     return [line for _, line in objects(document)]
 
 
-def in_scope(running: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
+def in_scope(running: dict[str, Any], desired: dict[str, Any], desired_keys: set[str] | None = None) -> dict[str, Any]:
     """The part of a running document the engine may touch.
 
     That is: objects the engine recorded as its own (``owned``), objects at the same key as a
     desired object (they will be replaced), and the whole tc tree under a root qdisc in scope.
-    Everything else on the device is left out of the diff and never changed.
+    Everything else on the device is left out of the diff and never changed. ``desired_keys``: the
+    keys of ``objects(desired)``, when the caller has them.
     """
-    wanted = {key for key, _ in objects(desired)} | set(running.get("owned") or [])
+    if desired_keys is None:
+        desired_keys = {key for key, _ in objects(desired)}
+    wanted = desired_keys | set(running.get("owned") or [])
     tc_devs = {key.split()[1] for key in wanted if key.startswith("qdisc ") and key.endswith(" root")}
     ingress_devs = {key.split()[1] for key in wanted if key.startswith("qdisc ") and key.endswith(" ingress")}
     scoped: dict[str, Any] = {"sysctl": {k: v for k, v in (running.get("sysctl") or {}).items() if f"sysctl {k}" in wanted}}
@@ -494,10 +497,14 @@ def in_scope(running: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]
     return scoped
 
 
-def foreign_replaced(running: dict[str, Any], desired: dict[str, Any]) -> list[str]:
-    """Root qdiscs the engine would replace although it did not create them (worth a warning)."""
+def foreign_replaced(running: dict[str, Any], desired: dict[str, Any], desired_keys: set[str] | None = None) -> list[str]:
+    """Root qdiscs the engine would replace although it did not create them (worth a warning).
+    ``desired_keys`` as for ``in_scope``."""
+    if not running.get("qdiscs"):
+        return []
     owned = set(running.get("owned") or [])
-    desired_keys = {key for key, _ in objects(desired)}
+    if desired_keys is None:
+        desired_keys = {key for key, _ in objects(desired)}
     notes = []
     for obj in running.get("qdiscs") or []:
         key = f"qdisc {obj['dev']} {obj['parent']}"

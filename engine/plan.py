@@ -483,9 +483,12 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
                 raise ValueError(f"invalid JSON running state: {exc.msg} at line {exc.lineno}") from None
             if not isinstance(running_doc, dict):
                 raise ValueError("running state must be a JSON object (a Linux state document)")
-        notes += linux.foreign_replaced(running_doc, config.document)
+        desired_objects = linux.objects(config.document)  # once: scope, warnings and the diff all need it
+        desired_keys = {key for key, _ in desired_objects}
+        notes += linux.foreign_replaced(running_doc, config.document, desired_keys)
         notes += linux.backend_notes(config.document, "kernel" in running_doc)
-        diff = linux_diff(config.device, running_doc, config.document)
+        diff = unified(linux.lines(linux.in_scope(running_doc, config.document, desired_keys)),
+                       [line for _, line in desired_objects], config.device)
         return DevicePlan(config.device, config.platform, bool(diff), masker(diff), masker(config.text), fresh,
                           notes=tuple(notes))
     spec = platform_spec(config.platform)

@@ -16,6 +16,8 @@ import yaml
 
 from engine.errors import IntentError
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the same data, ten times faster (five files a run)
+
 
 @cache
 def known_platforms() -> tuple[str, ...]:
@@ -31,7 +33,7 @@ def platform_data(platform: str) -> dict[str, Any]:
     if platform not in known_platforms():
         raise IntentError(f"no templates for platform {platform!r} (platforms: {', '.join(known_platforms())})")
     text = resources.files("templates").joinpath(platform, "platform.yaml").read_text(encoding="utf-8")
-    raw = yaml.safe_load(text) or {}
+    raw = yaml.load(text, Loader=_LOADER) or {}  # noqa: S506 - a safe loader (libyaml's when there)
     if not isinstance(raw, dict):
         raise IntentError(f"templates/{platform}/platform.yaml is not a mapping")
     return raw

@@ -81,6 +81,7 @@ _PATTERNS = [
 # has nothing to mask. A new pattern must keep this true (tests/test_secrets.py checks each sample).
 TRIGGERS = ("secret", "password", "passwd", "passphrase", "key", "auth", "priv", "community", "psk", "wpa",
             "snmp-server", "://", "$9$")
+_TRIGGERED = re.compile("|".join(map(re.escape, TRIGGERS)))  # one scan for any of them
 
 
 def _masked(match: re.Match[str]) -> str:
@@ -93,17 +94,18 @@ class SecretMasker:
 
     def __init__(self) -> None:
         self._literals: set[str] = set()
+        self._longest_first: list[str] = []
 
     def add(self, value: str | None) -> None:
         if value and len(value) >= 4:
             self._literals.add(value)
+            self._longest_first = sorted(self._literals, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
-        lowered = text.lower()
-        if any(word in lowered for word in TRIGGERS):  # most configuration has none: skip 20-odd scans
+        if _TRIGGERED.search(text.lower()):  # most configuration has no trigger word: skip 20-odd scans
             for pattern in _PATTERNS:
                 text = pattern.sub(_masked, text)
-        for literal in sorted(self._literals, key=len, reverse=True):
+        for literal in self._longest_first:
             text = text.replace(literal, MASK)
         return text
 
