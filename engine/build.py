@@ -34,6 +34,7 @@ from engine.device import (
 from engine.errors import AdmissionError, TopologyError
 from engine.model import Endpoint, Link, Site
 from engine.network import ClassDag, Network
+from engine.platforms import platform_data
 from engine.routing import DONT_CARE, NO_ROUTE, PrefixTrie, Value
 from engine.units import format_bps
 
@@ -412,7 +413,8 @@ class Build:
             elif draft.address is not None:
                 ports.append(Port(name, PortMode.ROUTED, (), draft.address, draft.prefixlen, peer, bandwidth))
             else:
-                mode = PortMode.TRUNK if len(draft.vlans) > 1 else PortMode.ACCESS
+                one = len(draft.vlans) == 1 and (draft.link is None or self._untagged(draft.link))
+                mode = PortMode.ACCESS if one else PortMode.TRUNK
                 ports.append(Port(name, mode, tuple(sorted(draft.vlans)), peer=peer, bandwidth_bps=bandwidth))
         routes = self._routes(builder)
         traffic_classes = self._traffic_classes(builder)
@@ -450,6 +452,18 @@ class Build:
             forwarding=builder.forwarding,
             intents=tuple(sorted(builder.intents)),
         )
+
+    def _untagged(self, link: Link) -> bool:
+        """Whether a link that carries one VLAN carries it untagged: when the platform of one of its ends
+        says so (``one_vlan_link: untagged``: Linux, whose kernel may lack 802.1Q). Between two switches
+        a link port is a trunk whatever its VLAN count, so it never flips to an access port when a VLAN
+        intent goes (that would take the link's other VLANs down, and over a trunk the engine does not
+        own it is a takeover): the engine only adds and removes its VLANs on it. A one-VLAN link to a
+        Linux device stays a trunk too where the switch already runs the port as one, and a port a switch runs
+        as an access port stays one while the link carries one VLAN (``plan.keep_link_modes``)."""
+        devices = self.site.devices
+        return any(platform_data(devices[end.device].platform).get("one_vlan_link") == "untagged"
+                   for end in (link.a, link.b))
 
     # -- routes -----------------------------------------------------------------------------
 

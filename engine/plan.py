@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,6 +21,7 @@ from engine import cliconfig, gcpause, jsontext, linux, remediate, sendable, tak
 from engine.archive import write_atomic
 from engine.build import Reservation, Segment
 from engine.compilation import Compilation
+from engine.device import DeviceModel, Port, PortMode
 from engine.errors import IntentError, Location, ValidationError
 from engine.identifiers import check_file_name, inside
 from engine.model import Device, Site
@@ -381,9 +383,11 @@ def make_plan(site: Site, compilation: Compilation, running: RunningSource, regi
     texts: dict[str, str | None] = {}
     vlans = [i for i in site.intents if isinstance(i, Segment)]  # the VLANs, whatever kind made them
     for name in sorted(compilation.configs):
+        texts[name] = running.read(name, compilation.configs[name].platform)
+    keep_link_modes(site, compilation, texts)
+    for name in sorted(compilation.configs):
         config = compilation.configs[name]
-        text = running.read(name, config.platform)
-        texts[name] = text
+        text = texts[name]
         suffix = platform_spec(config.platform).running_file
         where = str(Path(str(running.directory)) / f"{name}{suffix}")
         kernel = _kernel_of(text) if config.document is not None else None
@@ -416,6 +420,64 @@ def make_plan(site: Site, compilation: Compilation, running: RunningSource, regi
               for name, text in texts.items()}
     return Plan(site.name, devices, compilation.reservations, tuple(summaries), source=str(running.directory),
                 running_sha256=hashes)
+
+
+def keep_link_modes(site: Site, compilation: Compilation, texts: dict[str, str | None]) -> None:
+    """A link port keeps the mode its switch runs it in, for a link that carries one VLAN (one with
+    several is a trunk anyway): a port the running config of one end already runs as a trunk
+    (``running_mode.trunk`` of its platform.yaml: the engine's own, from when the link carried more
+    VLANs, or somebody else's) makes both ends trunks of that VLAN; else an access port at one end makes
+    both ends carry it untagged (what an earlier apply made it); a fresh port keeps the compiled form
+    (``engine.build``: a trunk between switches, untagged facing Linux). So removing a VLAN intent never
+    flips a port's mode (which would take the link's other VLANs down, and over a trunk the engine does
+    not own is a takeover): the engine only adds and removes its VLANs on it. Models and configs of the
+    ends that change are replaced in ``compilation``."""
+    models = compilation.models
+    modes: dict[str, dict[str, PortMode]] = {}  # device -> port -> the mode it keeps
+    for index, carried in compilation.vlans_per_link.items():
+        if len(carried) != 1 or index >= len(site.links):
+            continue
+        link = site.links[index]
+        ends = [(end.device, end.interface) for end in (link.a, link.b) if end.device in models]
+        ports = [_port(models[device], interface) for device, interface in ends]
+        if not ports or any(port is None or port.mode is PortMode.ROUTED for port in ports):
+            continue
+        running = {_running_mode(models[device].platform, texts.get(device), interface) for device, interface in ends}
+        keep = PortMode.TRUNK if PortMode.TRUNK in running else PortMode.ACCESS if PortMode.ACCESS in running else None
+        for (device, interface), port in zip(ends, ports, strict=True):
+            if keep is not None and port is not None and port.mode is not keep:
+                modes.setdefault(device, {})[interface] = keep
+    for device, kept in modes.items():
+        model = models[device]
+        models[device] = replace(model, ports=tuple(replace(port, mode=kept[port.name]) if port.name in kept else port
+                                                    for port in model.ports))
+        compilation.configs[device] = render(models[device])
+
+
+def _port(model: DeviceModel, interface: str) -> Port | None:
+    return next((port for port in model.ports if port.name == interface), None)
+
+
+def _running_mode(platform: str, text: str | None, interface: str) -> PortMode | None:
+    """The mode the running config ``text`` of a CLI device runs ``interface`` in: trunk, access, or
+    None (no such port, no mode on it, or a platform whose platform.yaml has no ``running_mode``)."""
+    spec = platform_spec(platform)
+    rules, port_rule = spec.raw.get("running_mode"), (spec.raw.get("takeover") or {}).get("port")
+    if not text or spec.syntax is None or not rules or not port_rule:
+        return None
+    section = re.compile(port_rule)
+    try:
+        nodes = cliconfig.parse(text, spec.syntax)
+    except ValueError:
+        return None  # reported where the device is planned
+    for node in nodes:
+        match = section.match(node.text) if node.text else None
+        if match and match.group("port") == interface:
+            for mode in (PortMode.TRUNK, PortMode.ACCESS):
+                if any(re.search(rules[mode.value], child.text) for child in node.children):
+                    return mode
+            return None
+    return None
 
 
 class TakeoverRefused(ValueError):

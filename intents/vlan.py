@@ -1,7 +1,7 @@
 """``vlan``: a VLAN's subnet, its gateway, and the access ports of its hosts.
 
 Compiles to: the VLAN on every device on a shortest path from each access port to the gateway,
-access ports untagged, links that carry one VLAN untagged and several VLANs as 802.1Q trunks,
+access ports untagged, links as 802.1Q trunks (one VLAN on a link to a Linux device: untagged),
 the gateway address (first host of the subnet), and routes between VLANs whose gateways differ.
 """
 

@@ -41,12 +41,13 @@ set interfaces ge-0/0/5 unit 0 family inet address 10.5.0.2/24 vrrp-group 1 auth
 set interfaces ge-0/0/5 unit 0 family inet address 10.5.0.2/24 vrrp-group 1 authentication-key "{VRRP_KEY}"
 """
 # r1 after the change, as `show configuration | display set` prints it: the VRRP group gone, the port
-# an access port of VLAN community, the VLAN and its gateway defined.
+# an access port of VLAN community, the link to s1 a trunk of it (a link between two switches is a
+# trunk whatever its VLAN count), the VLAN and its gateway defined.
 R1_AFTER = """\
 set version 21.4R3.15
 set system host-name r1
 set interfaces ge-0/0/1 description "to s1"
-set interfaces ge-0/0/1 unit 0 family ethernet-switching interface-mode access
+set interfaces ge-0/0/1 unit 0 family ethernet-switching interface-mode trunk
 set interfaces ge-0/0/1 unit 0 family ethernet-switching vlan members community
 set interfaces ge-0/0/5 description "old router port"
 set interfaces ge-0/0/5 unit 0 family ethernet-switching interface-mode access
@@ -62,7 +63,7 @@ R1_SENT = [
     "delete interfaces ge-0/0/5 unit 0 family inet address 10.5.0.2/24 vrrp-group 1 virtual-address 10.5.0.1",
     "delete interfaces ge-0/0/5 unit 0 family inet address 10.5.0.2/24 vrrp-group 1 authentication-type md5",
     f'delete interfaces ge-0/0/5 unit 0 family inet address 10.5.0.2/24 vrrp-group 1 authentication-key "{VRRP_KEY}"',
-    "set interfaces ge-0/0/1 unit 0 family ethernet-switching interface-mode access",
+    "set interfaces ge-0/0/1 unit 0 family ethernet-switching interface-mode trunk",
     "set interfaces ge-0/0/1 unit 0 family ethernet-switching vlan members community",
     "set interfaces ge-0/0/5 unit 0 family ethernet-switching interface-mode access",
     "set interfaces ge-0/0/5 unit 0 family ethernet-switching vlan members community",
@@ -102,8 +103,8 @@ vlan 40
 !
 interface GigabitEthernet1/0/1
  description to r1
- switchport access vlan 40
- switchport mode access
+ switchport trunk allowed vlan 40
+ switchport mode trunk
 !
 interface GigabitEthernet1/0/2
  description to l1

@@ -91,7 +91,7 @@ def test_diff_touches_only_what_the_engine_owns(mixed: SiteDir) -> None:
     assert " description uplink" in diff and " description desk" in diff
 
 
-BROWNFIELD_ACC1 = ACC1_RUNNING.replace(" description uplink\n", " description uplink\n switchport mode trunk\n").replace(
+BROWNFIELD_ACC1 = ACC1_RUNNING.replace(" description uplink\n", " description uplink\n channel-group 1 mode active\n").replace(
     " description desk\n switchport access vlan 5\n switchport mode access\n",
     " description desk\n no switchport\n ip address 192.0.2.9 255.255.255.0\n no shutdown\n").replace(
     "!\nsnmp-server", "!\nvlan 10\n name cameras\n!\nsnmp-server")
@@ -102,10 +102,24 @@ def test_a_port_carrying_what_the_engine_does_not_own_is_refused_naming_it(mixed
     result = run_intent("plan", str(mixed.site), "--running", str(mixed.root / "running"), "--allow-plaintext-secrets")
     assert result.returncode == 1
     assert "acc1.cfg:6:1: acc1 GigabitEthernet1/0/1 carries configuration the engine does not own: " \
-           "switchport mode trunk (add takeover: true to intent 'users' to replace it)" in result.stderr
+           "channel-group 1 mode active (add takeover: true to intent 'users' to replace it)" in result.stderr
     assert "acc1 GigabitEthernet1/0/3 carries configuration the engine does not own: no switchport; " \
            "ip address 192.0.2.9 255.255.255.0" in result.stderr
     assert "acc1 VLAN 10 already exists under another name: vlan 10 name cameras (wanted: users)" in result.stderr
+
+
+def test_a_one_vlan_uplink_the_switch_runs_as_a_trunk_stays_a_trunk_on_both_ends(mixed: SiteDir) -> None:
+    """Not an access port over somebody else's trunk (a takeover): the trunk gains the VLAN, keeps its
+    own, and the Linux end tags it too, so both ends agree."""
+    mixed.write("running/acc1.cfg", ACC1_RUNNING.replace(
+        " description uplink\n", " description uplink\n switchport trunk allowed vlan 99\n switchport mode trunk\n"))
+    plan = plan_json(mixed)
+    assert plan["errors"] == []
+    acc1 = plan["devices"]["acc1"]
+    uplink = acc1["commands"][acc1["commands"].index("interface GigabitEthernet1/0/1"):][:3]
+    assert uplink[1] == " switchport trunk allowed vlan add 10", uplink
+    assert " switchport mode access" not in uplink and "switchport access vlan 10" not in uplink[1]
+    assert "dev eth1.10" in plan["devices"]["core1"]["config"] or "eth1.10" in plan["devices"]["core1"]["config"]
 
 
 def test_takeover_true_replaces_them_and_the_notes_say_what_goes(mixed: SiteDir) -> None:

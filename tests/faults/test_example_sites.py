@@ -120,15 +120,7 @@ def test_removing_an_intent_of_the_example_lab_applies_cleanly(example_lab: Appl
     example_lab.remove(name)
 
 
-# Removing users or guest leaves the dist1-sw1 link one VLAN: it is rendered as an access port
-# (engine/build.py: a link port with one VLAN is an access port), and the trunk both ends already
-# have, which the engine does not own, refuses it unless the intent says takeover: true. Open.
-ONE_VLAN_LINK = pytest.mark.xfail(strict=True, reason="dist1-sw1 becomes a one-VLAN link: access port over a foreign trunk")
-CAMPUS_CASES = [pytest.param(name, marks=ONE_VLAN_LINK) if name in ("users", "guest") else name
-                for name in CAMPUS_INTENTS]
-
-
-@pytest.mark.parametrize("name", CAMPUS_CASES)
+@pytest.mark.parametrize("name", CAMPUS_INTENTS)
 def test_removing_an_intent_of_the_example_campus_validates_and_plans(tmp_path: Path, intent_runner: ForkServer,
                                                                      name: str) -> None:
     """Not applied: every path from its Linux core to its switches is an 802.1Q trunk (core1-dist1
