@@ -125,6 +125,10 @@ def remediate(platform: str, running: list[cliconfig.Node], merged: list[cliconf
     ``takeover``: (section, child line) pairs an intent's ``takeover: true`` allows to remove."""
     syntax = platform_spec(platform).syntax
     assert syntax is not None
+    if not any(node.text for node in running):
+        direct = _fresh_direct(platform, merged, syntax)
+        if direct is not None:
+            return direct
     before = hconfig(platform, content(running, syntax))
     after = hconfig(platform, content(merged, syntax))
     if not before.children and _distinct_siblings(after):
@@ -230,15 +234,265 @@ def _fresh(platform: str, before: Any, after: Any, merged: list[cliconfig.Node],
     return Remediation(commands, _commands(backward, after, syntax))
 
 
-@lru_cache(maxsize=1 << 14)
+Branch = tuple[str, list["Branch"]]  # a line as hier_config would hold it, and its children
+
+
+@dataclass(frozen=True)
+class _PlainReader:
+    """What hier_config's reader of a platform may do to a line-by-line text (``_plain_reader``)."""
+
+    substituted: Callable[[str], Any] | None  # finds a line a per-line substitution would change (None: none)
+    preprocessor: Callable[[str], str] | None  # the driver's own, None where it returns the text as it is
+    callbacks_quiet: tuple[Callable[[list[Branch]], bool], ...]  # per post-load callback: it changes nothing
+
+
+def _fresh_direct(platform: str, merged: list[cliconfig.Node], syntax: cliconfig.PlatformSyntax) -> Remediation | None:
+    """``_fresh`` without building hier_config's trees, where hier_config would read ``merged`` as the
+    nodes themselves (``_plain_tree``): the commands are the lines in order-weight order with each
+    section's exit line, the undo each top line negated, again by weight. None where that cannot be
+    told: the caller takes the hier_config path. tests/test_fast_paths.py checks both give the same
+    outcome on every fresh device of the golden sites, the brownfield corpus and a fabric, and on
+    configs made to fall back."""
+    reader = _plain_reader(platform)
+    if reader is None:
+        return None
+    tree = _plain_tree(platform, merged, syntax, reader)
+    if tree is None:
+        return None
+    texts = [text for text, _ in tree]
+    negated = [_negation(platform, text) for text in texts]
+    present = set(texts)
+    if present & set(negated) or not all(_undoes(text, present, syntax) for text in negated):
+        return None  # hier_config's own loop (a negation meeting a later line), or a refusal: worded there
+    commands: list[str] = []
+    if syntax.style == "set":
+        commands = [text for text, _ in _by_weight(platform, (), tree)]
+    else:
+        _emit_plain(platform, tree, (), commands)
+    rollback = [text for text, _ in _by_weight(platform, (), [(text, []) for text in negated])]
+    return Remediation(tuple(commands), tuple(rollback))
+
+
+@cache
+def _plain_reader(platform: str) -> _PlainReader | None:
+    """How hier_config reads the platform's configuration, when reading it line by line is all it does.
+    None where the reader does more: whole-text substitutions, indentation adjustments, a post-load
+    callback not known here."""
+    from hier_config.platforms.driver_base import HConfigDriverBase
+
+    driver = hier_driver(platform)
+    rules = driver.rules
+    if rules.full_text_sub or rules.indent_adjust:
+        return None
+    substituted = None
+    if rules.per_line_sub:
+        substituted = _without_line_subs(platform)[1]
+        if substituted is None:
+            return None
+    quiet = []
+    for callback in rules.post_load_callbacks:
+        check = _QUIET_CALLBACKS.get(f"{callback.__module__}.{callback.__qualname__}")
+        if check is None:
+            return None
+        quiet.append(check)
+    own = type(driver).config_preprocessor is not HConfigDriverBase.config_preprocessor
+    return _PlainReader(substituted, driver.config_preprocessor if own else None, tuple(quiet))
+
+
+def _top_children(tree: list[Branch], prefix: str, child_prefix: str | tuple[str, ...]) -> bool:
+    return any(text.startswith(prefix) and any(child.startswith(child_prefix) for child, _ in children)
+               for text, children in tree)
+
+
+_VLAN_LIST = re.compile(r"^vlan \d[\d,\-]*$")
+
+# hier_config's post-load callbacks (IOS's), each with when it leaves a tree as it is.
+_QUIET_CALLBACKS: dict[str, Callable[[list[Branch]], bool]] = {
+    "hier_config.platforms.cisco_ios.driver._rm_ipv6_acl_sequence_numbers":
+        lambda tree: not _top_children(tree, "ipv6 access-list ", "sequence"),
+    "hier_config.platforms.cisco_ios.driver._remove_ipv4_acl_remarks":
+        lambda tree: not _top_children(tree, "ip access-list ", "remark"),
+    "hier_config.platforms.cisco_ios.driver._add_acl_sequence_numbers":
+        lambda tree: not _top_children(tree, "ip access-list", ("permit", "deny")),
+    "hier_config.platforms.utils.split_vlan_id_lists":
+        lambda tree: not any(not children and _VLAN_LIST.search(text) and ("," in text[5:] or "-" in text[5:])
+                             for text, children in tree),
+}
+
+
+def _plain_tree(platform: str, nodes: list[cliconfig.Node], syntax: cliconfig.PlatformSyntax, reader: _PlainReader
+                ) -> list[Branch] | None:
+    """The tree hier_config reads from ``content(nodes)``, when it is the nodes' own: every line already
+    in the form the reader folds it to (one space between words), none that a per-line substitution or
+    the preprocessor would change, no banner, no two siblings of one text, no section ending in its own
+    exit line, no post-load callback with anything to do. None otherwise."""
+    if syntax.style == "set":
+        lines = [line for node in nodes for line in node.lines(0, "set", trivia=False)]
+        if not all(line and line == " ".join(line.split()) for line in lines):
+            return None
+        tree: list[Branch] = [(line, []) for line in lines]
+    else:
+        tree = []
+        for node in nodes:
+            if not node.text and not node.children:
+                continue  # comments and separators only: nothing hier_config reads
+            branch = _plain_branch(node)
+            if branch is None or branch[0].startswith("banner "):
+                return None
+            tree.append(branch)
+        if _ends_in_exit(platform, tree):
+            return None
+        lines = list(_plain_lines(tree, 0))
+    if reader.substituted is not None and any(reader.substituted(line) for line in lines):
+        return None
+    if reader.preprocessor is not None:
+        joined = "\n".join(lines)
+        if reader.preprocessor(joined) != joined:
+            return None
+    if len({text for text, _ in tree}) != len(tree) or not all(quiet(tree) for quiet in reader.callbacks_quiet):
+        return None
+    return tree
+
+
+def _plain_branch(node: cliconfig.Node) -> Branch | None:
+    """``node`` as hier_config would read it back from its lines, or None (see ``_plain_tree``)."""
+    text = node.text
+    if not text or text != " ".join(text.split()):
+        return None
+    children = []
+    for child in node.children:
+        branch = _plain_branch(child)
+        if branch is None:
+            return None
+        children.append(branch)
+    if children and len({child for child, _ in children}) != len(children):
+        return None
+    return text, children
+
+
+def _ends_in_exit(platform: str, tree: list[Branch], lineage: tuple[str, ...] = ()) -> bool:
+    """True when a section's last line is its own exit line, which hier_config drops on reading."""
+    for text, children in tree:
+        if children:
+            path = (*lineage, text)
+            if children[-1][0] == _sectional_exit(platform, path) or _ends_in_exit(platform, children, path):
+                return True
+    return False
+
+
+def _plain_lines(tree: list[Branch], depth: int) -> Iterator[str]:
+    for text, children in tree:
+        yield " " * depth + text
+        yield from _plain_lines(children, depth + 1)
+
+
+def _by_weight(platform: str, lineage: tuple[str, ...], branches: list[Branch]) -> list[Branch]:
+    """``branches`` in the order hier_config sorts them: by ordering weight (``set_weights``), stably."""
+    if not _ordering(platform).get(len(lineage) + 1):
+        return branches  # no rule for lines this deep: every weight stays 0
+    return sorted(branches, key=lambda branch: _weight(platform, (*lineage, branch[0])) or 0)
+
+
+def _emit_plain(platform: str, branches: list[Branch], lineage: tuple[str, ...], out: list[str]) -> None:
+    """``_emit`` of a fresh delta (``before`` None) over a plain tree."""
+    depth = len(lineage)
+    for text, children in _by_weight(platform, lineage, branches):
+        out.append(" " * depth + text)
+        if children:
+            path = (*lineage, text)
+            _emit_plain(platform, children, path, out)
+            exit_text = _sectional_exit(platform, path)
+            if exit_text:
+                out.append(" " * (depth + 1) + exit_text)
+
+
+@lru_cache(maxsize=1 << 16)
+def _sectional_exit(platform: str, lineage: tuple[str, ...]) -> str | None:
+    """hier_config's ``sectional_exit`` of a section (one with children) at ``lineage``."""
+    for predicates, exit_text in _exiting(platform):
+        if len(predicates) == len(lineage) and all(match(text) for match, text in zip(predicates, lineage, strict=True)):
+            return exit_text or None
+    return "exit"
+
+
+@cache
+def _exiting(platform: str) -> tuple[tuple[tuple[Predicate, ...], str | None], ...]:
+    return tuple((tuple(_predicate(match) for match in rule.match_rules), rule.exit_text)
+                 for rule in hier_driver(platform).rules.sectional_exiting)
+
+
+def _undoes(text: str, present: set[str], syntax: cliconfig.PlatformSyntax) -> bool:
+    """True when the undo line ``text`` names a top line of ``present`` the way ``_negated_match`` finds
+    it first (an exact candidate): the undo of a fresh config is then never refused."""
+    if text in present:
+        return True
+    candidates = [("set " if prefix == "delete " else "") + text[len(prefix):]
+                  for prefix in ("no ", "delete ", "default ") if text.startswith(prefix)]
+    return any(candidate in present for candidate in (*candidates, f"{syntax.negate}{text}"))
+
+
 def _negation(platform: str, text: str) -> str:
     """What hier_config's ``negate`` makes of a top line ``text`` (its rules see the line's lineage,
     which for a top line is its text alone)."""
+    plain = _plain_negation(platform, text)
+    return plain if plain is not None else _negation_by_hier_config(platform, text)
+
+
+@lru_cache(maxsize=1 << 14)
+def _negation_by_hier_config(platform: str, text: str) -> str:
     from hier_config import HConfig
 
     scratch = HConfig(hier_driver(platform))
     result: str = scratch.add_child(text).negate().text
     return result
+
+
+def _plain_negation(platform: str, text: str) -> str | None:
+    """``negate`` of a top line worked out from the driver's rules without a tree: the first one-level
+    ``negate_with``, ``negation_default_when`` or ``negation_sub`` rule that matches, else the prefix
+    swap (None where the driver swaps in a way not known here, or a line has neither prefix)."""
+    rules = _negation_rules(platform)
+    if rules is None:
+        return None
+    replacements, defaults, substitutions, prefix, declaration = rules
+    for match, use in replacements:
+        if match(text):
+            if use:
+                return use.strip()
+            break  # hier_config takes the first matching rule's text, and an empty one as none
+    if any(match(text) for match in defaults):
+        return f"default {text.removeprefix(prefix)}".strip()
+    for match, search, replace in substitutions:
+        if match(text):
+            return re.sub(search, replace, f"{prefix}{text}").strip()
+    if text.startswith(prefix):
+        return (declaration + text[len(prefix):]).strip()
+    if declaration:
+        return f"{prefix}{text.removeprefix(declaration)}".strip() if text.startswith(declaration) else None
+    return f"{prefix}{text}".strip()
+
+
+@cache
+def _negation_rules(platform: str) -> tuple[tuple[tuple[Predicate, str], ...], tuple[Predicate, ...],
+                                            tuple[tuple[Predicate, str, str], ...], str, str] | None:
+    """The one-level negation rules of the platform's driver as predicates, its negation prefix and its
+    declaration prefix ("" but for Junos: ``set ``), when its ``swap_negation`` is one known here."""
+    from hier_config.platforms.driver_base import HConfigDriverBase
+
+    driver = hier_driver(platform)
+    swap = type(driver).swap_negation
+    if swap is HConfigDriverBase.swap_negation:
+        declaration = ""
+    elif swap.__qualname__ == "HConfigDriverJuniperJUNOS.swap_negation":
+        declaration = driver.declaration_prefix
+    else:
+        return None
+    rules = driver.rules
+    return (tuple((_predicate(rule.match_rules[0]), rule.use) for rule in rules.negate_with if len(rule.match_rules) == 1),
+            tuple(_predicate(rule.match_rules[0]) for rule in rules.negation_default_when if len(rule.match_rules) == 1),
+            tuple((_predicate(rule.match_rules[0]), rule.search, rule.replace)
+                  for rule in rules.negation_sub if len(rule.match_rules) == 1),
+            driver.negation_prefix, declaration)
 
 
 def _distinct_siblings(tree: Any) -> bool:
@@ -288,14 +542,39 @@ def _predicate(rule: Any) -> Predicate:
     return matches
 
 
+Ordering = tuple[tuple[str, tuple[Predicate, ...], int], ...]  # (literal start of the top line, predicates, weight)
+
+
 @cache
-def _ordering(platform: str) -> dict[int, tuple[tuple[tuple[Predicate, ...], int], ...]]:
-    """The platform's ordering rules by lineage length: (one predicate per level, weight), in rule order."""
-    found: dict[int, list[tuple[tuple[Predicate, ...], int]]] = {}
+def _ordering(platform: str) -> dict[int, Ordering]:
+    """The platform's ordering rules by lineage length, last rule first: (what the top line of a
+    lineage the rule matches must start with, one predicate per level, weight)."""
+    found: dict[int, list[tuple[str, tuple[Predicate, ...], int]]] = {}
     for rule in hier_driver(platform).rules.ordering:
         found.setdefault(len(rule.match_rules), []).append(
-            (tuple(_predicate(match) for match in rule.match_rules), rule.weight))
-    return {length: tuple(rules) for length, rules in found.items()}
+            (_literal_start(rule.match_rules[0]), tuple(_predicate(match) for match in rule.match_rules), rule.weight))
+    return {length: tuple(reversed(rules)) for length, rules in found.items()}
+
+
+_REGEX_SPECIAL = frozenset("\\.^$*+?{}[]|()")
+
+
+def _literal_start(rule: Any) -> str:
+    """Text every line a MatchRule matches starts with ("" when it cannot be told): its ``startswith``
+    string, or the literal characters a ``^``-anchored pattern opens with."""
+    if isinstance(rule.startswith, str):
+        return str(rule.startswith)
+    pattern = rule.re_search
+    if rule.startswith is not None or not isinstance(pattern, str) or not pattern.startswith("^") or "|" in pattern:
+        return ""
+    literal: list[str] = []
+    for char in pattern[1:]:
+        if char in _REGEX_SPECIAL:
+            if char in "*?{" and literal:
+                literal.pop()  # the character before a quantifier may be absent
+            break
+        literal.append(char)
+    return "".join(literal)
 
 
 def set_weights(platform: str, tree: Any) -> Any:
@@ -320,11 +599,11 @@ def set_weights(platform: str, tree: Any) -> Any:
 def _weight(platform: str, lineage: tuple[str, ...]) -> int | None:
     """The weight of the last ordering rule ``lineage`` matches, None when none does (many lines
     recur from device to device: ``interface Ethernet1``, ``no switchport``)."""
-    found = None
-    for predicates, weight in _ordering(platform).get(len(lineage), ()):
-        if all(match(text) for match, text in zip(predicates, lineage, strict=True)):
-            found = weight
-    return found
+    top = lineage[0]
+    for start, predicates, weight in _ordering(platform).get(len(lineage), ()):  # the last rule first
+        if top.startswith(start) and all(match(text) for match, text in zip(predicates, lineage, strict=True)):
+            return weight
+    return None
 
 
 def restore(platform: str, current: str, snapshot: str) -> tuple[str, ...]:

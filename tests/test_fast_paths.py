@@ -231,3 +231,78 @@ def test_a_common_section_a_top_rule_relates_to_another_line_stays_in() -> None:
     after = remediate.hconfig("ios", remediate.content(merged, syntax))
     assert len(remediate._without_common("ios", before, after)[0].children) == 3
     assert _outcome(remediate.remediate, call) == _outcome(reference, call)
+
+
+def test_fresh_devices_are_remediated_without_hier_config_trees(corpus_calls: list[Call]) -> None:
+    """Most fresh devices of the corpus take ``_fresh_direct`` (no hier_config tree is built), on every
+    CLI platform; what it gives is what hier_config's full path gives (as in the first test)."""
+    direct: dict[str, int] = {}
+    for platform, running, merged, takeover in corpus_calls:
+        if running:
+            continue
+        syntax = platform_spec(platform).syntax
+        assert syntax is not None
+        found = remediate._fresh_direct(platform, merged, syntax)
+        if found is not None:
+            direct[platform] = direct.get(platform, 0) + 1
+            assert found == reference(platform, running, merged, takeover)
+    assert set(direct) == {"ios", "eos", "nxos", "junos"} and sum(direct.values()) >= 40
+
+
+def test_negations_worked_out_from_the_rules_are_hier_configs(corpus_calls: list[Call]) -> None:
+    """``_plain_negation`` (the driver's one-level rules as predicates, then the prefix swap) gives what
+    ``HConfigChild.negate`` gives, for every top line the corpus plans and lines its rules single out."""
+    texts = {(platform, node.text) for platform, running, merged, _ in corpus_calls
+             for node in (*running, *merged) if node.text}
+    texts |= {("ios", "logging console informational"), ("ios", "no ip domain-lookup"), ("eos", "no shutdown"),
+              ("nxos", "default interface Ethernet1/1"), ("junos", "delete vlans v10"),
+              ("junos", "set vlans v10 vlan-id 10"), ("eos", "logging event link-status")}
+    worked_out = 0
+    for platform, text in sorted(texts):
+        plain = remediate._plain_negation(platform, text)
+        if plain is not None:
+            worked_out += 1
+            assert plain == remediate._negation_by_hier_config(platform, text), (platform, text)
+    assert worked_out >= len(texts) - 2
+
+
+@pytest.mark.parametrize(("platform", "text"), [
+    ("ios", "banner motd ^C\nhello\n^C\ninterface Vlan10\n description intent:x\n"),  # a banner is read whole
+    ("ios", "interface Gi1/0/1\n description x\n exit\n"),  # an exit line hier_config drops on reading
+    ("ios", "router bgp 65000\n address-family ipv4\n  network 10.0.0.0\n  exit-address-family\n"),
+    ("ios", "router bgp 65000\n address-family ipv4\n  network 10.0.0.0\n"),  # an exit of the section's own
+    ("ios", "version 15.2\ninterface Gi1/0/1\n description x\n"),  # a per-line substitution drops a line
+    ("ios", "ip access-list extended INTENT-A\n permit ip any any\n remark why\n"),  # IOS's ACL callbacks
+    ("ios", "ip access-list extended INTENT-A\n 10 permit ip any any\n"),
+    ("ios", "vlan 10,20\nvlan 30\n name thirty\n"),  # a collapsed VLAN list is split on reading
+    ("ios", "interface Gi1/0/1\n description  two  spaces\n"),  # the reader folds inner whitespace
+    ("ios", "interface Gi1/0/1\n switchport\ninterface Gi1/0/1\n shutdown\n"),  # two sections of one text
+    ("eos", "vlan 10\n name ten\n!\ninterface Ethernet1\n switchport access vlan 10\n logging event link-status\n"),
+    ("eos", "no ip routing\nip routing\n"),
+    ("nxos", "feature interface-vlan\ninterface Ethernet1/1\n no switchport\n ip address 10.0.0.0/31\n"),
+    ("junos", "set vlans v10 vlan-id 10\nset vlans v10 description intent:x\nset interfaces irb unit 10 family "
+              "inet address 10.10.0.1/24\n"),
+    ("junos", "set vlans v10 vlan-id 10\nset vlans v10 description  spaced\n"),
+])
+def test_fresh_configs_the_direct_path_reads_or_leaves_give_the_same_outcome(platform: str, text: str) -> None:
+    """Fresh configs where hier_config's reader does more than read lines (banners, exit lines, per-line
+    substitutions, IOS's ACL and VLAN-list callbacks, folded whitespace, repeated sections) or does not:
+    remediate gives what hier_config's full path gives, whichever path it takes."""
+    syntax = platform_spec(platform).syntax
+    assert syntax is not None
+    merged = cliconfig.parse(text, syntax)
+    call: Call = (platform, [], merged, ())
+    assert _outcome(remediate.remediate, call) == _outcome(reference, call)
+
+
+@pytest.mark.parametrize(("pattern", "start"), [
+    ("^ip access-list INTENT-", "ip access-list INTENT-"), ("^no qos profile", "no qos profile"),
+    ("^interface \\S+", "interface "), ("^vlans? ", "vlan"), ("^ab*c", "a"), ("^a{2}", ""), ("^ab|cd", ""),
+    ("interface", ""), ("^(?:x)", ""), ("^a.b", "a"),
+])
+def test_the_literal_start_of_an_ordering_rule_is_what_every_line_it_matches_starts_with(pattern: str,
+                                                                                         start: str) -> None:
+    from hier_config.models import MatchRule
+
+    assert remediate._literal_start(MatchRule(re_search=pattern)) == start
+    assert remediate._literal_start(MatchRule(startswith="ip route")) == "ip route"
