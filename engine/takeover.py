@@ -77,8 +77,7 @@ def find(device: str, running: list[Node], desired: list[Node], syntax: Platform
     port_pattern = re.compile(rule["port"]) if rule.get("port") else None
     # A line in the way, or (``{line, when}``) one only while the intents set the same thing there (the
     # one input filter a Junos port takes: the engine's would replace an operator's silently).
-    in_the_way = [(re.compile(p), None) if isinstance(p, str) else (re.compile(p["line"]), re.compile(p["when"]))
-                  for p in rule.get("lines", [])]
+    in_the_way = _rules(rule.get("lines", []))
     sections = {node.text: node for node in running if node.text}
     if port_pattern is not None:
         for want in desired:
@@ -103,6 +102,13 @@ def find(device: str, running: list[Node], desired: list[Node], syntax: Platform
     found += _svis(device, running, desired, syntax, rule.get("svi") or {}, numbers, marks)
     found += _vlan_names(device, running, desired, syntax, raw, numbers)
     return found
+
+
+def _rules(lines: list[Any]) -> list[tuple[re.Pattern[str], re.Pattern[str] | None]]:
+    """``takeover`` lines of platform.yaml: a pattern, or ``{line, when}``: in the way only while the
+    desired section has a line matching ``when``."""
+    return [(re.compile(p), None) if isinstance(p, str) else (re.compile(p["line"]), re.compile(p["when"]))
+            for p in lines]
 
 
 def _marked(line: str, inherited: Mapping[str, tuple[str, str]]) -> str:
@@ -137,9 +143,10 @@ def _svis(device: str, running: list[Node], desired: list[Node], syntax: Platfor
             if have is None or syntax.owns(have):
                 continue
             prefix = str(place.get("prefix", "")).format(vlan=vlan)
-            in_the_way = [re.compile(p) for p in place["lines"]]
+            in_the_way = _rules(place["lines"])
             lines = [c.text for c in have.children if c.text.startswith(prefix) and c.text not in wanted
-                     and any(p.search(c.text[len(prefix):]) for p in in_the_way)]
+                     and any(p.search(c.text[len(prefix):]) and (when is None or any(map(when.search, wanted)))
+                             for p, when in in_the_way)]
             if not lines:
                 continue
             shown = tuple(_marked(f"{section[4:]} {c}", marks) if syntax.style == "set" else c for c in lines)

@@ -116,3 +116,25 @@ def test_after_the_commit_what_a_group_gives_counts_as_there(tmp_path: Path) -> 
     committed = "\n".join(checker.junos_apply(checker.junos_lines(junos.to_set(running)), list(device.commands)))
     assert satisfied(compilation.configs["dut"], committed + "\n")
     assert not satisfied(compilation.configs["dut"], junos.to_set(running))  # before the commit: not there yet
+
+
+def test_an_nxos_gateway_svi_the_device_has_shut_by_default_is_brought_up(tmp_path: Path) -> None:
+    """NX-OS SVIs are shut unless the config says ``no shutdown`` (it prints nothing for a shut one):
+    the gateway gets ``no shutdown``, and its undo shuts it again."""
+    case = "nxos/n9k13-foreign-qos.cfg"
+    plan, _ = plan_of(tmp_path, "nxos", (HERE / "cases" / case).read_text(), CASES[case]["roles"], takeover=True)
+    device = plan.devices["dut"]
+    svi = list(device.commands[device.commands.index("interface Vlan10"):])
+    assert " no shutdown" in svi[:svi.index(" exit")]
+    back = list(device.rollback[device.rollback.index("interface Vlan10"):])
+    assert " shutdown" in back[:back.index(" exit")]
+
+
+def test_a_foreign_policy_the_engine_does_not_replace_stays_out_of_the_way(tmp_path: Path) -> None:
+    """acc13's Vlan10 has an operator's input policy; the engine binds none there (its qos_limit is on
+    VLAN 20), so that policy is no conflict and no command touches it."""
+    case = "ios/acc13-foreign-qos.cfg"
+    plan, _ = plan_of(tmp_path, "ios", (HERE / "cases" / case).read_text(), CASES[case]["roles"], takeover=True)
+    device = plan.devices["dut"]
+    assert not [c for c in (*device.commands, *device.rollback) if "MARK-IN" in c]
+    assert not [note for note in device.notes if "MARK-IN" in note]
