@@ -12,6 +12,7 @@ ask ``isinstance(driver, ClassStats)`` rather than the platform's name.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -152,6 +153,17 @@ class DriverPlugin(Protocol):
 
 
 @runtime_checkable
+class Preloads(Protocol):
+    """A driver family whose vendor library takes long to import (napalm, netmiko: seconds on a loaded
+    machine): the registry has it imported before any device's budget (``--device-timeout``) starts."""
+
+    def preload(self, devices: list[Device]) -> None:
+        """Import what driving ``devices`` needs (``napalm`` and its ``ios`` driver for an ios device).
+        An import that fails is left for the device's own ``open`` to report, as a ConnectError."""
+        ...
+
+
+@runtime_checkable
 class ManagesPlatforms(Protocol):
     """A driver family that says which platforms it manages, for a platform whose platform.yaml
     does not name it (a third-party driver for ``linux`` devices): the loader asks it, once the
@@ -204,6 +216,23 @@ class DriverRegistry:
                 raise IntentError(f"the entry point {name!r} of {ENTRY_POINT_GROUP} gives a driver named {plugin.name!r}")
             self._loaded[name] = plugin
         return self._loaded[name]
+
+    def load(self, devices: Iterable[Device]) -> None:
+        """Import the driver of each of ``devices``, and the vendor library it drives them with (a
+        ``Preloads`` family), now: before a transaction starts any device's budget, so that
+        ``--device-timeout`` measures the device, not the first import of napalm or netmiko. A driver
+        that cannot be loaded fails its devices when they are created, as it would without this."""
+        families: dict[str, list[Device]] = {}
+        for device in devices:
+            families.setdefault(device.driver, []).append(device)
+        for name, members in sorted(families.items()):
+            try:
+                plugin = self.get(name)
+            except Exception:  # noqa: BLE001 - create() reports it, device by device
+                continue
+            if isinstance(plugin, Preloads):
+                with contextlib.suppress(Exception):
+                    plugin.preload(members)
 
     def create(self, device: Device, work_dir: Path, connection: Connection) -> Driver:
         """The driver for ``device`` (its inventory ``driver``), not yet open."""

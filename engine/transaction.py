@@ -127,6 +127,7 @@ def read_running(site: Site, configs: dict[str, DeviceConfig], state: StateDir, 
     """Every device's running state, read ``parallel`` at once; with ``probe``, refuse features the
     devices lack for ``configs``."""
     connection = connection.within(budget)
+    connection.drivers.load(site.devices[name] for name in configs)  # imports outside the budgets
     problems: list[str] = []
     texts: dict[str, str] = {}
     lock = threading.Lock()
@@ -374,6 +375,7 @@ def apply(site: Site, compilation: Compilation, plan: Plan, state: StateDir, *, 
         pending = state.interrupted()
         if pending:
             raise IntentError("\n".join(recovery_notice(pending, site.path) + ["refusing to apply on top of it"]))
+    connection.drivers.load(site.devices[name] for name in plan.devices if name in site.devices)
     with state.lock("dry-run" if dry_run else "apply"), _signals() as interrupt:
         return _Apply(site, compilation, plan, state, parallel, confirm_timeout, progress,
                       connection.within(deadlines.device), dry_run, deadlines, interrupt).run()
@@ -770,6 +772,7 @@ def _restore(site: Site, state: StateDir, wanted: dict[str, str], parallel: int,
     for name in names:
         run.results[name] = DeviceResult(name)
     fences = Fences(state, connection)
+    connection.drivers.load(site.devices[name] for name in names)  # imports outside the budgets
 
     def one(name: str) -> None:
         result = run.results[name]

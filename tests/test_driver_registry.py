@@ -3,9 +3,11 @@ that refuses two drivers with one name; optional abilities are checked with isin
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -109,3 +111,58 @@ def test_the_loader_asks_the_registry_it_is_given(tmp_path: Path, monkeypatch: p
     monkeypatch.syspath_prepend(str(tmp_path / "twin"))
     with pytest.raises(IntentError, match="two drivers are named 'linux'"):
         load_inventory(inventory)
+
+
+class _SlowLibraryPlugin:
+    """A driver family whose vendor library takes ``seconds`` to import, as napalm or netmiko do on a
+    loaded machine, imported lazily by the driver's ``open`` (as drivers/napalm does) and by ``preload``."""
+
+    name = "slowlib"
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+
+    def preload(self, devices: list[Device]) -> None:
+        importlib.import_module(self.module)
+
+    def create(self, device: Device, work_dir: Path, connection: Connection) -> object:
+        plugin = self
+
+        class Driver:
+            def __enter__(self) -> Driver:
+                importlib.import_module(plugin.module)  # the driver's first connection needs its library
+                return self
+
+            def __exit__(self, *exc: object) -> None: ...
+
+            def get_running(self) -> str:
+                return "hostname s1\n"
+
+        return Driver()
+
+
+def test_a_device_budget_does_not_pay_for_the_first_import_of_its_vendor_library(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--device-timeout measures the device: the registry imports each driver family's library before
+    any budget starts (before, the first device's budget included napalm's or netmiko's import)."""
+    from engine.render import DeviceConfig
+    from engine.transaction import read_running
+
+    module = f"slow_vendor_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{module}.py").write_text("import time\ntime.sleep(3)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    device = Device("s1", "ios", "slowlib")
+    site = SimpleNamespace(devices={"s1": device})
+    state = SimpleNamespace(device_dir=lambda name: tmp_path / name)
+    connection = Connection(drivers=DriverRegistry([_SlowLibraryPlugin(module)]))
+    texts = read_running(site, {"s1": DeviceConfig("s1", "ios", "")}, state, connection=connection,  # type: ignore[arg-type]
+                         budget=1.5, probe=False)
+    assert texts == {"s1": "hostname s1\n"}
+
+
+def test_napalm_and_netmiko_are_imported_by_the_registry_load_step() -> None:
+    code = ("import sys; from engine.driver import DriverRegistry; from engine.model import Device; "
+            "DriverRegistry.installed().load([Device('s1', 'ios', 'napalm'), Device('s2', 'eos', 'netmiko')]); "
+            "print('napalm.ios' in sys.modules, 'netmiko' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert result.stdout.split() == ["True", "True"]

@@ -203,5 +203,10 @@ class NapalmPlugin:
     def create(self, device: Device, work_dir: Path, connection: Connection) -> NapalmDriver:
         return NapalmDriver(device, work_dir, ConnectOptions.of(connection))
 
+    def preload(self, devices: list[Device]) -> None:
+        """napalm and the driver module of each platform these devices use (napalm.ios imports netmiko)."""
+        for name in sorted({device.napalm_driver or NAPALM_NAMES.get(device.platform, "") for device in devices} - {""}):
+            _napalm_factory(name)
+
 
 PLUGIN: DriverPlugin = NapalmPlugin()  # mypy checks here that it, and the driver it makes, keep the contract

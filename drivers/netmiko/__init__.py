@@ -158,5 +158,9 @@ class NetmikoPlugin:
     def create(self, device: Device, work_dir: Path, connection: Connection) -> NetmikoDriver:
         return NetmikoDriver(device, work_dir, ConnectOptions.of(connection))
 
+    def preload(self, devices: list[Device]) -> None:
+        """netmiko (its ConnectHandler imports every platform module it has)."""
+        import netmiko  # noqa: F401
+
 
 PLUGIN: DriverPlugin = NetmikoPlugin()  # mypy checks here that it, and the driver it makes, keep the contract
