@@ -83,14 +83,33 @@ def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
         yield
 
 
+MEASURE_LOCK = "INTENT_TEST_MEASURE_LOCK"  # a file every measuring test on this machine also holds
+
+
+@contextlib.contextmanager
+def _machine_lock() -> Iterator[None]:
+    """On a machine shared with other runs, ``INTENT_TEST_MEASURE_LOCK=/tmp/measure.lock`` makes a measuring
+    test hold that file exclusive too, so that no other run's measurement shares the cores with it."""
+    path = os.environ.get(MEASURE_LOCK)
+    if not path:
+        yield
+        return
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     """A measuring test is alone while its body runs (its lab is built beside other tests)."""
-    directory = _lock_directory(item)
-    if directory is None or not item.get_closest_marker("measures"):
+    if not item.get_closest_marker("measures"):
         yield
         return
-    with _lock(directory, alone=True):
+    directory = _lock_directory(item)
+    with _lock(directory, alone=True) if directory is not None else contextlib.nullcontext(), _machine_lock():
         yield
 
 
