@@ -1,16 +1,17 @@
 """An emulated Cisco IOS switch over real SSH, for the Netmiko driver tests (a fake: no IOS can run here).
 
-    python tests/fakeswitch_server.py PORT HOST_KEY_FILE USER PASSWORD ENABLE_SECRET
+    python tests/fakeswitch_server.py PORT HOST_KEY_FILE USER PASSWORD ENABLE_SECRET   (PORT 0: any free one)
 
 Built on the fake-switches package (VLANs, access/trunk ports, SVIs, static routes; no QoS).
 Two fixes over the package: IOS's ``end`` leaves configuration mode (Netmiko sends it), and the
 SSH host key is the one given, so tests can check strict host-key verification. Listens on
-127.0.0.1 only and prints "ready" when it accepts connections.
+127.0.0.1 only and prints "ready PORT" when it accepts connections on PORT.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from fake_switches.cisco.cisco_core import CiscoSwitchCore
 from fake_switches.cisco.command_processor.config import ConfigCommandProcessor
@@ -44,9 +45,22 @@ def main() -> None:
                                ports=[Port(f"GigabitEthernet1/0/{n}") for n in range(1, 13)], auto_enabled=False)
     service = ssh_service.SwitchSshService(ip="127.0.0.1", port=int(port), switch_core=Core(conf),
                                            users={user: password.encode()})
-    service.hook_to_reactor(reactor)
-    print("ready", flush=True)
+    listening = _Listening()
+    service.hook_to_reactor(listening)
+    print(f"ready {listening.port}", flush=True)
     reactor.run()
+
+
+class _Listening:
+    """The reactor as the package's service sees it, keeping the port it listens on (the kernel picks
+    it for port 0, so no other process can take it between choosing and binding)."""
+
+    port = 0
+
+    def listenTCP(self, **arguments: Any) -> Any:  # noqa: N802 - Twisted's name
+        listening = reactor.listenTCP(**arguments)
+        self.port = int(listening.getHost().port)
+        return listening
 
 
 if __name__ == "__main__":

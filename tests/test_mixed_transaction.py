@@ -3,6 +3,7 @@ by hand below) and Netmiko (the emulated IOS switch over real SSH): all applied,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -198,51 +199,59 @@ intents:
 
 @pytest.fixture
 def mixed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Lab, FakeSwitch]]:
-    switch = FakeSwitch(tmp_path / "switch")
-    monkeypatch.setenv("S1_PASSWORD", PASSWORD)
-    monkeypatch.setenv("S1_ENABLE", ENABLE)
-    monkeypatch.setenv("E1_PASSWORD", "e1-not-used-by-the-mock")
-    lab = Lab(tmp_path / "site")
-    lab.write("inventory.yaml", f"""\
-        all:
-          children:
-            linux:
-              vars: {{platform: linux}}
-              hosts:
-                core1: {{netns: {lab.ns('core1')}}}
-                acc1: {{netns: {lab.ns('acc1')}}}
-                acc2: {{netns: {lab.ns('acc2')}}}
-            ios:
-              hosts:
-                s1: {{platform: ios, driver: netmiko, host: 127.0.0.1, port: {switch.port}, username: admin,
-                      password_env: S1_PASSWORD, enable_secret_env: S1_ENABLE}}
-            eos:
-              hosts:
-                e1: {{platform: eos, host: 192.0.2.40, username: netops, password_env: E1_PASSWORD,
-                      napalm_driver: mock, napalm_optional_args: {{path: e1-recorded}}}}
-        """)
-    lab.write("topology.yaml", """\
-        links:
-          - {a: core1:eth1, b: acc1:eth0, bandwidth: 100Mbps}
-          - {a: core1:eth2, b: acc2:eth0, bandwidth: 100Mbps}
-          - {a: core1:eth3, b: e1:Ethernet1, bandwidth: 1Gbps}
-          - {a: core1:eth4, b: s1:GigabitEthernet1/0/1, bandwidth: 1Gbps}
-        """)
-    lab.write("site.yaml", SITE)
-    lab.write("known_hosts", switch.known_hosts_line())
-    record_e1(lab)
-    originals = {name: (lab.root / name).read_text() for name in ("site.yaml", "inventory.yaml", "topology.yaml")}
-    try:
+    """The lab up and the emulated switch started; afterwards, whatever failed on the way (the switch's
+    start, a write, ``lab up``, the test, ``lab down`` itself), the lab is down and the switch ended."""
+    with contextlib.ExitStack() as cleanup:
+        switch = cleanup.enter_context(FakeSwitch(tmp_path / "switch"))
+        monkeypatch.setenv("S1_PASSWORD", PASSWORD)
+        monkeypatch.setenv("S1_ENABLE", ENABLE)
+        monkeypatch.setenv("E1_PASSWORD", "e1-not-used-by-the-mock")
+        lab = Lab(tmp_path / "site")
+        lab.write("inventory.yaml", f"""\
+            all:
+              children:
+                linux:
+                  vars: {{platform: linux}}
+                  hosts:
+                    core1: {{netns: {lab.ns('core1')}}}
+                    acc1: {{netns: {lab.ns('acc1')}}}
+                    acc2: {{netns: {lab.ns('acc2')}}}
+                ios:
+                  hosts:
+                    s1: {{platform: ios, driver: netmiko, host: 127.0.0.1, port: {switch.port}, username: admin,
+                          password_env: S1_PASSWORD, enable_secret_env: S1_ENABLE}}
+                eos:
+                  hosts:
+                    e1: {{platform: eos, host: 192.0.2.40, username: netops, password_env: E1_PASSWORD,
+                          napalm_driver: mock, napalm_optional_args: {{path: e1-recorded}}}}
+            """)
+        lab.write("topology.yaml", """\
+            links:
+              - {a: core1:eth1, b: acc1:eth0, bandwidth: 100Mbps}
+              - {a: core1:eth2, b: acc2:eth0, bandwidth: 100Mbps}
+              - {a: core1:eth3, b: e1:Ethernet1, bandwidth: 1Gbps}
+              - {a: core1:eth4, b: s1:GigabitEthernet1/0/1, bandwidth: 1Gbps}
+            """)
+        lab.write("site.yaml", SITE)
+        lab.write("known_hosts", switch.known_hosts_line())
+        record_e1(lab)
+        originals = {name: (lab.root / name).read_text() for name in ("site.yaml", "inventory.yaml", "topology.yaml")}
+        cleanup.callback(lab_down, lab, originals)  # before `lab up`: a lab half built is removed too
         lab.intent("lab", "up")
         for number in (3, 4):  # core1's ports towards the vendor devices, which are not in the lab
             lab.sh("core1", "ip", "link", "add", f"eth{number}", "type", "veth", "peer", "name", f"stub{number}")
             lab.sh("core1", "ip", "link", "set", f"eth{number}", "up")
         yield lab, switch
-    finally:
-        for name, text in originals.items():  # a test may have changed them; down removes this site's lab
-            (lab.root / name).write_text(text)
-        lab.intent("lab", "down")
-        switch.stop()
+
+
+def lab_down(lab: Lab, originals: dict[str, str]) -> None:
+    """``intent lab down`` on the site as it was written (a test may have changed its files), and nothing
+    of it left behind."""
+    for name, text in originals.items():
+        (lab.root / name).write_text(text)
+    lab.intent("lab", "down")
+    left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert lab.prefix not in left, f"namespaces left behind: {left}"
 
 
 def record_e1(lab: Lab) -> None:

@@ -119,8 +119,8 @@ class Vendor:
 @pytest.fixture(scope="module")
 def netmiko_site(tmp_path_factory: pytest.TempPathFactory, intent_runner: ForkServer) -> Iterator[Vendor]:
     root = tmp_path_factory.mktemp("netmiko-faults")
-    switches = [FakeSwitch(root / f"switch{n}") for n in (1, 2)]
-    try:
+    with contextlib.ExitStack() as started:  # the first switch is stopped even when the second cannot start
+        switches = [started.enter_context(FakeSwitch(root / f"switch{n}")) for n in (1, 2)]
         site = SiteDir(root)
         site.write("e0.running", EOS_RUNNING.format(name="e0", octet=40))
         site.write("inventory.yaml", f"""\
@@ -147,9 +147,6 @@ def netmiko_site(tmp_path_factory: pytest.TempPathFactory, intent_runner: ForkSe
         env = {"S_PASSWORD": PASSWORD, "S_ENABLE": ENABLE, "INTENT_KNOWN_HOSTS": str(root / "known_hosts"),
                **plugin_env()}
         yield Vendor("netmiko", site, env, ["s1", "s2"], intent_runner, ["e0", "s1", "s2"])
-    finally:
-        for switch in switches:
-            switch.stop()
 
 
 @pytest.fixture(scope="module")
