@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -212,3 +212,27 @@ def fake_distribution(root: Path, name: str, **files: str) -> Path:
     for filename, text in files.items():
         (info / filename.replace("_txt", ".txt")).write_text(text)
     return info
+
+
+@pytest.fixture(scope="session")
+def install_distribution(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, str], Path]:
+    """``install(directory, package)``: the distribution in ``tests/<directory>`` (a plugin as someone
+    outside this repository would ship it) pip-installed into a directory of its own, the path to put on
+    PYTHONPATH or sys.path; built from a copy so the tree stays clean, once a session for each directory."""
+    installed: dict[str, Path] = {}
+
+    def install(directory: str, package: str) -> Path:
+        if directory not in installed:
+            root = tmp_path_factory.mktemp(directory)
+            source = shutil.copytree(ROOT / "tests" / directory, root / "source")
+            target = root / "site-packages"
+            result = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                                     "--no-deps", "--target", str(target), str(source)],
+                                    capture_output=True, text=True, timeout=600)
+            assert result.returncode == 0, f"pip could not install tests/{directory}:\n{result.stdout}{result.stderr}"
+            installed[directory] = target
+        target = installed[directory]
+        assert (target / package / "__init__.py").is_file(), f"tests/{directory} installed no package {package}"
+        return target
+
+    return install

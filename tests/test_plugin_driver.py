@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -39,15 +36,9 @@ TOPOLOGY = "links:\n  - {a: r1:eth1, b: r2:eth0, bandwidth: 100Mbps}\n"
 
 
 @pytest.fixture(scope="module")
-def plugin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The plugin installed into a directory of its own (built from a copy, so the tree stays clean)."""
-    root = tmp_path_factory.mktemp("plugin")
-    source = shutil.copytree(HERE / "plugin_driver", root / "source")
-    target = root / "site-packages"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-                    "--target", str(target), str(source)], check=True, capture_output=True, text=True)
-    assert (target / "acme_statefile" / "__init__.py").is_file()
-    yield target
+def plugin(install_distribution: Callable[[str, str], Path]) -> Path:
+    """The plugin installed into a directory of its own (tests/conftest.py)."""
+    return install_distribution("plugin_driver", "acme_statefile")
 
 
 def site(tmp_path: Path, inventory: str = INVENTORY) -> SiteDir:
