@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import json
+import pickle
 import types
 import typing
 from collections.abc import Iterator
@@ -64,12 +65,29 @@ def platform_spec(platform: str) -> PlatformSpec:
                         raw.get("running_file", ".cfg"))
 
 
+class _TemplateCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's file cache, where a cache entry that cannot be read or written (a full disk, a file
+    cut short) only means compiling that template again: it never fails a plan."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except (OSError, EOFError, ValueError, TypeError, pickle.UnpicklingError):  # cut short, or not Jinja's
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
 def _compiled_templates() -> jinja2.BytecodeCache | None:
     """Jinja's cache of compiled templates, keyed by each source's checksum, in its per-user directory
     (made 0700, its owner checked): compiling the five platforms' templates costs every run 0.14 CPU s.
     None where that directory is not safe or cannot be made: templates are compiled as before."""
     try:
-        return jinja2.FileSystemBytecodeCache()
+        return _TemplateCache()
     except (OSError, RuntimeError):
         return None
 
@@ -157,19 +175,24 @@ def _stringless(annotation: Any) -> bool:
     return False
 
 
-def _values(model: object) -> set[tuple[str, str]]:
-    """Every (role, string) of ``_strings`` without the paths: the fast pass; paths are worked out only
+def _values(model: object) -> dict[str, set[str]]:
+    """Every string of ``_strings`` by role, without the paths: the fast pass; paths are worked out only
     for a refusal."""
-    found: set[tuple[str, str]] = set()
+    found: dict[str, set[str]] = {}
     stack: list[tuple[object, str]] = [(model, "word")]
     while stack:
         value, role = stack.pop()
         if isinstance(value, str):
-            found.add((role, value))
+            found.setdefault(role, set()).add(value)
         elif isinstance(value, (tuple, list)):
             stack.extend((item, role) for item in value)
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-            stack.extend((getattr(value, name), field_role) for name, field_role in _fields(type(value)))
+            for name, field_role in _fields(type(value)):
+                item = getattr(value, name)
+                if type(item) is str:  # most fields: no round through the stack
+                    found.setdefault(field_role, set()).add(item)
+                elif item is not None:
+                    stack.append((item, field_role))
     return found
 
 
@@ -178,16 +201,25 @@ def _token_ok(platform: str, role: str, value: str) -> bool:
     return identifiers.token_problem(platform, role, value) is None
 
 
+def _all_plain_tokens(platform: str, role: str, values: set[str]) -> bool:
+    """True when every value is printable ASCII the role's pattern matches whole: what ``token_problem``
+    then says of each (None), found in three passes in C; False means each is looked at in turn."""
+    tokens = identifiers.platform_tokens(platform)
+    pattern = tokens.get(role, tokens["word"])
+    return all(map(str.isascii, values)) and all(map(str.isprintable, values)) and all(map(pattern.fullmatch, values))
+
+
 def check_tokens(model: DeviceModel) -> None:
     """Refuse to render a value the platform would not read as one token at its position (a line break,
     a space, a quote...): no value can ever end a configuration line or start another."""
-    if all(_token_ok(model.platform, role, value) for role, value in _values(model)):
+    platform = model.platform
+    if all(_all_plain_tokens(platform, role, values) or all(_token_ok(platform, role, value) for value in values)
+           for role, values in _values(model).items()):
         return
     for where, role, value in _strings(model, ""):
-        problem = identifiers.token_problem(model.platform, role, value)
+        problem = identifiers.token_problem(platform, role, value)
         if problem:
             raise RenderError(f"{identifiers.shown(model.name)}: {where}: {problem}; refusing to render it")
-
 
 
 def shares(model: DeviceModel) -> list[ShareClass]:

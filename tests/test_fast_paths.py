@@ -184,7 +184,8 @@ def test_the_token_check_sees_every_string_of_every_model(tmp_path: Path) -> Non
     models = [model for site_file in sites for model in compile_site(load_site(site_file)).models.values()]
     assert {model.platform for model in models} == {"linux", "ios", "eos", "nxos", "junos"}
     for model in models:
-        assert render._values(model) == {(role, value) for _, role, value in render._strings(model, "")}
+        seen = {(role, value) for role, values in render._values(model).items() for value in values}
+        assert seen == {(role, value) for _, role, value in render._strings(model, "")}
 
 
 @pytest.mark.parametrize("text", [
@@ -306,3 +307,37 @@ def test_the_literal_start_of_an_ordering_rule_is_what_every_line_it_matches_sta
 
     assert remediate._literal_start(MatchRule(re_search=pattern)) == start
     assert remediate._literal_start(MatchRule(startswith="ip route")) == "ip route"
+
+
+@pytest.mark.parametrize("platform", ["linux", "ios", "eos", "nxos", "junos"])
+def test_the_token_check_in_passes_says_what_token_problem_says(platform: str) -> None:
+    """``check_tokens`` first checks each role's values together (printable ASCII, the role's pattern whole):
+    a set it passes holds no value ``token_problem`` refuses, and a value token_problem takes (printable
+    ASCII) never sends the set to the value-by-value check."""
+    from engine import identifiers, render
+
+    values = ["INTENT-g000", "Ethernet1/1", "10.0.0.0/24", "a b", "a\nb", "caf\u00e9", "", "x" * 81, "\x00",
+              "ge-0/0/1.0", "v10", "a;b", "a\tb", "\u2028", "{", "intent:site:v2", "'quoted'"]
+    for role in ("word", "interface", "vlan_name"):
+        for value in values:
+            plain = render._all_plain_tokens(platform, role, {value})
+            problem = identifiers.token_problem(platform, role, value)
+            assert not plain or problem is None, (role, value)
+            assert plain or problem is not None or not (value.isascii() and value.isprintable()), (role, value)
+
+
+def test_a_template_cache_that_cannot_be_read_or_written_only_compiles_again(tmp_path: Path) -> None:
+    """Compiled templates are cached (Jinja's bytecode cache): a cut-short entry is compiled again, and an
+    entry that cannot be written (here: its directory is gone; a full disk alike) is not an error."""
+    import jinja2
+
+    from engine import render
+
+    cache = render._TemplateCache(str(tmp_path))
+    bucket = jinja2.bccache.Bucket(render.environment(), "key", "checksum")
+    Path(cache._get_cache_filename(bucket)).write_bytes(jinja2.bccache.bc_magic + b"\x00\x01")
+    cache.load_bytecode(bucket)
+    assert bucket.code is None
+    bucket.code = compile("x = 1", "<t>", "exec")
+    render._TemplateCache(str(tmp_path / "gone")).dump_bytecode(bucket)
+    assert not (tmp_path / "gone").exists()
