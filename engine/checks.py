@@ -18,7 +18,7 @@ from engine.network import Network
 
 GUARANTEED_PORT, BULK_PORT = 5201, 5301
 SHARE_PORT = 5401
-CLOSED_PROBE_PORT = 5999  # isolate: a TCP port the probe listens on, which the isolation must cut
+CLOSED_PROBE_PORT = 5999  # a TCP port the probe listens on, which the isolation must cut
 
 
 @dataclass(frozen=True)
@@ -85,9 +85,11 @@ class Reach:
 
 @dataclass(frozen=True)
 class Probe:
-    """isolate: one attempt to reach a host across the isolation, and whether it must get through."""
+    """One attempt to reach a host across a boundary (isolate's, or a plugin kind's), and whether it must
+    get through."""
 
     intent: str
+    kind: str  # the kind whose verify step asked for it ("isolate"): the report's kind column
     direction: str  # "VLAN 30 -> VLAN 10"
     source: Host
     destination: Host
@@ -95,7 +97,6 @@ class Probe:
     port: int  # 0 for icmp
     expect: bool  # True: an allowed exception, must pass; False: must be cut
     skipped: str = ""
-    kind: str = "isolate"
 
     @property
     def what(self) -> str:

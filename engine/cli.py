@@ -702,6 +702,8 @@ def verify(site: Path, output_format: str, seconds: int, tolerance: int, state_d
       links (but not its class) try to crowd it out; it must get the rate, less the tolerance.
     qos_limit: traffic into and out of the VLAN must stay at the cap, plus the tolerance.
     vlan: every lab host of the VLAN reaches its gateway.
+    isolate: ICMP and a TCP connect must fail both ways; each allowed exception must pass.
+    qos_share: two listed VLANs saturate a shared egress; the rates must stand as the weights.
     Also: the running state must still equal the desired state (drift is shown as a diff), and
     the tc class counters on the path (bytes, drops, overlimits) are reported. Needs root.
     """

@@ -119,7 +119,7 @@ class IsolateKind:
                 direction = f"VLAN {source} -> VLAN {target}"
                 if not lab.hosts_in(source) or not lab.hosts_in(target):
                     missing = source if not lab.hosts_in(source) else target
-                    probes.append(Probe(intent.name, direction, NOWHERE, NOWHERE, "icmp", 0, False,
+                    probes.append(Probe(intent.name, self.key, direction, NOWHERE, NOWHERE, "icmp", 0, False,
                                         skipped=f"VLAN {missing} has no host in the lab"))
                     continue
                 src, dst = lab.hosts_in(source)[0], lab.hosts_in(target)[0]
@@ -127,17 +127,17 @@ class IsolateKind:
                 tcp_open = any(a.protocol == 6 and (a.ports is None or a.ports[0] <= CLOSED_PROBE_PORT <= a.ports[1])
                                for a in intent.allow)
                 if not icmp_allowed:
-                    probes.append(Probe(intent.name, direction, src, dst, "icmp", 0, False))
+                    probes.append(Probe(intent.name, self.key, direction, src, dst, "icmp", 0, False))
                 if not tcp_open:
-                    probes.append(Probe(intent.name, direction, src, dst, "tcp", CLOSED_PROBE_PORT, False))
+                    probes.append(Probe(intent.name, self.key, direction, src, dst, "tcp", CLOSED_PROBE_PORT, False))
                 for allowed in intent.allow:
                     protocol = PROBED.get(allowed.protocol)
                     port = allowed.ports[0] if allowed.ports else (GUARANTEED_PORT if protocol in ("tcp", "udp") else 0)
                     if protocol is None:
-                        probes.append(Probe(intent.name, direction, src, dst, str(allowed.protocol), port, True,
+                        probes.append(Probe(intent.name, self.key, direction, src, dst, str(allowed.protocol), port, True,
                                             skipped=f"no probe for {allowed_text(allowed)}"))
                     else:
-                        probes.append(Probe(intent.name, direction, src, dst, protocol, port, True))
+                        probes.append(Probe(intent.name, self.key, direction, src, dst, protocol, port, True))
         return probes
 
     def compile(self, intents: list[Intent], build: Build) -> None:

@@ -508,3 +508,14 @@ def test_an_exception_may_list_ports(lab: SiteDir) -> None:
 """)
         with pytest.raises(ValidationError, match=re.escape(message)):
             load_site(lab.site)
+
+
+def test_a_probe_names_the_kind_that_asked_for_it() -> None:
+    """The engine's probe step names no kind of its own: a plugin kind's probe reports under its kind."""
+    from engine.checks import NOWHERE, Probe
+
+    with pytest.raises(TypeError):
+        Probe(intent="fence", direction="VLAN 1 -> VLAN 2", source=NOWHERE, destination=NOWHERE,  # type: ignore[call-arg]
+              protocol="icmp", port=0, expect=False)
+    probe = Probe("fence", "acme_fence", "VLAN 1 -> VLAN 2", NOWHERE, NOWHERE, "icmp", 0, False)
+    assert probe.kind == "acme_fence"
