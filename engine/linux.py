@@ -247,8 +247,17 @@ def parse_nft_table(text: str) -> list[dict[str, Any]]:
         elif line.startswith("type ") and not hook and chain:
             hook = line
         elif line != "}":
-            rules.append(line)
+            rules.append(_NFT_PROTOCOL.sub(_protocol_as_rendered, line))
     return [{"table": table, "chain": chain, "hook": hook, "rules": rules}]
+
+
+_NFT_PROTOCOL = re.compile(r"\bip protocol (\d+)\b")
+
+
+def _protocol_as_rendered(match: re.Match[str]) -> str:
+    """``ip protocol 1`` (nft --numeric-protocol) as intent writes it: ``ip protocol icmp``; 115 stays 115."""
+    number = int(match.group(1))
+    return f"ip protocol {PROTOCOL_NAMES.get(number, number)}"
 
 
 def _range(ports: tuple[int, int]) -> str:

@@ -4,7 +4,10 @@ refuses, the order the driver builds them in, and plans that show them (no root 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -519,3 +522,37 @@ def test_a_probe_names_the_kind_that_asked_for_it() -> None:
               protocol="icmp", port=0, expect=False)
     probe = Probe("fence", "acme_fence", "VLAN 1 -> VLAN 2", NOWHERE, NOWHERE, "icmp", 0, False)
     assert probe.kind == "acme_fence"
+
+
+def test_protocols_without_a_name_of_ours_read_back_as_rendered() -> None:
+    """nft prints a protocol by its /etc/protocols name (115 as ``l2tp``), which intent never wrote: the
+    driver lists numerically, and the numbers read back as intent renders them (names for its own six)."""
+    listed = NFT_LISTED.replace("ip protocol icmp", "ip protocol 1").replace(
+        "\t\tip saddr 10.30.0.0/24 ip daddr 10.10.0.0/24 reject", "\t\tip saddr 10.30.0.0/24 ip daddr 10.10.0.0/24 "
+        "ip protocol 115 accept\n\t\tip saddr 10.30.0.0/24 ip daddr 10.10.0.0/24 reject")
+    rules = linux.parse_nft_table(listed)[0]["rules"]
+    assert "ip saddr 10.30.0.0/24 ip daddr 10.10.0.0/24 ip protocol icmp accept" in rules
+    assert "ip saddr 10.30.0.0/24 ip daddr 10.10.0.0/24 ip protocol 115 accept" in rules
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("nft") is None, reason="needs root and the nft tool")
+def test_a_table_the_kernel_holds_reads_back_equal_whatever_the_protocols(tmp_path: Path) -> None:
+    """Through the real nft in a scratch namespace: every protocol an exception may name (a number nft has a
+    name for, one it has none for) reads back exactly as rendered, so a second plan has nothing to change."""
+    from drivers.linux.agent import nft_apply, nft_list
+    from engine.device import Allowed, Isolation
+
+    allow = (Allowed(1), Allowed(17, (53, 53)), Allowed(6, (8000, 8010)), Allowed(132, (9000, 9000)), Allowed(47),
+             Allowed(115), Allowed(2), Allowed(0), Allowed(253))
+    isolation = Isolation("apart", 10, "10.10.0.0/24", 20, "10.20.0.0/24", allow, 0x100, ())
+    model = type("Model", (), {"isolations": [isolation]})()
+    [table] = linux._isolation_table(model)  # type: ignore[arg-type]
+    scratch = f"nftread-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", scratch], check=True)
+    try:
+        if nft_apply("add table inet probe\ndelete table inet probe\n", scratch):
+            pytest.skip("this kernel has no nf_tables")
+        assert nft_apply(linux.nft_script(table), scratch) == ""
+        assert linux.parse_nft_table(nft_list(linux.NFT_TABLE, scratch)) == [table]
+    finally:
+        subprocess.run(["ip", "netns", "del", scratch], check=True)

@@ -46,10 +46,13 @@ def _in(netns: str | None) -> list[str]:
 
 
 def nft_list(table: str, netns: str | None = None) -> str:
-    """``nft list table <table>`` as nft prints it; "" when the table, nft or the kernel's nf_tables is absent."""
+    """``nft list table <table>`` as nft prints it, protocols as numbers (``ip protocol 115``: by name nft
+    would print what this host's /etc/protocols calls it, ``l2tp``, which intent never wrote); "" when the
+    table, nft or the kernel's nf_tables is absent."""
     if shutil.which("nft") is None:
         return ""
-    done = subprocess.run([*_in(netns), "nft", "list", "table", *table.split()], capture_output=True, text=True)
+    done = subprocess.run([*_in(netns), "nft", "--numeric-protocol", "list", "table", *table.split()],
+                          capture_output=True, text=True)
     return done.stdout if done.returncode == 0 else ""
 
 
