@@ -68,7 +68,17 @@ class QosShareKind:
                     if any(share.intent == intent.name for share in policy.shares))
         weights = ":".join(str(w) for _, w in intent.weights)
         vlans = ", ".join(f"VLAN {v}" for v, _ in intent.weights)
-        return f"{vlans} share what guarantees leave {weights} on {count} egress interface{'s' if count != 1 else ''}"
+        text = f"{vlans} share what guarantees leave {weights} on {count} egress interface{'s' if count != 1 else ''}"
+        if count:
+            return text
+        # An intent that does nothing says why: no egress carries two of its VLANs' traffic, perhaps
+        # because an isolation cuts the traffic between them.
+        listed = {vlan for vlan, _ in intent.weights}
+        cuts = sorted({(min(i.vlan, i.peer_vlan), max(i.vlan, i.peer_vlan), i.intent)
+                       for model in compilation.models.values() for i in model.isolations
+                       if i.vlan in listed and i.peer_vlan in listed})
+        why = "; ".join(f"isolate {name!r} cuts VLAN {low} from VLAN {high}" for low, high, name in cuts)
+        return f"{text}: no egress interface carries the routed traffic of two of them" + (f" ({why})" if why else "")
 
     def verify(self, intents: list[Intent], lab: LabView) -> list[Step]:
         """Two listed VLANs' hosts saturate the first egress interface where they share, towards one host:

@@ -556,3 +556,21 @@ def test_a_table_the_kernel_holds_reads_back_equal_whatever_the_protocols(tmp_pa
         assert linux.parse_nft_table(nft_list(linux.NFT_TABLE, scratch)) == [table]
     finally:
         subprocess.run(["ip", "netns", "del", scratch], check=True)
+
+
+def test_a_share_that_applies_nowhere_says_why(lab: SiteDir) -> None:
+    """qos_share across two isolated VLANs and nothing else: legal, but it shapes nothing, and the plan's
+    intent table says so and names the isolation."""
+    from intents.qos_share import KIND as QOS_SHARE
+
+    lab.write("site.yaml", lab_site(None) + """\
+  - name: apart
+    isolate: {between: [{vlan: 20}, {vlan: 10}]}
+  - name: fair
+    qos_share: {weights: [{vlan: 20, weight: 3}, {vlan: 10, weight: 1}]}
+""")
+    site = load_site(lab.site)
+    fair = next(i for i in site.intents if i.name == "fair")
+    assert QOS_SHARE.describe(fair, compile_site(site)).endswith(
+        "on 0 egress interfaces: no egress interface carries the routed traffic of two of them "
+        "(isolate 'apart' cuts VLAN 10 from VLAN 20)")
