@@ -29,7 +29,7 @@ from typing import Any
 
 from engine.errors import Location, ValidationError
 from engine.platforms import known_platforms, platform_data
-from engine.yamlsrc import JsonPath, SourceDoc, Vaulted, current_limits, load_yaml, read_text
+from engine.yamlsrc import JsonPath, SourceDoc, Unsafe, Vaulted, current_limits, load_yaml, read_text
 
 VAR_EXTENSIONS = ("", ".yml", ".yaml", ".json")
 _REFERENCE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -104,12 +104,34 @@ def expand(pattern: str) -> list[str]:
     return [name for value in values for name in expand(head + value + tail)]
 
 
-def is_ini(text: str) -> bool:
+def host_port(pattern: str) -> tuple[str, int | None]:
+    """``sw1:2222`` -> (``sw1``, 2222), as Ansible's inventory plugins read a host with its port
+    (``[2001:db8::1]:22`` too); a pattern without one (``sw[01:03]``, ``2001:db8::1``) -> (it, None)."""
+    match = re.fullmatch(r"(.+):([0-9]+)", pattern)
+    if match is None:
+        return pattern, None
+    head = match.group(1)
+    if head.startswith("[") and head.endswith("]") and head.count(":") >= 2:
+        return head[1:-1], int(match.group(2))  # an IPv6 address in brackets
+    if ":" in re.sub(r"\[[^\]]*\]", "", head):
+        return pattern, None  # a bare IPv6 address: its last group is no port
+    return head, int(match.group(2))
+
+
+def is_ini(text: str, suffix: str = "") -> bool:
+    """True when Ansible would read the inventory with its INI plugin: an ``.ini`` (any name its YAML
+    plugin does not take), a first line that is a ``[section]``, or hosts before any section
+    (``oob-console.example.net``, ``sw1 ansible_host=192.0.2.1``: no ``key:`` line of YAML)."""
+    if suffix.lower() not in ("", ".yml", ".yaml", ".json"):
+        return True
     for line in text.splitlines():
         stripped = line.strip()
         if not stripped or stripped.startswith(("#", ";")):
             continue
-        return stripped.startswith("[") and stripped.endswith("]")
+        if stripped.startswith("[") and stripped.endswith("]"):
+            return True
+        return suffix == "" and not stripped.startswith(("---", "{", "%")) and \
+            re.match(r"^[^\s=:]+(?::[0-9]+)?(?:\s+[^\s=]+=\S.*)?(?:\s+[#;].*)?$", stripped) is not None
     return False
 
 
@@ -171,7 +193,10 @@ def parse_ini(path: Path, text: str) -> SourceDoc:
                     problems.append((Location(str(path), number, 1), f"expected key=value after the host name, got {token!r}"))
                     continue
                 variables[key] = ini_value(value)
-            for host in expand(tokens[0]):
+            pattern, port = host_port(tokens[0])
+            if port is not None:  # the line's own ansible_port=, if any, wins (Ansible sets the port first)
+                variables = {"ansible_port": port, **variables}
+            for host in expand(pattern):
                 hosts = group(section).setdefault("hosts", {})
                 hosts[host] = {**(hosts.get(host) or {}), **variables} or None
                 positions.setdefault((section, "hosts", host), (number, 1))
@@ -218,7 +243,7 @@ def read(path: Path, display: str | None = None) -> SourceDoc:
         text = read_text(path, display or str(path), current_limits())
     except ValidationError:
         return load_yaml(path, display)  # reports the file as the YAML loader does
-    if is_ini(text):
+    if is_ini(text, (Path(display) if display else path).suffix):
         return parse_ini(Path(display) if display else path, text)
     return load_yaml(path, display)
 
@@ -282,9 +307,12 @@ def collect(doc: SourceDoc, problems: list[Problem]) -> tuple[Sources, dict[str,
             group_vars[name].append(((*path, "vars"), group["vars"]))
         hosts: dict[str, Any] = group["hosts"] if isinstance(group.get("hosts"), dict) else {}
         for pattern, hvars in hosts.items():
-            for host in expand(str(pattern)):
+            bare, port = host_port(str(pattern))
+            for host in expand(bare):
                 host_groups[host].add(name)
                 first_seen.setdefault(host, (*path, "hosts", pattern))
+                if port is not None:  # `sw1:2222:` in YAML too; the host's own ansible_port wins
+                    host_vars[host].append(((*path, "hosts", pattern), {"ansible_port": port}))
                 if isinstance(hvars, dict):
                     host_vars[host].append(((*path, "hosts", pattern), hvars))
         children: dict[str, Any] = group["children"] if isinstance(group.get("children"), dict) else {}
@@ -365,7 +393,7 @@ def resolve(host: str, merged: Merged) -> tuple[Merged, list[tuple[JsonPath, str
     missing: list[tuple[JsonPath, str]] = []
 
     def value_of(path: JsonPath, value: Any, seen: frozenset[str]) -> tuple[JsonPath, Any]:
-        if not isinstance(value, str) or isinstance(value, Vaulted) or "{{" not in value:
+        if not isinstance(value, str) or isinstance(value, Vaulted | Unsafe) or "{{" not in value:
             return path, value
         whole = _REFERENCE.fullmatch(value.strip())
         if whole:

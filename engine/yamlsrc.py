@@ -100,6 +100,10 @@ class Vaulted(str):
         return "Vaulted(<encrypted>)"
 
 
+class Unsafe(str):
+    """An Ansible ``!unsafe`` string: taken as written, its ``{{ }}`` never a reference."""
+
+
 class _Loader(yaml.SafeLoader):
     """SafeLoader: only plain YAML types, never Python objects (plus opaque ``!vault`` values).
 
@@ -142,7 +146,12 @@ def _vault(loader: yaml.SafeLoader, node: yaml.Node) -> Vaulted:
     return Vaulted(loader.construct_scalar(node))  # type: ignore[arg-type]
 
 
+def _unsafe(loader: yaml.SafeLoader, node: yaml.Node) -> Unsafe:
+    return Unsafe(loader.construct_scalar(node))  # type: ignore[arg-type]
+
+
 _Loader.add_constructor("!vault", _vault)
+_Loader.add_constructor("!unsafe", _unsafe)
 
 # The C loader (libyaml), when PyYAML has it, with the same constructors and the same checks.
 if getattr(yaml, "CSafeLoader", None) is not None:
@@ -150,6 +159,7 @@ if getattr(yaml, "CSafeLoader", None) is not None:
         """libyaml's parser and composer with the safe constructor (plus opaque ``!vault`` values)."""
 
     _CLoader.add_constructor("!vault", _vault)
+    _CLoader.add_constructor("!unsafe", _unsafe)
     C_LOADER: type | None = _CLoader
 else:  # pragma: no cover - PyYAML built without libyaml
     C_LOADER = None
@@ -399,7 +409,7 @@ def check_graph(root: yaml.Node, shown: str, limits: Limits) -> None:
 
 _PLAIN_TAGS = {
     f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp", "merge")
-} | {"!vault"}
+} | {"!vault", "!unsafe"}
 _STR = "tag:yaml.org,2002:str"
 _FLOAT = "tag:yaml.org,2002:float"
 _SCALAR_KINDS = {"tag:yaml.org,2002:int": "integer", "tag:yaml.org,2002:float": "number",

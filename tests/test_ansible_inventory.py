@@ -1,8 +1,10 @@
 """Real inventory shapes load as Ansible loads them; the oracle is `ansible-inventory --list` itself.
 
-tests/inventories/ holds three inventories written in the shapes of real projects (see each
+tests/inventories/ holds five inventories written in the shapes of real projects (see each
 README.md): Arista AVD's single-dc-l3ls example, an INI campus inventory with vaulted variables,
-and a multi-site YAML inventory with host_vars directories and priorities. For every host, the
+a multi-site YAML inventory with host_vars directories and priorities, an INI branch inventory
+(hosts before any section, host:port, step ranges) and a YAML data-centre one (host:port, merge
+keys, !unsafe, nested group_vars directories). For every host, the
 variables intent computes (before resolving references, as ansible-inventory prints them) must
 equal what ansible-inventory prints. ansible-core is a dev dependency, run as a program.
 """
@@ -22,10 +24,11 @@ import pytest
 from engine import inventory
 from engine.errors import ConnectError, ValidationError
 from engine.loader import load_inventory
-from engine.yamlsrc import Vaulted
+from engine.yamlsrc import Unsafe, Vaulted
 
 HERE = Path(__file__).parent / "inventories"
-INVENTORIES = [HERE / "avd-l3ls" / "inventory.yml", HERE / "campus-ini" / "hosts", HERE / "multisite" / "inventory.yaml"]
+INVENTORIES = [HERE / "avd-l3ls" / "inventory.yml", HERE / "campus-ini" / "hosts", HERE / "multisite" / "inventory.yaml",
+               HERE / "branch-ini" / "hosts.ini", HERE / "dc-yaml" / "inventory.yml"]
 ANSIBLE_INVENTORY = Path(sys.executable).parent / "ansible-inventory"
 
 
@@ -43,6 +46,8 @@ def ansible_hostvars(path: Path, tmp_path: Path) -> dict[str, dict[str, Any]]:
 def jsonable(value: Any) -> Any:
     if isinstance(value, Vaulted):
         return {"__ansible_vault": str(value)}
+    if isinstance(value, Unsafe):
+        return {"__ansible_unsafe": str(value)}
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -200,3 +205,26 @@ def test_a_connection_that_cannot_reach_the_platform_names_host_variable_and_fil
         in message
     assert "host srv2: unsupported ansible_connection 'community.docker.docker'" in message
     assert "Traceback" not in message
+
+
+def test_hosts_before_any_section_ports_in_names_and_unsafe_strings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the branch and data-centre inventories hold beyond the others, as intent reads it: an INI
+    file whose first line is a host, ``host:port`` in INI and YAML, ``!unsafe`` never a reference."""
+    assert inventory.host_port("br1-core:2201") == ("br1-core", 2201)
+    assert inventory.host_port("sw[01:03]") == ("sw[01:03]", None) and inventory.host_port("2001:db8::1") == (
+        "2001:db8::1", None)
+    assert inventory.host_port("[2001:db8::1]:22") == ("2001:db8::1", 22)
+    assert inventory.is_ini("oob-console.example.net\n[br1]\n") and not inventory.is_ini("all:\n  hosts: {}\n")
+    with pytest.raises(ValidationError) as info:
+        load_inventory(INVENTORIES[3])
+    message = str(info.value)
+    assert "group_vars/all/10-vault.yml:2:22: host br2-core: vault_enable_secret is ansible-vault encrypted" in message
+    assert "hosts.ini:3:1: host oob-console.example.net: no platform" in message
+    monkeypatch.setenv("FABRIC_PW", "x")
+    devices = load_inventory(INVENTORIES[4])
+    assert (devices["dc1-spine2"].host, devices["dc1-spine2"].port) == ("192.0.2.12", 2443)
+    assert (devices["dc2-border"].platform, devices["dc2-border"].driver, devices["dc2-border"].port) == (
+        "junos", "napalm", 830)
+    assert dict(devices["dc2-border"].extra)["note"] == "{{ not a template }}"
+    assert devices["dc2-leaf1"].host == "dc2-leaf1.oob.dc.example.net"
+    assert {d.platform for d in devices.values()} == {"eos", "nxos", "junos"}
