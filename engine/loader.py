@@ -334,32 +334,24 @@ def _check_name(doc: SourceDoc | inventory.Sources, path: JsonPath, rule: identi
 
 def _plain_text(data: Any) -> bool:
     """Whether every key and string in ``data`` is printable ASCII (one pass without paths: the common case)."""
+    if type(data) not in (dict, list):
+        return not isinstance(data, (str, dict, list))  # a scalar document; a str subclass: the full check
     stack = [data]
     while stack:
         value = stack.pop()
-        kind = type(value)
-        if kind is dict:
-            for key, item in value.items():
+        if type(value) is dict:
+            for key in value:
                 if type(key) is not str or not (key.isascii() and key.isprintable()):
                     return False
-                if type(item) is str:
-                    if not (item.isascii() and item.isprintable()):
-                        return False
-                elif type(item) in (dict, list):
-                    stack.append(item)
-                elif isinstance(item, (str, dict, list)):
-                    return False  # a subclass (a vaulted value): let the full check judge
-        elif kind is list:
-            for item in value:
-                if type(item) is str:
-                    if not (item.isascii() and item.isprintable()):
-                        return False
-                elif type(item) in (dict, list):
-                    stack.append(item)
-                elif isinstance(item, (str, dict, list)):
+            value = value.values()
+        for item in value:  # a mapping's values or a list's items, checked alike
+            if type(item) is str:
+                if not (item.isascii() and item.isprintable()):
                     return False
-        elif isinstance(value, (str, dict, list)):
-            return False
+            elif type(item) in (dict, list):
+                stack.append(item)
+            elif isinstance(item, (str, dict, list)):
+                return False  # a subclass (a vaulted value): let the full check judge
     return True
 
 
@@ -621,7 +613,7 @@ def _topology(doc: SourceDoc, devices: dict[str, Device], problems: list[Problem
         return ()
     links: list[Link] = []
     bandwidths: dict[str, int] = {}  # a fabric writes the same few rates on every link
-    used: dict[Endpoint, int] = {}
+    used: dict[str, int] = {}  # "device:interface" as written, one per endpoint (hashing an Endpoint costs more)
     for index, raw in enumerate(doc.data.get("links") or []):
         path: JsonPath = ("links", index)
         ok = True
@@ -639,10 +631,12 @@ def _topology(doc: SourceDoc, devices: dict[str, Device], problems: list[Problem
             if declared is not None and interface not in declared:
                 problems.append((doc.at((*path, side)), f"{device} has no interface {interface!r} (known: {', '.join(declared)})"))
                 ok = False
-            if end in used:
-                problems.append((doc.at((*path, side)), f"interface {end} is already used by link {used[end] + 1}"))
+            first = used.get(raw[side])
+            if first is not None:
+                problems.append((doc.at((*path, side)), f"interface {end} is already used by link {first + 1}"))
                 ok = False
-            used.setdefault(end, index)
+            else:
+                used[raw[side]] = index
         if ends[0].device == ends[1].device:
             problems.append((doc.at(path), f"link {ends[0]} -- {ends[1]} connects {ends[0].device} to itself"))
             ok = False
