@@ -105,6 +105,10 @@ class PlatformSyntax:
     # any shared section no intent wants any more, so nothing points at an object being deleted.
     bindings: tuple[re.Pattern[str], ...] = ()
     trunk: TrunkSyntax | None = None
+    # (object section, child line naming it by ``{name}``): when the merge removes an engine-owned
+    # section matching the first (Junos ``set vlans guest``), the lines naming it go from every section
+    # (``vlan members guest`` on a trunk or a port no intent wants), or the device refuses the commit.
+    references: tuple[tuple[re.Pattern[str], str], ...] = ()
     # Child lines the device accepts but never shows (IOS and EOS print `shutdown`, never `no shutdown`):
     # sent when the engine creates a section, never wanted again in one the device already has.
     unprinted: tuple[re.Pattern[str], ...] = ()
@@ -124,6 +128,7 @@ class PlatformSyntax:
             bindings=tuple(re.compile(p) for p in raw.get("bindings", [])),
             trunk=TrunkSyntax(raw["trunk"]["allowed"], re.compile(raw["trunk"]["mode"])) if raw.get("trunk") else None,
             unprinted=tuple(re.compile(p) for p in raw.get("unprinted", [])),
+            references=tuple((re.compile(r["section"]), r["line"]) for r in raw.get("references", [])),
         )
 
     def shared_children(self, text: str) -> tuple[re.Pattern[str], ...] | None:
@@ -276,13 +281,18 @@ def merge(running: list[Node], desired: list[Node], syntax: PlatformSyntax) -> l
     """The configuration after applying ``desired`` to ``running``, touching only what the engine owns."""
     wanted = {node.text: node for node in desired}
     result: list[Node] = []
+    dropped: list[str] = []  # engine sections that go
     for node in running:
         want = wanted.get(node.text) if node.text else None
         if want is None:
             if not node.text or not syntax.owns(node):
                 result.append(_unbind(node, syntax))  # not ours: untouched but for our bindings
+            else:
+                dropped.append(node.text)
             continue
         result.append(_merge_section(node, want, syntax))
+    if syntax.references and dropped:
+        result = _unreference(result, dropped, syntax)
     present = {node.text for node in result}
     previous: str | None = None
     for node in desired:
@@ -291,6 +301,23 @@ def merge(running: list[Node], desired: list[Node], syntax: PlatformSyntax) -> l
             _insert(result, Node(node.text, node.children, node.raw, separators), syntax, after=previous)
         if node.text:
             previous = node.text
+    return result
+
+
+def _unreference(nodes: list[Node], dropped: list[str], syntax: PlatformSyntax) -> list[Node]:
+    """``nodes`` without the child lines that name a dropped engine section (``syntax.references``)."""
+    naming: set[str] = set()
+    for section in dropped:
+        for pattern, line in syntax.references:
+            match = pattern.match(section)
+            if match:
+                naming.add(line.format(**match.groupdict()))
+    if not naming:
+        return nodes
+    result = []
+    for node in nodes:
+        kept = [child for child in node.children if child.text not in naming]
+        result.append(node if len(kept) == len(node.children) else Node(node.text, kept, node.raw, node.leading))
     return result
 
 

@@ -708,13 +708,25 @@ def _owned(path: tuple[str, ...], sections: dict[str, cliconfig.Node], syntax: c
     if syntax.style == "set":
         head, rest = _set_split(path[0], syntax)
         section = sections.get(head) or cliconfig.Node(head)
-        return syntax.owns(section) or bool(rest) and syntax.owns_child(head, rest, section)
+        return syntax.owns(section) or bool(rest) and (syntax.owns_child(head, rest, section)
+                                                       or _names_engine_object(rest, sections, syntax))
     top = sections.get(path[0]) or cliconfig.Node(path[0])
     if syntax.owns(top):
         return True
     if len(path) == 1:
         return False
     return syntax.owns_child(path[0], path[1], top)
+
+
+def _names_engine_object(line: str, sections: dict[str, cliconfig.Node], syntax: cliconfig.PlatformSyntax) -> bool:
+    """True when ``line`` names an object the engine owns (``syntax.references``: Junos ``vlan members
+    guest`` of the engine's ``set vlans guest``), which goes with it (``cliconfig.merge``)."""
+    for pattern, template in syntax.references:
+        for text, node in sections.items():
+            match = pattern.match(text)
+            if match and template.format(**match.groupdict()) == line and syntax.owns(node):
+                return True
+    return False
 
 
 def _commands(delta: Any, before: Any, syntax: cliconfig.PlatformSyntax) -> tuple[str, ...]:

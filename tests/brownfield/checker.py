@@ -225,8 +225,17 @@ def _check_junos(running_text: str, desired_text: str, plan: DevicePlan, inherit
     takeover = " ".join(plan.notes)
     # Sections the engine marked as its own (``description intent:...``, ``tag 4711``).
     marked = {" ".join(line.split()[:-2]) + " " for line in before if re.search(r"intent:|tag 4711$", line)}
+    # A VLAN of the engine's that goes takes the `vlan members` lines naming it along (the device
+    # refuses a commit that leaves a member of an undefined VLAN); the port's other lines stay.
+    gone = {line.split()[2] for line in before if re.fullmatch(r"set vlans \S+ description \"?intent:.*", line)} - \
+        {line.split()[2] for line in after if line.startswith("set vlans ")}
+    naming = {name: f" unit 0 family ethernet-switching vlan members {name}" for name in gone}
+    dangling = [line for line in after for name, tail in naming.items() if line.endswith(tail)]
+    assert not dangling, f"a member of a VLAN that is gone: {dangling[:3]}"
     for line in before:
         if line in after or ENGINE_NAMES.search(line) or line[4:] in takeover or any(map(line.startswith, marked)):
+            continue
+        if any(line.endswith(tail) for tail in naming.values()):
             continue
         words = line.split()
         if any(d.split()[:-1] == words[:-1] for d in desired):
@@ -237,7 +246,7 @@ def _check_junos(running_text: str, desired_text: str, plan: DevicePlan, inherit
     for line in members:
         port = line.split(" unit ")[0] + " "
         port_is_trunk = any(b.startswith(port) and b.endswith("interface-mode trunk") for b in before)
-        if port_is_trunk:
+        if port_is_trunk and not any(line.endswith(tail) for tail in naming.values()):
             assert line in after, f"trunk VLAN dropped: {line}"
     back = _effective(junos_apply(local_after, list(plan.rollback)), inherited)
     assert sorted(back) == sorted(before), f"rollback differs: {sorted(set(back) ^ set(before))[:5]}"
