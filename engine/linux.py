@@ -357,9 +357,11 @@ def _tc_order(obj: dict[str, Any]) -> tuple[Any, ...]:
 
 # -- keys, lines and scope ---------------------------------------------------------------------
 
-def objects(document: dict[str, Any]) -> list[tuple[str, str]]:
-    """(key, canonical line) for every object of a document, in apply order."""
-    document = canonical(document)
+def objects(document: dict[str, Any], ordered: bool = False) -> list[tuple[str, str]]:
+    """(key, canonical line) for every object of a document, in apply order. ``ordered``: the document
+    is in canonical order already (``desired_state`` made it), not to be sorted again."""
+    if not ordered:
+        document = canonical(document)
     result: list[tuple[str, str]] = []
     for name, value in sorted((document.get("sysctl") or {}).items()):
         result.append((f"sysctl {name}", f"sysctl -w {name}={value}"))

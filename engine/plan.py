@@ -545,7 +545,8 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
                 raise ValueError(f"invalid JSON running state: {exc.msg} at line {exc.lineno}") from None
             if not isinstance(running_doc, dict):
                 raise ValueError("running state must be a JSON object (a Linux state document)")
-        desired_objects = linux.objects(config.document)  # once: scope, warnings and the diff all need it
+        # once (render listed them already): scope, warnings and the diff all need them
+        desired_objects = config.objects if config.objects is not None else linux.objects(config.document)
         desired_keys = {key for key, _ in desired_objects}
         notes += linux.foreign_replaced(running_doc, config.document, desired_keys)
         notes += linux.backend_notes(config.document, "kernel" in running_doc)
@@ -615,6 +616,12 @@ def cli_device_plan(config: DeviceConfig, running_text: str) -> DevicePlan:
 
 def unified(before: list[str], after: list[str], device: str) -> str:
     """The unified diff every plan, stage and verification shows: running -> intent."""
+    if not before:  # all new (a fresh device): the one hunk difflib finds, without indexing the lines
+        if not after:
+            return ""
+        span = "1" if len(after) == 1 else f"1,{len(after)}"
+        return f"--- {device} (running)\n+++ {device} (intent)\n@@ -0,0 +{span} @@\n" + \
+            "".join(f"+{line}\n" for line in after)
     lines = difflib.unified_diff(before, after, f"{device} (running)", f"{device} (intent)", lineterm="", n=3)
     text = "\n".join(lines)
     return text + "\n" if text else ""

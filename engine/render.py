@@ -17,7 +17,7 @@ import pickle
 import types
 import typing
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
@@ -41,6 +41,9 @@ class DeviceConfig:
     platform: str
     text: str
     document: dict[str, Any] | None = None
+    # Linux: (key, line) of every object of ``document`` as ``linux.objects`` lists them, when render made
+    # them already (the template writes them; the plan diffs them): None, work them out from the document.
+    objects: tuple[tuple[str, str], ...] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -272,12 +275,13 @@ def render(model: DeviceModel, kernel: dict[str, Any] | None = None) -> DeviceCo
                 "share fewer VLANs here or route them apart"
             )
     document = linux.desired_state(model, kernel) if spec.syntax is None else None
+    objects = tuple(linux.objects(document, ordered=True)) if document is not None else None
     try:
         text = environment().get_template(f"{model.platform}/{spec.template}").render(
-            device=model, document=document, objects=linux.objects(document) if document else [],
+            device=model, document=document, objects=list(objects) if objects else [],
             guarantees=guarantees(model), shares=shares(model), isolations=isolations(model),
             transit=transit_isolations(model)[0], transit_ports=transit_isolations(model)[1],
         )
     except jinja2.TemplateError as exc:
         raise RenderError(f"{model.name}: template {model.platform}/{spec.template} failed: {exc}") from exc
-    return DeviceConfig(model.name, model.platform, text, document)
+    return DeviceConfig(model.name, model.platform, text, document, objects)

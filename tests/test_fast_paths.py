@@ -341,3 +341,31 @@ def test_a_template_cache_that_cannot_be_read_or_written_only_compiles_again(tmp
     bucket.code = compile("x = 1", "<t>", "exec")
     render._TemplateCache(str(tmp_path / "gone")).dump_bytecode(bucket)
     assert not (tmp_path / "gone").exists()
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    ([], []), ([], ["a"]), ([], ["a", "b", "c"]), ([], ["", " x", "+y", "-z", "@@"]), ([], [f"l{i}" for i in range(50)]),
+    (["a"], []), (["a", "b"], ["a", "c"]),
+])
+def test_a_diff_from_nothing_is_difflibs(before: list[str], after: list[str]) -> None:
+    """``unified`` writes the diff of a fresh device (nothing before) itself: it is difflib's, byte for byte."""
+    import difflib
+
+    from engine.plan import unified
+
+    text = "\n".join(difflib.unified_diff(before, after, "d (running)", "d (intent)", lineterm="", n=3))
+    assert unified(before, after, "d") == (text + "\n" if text else "")
+
+
+def test_the_objects_render_lists_are_the_documents() -> None:
+    """render keeps the objects it listed for the template on the DeviceConfig (the plan diffs them): they
+    are ``linux.objects`` of the document, sorted again or not."""
+    from engine import linux
+
+    compared = 0
+    for case in sorted(GOLDEN.glob("*/*/site.yaml")):
+        for config in compile_site(load_site(case)).configs.values():
+            if config.document is not None:
+                assert config.objects is not None and list(config.objects) == linux.objects(config.document)
+                compared += 1
+    assert compared >= 3
