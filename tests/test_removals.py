@@ -1,9 +1,11 @@
-"""Removing any intent of a site with switches plans, applies and then plans no change; the whole site
-applies again after it. For the sites no driver here can apply: examples/campus (its NX-OS, IOS, EOS
-and Junos switches: the emulated IOS switch has no QoS, NAPALM's mock only replays answers, and no
-NX-OS or Junos runs here; its Linux core needs 802.1Q towards them, which this kernel lacks) and the
-golden sites of every vendor platform (tests/golden/<platform>/<case>: the same shape, a router, two
-access switches, a second router), fresh and brownfield.
+"""Removing any intent of a site plans, applies and then plans no change; the whole site applies again
+after it. Every site of examples/ and every golden site (tests/golden/<platform>/<case>: the campus's
+shape, a router, two access switches, a second router), fresh, brownfield and transit. Most of them
+no driver here can apply: examples/campus (its NX-OS, IOS, EOS and Junos switches: the emulated IOS
+switch has no QoS, NAPALM's mock only replays answers, and no NX-OS or Junos runs here; its Linux
+core needs 802.1Q towards them, which this kernel lacks), examples/kernel (802.1Q, fq_codel, DRR and
+nftables: the full-kernel tier only); examples/lab is also applied for real, on namespaces, by
+tests/faults/test_example_sites.py.
 
 "Applied" here is what the engine predicts the device becomes (its merge of the desired config into
 the running one, the diff's "intent" side), and the commands that get it there are judged by the
@@ -12,8 +14,7 @@ own set/delete semantics): running + commands holds the desired config, nothing 
 own changes, no trunk loses a VLAN somebody else put there, rollback restores the running config. A
 Linux device's state after the apply is its desired document. On Junos every `vlan members` line must
 still name a defined VLAN (the commit would fail otherwise). The intents about a VLAN (guarantees,
-caps, isolations, shares that name it) go with it; examples/lab is applied for real on namespaces by
-tests/faults/test_example_sites.py.
+caps, isolations, shares that name it) go with it.
 """
 
 from __future__ import annotations
@@ -35,10 +36,12 @@ from tests.brownfield import checker
 from tests.conftest import ROOT
 from tests.faults.test_example_sites import intents_of, without
 
-SITES = {"campus": (ROOT / "examples" / "campus" / "site.yaml", ROOT / "examples" / "campus" / "running")}
+# Every site file of examples/ (each against its recorded running state, where it has one: the
+# campus's) and every golden site.
+SITES = {f"examples/{path.relative_to(ROOT / 'examples').with_suffix('')}": (path, path.parent / "running")
+         for path in sorted((ROOT / "examples").glob("*/*.yaml")) if re.search(r"^intents:", path.read_text(), re.M)}
 for _case in sorted((ROOT / "tests" / "golden").glob("*/*/site.yaml")):
-    if _case.parent.parent.name != "linux":
-        SITES[f"{_case.parent.parent.name}/{_case.parent.name}"] = (_case, _case.parent / "running")
+    SITES[f"{_case.parent.parent.name}/{_case.parent.name}"] = (_case, _case.parent / "running")
 CASES = [(site, name) for site, (path, _) in SITES.items() for name in intents_of(path.read_text())]
 
 
