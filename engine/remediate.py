@@ -136,7 +136,7 @@ def remediate(platform: str, running: list[cliconfig.Node], merged: list[cliconf
     allowed = set(takeover)
     before_part, after_part = _without_common(platform, before, after)
     forward = set_weights(platform, before_part.config_to_get_to(after_part))
-    _tag(forward, before, after, running, syntax, allowed)
+    _tag(forward, before, after, running, syntax, allowed, wanted=merged)
     backward = set_weights(platform, after_part.config_to_get_to(before_part))
     _tag(backward, after, before, merged, syntax, allowed, check=False)
     return Remediation(_commands(forward, before, syntax), _commands(backward, after, syntax))
@@ -647,10 +647,12 @@ def _find(tree: Any, path: tuple[str, ...]) -> Any:
 
 
 def _tag(delta: Any, before: Any, after: Any, before_nodes: list[cliconfig.Node], syntax: cliconfig.PlatformSyntax,
-         allowed: set[tuple[str, str]], check: bool = True) -> None:
+         allowed: set[tuple[str, str]], check: bool = True, wanted: list[cliconfig.Node] | None = None) -> None:
     """Tag every line of ``delta`` with why the engine may send it, or refuse the change. Without
-    ``check`` (the rollback), every removal is of a line the change itself added."""
+    ``check`` (the rollback), every removal is of a line the change itself added. ``wanted``: the
+    merged config, whose sections decide the ``exclusive`` rules (as they did in the merge)."""
     sections = {node.text: node for node in before_nodes if node.text}
+    merged = {node.text: node for node in wanted or () if node.text} if syntax.exclusive else {}
     refused: list[str] = []
     for child in list(_walk(delta)):
         path = _path(child)
@@ -665,7 +667,7 @@ def _tag(delta: Any, before: Any, after: Any, before_nodes: list[cliconfig.Node]
             refused.append(line)
             continue
         removed = _path(previous)
-        if not check or _owned(removed, sections, syntax):
+        if not check or _owned(removed, sections, syntax, merged):
             child.tags_add("owned")
         elif len(removed) == 2 and removed in allowed or syntax.style == "set" and _set_split(removed[0], syntax) in allowed:
             child.tags_add("takeover")
@@ -703,13 +705,18 @@ def _set_split(line: str, syntax: cliconfig.PlatformSyntax) -> tuple[str, str]:
     return head, line[len(head):].strip()
 
 
-def _owned(path: tuple[str, ...], sections: dict[str, cliconfig.Node], syntax: cliconfig.PlatformSyntax) -> bool:
-    """True when the line at ``path`` of the configuration before the change is the engine's."""
+def _owned(path: tuple[str, ...], sections: dict[str, cliconfig.Node], syntax: cliconfig.PlatformSyntax,
+           merged: dict[str, cliconfig.Node] | None = None) -> bool:
+    """True when the line at ``path`` of the configuration before the change is the engine's (an
+    ``exclusive`` line also when the merged section has its ``when``: an access port's one VLAN where
+    the mode line was taken over)."""
     if syntax.style == "set":
         head, rest = _set_split(path[0], syntax)
         section = sections.get(head) or cliconfig.Node(head)
-        return syntax.owns(section) or bool(rest) and (syntax.owns_child(head, rest, section)
-                                                       or _names_engine_object(rest, sections, syntax))
+        after = (merged or {}).get(head)
+        return syntax.owns(section) or bool(rest) and (
+            syntax.owns_child(head, rest, section) or _names_engine_object(rest, sections, syntax)
+            or after is not None and syntax.owns_child(head, rest, after))
     top = sections.get(path[0]) or cliconfig.Node(path[0])
     if syntax.owns(top):
         return True
