@@ -140,10 +140,16 @@ def _svis(device: str, running: list[Node], desired: list[Node], syntax: Platfor
         for place in rule.get("running", []):
             section = place["section"].format(vlan=vlan)
             have = sections.get(section)
-            if have is None or syntax.owns(have):
+            if have is None:
                 continue
             prefix = str(place.get("prefix", "")).format(vlan=vlan)
             in_the_way = _rules(place["lines"])
+            if syntax.owns(have):
+                # The engine's own SVI: what else an operator put there is theirs to keep, except a binding
+                # the intents now set too (one inbound ACL a SVI: isolate's would replace theirs silently).
+                in_the_way = [(p, when) for p, when in in_the_way if when is not None]
+                if not in_the_way:
+                    continue
             lines = [c.text for c in have.children if c.text.startswith(prefix) and c.text not in wanted
                      and any(p.search(c.text[len(prefix):]) and (when is None or any(map(when.search, wanted)))
                              for p, when in in_the_way)]

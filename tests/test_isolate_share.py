@@ -574,3 +574,41 @@ def test_a_share_that_applies_nowhere_says_why(lab: SiteDir) -> None:
     assert QOS_SHARE.describe(fair, compile_site(site)).endswith(
         "on 0 egress interfaces: no egress interface carries the routed traffic of two of them "
         "(isolate 'apart' cuts VLAN 10 from VLAN 20)")
+
+
+OPERATOR_BINDINGS = {  # platform -> (the transit port's section, the gateway SVI's section, the operator's binding line)
+    "ios": ("interface GigabitEthernet1/0/1", "interface Vlan10", " ip access-group EDGE-IN in"),
+    "eos": ("interface Ethernet1", "interface Vlan10", " ip access-group EDGE-IN in"),
+    "nxos": ("interface Ethernet1/1", "interface Vlan10", " ip access-group EDGE-IN in"),
+    "junos": ("ge-0/0/1 unit 0", "irb unit 10", "family inet filter input EDGE-IN"),
+}
+
+
+@pytest.mark.parametrize("platform", sorted(OPERATOR_BINDINGS))
+@pytest.mark.parametrize("where", ["transit port", "gateway SVI"])
+def test_an_operators_inbound_filter_where_isolate_binds_its_own_is_refused(platform: str, where: str,
+                                                                             tmp_path: Path) -> None:
+    """An interface takes one inbound ACL (filter): binding the isolation's would silently unbind the one an
+    operator put there, on a transit router's routed port and on the gateway's own (engine-made) SVI alike.
+    The plan refuses, naming the line, unless the VLAN intent says takeover: true; then the note says so."""
+    case = Path(__file__).parent / "golden" / platform / "transit"
+    port, svi, binding = OPERATOR_BINDINGS[platform]
+    device, section = ("t1", port) if where == "transit port" else ("r1", svi)
+    running = tmp_path / "running"
+    running.mkdir()
+    for name in ("r1", "r2", "t1", "t2"):
+        text = (case / "expected" / f"{name}.config").read_text()
+        text = "\n".join(line for line in text.splitlines() if "INTENT-ISOLATE" not in line) + "\n"  # before the isolate
+        if name == device:
+            if platform == "junos":
+                text += f"set interfaces {section} {binding}\n"
+            else:
+                head = text.index(section + "\n") + len(section) + 1
+                text = text[:head] + binding + "\n" + text[head:]
+        (running / f"{name}.cfg").write_text(text)
+    for name in ("inventory.yaml", "topology.yaml", "site.yaml"):
+        (tmp_path / name).write_text((case / name).read_text())
+    result = run_intent("plan", str(tmp_path / "site.yaml"), "--running", str(running),
+                        env={"GOLDEN_PASSWORD": "x"})
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stdout + result.stderr
+    assert binding.strip() in result.stderr and "add takeover: true to intent" in result.stderr, result.stderr
