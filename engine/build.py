@@ -64,6 +64,23 @@ class Segment(Protocol):
     def access(self) -> tuple[Endpoint, ...]: ...  # (acc1:eth3,)
 
 
+def segments(intents: Sequence[object]) -> list[Segment]:
+    """The intents that are segments, in order. Whether an intent has the Segment shape is asked once
+    per class (a kind's intents are instances of one class): ``isinstance`` against a runtime Protocol
+    looks up each of its members every time, 27 ms for the 1,096 intents of a 1,000-device fabric."""
+    found: list[Segment] = []
+    for intent in intents:
+        shaped = _SEGMENT_CLASSES.get(type(intent))
+        if shaped is None:
+            shaped = _SEGMENT_CLASSES[type(intent)] = isinstance(intent, Segment)
+        if shaped:
+            found.append(intent)  # type: ignore[arg-type]  # a Segment: its class was checked
+    return found
+
+
+_SEGMENT_CLASSES: dict[type, bool] = {}  # intent class -> whether it has the Segment shape
+
+
 @dataclass(frozen=True)
 class Reservation:
     device: str

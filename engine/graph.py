@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from engine.build import Segment
+from engine.build import Segment, segments
 from engine.compiler import build_site
 from engine.errors import IntentError
 from engine.model import Intent, Link, Site
@@ -127,7 +127,7 @@ class SiteView:
 def _segments(site: Site) -> list[Segment]:
     """The intents that are routed segments (engine.build.Segment: the vlan kind's, or any kind's
     that has their shape), so that the drawing names no kind."""
-    return [intent for intent in site.intents if isinstance(intent, Segment)]
+    return segments(site.intents)
 
 
 def roles(site: Site) -> dict[str, str]:
@@ -393,8 +393,9 @@ def plan_mermaid(site: Site, plan: Plan, limit: int = PLAN_DIAGRAM_LIMIT) -> str
     changed = [d.name for d in view.devices if d.changed]
     if not changed:
         return ""
-    neighbours = sorted({lv.link.other(name).device for lv in view.links for name in changed
-                         if name in (lv.link.a.device, lv.link.b.device)} - set(changed))
+    changing = set(changed)  # one pass over the links (a pass per changed device was links x devices)
+    neighbours = sorted({lv.link.other(name).device for lv in view.links
+                         for name in (lv.link.a.device, lv.link.b.device) if name in changing} - changing)
     shown = (changed + neighbours)[:limit]
     rest = len(view.devices) - len(shown)
     text = "```mermaid\n" + mermaid(view, set(shown)) + "```\n"

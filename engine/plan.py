@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from engine import cliconfig, gcpause, jsontext, linux, remediate, sendable, takeover
 from engine.archive import write_atomic
-from engine.build import Reservation, Segment
+from engine.build import Reservation, segments
 from engine.compilation import Compilation
 from engine.device import DeviceModel, Port, PortMode
 from engine.errors import IntentError, Location, ValidationError
@@ -381,7 +381,7 @@ def make_plan(site: Site, compilation: Compilation, running: RunningSource, regi
     devices: dict[str, DevicePlan] = {}
     problems: list[tuple[Location, str]] = []
     texts: dict[str, str | None] = {}
-    vlans = [i for i in site.intents if isinstance(i, Segment)]  # the VLANs, whatever kind made them
+    vlans = segments(site.intents)  # the VLANs, whatever kind made them
     for name in sorted(compilation.configs):
         texts[name] = running.read(name, compilation.configs[name].platform)
     keep_link_modes(site, compilation, texts)
@@ -495,7 +495,7 @@ def _takeover_policy(site: Site, compilation: Compilation, device: str, vlans: l
     """Which intents answer for a conflict on ``device``, and whether one of them says ``takeover: true``.
     ``vlans``: the site's VLAN intents, when the caller has them (once per plan, not per device)."""
     if vlans is None:
-        vlans = [i for i in site.intents if isinstance(i, Segment)]  # the VLANs, whatever kind made them
+        vlans = segments(site.intents)  # the VLANs, whatever kind made them
     model = compilation.models.get(device)
     ports = {port.name: port for port in model.ports} if model is not None else {}
 
