@@ -572,6 +572,7 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
             taken.append(conflict)
         else:
             refusals.append((conflict.line, masker(conflict.refusal(intents))))
+    refusals += takeover.shared_vlan_ids(config.device, running_nodes, desired_nodes, spec.raw, running_text or "")
     if refusals:
         raise TakeoverRefused(refusals)
     base, removed = cliconfig.take_over(running_nodes, frozenset().union(*(c.removals for c in taken)),

@@ -229,6 +229,33 @@ def _vlan_names(device: str, running: list[Node], desired: list[Node], syntax: P
     return found
 
 
+def shared_vlan_ids(device: str, running: list[Node], desired: list[Node], raw: dict[str, Any], running_text: str
+                    ) -> list[tuple[int, str]]:
+    """(line, refusal) for every VLAN id the intents define that the device has inside another VLAN's id
+    list (Junos ``set vlans legacy vlan-id-list 5-20``): a second VLAN of that id fails the commit, and
+    the plan never splits somebody else's list (``vlan_names.id_list`` of platform.yaml)."""
+    rule = raw.get("vlan_names") or {}
+    if not rule.get("id_list") or "vlan-id-list" not in running_text:
+        return []
+    section, id_list = re.compile(rule["section"]), re.compile(rule["id_list"])
+    lists = [(node, child) for node in running if node.text and section.match(node.text)
+             for child in node.children if id_list.match(child.text)]
+    if not lists:
+        return []
+    numbers = _line_numbers(running_text)
+    refusals = []
+    for vid, (name, _) in sorted(vlan_names(desired, raw).items()):
+        for node, child in lists:
+            match = id_list.match(child.text)
+            if match and vid in cliconfig.parse_vlan_list(match.group("ids")):
+                line = child.raw or f"{node.text} {child.text}"
+                refusals.append((numbers.get(line.strip(), 1),
+                                 f"{device}: VLAN {vid} (intent VLAN {name}) is already in {line.removeprefix('set ')}; "
+                                 f"a second VLAN with that id fails the commit and the plan never splits another "
+                                 f"VLAN's list: take {vid} out of it by hand, then plan again"))
+    return refusals
+
+
 def protected(device: str, running_text: str, syntax: PlatformSyntax, commands: tuple[str, ...]) -> list[tuple[int, str]]:
     """(line, refusal) for every protected hierarchy (Junos ``protect:``) the commands would change: the
     device rejects such a commit, so the plan says so first, naming the hierarchy and the commands."""

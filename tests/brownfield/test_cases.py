@@ -138,3 +138,13 @@ def test_a_foreign_policy_the_engine_does_not_replace_stays_out_of_the_way(tmp_p
     device = plan.devices["dut"]
     assert not [c for c in (*device.commands, *device.rollback) if "MARK-IN" in c]
     assert not [note for note in device.notes if "MARK-IN" in note]
+
+
+def test_a_vlan_id_list_without_the_intents_ids_is_no_conflict(tmp_path: Path) -> None:
+    """ex22 with its list left clear of 10 and 20: planned, and judged (re0/re1 groups, an inactive port)."""
+    case = "junos/ex22-vlan-id-list.cfg"
+    running = (HERE / "cases" / case).read_text().replace("vlan-id-list [ 15-25 30 ];", "vlan-id-list [ 15-19 30 ];")
+    plan, desired = plan_of(tmp_path, "junos", running, CASES[case]["roles"], takeover=False)
+    checker.check("junos", running, desired, plan.devices["dut"], [
+        "set system host-name ex22-re0", "set interfaces em0 unit 0 family inet address 192.0.2.52/24"])
+    assert not [c for c in plan.devices["dut"].commands if "ge-0/0/30" in c or "legacy-voice" in c]
