@@ -152,7 +152,7 @@ def compliance(site: Site, compilation: Compilation, device: str, running: str) 
     device any drift counts against every intent there (its config lines carry no owner)."""
     model = compilation.models[device]
     config = compilation.configs[device]
-    single = Compilation({device: model}, {device: config}, ())
+    single = Compilation({device: model}, {device: config}, (), compilation.vlans_per_link)  # link modes kept
     planned = make_plan(site, single, _Texts({device: running})).devices[device]
     if not planned.changed:
         return {intent: True for intent in model.intents}

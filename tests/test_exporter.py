@@ -29,7 +29,7 @@ from engine.compiler import compile_site
 from engine.errors import ConnectError
 from engine.exporter import DeviceState, Poller, SiteCollector, owned_classes, parse_listen
 from engine.loader import load_site
-from tests.conftest import INTENT, SiteDir, run_intent
+from tests.conftest import INTENT, ROOT, SiteDir, run_intent
 from tests.labs import Lab, running_lab
 from tests.test_verify import SITE  # the lab site: VLANs 10/20/30, a guarantee, a cap
 
@@ -438,3 +438,31 @@ def test_prometheus_sees_the_counters_rise_and_the_compliance_drop(scraped: tupl
     for panel in dashboard["panels"]:
         for target in panel["targets"]:  # every query of the dashboard runs on the real server and finds series
             assert prom.query(target["expr"]), target["expr"]
+
+
+def test_a_one_vlan_link_kept_a_trunk_is_compliant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The campus without video and guest: core1-dist1 carries VLAN 10 only and stays the trunk dist1
+    runs (engine.plan.keep_link_modes); dist1 read back as applied is compliant, judged alone."""
+    from engine import cliconfig
+    from engine.exporter import compliance
+    from engine.loader import load_site
+    from engine.plan import RunningState, make_plan
+    from engine.render import platform_spec
+    from tests.faults.test_example_sites import without
+
+    monkeypatch.setenv("CAMPUS_PASSWORD", "not-read-offline")
+    campus = ROOT / "examples" / "campus"
+    text = (campus / "site.yaml").read_text().replace("inventory: ../../", f"inventory: {ROOT}/").replace(
+        "topology: topology.yaml", f"topology: {campus / 'topology.yaml'}")
+    (tmp_path / "site.yaml").write_text(without(text, {"video", "guest", "video-10-20", "cap-guest"}))
+    site = load_site(tmp_path / "site.yaml")
+    compilation = compile_site(site)
+    make_plan(site, compilation, RunningState(campus / "running"))  # keeps dist1's trunk in compilation
+    syntax = platform_spec("nxos").syntax
+    assert syntax is not None and "interface Ethernet1/1\n switchport\n switchport mode trunk\n switchport trunk allowed vlan 10\n" \
+        in compilation.configs["dist1"].text
+    running = (campus / "running" / "dist1.cfg").read_text()
+    applied = cliconfig.render(cliconfig.merge(cliconfig.parse(running, syntax),
+                                               cliconfig.parse(compilation.configs["dist1"].text, syntax), syntax), syntax)
+    judged = compliance(site, compile_site(site), "dist1", applied)
+    assert judged and all(judged.values()), judged
