@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
+from engine.errors import IntentError
 from intents import isolate, qos_guarantee, qos_limit, qos_share, vlan
 from intents.base import Kind
 
@@ -23,14 +24,32 @@ ENTRY_POINT_GROUP = "intent_engine.kinds"
 
 
 class Registry:
-    """The kinds one run knows: the built-in map plus any installed plugins."""
+    """The kinds one run knows: the built-in map plus any installed plugins. Two kinds with one name
+    (a plugin that claims ``vlan``, two plugins of one name) are refused, never shadowed."""
 
     def __init__(self, kinds: dict[str, Kind] | None = None, plugins: bool = True) -> None:
         self.kinds: dict[str, Kind] = dict(BUILTIN if kinds is None else kinds)
-        if plugins:
-            for entry in entry_points(group=ENTRY_POINT_GROUP):
-                if entry.name not in self.kinds:
-                    self.kinds[entry.name] = entry.load()
+        sources = {key: f"{type(kind).__module__} (built in)" for key, kind in self.kinds.items()}
+        if not plugins:
+            return
+        found = []
+        for entry in entry_points(group=ENTRY_POINT_GROUP):  # every name claimed before any plugin is imported
+            source = f"{entry.value} ({entry.dist.name if entry.dist else 'unknown distribution'})"
+            if entry.name in sources:
+                raise IntentError(f"two intent kinds are named {entry.name!r}: {sources[entry.name]} and "
+                                  f"{source}; uninstall one of the distributions that provide them")
+            sources[entry.name] = source
+            found.append((entry, source))
+        for entry, source in found:
+            try:
+                kind: Kind = entry.load()
+            except Exception as exc:  # noqa: BLE001 - a broken plugin is the user's to fix, named, not a crash
+                raise IntentError(f"the intent kind {entry.name!r} ({source}) cannot be loaded: "
+                                  f"{type(exc).__name__}: {exc}") from exc
+            if getattr(kind, "key", None) != entry.name:
+                raise IntentError(f"the entry point {entry.name!r} of {ENTRY_POINT_GROUP} ({source}) gives a kind "
+                                  f"whose key is {getattr(kind, 'key', None)!r}")
+            self.kinds[entry.name] = kind
 
     def ordered(self) -> list[Kind]:
         return sorted(self.kinds.values(), key=lambda kind: (kind.order, kind.key))

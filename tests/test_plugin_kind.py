@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SiteDir, run_intent
+from tests.conftest import SiteDir, fake_distribution, run_intent
 
 HERE = Path(__file__).resolve().parent
 
@@ -130,3 +130,26 @@ def test_intent_verify_measures_the_plugin_kind_with_real_traffic(plugin: Path, 
         assert [d["direction"] for d in cap["directions"]] == ["acme: upload from VLAN 30"]
     finally:
         run_intent("lab", "down", str(built.site), env=env)
+
+
+def test_a_plugin_kind_that_claims_a_taken_name_is_refused(plugin: Path, tmp_path: Path) -> None:
+    """A distribution whose kind entry point is called ``vlan`` (a built-in), or a second one called
+    ``acme_cap``: refused at once with both sources named, never silently shadowed by the first."""
+    for name, first in (("vlan", "intents.vlan (built in)"), ("acme_cap", "acme_intents:KIND (acme-intents)")):
+        other = tmp_path / name
+        fake_distribution(other, "acme-rival", entry_points_txt=f"[intent_engine.kinds]\n{name} = acme_rival:KIND\n")
+        env = _env(plugin)
+        env["PYTHONPATH"] = os.pathsep.join([str(other), env["PYTHONPATH"]])
+        result = run_intent("validate", str(site(tmp_path / f"site-{name}").site), env=env)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert f"two intent kinds are named {name!r}: " in result.stderr, result.stderr
+        assert first in result.stderr and "acme_rival:KIND (acme-rival)" in result.stderr  # both, in either order
+
+
+def test_a_plugin_kind_that_cannot_be_imported_is_named(tmp_path: Path) -> None:
+    other = tmp_path / "broken"
+    fake_distribution(other, "acme-broken", entry_points_txt="[intent_engine.kinds]\nacme_gone = acme_gone:KIND\n")
+    result = run_intent("validate", str(site(tmp_path / "site").site), env={"PYTHONPATH": str(other)})
+    assert result.returncode == 1 and "Traceback" not in result.stderr and "internal error" not in result.stderr
+    assert "the intent kind 'acme_gone' (acme_gone:KIND (acme-broken)) cannot be loaded: ModuleNotFoundError" \
+        in result.stderr, result.stderr
