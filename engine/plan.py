@@ -577,8 +577,9 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
         raise TakeoverRefused(refusals)
     base, removed = cliconfig.take_over(running_nodes, frozenset().union(*(c.removals for c in taken)),
                                         dict(r for c in taken for r in c.renames))
-    notes += [masker(conflict.note()) for conflict in taken]  # the lines a takeover removes may hold secrets
     merged = cliconfig.merge(base, desired_nodes, syntax)
+    # the lines a takeover removes may hold secrets; a trunk made an access port loses its list too
+    notes += [masker(takeover.with_trunk_list(conflict, running_nodes, merged, syntax).note()) for conflict in taken]
     before_text = cliconfig.render(running_nodes, syntax)
     after_text = cliconfig.render(merged, syntax)
     diff = unified(before_text.splitlines(), after_text.splitlines(), config.device)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine import cliconfig, junos
@@ -102,6 +102,20 @@ def find(device: str, running: list[Node], desired: list[Node], syntax: Platform
     found += _svis(device, running, desired, syntax, rule.get("svi") or {}, numbers, marks)
     found += _vlan_names(device, running, desired, syntax, raw, numbers)
     return found
+
+
+def with_trunk_list(conflict: Conflict, running: list[Node], merged: list[Node], syntax: PlatformSyntax) -> Conflict:
+    """``conflict`` naming, besides its lines, the allowed-VLAN list the merge drops with them (a trunk
+    taken over as an access port), so the note says all the takeover removes."""
+    trunk = syntax.trunk
+    if trunk is None or conflict.port is None:
+        return conflict
+    before = next((node for node in running if node.text == conflict.section), None)
+    after = next((node for node in merged if node.text == conflict.section), None)
+    if before is None or after is None or any(trunk.matches(child.text) for child in after.children):
+        return conflict
+    dropped = tuple(child.text for child in before.children if trunk.matches(child.text))
+    return replace(conflict, lines=conflict.lines + dropped) if dropped else conflict
 
 
 def _rules(lines: list[Any]) -> list[tuple[re.Pattern[str], re.Pattern[str] | None]]:
