@@ -243,7 +243,7 @@ class _PlainReader:
 
     substituted: Callable[[str], Any] | None  # finds a line a per-line substitution would change (None: none)
     preprocessor: Callable[[str], str] | None  # the driver's own, None where it returns the text as it is
-    callbacks_quiet: tuple[Callable[[list[Branch]], bool], ...]  # per post-load callback: it changes nothing
+    callbacks: tuple[Callable[[list[Branch]], list[Branch] | None], ...]  # the post-load callbacks' work (below)
 
 
 def _fresh_direct(platform: str, merged: list[cliconfig.Node], syntax: cliconfig.PlatformSyntax) -> Remediation | None:
@@ -289,14 +289,14 @@ def _plain_reader(platform: str) -> _PlainReader | None:
         substituted = _without_line_subs(platform)[1]
         if substituted is None:
             return None
-    quiet = []
+    callbacks = []
     for callback in rules.post_load_callbacks:
-        check = _QUIET_CALLBACKS.get(f"{callback.__module__}.{callback.__qualname__}")
-        if check is None:
+        known = _CALLBACKS.get(f"{callback.__module__}.{callback.__qualname__}")
+        if known is None:
             return None
-        quiet.append(check)
+        callbacks.append(known)
     own = type(driver).config_preprocessor is not HConfigDriverBase.config_preprocessor
-    return _PlainReader(substituted, driver.config_preprocessor if own else None, tuple(quiet))
+    return _PlainReader(substituted, driver.config_preprocessor if own else None, tuple(callbacks))
 
 
 def _top_children(tree: list[Branch], prefix: str, child_prefix: str | tuple[str, ...]) -> bool:
@@ -306,17 +306,40 @@ def _top_children(tree: list[Branch], prefix: str, child_prefix: str | tuple[str
 
 _VLAN_LIST = re.compile(r"^vlan \d[\d,\-]*$")
 
-# hier_config's post-load callbacks (IOS's), each with when it leaves a tree as it is.
-_QUIET_CALLBACKS: dict[str, Callable[[list[Branch]], bool]] = {
+def _numbered_acls(tree: list[Branch]) -> list[Branch] | None:
+    """hier_config's ``_add_acl_sequence_numbers`` (IOS): the permit and deny lines of each ``ip access-list``
+    numbered 10, 20, ... in order. None where two lines of one list would then have one text."""
+    result: list[Branch] = []
+    for text, children in tree:
+        if text.startswith("ip access-list"):
+            numbered, sequence = [], 10
+            for child, grandchildren in children:
+                if child.startswith(("permit", "deny")):
+                    child = f"{sequence} {child}"
+                    sequence += 10
+                numbered.append((child, grandchildren))
+            if len({child for child, _ in numbered}) != len(numbered):
+                return None
+            children = numbered
+        result.append((text, children))
+    return result
+
+
+def _unless(changes: Callable[[list[Branch]], bool]) -> Callable[[list[Branch]], list[Branch] | None]:
+    """A callback's work where it is only told when the callback has any: the tree as it is, else None."""
+    return lambda tree: None if changes(tree) else tree
+
+
+# hier_config's post-load callbacks (IOS's), each as what it makes of a plain tree (None: not worked out here).
+_CALLBACKS: dict[str, Callable[[list[Branch]], list[Branch] | None]] = {
     "hier_config.platforms.cisco_ios.driver._rm_ipv6_acl_sequence_numbers":
-        lambda tree: not _top_children(tree, "ipv6 access-list ", "sequence"),
+        _unless(lambda tree: _top_children(tree, "ipv6 access-list ", "sequence")),
     "hier_config.platforms.cisco_ios.driver._remove_ipv4_acl_remarks":
-        lambda tree: not _top_children(tree, "ip access-list ", "remark"),
-    "hier_config.platforms.cisco_ios.driver._add_acl_sequence_numbers":
-        lambda tree: not _top_children(tree, "ip access-list", ("permit", "deny")),
+        _unless(lambda tree: _top_children(tree, "ip access-list ", "remark")),
+    "hier_config.platforms.cisco_ios.driver._add_acl_sequence_numbers": _numbered_acls,
     "hier_config.platforms.utils.split_vlan_id_lists":
-        lambda tree: not any(not children and _VLAN_LIST.search(text) and ("," in text[5:] or "-" in text[5:])
-                             for text, children in tree),
+        _unless(lambda tree: any(not children and _VLAN_LIST.search(text) and ("," in text[5:] or "-" in text[5:])
+                                 for text, children in tree)),
 }
 
 
@@ -325,7 +348,7 @@ def _plain_tree(platform: str, nodes: list[cliconfig.Node], syntax: cliconfig.Pl
     """The tree hier_config reads from ``content(nodes)``, when it is the nodes' own: every line already
     in the form the reader folds it to (one space between words), none that a per-line substitution or
     the preprocessor would change, no banner, no two siblings of one text, no section ending in its own
-    exit line, no post-load callback with anything to do. None otherwise."""
+    exit line; then what the post-load callbacks make of it, where that is known. None otherwise."""
     if syntax.style == "set":
         lines = [line for node in nodes for line in node.lines(0, "set", trivia=False)]
         if not all(line and line == " ".join(line.split()) for line in lines):
@@ -349,8 +372,13 @@ def _plain_tree(platform: str, nodes: list[cliconfig.Node], syntax: cliconfig.Pl
         joined = "\n".join(lines)
         if reader.preprocessor(joined) != joined:
             return None
-    if len({text for text, _ in tree}) != len(tree) or not all(quiet(tree) for quiet in reader.callbacks_quiet):
+    if len({text for text, _ in tree}) != len(tree):
         return None
+    for callback in reader.callbacks:
+        changed = callback(tree)
+        if changed is None:
+            return None
+        tree = changed
     return tree
 
 

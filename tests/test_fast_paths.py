@@ -275,6 +275,9 @@ def test_negations_worked_out_from_the_rules_are_hier_configs(corpus_calls: list
     ("ios", "version 15.2\ninterface Gi1/0/1\n description x\n"),  # a per-line substitution drops a line
     ("ios", "ip access-list extended INTENT-A\n permit ip any any\n remark why\n"),  # IOS's ACL callbacks
     ("ios", "ip access-list extended INTENT-A\n 10 permit ip any any\n"),
+    ("ios", "ip access-list extended INTENT-A\n permit ip any any\n deny ip any any\n 30 permit tcp any any\n"
+            "interface Vlan10\n ip access-group INTENT-A in\n"),  # numbered on reading, as hier_config does
+    ("ios", "ip access-list extended A\n 10 permit ip any any\n permit ip any any\n"),  # numbering makes a twin
     ("ios", "vlan 10,20\nvlan 30\n name thirty\n"),  # a collapsed VLAN list is split on reading
     ("ios", "interface Gi1/0/1\n description  two  spaces\n"),  # the reader folds inner whitespace
     ("ios", "interface Gi1/0/1\n switchport\ninterface Gi1/0/1\n shutdown\n"),  # two sections of one text
