@@ -104,7 +104,25 @@ class Unsafe(str):
     """An Ansible ``!unsafe`` string: taken as written, its ``{{ }}`` never a reference."""
 
 
-class _Loader(yaml.SafeLoader):
+class _ResolvedOnce:
+    """A safe loader's tag resolution, each plain scalar's text resolved once per document: the composer
+    asks for every scalar (libyaml's too: a Python call each), and a fabric writes the same keys and
+    values on every device and link. The tag of a plain scalar depends on its text alone (a safe loader
+    has no path resolvers), a quoted one is a string."""
+
+    def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+        if kind is not yaml.ScalarNode or self.yaml_path_resolvers:  # type: ignore[attr-defined]
+            return super().resolve(kind, value, implicit)  # type: ignore[misc, no-any-return]
+        if not implicit[0]:
+            return self.DEFAULT_SCALAR_TAG  # type: ignore[attr-defined, no-any-return]
+        texts: dict[str, str] = self.__dict__.setdefault("_plain_tags", {})  # this loader's: one document
+        tag = texts.get(value)
+        if tag is None:
+            tag = texts[value] = super().resolve(kind, value, implicit)  # type: ignore[misc]
+        return tag
+
+
+class _Loader(_ResolvedOnce, yaml.SafeLoader):
     """SafeLoader: only plain YAML types, never Python objects (plus opaque ``!vault`` values).
 
     Its composer counts how deep it is, so a deeply nested file is refused before Python's
@@ -155,7 +173,7 @@ _Loader.add_constructor("!unsafe", _unsafe)
 
 # The C loader (libyaml), when PyYAML has it, with the same constructors and the same checks.
 if getattr(yaml, "CSafeLoader", None) is not None:
-    class _CLoader(yaml.CSafeLoader):
+    class _CLoader(_ResolvedOnce, yaml.CSafeLoader):
         """libyaml's parser and composer with the safe constructor (plus opaque ``!vault`` values)."""
 
     _CLoader.add_constructor("!vault", _vault)

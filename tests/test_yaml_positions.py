@@ -60,3 +60,20 @@ def test_positions_along_the_path(loader: type) -> None:
 def test_an_empty_document_is_at_the_start() -> None:
     doc = load_text("", "empty.yaml")
     assert (doc.at(("x",)).line, doc.at(("x",)).col) == (1, 1)
+
+
+REPEATS = """\
+a: [yes, "yes", 'yes', 1, "1", 1.5, "1.5", ~, "~", null, 2001-01-01, "2001-01-01", 0x1f, "0x1f"]
+b: {yes: yes, "no": no, "1": 1, x: "x", "<<": merge}
+c: [yes, 1, 1.5, ~, 2001-01-01, 0x1f, !!str 1, !!str yes]
+"""
+
+
+@pytest.mark.parametrize("loader", LOADERS, ids=lambda loader: loader.__name__)
+def test_each_text_resolved_once_gives_safe_loads_types(loader: type) -> None:
+    import yaml
+
+    # the same text plain and quoted, again and again: a plain text's tag is remembered per document
+    doc = load_text(REPEATS.replace("yes: yes", "'yes': yes"), "site.yaml", loader_class=loader)
+    assert doc.data == yaml.safe_load(REPEATS.replace("yes: yes", "'yes': yes"))
+    assert [type(v).__name__ for v in doc.data["c"]] == ["bool", "int", "float", "NoneType", "date", "int", "str", "str"]
