@@ -163,3 +163,37 @@ def test_verify_probes_the_isolation_and_measures_the_shares(isolated: tuple[Lab
     assert isolate["ok"] is False and "VLAN 10 -> VLAN 30: tcp 5999 gets through (MUST BE CUT)" in isolate["detail"]
     assert ("+ip rule add pref" if form == "prohibit" else "+nft add table inet intent_isolate") \
         in report["drift"]["core1"], report["drift"]["core1"]
+
+
+APART = """\
+site: lab
+inventory: inventory.yaml
+topology: topology.yaml
+intents:
+  - name: users
+    vlan: {id: 10, subnet: 10.10.0.0/24, gateway: acc1, access: [acc1:eth3]}
+  - name: video
+    vlan: {id: 20, subnet: 10.20.0.0/24, gateway: acc2, access: [acc2:eth3]}
+  - name: guest
+    vlan: {id: 30, subnet: 10.30.0.0/24, gateway: core1, access: [core1:eth3]}
+"""
+
+
+def test_isolate_between_vlans_routed_at_different_gateways_holds_on_the_router_between(tmp_path: Path) -> None:
+    """VLAN 10 routed at acc1, VLAN 20 at acc2, core1 between them (and the gateway of VLAN 30): the pair is cut
+    both ways and its exceptions (a port list) pass, each gateway and the router between hold the isolation,
+    the third VLAN still reaches both; removing the isolate restores the pair, and each plan after is empty."""
+    site = APART + "  - name: apart\n    isolate: {between: [{vlan: 10}, {vlan: 20}], allow: [{protocol: tcp, ports: [8000, 8005]}]}\n"
+    users, video = ("h-acc1-eth3", "10.10.0.2"), ("h-acc2-eth3", "10.20.0.2")
+    with running_lab(tmp_path, site, apply=True) as lab:
+        assert not pings(users, video) and not pings(video, users)
+        assert not connects(users, video, 9000) and connects(users, video, 8000) and connects(video, users, 8005)
+        assert pings(users, GUEST) and pings(GUEST, video) and pings(video, GUEST)
+        for device in ("acc1", "core1", "acc2"):
+            listed = lab.sh(device, "sh", "-c", "nft list table inet intent_isolate 2>/dev/null; ip rule show")
+            assert listed.count("reject with icmp admin-prohibited") == 2 or listed.count("prohibit") == 2, device
+        assert lab.intent("plan", "--detailed-exitcode").returncode == 0
+        lab.write("site.yaml", APART)
+        lab.intent("apply", "--yes")
+        assert pings(users, video) and pings(video, users) and connects(users, video, 9000)
+        assert lab.intent("plan", "--detailed-exitcode").returncode == 0
