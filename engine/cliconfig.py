@@ -27,6 +27,7 @@ Junos running configs in brace form (``show configuration``) are converted to ``
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -198,9 +199,23 @@ def parse(text: str, syntax: PlatformSyntax) -> list[Node]:
     roots: list[Node] = []
     stack: list[tuple[int, Node]] = []
     pending: list[str] = []
+    banner: tuple[Node, str] | None = None  # the banner being read and the delimiter that ends it
     for raw in text.splitlines():
         line = raw.rstrip()
         stripped = line.strip()
+        if banner is not None:  # a banner's text is text, whatever it looks like (`vlan 20`, `!`)
+            banner[0].children.append(Node(line, raw=line))
+            if (stripped == "EOF") if banner[1] == "EOF" else banner[1] in line:
+                banner = None
+            continue
+        delimiter = banner_delimiter(line)
+        if delimiter is not None:
+            node = Node(stripped, raw=line, leading=pending)
+            pending, stack = [], []
+            roots.append(node)
+            if not _one_line(stripped, delimiter):
+                banner = (node, delimiter)
+            continue
         if not stripped or stripped.startswith(syntax.comment) or stripped == "end":
             pending.append(line)
             continue
@@ -222,8 +237,58 @@ def parse(text: str, syntax: PlatformSyntax) -> list[Node]:
     return roots
 
 
+def banner_delimiter(line: str) -> str | None:
+    """The delimiter of the banner ``line`` starts (``banner motd ^C``: ``^C``; ``banner exec #``: ``#``;
+    EOS' ``banner login``: a line ``EOF``), None for any other line."""
+    words = line.split(None, 2)
+    if len(words) < 2 or words[0] != "banner" or line[:1].isspace():
+        return None
+    if len(words) == 2:
+        return "EOF"
+    return words[2][:2] if words[2].startswith("^C") else words[2][:1]
+
+
+def hier_lines(nodes: list[Node], syntax: PlatformSyntax) -> Iterator[str]:
+    """The lines hier_config reads, comments and separators left out: a banner's text as the device
+    printed it (its reader ends ``banner login`` at a line that is exactly ``EOF``), a one-line banner
+    on three lines (``single_line_banners``)."""
+    if syntax.style == "set":
+        yield from (line for node in nodes for line in node.lines(0, "set", trivia=False))
+        return
+    for node in nodes:
+        delimiter = banner_delimiter(node.raw or node.text)
+        if delimiter is not None and not _one_line(node.text, delimiter):
+            body = [child.raw or child.text for child in node.children]
+            yield node.text
+            yield from body
+            if not body or not (body[-1].strip() == "EOF" if delimiter == "EOF" else delimiter in body[-1]):
+                yield delimiter  # a banner cut short (a truncated file): ended, not the rest read as its text
+        else:
+            yield from single_line_banners(node.lines(0, syntax.style, trivia=False))
+
+
+def _one_line(text: str, delimiter: str) -> bool:
+    return delimiter != "EOF" and delimiter in text.split(None, 2)[2][len(delimiter):]
+
+
+def single_line_banners(lines: Iterable[str]) -> Iterator[str]:
+    """``banner motd ^CAuthorised access only^C`` as the three lines hier_config's reader can end (it
+    looks for the delimiter on a later line only, and read the rest of the config as banner text)."""
+    for line in lines:
+        delimiter = banner_delimiter(line)
+        if delimiter is not None and delimiter != "EOF":
+            head, _, rest = line.partition(" " + line.split(None, 2)[2][:len(delimiter)])
+            body = rest[:-len(delimiter)] if rest.endswith(delimiter) else None
+            if body is not None and delimiter not in body and line != "banner motd ##":  # that one it knows
+                yield from (f"{head} {delimiter}", *([body] if body else []), delimiter)
+                continue
+        yield line
+
+
 def _fold_trunk(section: Node, trunk: TrunkSyntax) -> None:
     """One allowed-VLAN line per port, whatever forms and continuation lines the device printed."""
+    if banner_delimiter(section.raw or "") is not None:
+        return  # banner text
     lines = [child for child in section.children if trunk.matches(child.text)]
     if not lines:
         return

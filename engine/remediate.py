@@ -114,8 +114,9 @@ def _without_line_subs(platform: str) -> tuple[Any, Callable[[str], Any] | None]
 
 
 def content(nodes: list[cliconfig.Node], syntax: cliconfig.PlatformSyntax) -> str:
-    """Configuration lines without comments and separators: what hier_config reads."""
-    return "\n".join(line for node in nodes for line in node.lines(0, syntax.style, trivia=False)) + "\n"
+    """Configuration lines without comments and separators: what hier_config reads (a one-line banner
+    on three lines, as its reader needs)."""
+    return "\n".join(cliconfig.hier_lines(nodes, syntax)) + "\n"
 
 
 def remediate(platform: str, running: list[cliconfig.Node], merged: list[cliconfig.Node],

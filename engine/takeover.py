@@ -91,6 +91,7 @@ def find(device: str, running: list[Node], desired: list[Node], syntax: Platform
                                     if syntax.style == "set" and node.text.startswith(want.text + " ")}
             lines = [c.text for c in have.children if c.text not in wanted and any(
                 p.search(c.text) and (when is None or any(map(when.search, wanted_here))) for p, when in in_the_way)]
+            lines += _native_in_the_way(have, want, desired, syntax, raw, rule.get("native"))
             if lines:
                 shown = tuple(_marked(f"{want.text[4:]} {c}", marks) if syntax.style == "set" else c for c in lines)
                 first = (have.children[0].raw or want.text) if syntax.style == "set" else want.text
@@ -102,6 +103,29 @@ def find(device: str, running: list[Node], desired: list[Node], syntax: Platform
     found += _svis(device, running, desired, syntax, rule.get("svi") or {}, numbers, marks)
     found += _vlan_names(device, running, desired, syntax, raw, numbers)
     return found
+
+
+def _native_in_the_way(have: Node, want: Node, desired: list[Node], syntax: PlatformSyntax, raw: dict[str, Any],
+                       native: str | None) -> list[str]:
+    """The running port's native-VLAN line when that VLAN is one the intents carry tagged on the port
+    (``takeover.native``): its frames would leave untagged, and the other end expects them tagged."""
+    if not native:
+        return []
+    pattern = re.compile(native)
+    found = [(c.text, int(m.group("vlan"))) for c in have.children if (m := pattern.search(c.text))]
+    if not found:
+        return []
+    carried: set[int] = set()
+    trunk = syntax.trunk
+    if trunk is not None:
+        allowed = [c.text for c in want.children if trunk.matches(c.text)]
+        carried = set(trunk.fold(allowed)) if allowed else set()
+    else:  # set style: the VLANs the port's member lines name, by the ids the intents give them
+        ids = {name: vid for vid, (name, _) in vlan_names(desired, raw).items()}
+        members = [c.text.split()[-1] for c in want.children if " vlan members " in f" {c.text}"]
+        trunked = any("interface-mode trunk" in c.text for c in (*want.children, *have.children))
+        carried = {ids[name] for name in members if name in ids} if trunked else set()
+    return [text for text, vlan in found if vlan in carried]
 
 
 def with_trunk_list(conflict: Conflict, running: list[Node], merged: list[Node], syntax: PlatformSyntax) -> Conflict:

@@ -197,3 +197,23 @@ def test_a_port_that_left_every_intent_loses_its_bindings_before_the_policy_goes
     commands = remediate.remediate("ios", running, after).commands
     assert commands == ("interface GigabitEthernet1/0/7", " no service-policy output INTENT-OUT-Gi7", " exit",
                         "no policy-map INTENT-OUT-Gi7")
+
+
+@pytest.mark.parametrize(("platform", "text", "tops"), [
+    ("ios", "hostname a\nbanner motd ^CAuthorised access only^C\nvlan 10\n name users\n",
+     ["hostname a", "banner motd ^CAuthorised access only^C", "vlan 10"]),
+    ("ios", "banner exec ^C\nvlan 20 is video\n switchport trunk allowed vlan 1-4094 (not a list)\n^C\nvlan 10\n",
+     ["banner exec ^C", "vlan 10"]),
+    ("nxos", "banner motd #Nexus lab#\nvlan 1,99\n", ["banner motd #Nexus lab#", "vlan 1,99"]),
+    ("eos", "banner login\nvlan 10\n   name cameras\nEOF\n!\nhostname a\n", ["banner login", "hostname a"]),
+])
+def test_a_banner_is_text_and_hier_config_reads_it_whole(platform: str, text: str, tops: list[str]) -> None:
+    """Banner lines are never config (a `vlan 10` there is no VLAN, a trunk line no list to fold), and a
+    one-line banner reaches hier_config in three lines, which its reader can end."""
+    syntax = platform_spec(platform).syntax
+    assert syntax is not None
+    nodes = cliconfig.parse(text, syntax)
+    assert [node.text for node in nodes if node.text] == tops
+    assert cliconfig.render(nodes, syntax) == text
+    tree = remediate.hconfig(platform, remediate.content(nodes, syntax))  # it raised "still in a banner"
+    assert len(tree.children) == len(tops) and tree.children[len(tops) - 1].text == tops[-1]
