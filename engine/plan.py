@@ -99,7 +99,7 @@ class Plan:
         return self.plan_hash or hashlib.sha256(self.to_json().encode()).hexdigest()
 
     def plan_file(self, site_file: str, configs: dict[str, DeviceConfig], site: Site | None = None,
-                  key: str | None = None) -> str:
+                  key: str | None = None) -> bytes:
         """What ``--out`` writes: the plan, what to apply, what each device was when planned, the content
         hash of every site file and inventory entry, and a hash over all of it (HMAC-signed with ``key``)."""
         document = self.as_dict()
@@ -136,7 +136,7 @@ def _canonical(document: dict[str, Any], floats: bool | None = None) -> bytes:
     return jsontext.compact(body, floats=floats)  # json.dumps(sort_keys, ",", ":", ensure_ascii), byte for byte
 
 
-def seal(document: dict[str, Any], key: str | None = None) -> str:
+def seal(document: dict[str, Any], key: str | None = None) -> bytes:
     """``document`` as a plan file: with ``plan_hash`` (SHA-256 of the canonical content) and, given a
     key, ``signature`` (HMAC-SHA256 of the same bytes)."""
     floats = jsontext.has_float(document)  # looked for once: the sealed text adds only strings
@@ -145,7 +145,7 @@ def seal(document: dict[str, Any], key: str | None = None) -> str:
               "plan_hash": hashlib.sha256(content).hexdigest()}
     if key:
         sealed["signature"] = "hmac-sha256:" + hmac.new(key.encode(), content, hashlib.sha256).hexdigest()
-    return jsontext.dumps(sealed, sort_keys=True, floats=floats) + "\n"
+    return jsontext.dumps_bytes(sealed, sort_keys=True, floats=floats) + b"\n"
 
 
 def site_hashes(site: Site) -> dict[str, str]:
@@ -308,11 +308,11 @@ def check_plan_site(path: Path, document: dict[str, Any], site: Site) -> None:
                           "planned (how they are reached); plan again")
 
 
-def write_plan_file(path: Path, text: str) -> None:
-    """Write a plan file atomically (temporary file in the same directory, fsync, rename): a reader
-    never sees half of one, and a failed write leaves any older file as it was."""
+def write_plan_file(path: Path, data: bytes) -> None:
+    """Write a plan file (``Plan.plan_file``) atomically (temporary file in the same directory, fsync,
+    rename): a reader never sees half of one, and a failed write leaves any older file as it was."""
     try:
-        write_atomic(path, text.encode())
+        write_atomic(path, data)
     except OSError as exc:
         raise IntentError(f"{path}: cannot write the plan file: {exc.strerror or exc}") from None
 

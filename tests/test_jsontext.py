@@ -41,6 +41,7 @@ def test_random_values(seed: int) -> None:
     value = random_value(random.Random(seed))
     for sort_keys in (False, True):
         assert jsontext.dumps(value, sort_keys=sort_keys) == json.dumps(value, indent=2, sort_keys=sort_keys)
+        assert jsontext.dumps_bytes(value, sort_keys=sort_keys) == json.dumps(value, indent=2, sort_keys=sort_keys).encode()
     assert jsontext.compact(value) == json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
