@@ -434,6 +434,7 @@ def keep_link_modes(site: Site, compilation: Compilation, texts: dict[str, str |
     ends that change are replaced in ``compilation``."""
     models = compilation.models
     modes: dict[str, dict[str, PortMode]] = {}  # device -> port -> the mode it keeps
+    read: dict[str, dict[str, PortMode]] = {}  # device -> port -> the mode its running config has
     for index, carried in compilation.vlans_per_link.items():
         if len(carried) != 1 or index >= len(site.links):
             continue
@@ -442,7 +443,11 @@ def keep_link_modes(site: Site, compilation: Compilation, texts: dict[str, str |
         ports = [_port(models[device], interface) for device, interface in ends]
         if not ports or any(port is None or port.mode is PortMode.ROUTED for port in ports):
             continue
-        running = {_running_mode(models[device].platform, texts.get(device), interface) for device, interface in ends}
+        running = set()
+        for device, interface in ends:
+            if device not in read:  # each device's running config parsed once, only if a link asks
+                read[device] = _running_modes(models[device].platform, texts.get(device))
+            running.add(read[device].get(interface))
         keep = PortMode.TRUNK if PortMode.TRUNK in running else PortMode.ACCESS if PortMode.ACCESS in running else None
         for (device, interface), port in zip(ends, ports, strict=True):
             if keep is not None and port is not None and port.mode is not keep:
@@ -458,26 +463,27 @@ def _port(model: DeviceModel, interface: str) -> Port | None:
     return next((port for port in model.ports if port.name == interface), None)
 
 
-def _running_mode(platform: str, text: str | None, interface: str) -> PortMode | None:
-    """The mode the running config ``text`` of a CLI device runs ``interface`` in: trunk, access, or
-    None (no such port, no mode on it, or a platform whose platform.yaml has no ``running_mode``)."""
+def _running_modes(platform: str, text: str | None) -> dict[str, PortMode]:
+    """Port -> the mode the running config ``text`` of a CLI device runs it in (trunk or access; a
+    port with no mode line is not listed), by the ``running_mode`` lines of its platform.yaml."""
     spec = platform_spec(platform)
     rules, port_rule = spec.raw.get("running_mode"), (spec.raw.get("takeover") or {}).get("port")
     if not text or spec.syntax is None or not rules or not port_rule:
-        return None
+        return {}
     section = re.compile(port_rule)
+    patterns = [(PortMode.TRUNK, re.compile(rules["trunk"])), (PortMode.ACCESS, re.compile(rules["access"]))]
     try:
         nodes = cliconfig.parse(text, spec.syntax)
     except ValueError:
-        return None  # reported where the device is planned
+        return {}  # reported where the device is planned
+    found: dict[str, PortMode] = {}
     for node in nodes:
         match = section.match(node.text) if node.text else None
-        if match and match.group("port") == interface:
-            for mode in (PortMode.TRUNK, PortMode.ACCESS):
-                if any(re.search(rules[mode.value], child.text) for child in node.children):
-                    return mode
-            return None
-    return None
+        if match:
+            mode = next((m for m, p in patterns if any(p.search(child.text) for child in node.children)), None)
+            if mode is not None:
+                found[match.group("port")] = mode
+    return found
 
 
 class TakeoverRefused(ValueError):

@@ -11,7 +11,9 @@ parametrised over its intents; every ``intent`` command through the package's fo
   has both; it is not run here). Their removals are validated and planned instead: the campus
   against its recorded running configs (examples/campus/running/), the kernel example against
   fresh devices. The campus's vendor devices would need more than this machine has too: the
-  emulated IOS switch has no QoS, and no NX-OS or Junos can run here.
+  emulated IOS switch has no QoS, and no NX-OS or Junos can run here. tests/test_removals.py takes
+  every site of examples/ (and the golden sites) through the whole cycle as the engine predicts
+  the devices: whole, without each intent, whole again, each re-planned to no change.
 """
 
 from __future__ import annotations
