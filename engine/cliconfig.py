@@ -359,11 +359,12 @@ def merge(running: list[Node], desired: list[Node], syntax: PlatformSyntax) -> l
     if syntax.references and dropped:
         result = _unreference(result, dropped, syntax)
     present = {node.text for node in result}
+    placed = _Placed(result, syntax)
     previous: str | None = None
     for node in desired:
         if node.text and node.text not in present:
             separators = [line for line in node.leading if line.strip() == syntax.comment]
-            _insert(result, Node(node.text, node.children, node.raw, separators), syntax, after=previous)
+            placed.insert(Node(node.text, node.children, node.raw, separators), after=previous)
         if node.text:
             previous = node.text
     return result
@@ -521,23 +522,33 @@ def _reindent(node: Node, indent: str) -> Node:
     return Node(node.text, node.children, indent + node.text, [])
 
 
-def _insert(result: list[Node], node: Node, syntax: PlatformSyntax, after: str | None = None) -> None:
-    """Place a new section after the section that precedes it in the desired config when that is of
-    the same kind, else after the last section of its kind (same first word), else at the end."""
-    kind = _kind(node.text, syntax)
-    if after is not None and _kind(after, syntax) == kind:
-        for index, existing in enumerate(result):
-            if existing.text == after:
-                result.insert(index + 1, node)
-                return
-    for index in range(len(result) - 1, -1, -1):
-        if result[index].text and _kind(result[index].text, syntax) == kind:
-            result.insert(index + 1, node)
-            return
-    if result and not result[-1].text:
-        result.insert(len(result) - 1, node)  # before the trailing "end"/comments
-    else:
-        result.append(node)
+class _Placed:
+    """The sections of a merge with each one's text and kind beside it, so placing a new section finds
+    where it goes by list searches, not a kind worked out again for every section at every insertion."""
+
+    def __init__(self, result: list[Node], syntax: PlatformSyntax) -> None:
+        self.result = result
+        self.syntax = syntax
+        self.texts = [node.text for node in result]
+        self.kinds: list[str | None] = [_kind(node.text, syntax) if node.text else None for node in result]
+
+    def insert(self, node: Node, after: str | None = None) -> None:
+        """Place a new section after the section that precedes it in the desired config when that is of
+        the same kind, else after the last section of its kind (same first word), else at the end."""
+        kind = _kind(node.text, self.syntax)
+        if after is not None and _kind(after, self.syntax) == kind and after in self.texts:
+            self._put(self.texts.index(after) + 1, node, kind)
+        elif kind in self.kinds:
+            self._put(len(self.kinds) - self.kinds[::-1].index(kind), node, kind)  # after the last of its kind
+        elif self.result and not self.result[-1].text:
+            self._put(len(self.result) - 1, node, kind)  # before the trailing "end"/comments
+        else:
+            self._put(len(self.result), node, kind)
+
+    def _put(self, index: int, node: Node, kind: str) -> None:
+        self.result.insert(index, node)
+        self.texts.insert(index, node.text)
+        self.kinds.insert(index, kind)
 
 
 def _kind(text: str, syntax: PlatformSyntax) -> str:

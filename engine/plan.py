@@ -388,8 +388,6 @@ def make_plan(site: Site, compilation: Compilation, running: RunningSource, regi
     for name in sorted(compilation.configs):
         config = compilation.configs[name]
         text = texts[name]
-        suffix = platform_spec(config.platform).running_file
-        where = str(Path(str(running.directory)) / f"{name}{suffix}")
         kernel = _kernel_of(text) if config.document is not None else None
         if kernel and name in compilation.models:
             # What the device's kernel has decides how some intents render (qos_share: DRR or HTB): the
@@ -399,9 +397,10 @@ def make_plan(site: Site, compilation: Compilation, running: RunningSource, regi
             devices[name] = _device_plan(config, text, masker, running.directory, site.devices[name].driver,
                                          compilation.notes.get(name, ()), _takeover_policy(site, compilation, name, vlans))
         except TakeoverRefused as exc:
+            where = _running_file(running, name, config.platform)
             problems += [(Location(where, line, 1), masker(message)) for line, message in exc.refusals]
         except ValueError as exc:
-            problems.append((Location(where, 1, 1), str(exc)))
+            problems.append((Location(_running_file(running, name, config.platform), 1, 1), str(exc)))
     if problems:
         raise ValidationError(problems)
     registry = registry or Registry()
@@ -484,6 +483,11 @@ def _running_modes(platform: str, text: str | None) -> dict[str, PortMode]:
             if mode is not None:
                 found[match.group("port")] = mode
     return found
+
+
+def _running_file(running: RunningSource, device: str, platform: str) -> str:
+    """Where a device's saved running state is, for a message about it (worked out only for one)."""
+    return str(Path(str(running.directory)) / f"{device}{platform_spec(platform).running_file}")
 
 
 class TakeoverRefused(ValueError):

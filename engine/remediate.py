@@ -357,16 +357,14 @@ def _plain_tree(platform: str, nodes: list[cliconfig.Node], syntax: cliconfig.Pl
         tree: list[Branch] = [(line, []) for line in lines]
     else:
         tree = []
+        lines = []
         for node in nodes:
             if not node.text and not node.children:
                 continue  # comments and separators only: nothing hier_config reads
-            branch = _plain_branch(node)
+            branch = _plain_branch(platform, node, (), lines)
             if branch is None or branch[0].startswith("banner "):
                 return None
             tree.append(branch)
-        if _ends_in_exit(platform, tree):
-            return None
-        lines = list(_plain_lines(tree, 0))
     if reader.substituted is not None and any(reader.substituted(line) for line in lines):
         return None
     if reader.preprocessor is not None:
@@ -383,36 +381,26 @@ def _plain_tree(platform: str, nodes: list[cliconfig.Node], syntax: cliconfig.Pl
     return tree
 
 
-def _plain_branch(node: cliconfig.Node) -> Branch | None:
-    """``node`` as hier_config would read it back from its lines, or None (see ``_plain_tree``)."""
+def _plain_branch(platform: str, node: cliconfig.Node, above: tuple[str, ...], lines: list[str]) -> Branch | None:
+    """``node`` as hier_config would read it back from its lines (each written to ``lines`` as the reader
+    sees it), or None (see ``_plain_tree``): a line not in folded form, two siblings of one text, a
+    section whose last line is its own exit line (hier_config drops that one on reading)."""
     text = node.text
     if not text or text != " ".join(text.split()):
         return None
+    lines.append(" " * len(above) + text)
+    if not node.children:
+        return text, []
+    lineage = (*above, text)
     children = []
     for child in node.children:
-        branch = _plain_branch(child)
+        branch = _plain_branch(platform, child, lineage, lines)
         if branch is None:
             return None
         children.append(branch)
-    if children and len({child for child, _ in children}) != len(children):
+    if len({child for child, _ in children}) != len(children) or children[-1][0] == _sectional_exit(platform, lineage):
         return None
     return text, children
-
-
-def _ends_in_exit(platform: str, tree: list[Branch], lineage: tuple[str, ...] = ()) -> bool:
-    """True when a section's last line is its own exit line, which hier_config drops on reading."""
-    for text, children in tree:
-        if children:
-            path = (*lineage, text)
-            if children[-1][0] == _sectional_exit(platform, path) or _ends_in_exit(platform, children, path):
-                return True
-    return False
-
-
-def _plain_lines(tree: list[Branch], depth: int) -> Iterator[str]:
-    for text, children in tree:
-        yield " " * depth + text
-        yield from _plain_lines(children, depth + 1)
 
 
 def _by_weight(platform: str, lineage: tuple[str, ...], branches: list[Branch]) -> list[Branch]:
@@ -453,11 +441,9 @@ def _exiting(platform: str) -> tuple[tuple[tuple[Predicate, ...], str | None], .
 def _undoes(text: str, present: set[str], syntax: cliconfig.PlatformSyntax) -> bool:
     """True when the undo line ``text`` names a top line of ``present`` the way ``_negated_match`` finds
     it first (an exact candidate): the undo of a fresh config is then never refused."""
-    if text in present:
-        return True
-    candidates = [("set " if prefix == "delete " else "") + text[len(prefix):]
-                  for prefix in ("no ", "delete ", "default ") if text.startswith(prefix)]
-    return any(candidate in present for candidate in (*candidates, f"{syntax.negate}{text}"))
+    return text in present or text.startswith("no ") and text[3:] in present or \
+        text.startswith("delete ") and f"set {text[7:]}" in present or \
+        text.startswith("default ") and text[8:] in present or f"{syntax.negate}{text}" in present
 
 
 def _negation(platform: str, text: str) -> str:

@@ -372,3 +372,51 @@ def test_the_objects_render_lists_are_the_documents() -> None:
                 assert config.objects is not None and list(config.objects) == linux.objects(config.document)
                 compared += 1
     assert compared >= 3
+
+
+def _insert_by_scanning(result: list[cliconfig.Node], node: cliconfig.Node, syntax: cliconfig.PlatformSyntax,
+                        after: str | None) -> None:
+    """How a merge placed a new section before its placement kept kinds beside the sections: scans."""
+    kind = cliconfig._kind(node.text, syntax)
+    if after is not None and cliconfig._kind(after, syntax) == kind:
+        for index, existing in enumerate(result):
+            if existing.text == after:
+                result.insert(index + 1, node)
+                return
+    for index in range(len(result) - 1, -1, -1):
+        if result[index].text and cliconfig._kind(result[index].text, syntax) == kind:
+            result.insert(index + 1, node)
+            return
+    if result and not result[-1].text:
+        result.insert(len(result) - 1, node)
+    else:
+        result.append(node)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_placing_new_sections_by_kind_lists_is_placing_them_by_scanning(seed: int) -> None:
+    import random
+
+    generator = random.Random(seed)
+    words = ["interface", "ip", "vlan", "set interfaces", "set vlans", "router", "class-map"]
+
+    def text() -> str:
+        return f"{generator.choice(words)} {generator.choice(['a', 'b', 'c', 'd'])} {generator.randrange(5)}"
+
+    for platform in ("ios", "junos"):
+        syntax = platform_spec(platform).syntax
+        assert syntax is not None
+
+        running = [cliconfig.Node(text()) for _ in range(generator.randrange(6))]
+        if generator.random() < 0.5:
+            running.append(cliconfig.Node("", leading=["end"]))
+        expected = list(running)
+        placed = cliconfig._Placed(list(running), syntax)
+        previous = None
+        for _ in range(generator.randrange(1, 12)):
+            node = cliconfig.Node(text())
+            after = previous if generator.random() < 0.8 else text()
+            _insert_by_scanning(expected, node, syntax, after)
+            placed.insert(node, after)
+            previous = node.text
+        assert [n.text for n in placed.result] == [n.text for n in expected]
