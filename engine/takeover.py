@@ -30,6 +30,7 @@ class Conflict:
     line: int = 1  # where the section is in the running config
     removals: frozenset[tuple[str, str]] = field(default=frozenset())  # (section, child) removed on takeover
     renames: tuple[tuple[str, str], ...] = ()  # Junos: VLAN names replaced in member lines (old, new)
+    clash: str | None = None  # what is in the way, when it is not the usual (a VLAN name another id has)
 
     def what(self) -> str:
         if self.port is not None:
@@ -42,6 +43,8 @@ class Conflict:
             "already exists under another name"
         if self.port is not None and self.vlan is not None:
             kind = f"(the gateway of VLAN {self.vlan}) {kind}"
+        if self.clash:
+            kind = self.clash
         return (f"{self.what()} {kind}: {'; '.join(self.lines)} "
                 f"(add takeover: true to intent {named} to replace it)")
 
@@ -264,6 +267,20 @@ def _vlan_names(device: str, running: list[Node], desired: list[Node], syntax: P
         else:
             found.append(Conflict(device, node.text, (f"{node.text} name {old} (wanted: {name})",), vlan=vid,
                                   line=numbers.get(node.text, 1)))
+    # The intent's name taken by another id (Junos `set vlans users vlan-id 11`: the plan renumbered it,
+    # moving every port of it; IOS refuses a second VLAN of one name).
+    wanted_ids = {name: vid for vid, (name, _) in vlan_names(desired, raw).items()}
+    for other, (name, node) in sorted(have.items()):
+        wanted_id = wanted_ids.get(name)
+        if wanted_id is None or wanted_id == other:
+            continue
+        named = [c for c in node.children if syntax.style == "set" or re.match(raw["vlan_names"]["name"], c.text)]
+        lines = tuple(c.raw or f"{node.text} {c.text}" for c in named) if syntax.style == "set" else tuple(
+            f"{node.text} {c.text}" for c in named)
+        found.append(Conflict(device, node.text, lines, vlan=wanted_id, line=numbers.get(
+            (named[0].raw or node.text) if syntax.style == "set" and named else node.text, 1),
+            removals=frozenset((node.text, c.text) for c in named),
+            clash=f"cannot take the name {name}: VLAN {other} has it"))
     return found
 
 
