@@ -63,6 +63,11 @@ class IsolateKind:
                 ctx.error((*where, "protocol"), str(exc))
                 ok = False
                 continue
+            if protocol == 0:  # IPv6 hop-by-hop, and "any protocol" to an ip rule or an IOS ACL: never an exception
+                ctx.error((*where, "protocol"), "protocol 0 cannot be an exception (to policy routing and some ACLs "
+                                                "it means every protocol): name the protocol, e.g. tcp, udp, icmp")
+                ok = False
+                continue
             ranges: list[tuple[int, int] | None] = [None]
             if "ports" in entry:
                 try:

@@ -189,6 +189,8 @@ def test_a_guarantee_leaves_less_to_share_and_classifies_first(lab: SiteDir) -> 
     ("isolate: {between: [{vlan: 10}, {vlan: 20}], allow: [{protocol: icmp, ports: 53}]}", "ports need a protocol with ports"),
     ("isolate: {between: [{vlan: 10}, {vlan: 20}], allow: [{protocol: bogus}]}", "unknown protocol 'bogus'"),
     ("isolate: {between: [{vlan: 10}, {vlan: 20}], allow: [{ports: 53}]}", "missing required key 'protocol'"),
+    # an ip rule without ipproto (0 is falsy) would have let every protocol through the prohibit form
+    ("isolate: {between: [{vlan: 10}, {vlan: 20}], allow: [{protocol: 0}]}", "protocol 0 cannot be an exception"),
     ("qos_share: {weights: [{vlan: 10, weight: 3}, {vlan: 10, weight: 1}]}", "VLAN 10 is listed twice"),
     ("qos_share: {weights: [{vlan: 10, weight: 0}, {vlan: 20, weight: 1}]}", "weights.0.weight: 0 is out of range (minimum 1)"),
     ("qos_share: {weights: [{vlan: 10, weight: 101}, {vlan: 20, weight: 1}]}", "weights.0.weight: 101 is out of range (maximum 100)"),
