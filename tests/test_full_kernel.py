@@ -70,10 +70,13 @@ def test_trunks_and_fq_codel_on_a_full_kernel_apply_and_verify(report: dict[str,
     verify = json.loads(steps["verify"]["output"])  # stdout alone: the whole of it is the JSON document
     for device in ("core1", "acc1", "acc2"):  # the progress lines were there, on stderr
         assert f"read {device}: read" in steps["verify"]["stderr"], steps["verify"]["stderr"]
-    assert verify["ok"] is True and any("software emulation" in note for note in verify["notes"])
     intents = {intent["name"]: intent for intent in verify["intents"]}
     video, cap = intents["video-10-20"], intents["cap-guest"]
     print("\n  " + "\n  ".join(d["detail"] for d in video["directions"] + cap["directions"]))
+    failed = [f"{i['name']}: {i['detail']}" for i in verify["intents"] if not i["ok"]]
+    # the leaves' own counters (fq_codel drops) are not in the HTB class counters verify reports
+    assert verify["ok"] is True, "\n".join(failed) + f"\nqdiscs of the uplinks after verify:\n{report.get('shaped_qdiscs')}"
+    assert any("software emulation" in note for note in verify["notes"])
     assert video["measured_bps"] >= 0.8 * 6_000_000 and cap["measured_bps"] <= 1.2 * 4_000_000  # the stated 20%
     assert all("(-20%)" in d["detail"] for d in video["directions"])  # the report states the tolerance it used
     assert report["left_over_namespaces"].strip() == ""

@@ -31,6 +31,7 @@ from engine.cli import main  # noqa: E402
 TRUNKS = "examples/kernel/site.yaml"
 SEGMENTS = "examples/kernel/segments.yaml"
 GUEST_HOST, USERS_ADDRESS = "h-acc1-eth4", "10.10.0.2"  # VLAN 30's lab host; VLAN 10's host (engine.labspec)
+SHAPED = (("k-core1", "eth1"), ("k-core1", "eth2"), ("k-acc1", "eth0"), ("k-acc2", "eth0"))  # the uplinks' egresses
 
 
 def sh(*command: str) -> str:
@@ -83,6 +84,10 @@ def run() -> dict:
     slow = ("--device-timeout", "900", "--safety-timeout", "1800")
     step("apply", "apply", TRUNKS, "--yes", *slow)
     step("verify", "verify", TRUNKS, "--format", "json", "--seconds", "5", "--tolerance", "20")
+    # what each shaped egress's qdiscs counted (a leaf's own drops, e.g. fq_codel's, are not in the HTB
+    # class counters verify reports): read when a guarantee falls short
+    checks["shaped_qdiscs"] = "".join(f"--- {ns} {dev}\n" + sh("ip", "netns", "exec", ns, "tc", "-s", "qdisc", "show", "dev", dev)
+                                      for ns, dev in SHAPED)
     checks["core1_qdiscs"] = sh("ip", "netns", "exec", "k-core1", "tc", "qdisc", "show", "dev", "eth1")
     checks["core1_vlans"] = sh("ip", "netns", "exec", "k-core1", "ip", "-d", "-o", "link", "show", "type", "vlan")
     checks["acc1_vlans"] = sh("ip", "netns", "exec", "k-acc1", "ip", "-d", "-o", "link", "show", "type", "vlan")
