@@ -107,6 +107,7 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         auto_reload=False,  # package data, never edited under a running plan: no stat() per device
         bytecode_cache=_compiled_templates(),
+        extensions=["jinja2.ext.loopcontrols"],  # {% break %}: a search over candidates ends at the first
     )
     env.filters.update(
         kbps=lambda bps: bps // 1000,
