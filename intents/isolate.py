@@ -131,10 +131,17 @@ class IsolateKind:
                 icmp_allowed = any(a.protocol == 1 for a in intent.allow)
                 tcp_open = any(a.protocol == 6 and (a.ports is None or a.ports[0] <= CLOSED_PROBE_PORT <= a.ports[1])
                                for a in intent.allow)
+                udp_open = any(a.protocol == 17 and (a.ports is None or a.ports[0] <= CLOSED_PROBE_PORT <= a.ports[1])
+                               for a in intent.allow)
                 if not icmp_allowed:
                     probes.append(Probe(intent.name, self.key, direction, src, dst, "icmp", 0, False))
                 if not tcp_open:
                     probes.append(Probe(intent.name, self.key, direction, src, dst, "tcp", CLOSED_PROBE_PORT, False))
+                if icmp_allowed and tcp_open:
+                    # ICMP and TCP are exceptions: what is cut is proved over UDP, or not at all (said so)
+                    probes.append(Probe(intent.name, self.key, direction, src, dst, "udp", CLOSED_PROBE_PORT, False,
+                                        skipped="" if not udp_open else
+                                        "ICMP, TCP and UDP are all exceptions: no probe can show what is cut"))
                 for allowed in intent.allow:
                     protocol = PROBED.get(allowed.protocol)
                     port = allowed.ports[0] if allowed.ports else (GUARANTEED_PORT if protocol in ("tcp", "udp") else 0)

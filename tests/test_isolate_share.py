@@ -614,3 +614,27 @@ def test_an_operators_inbound_filter_where_isolate_binds_its_own_is_refused(plat
                         env={"GOLDEN_PASSWORD": "x"})
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stdout + result.stderr
     assert binding.strip() in result.stderr and "add takeover: true to intent" in result.stderr, result.stderr
+
+
+def test_verify_proves_a_cut_even_when_icmp_and_tcp_are_exceptions(lab: SiteDir) -> None:
+    """An isolation that lets ICMP and every TCP port through is still proved to cut something (UDP); one
+    that lets ICMP, TCP and UDP through cannot be, and the verify step says so instead of passing."""
+    from engine.checks import Host, LabView, Probe
+    from engine.network import Network
+    from intents.isolate import KIND as ISOLATE
+
+    def cut_probes(allow: str) -> list[Probe]:
+        lab.write("site.yaml", VLANS + f"  - name: apart\n    isolate: {{between: [{{vlan: 10}}, {{vlan: 30}}], allow: {allow}}}\n")
+        site = load_site(lab.site)
+        hosts = (Host("h-acc1-eth3", "acc1", "eth3", "10.10.0.2/24", "10.10.0.1", 10),
+                 Host("h-core1-eth3", "core1", "eth3", "10.30.0.2/24", "10.30.0.1", 30))
+        view = LabView(site, compile_site(site), hosts, Network(site))
+        steps = ISOLATE.verify([i for i in site.intents if i.name == "apart"], view)
+        return [s for s in steps if isinstance(s, Probe) and not s.expect]
+
+    cut = cut_probes("[{protocol: icmp}, {protocol: tcp}]")
+    assert [(p.direction, p.what, p.skipped) for p in cut] == [
+        ("VLAN 10 -> VLAN 30", "udp 5999", ""), ("VLAN 30 -> VLAN 10", "udp 5999", "")]
+    cut = cut_probes("[{protocol: icmp}, {protocol: tcp}, {protocol: udp}]")
+    assert len(cut) == 2 and all("no probe can show what is cut" in p.skipped for p in cut)
+    assert [p.what for p in cut_probes("[{protocol: udp, ports: 53}]")] == ["icmp", "tcp 5999"] * 2
