@@ -67,21 +67,22 @@ def has_nftables() -> bool:
 
 
 @pytest.fixture(params=["nftables", "prohibit"])
-def isolated(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Lab, str]]:
+def isolated(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Lab, str]]:
     if request.param == "nftables" and not has_nftables():
         pytest.skip("this machine has no nft tool or its kernel no nf_tables (make test installs nftables)")
     if request.param == "prohibit":
+        from drivers.linux import transport
+
         bin_dir = tmp_path / "no-nf-tables"
         bin_dir.mkdir()
         (bin_dir / "nft").write_text(NO_NF_TABLES)
         (bin_dir / "nft").chmod(0o755)
-        os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"  # the intent processes inherit it
-    try:
-        with running_lab(tmp_path, SITE, apply=True) as lab:
-            yield lab, request.param
-    finally:
-        if request.param == "prohibit":
-            os.environ["PATH"] = os.environ["PATH"].split(os.pathsep, 1)[1]
+        monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")  # the intent processes inherit it
+        # this process probes its kernel once (lab.dump reads through the driver): what it finds under the
+        # failing nft must not stay behind for the worker's later tests, which would see no nf_tables
+        monkeypatch.setattr(transport, "_features", {})
+    with running_lab(tmp_path, SITE, apply=True) as lab:
+        yield lab, request.param
 
 
 def assert_cut_by_its_form(lab: Lab, form: str) -> None:
