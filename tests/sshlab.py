@@ -64,14 +64,15 @@ class RemoteHost:
         ]))
         self.process = subprocess.Popen([*ns, SSHD, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + 60  # it listens in well under a second, on a loaded machine in seconds
+        while time.monotonic() < deadline and self.process.poll() is None:
             try:
                 with socket.create_connection((self.address, 22), timeout=0.5):
                     return
             except OSError:
                 time.sleep(0.1)
-        raise RuntimeError("sshd did not start")
+        self.stop()
+        raise RuntimeError(f"sshd did not start (exit status {self.process.returncode})")
 
     def known_hosts_line(self) -> str:
         key_type, key = (self.root / "ssh_host_ed25519_key.pub").read_text().split()[:2]
