@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -109,7 +110,10 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         yield
         return
     directory = _lock_directory(item)
+    waiting = time.monotonic()
     with _lock(directory, alone=True) if directory is not None else contextlib.nullcontext(), _machine_lock():
+        # the wait is part of the call's duration (--durations): said apart, as a property (--junitxml)
+        item.user_properties.append(("lock_wait_seconds", round(time.monotonic() - waiting, 1)))
         yield
 
 

@@ -157,7 +157,7 @@ def test_a_device_over_its_budget_fails_and_does_not_hold_the_rest() -> None:
 
     start = time.monotonic()
     outcome = bounded(["hangs", "raises", "fine"], work, 3, 0.5, report=lambda name, _: heard.append(name))
-    assert time.monotonic() - start < 2
+    assert time.monotonic() - start < 15  # the 0.5 s budget, not the 30 s hang (half: room for a loaded machine)
     assert isinstance(outcome["hangs"], DeviceTimeout) and "within its budget of 0.5s" in str(outcome["hangs"])
     assert isinstance(outcome["raises"], KeyError) and outcome["fine"] is None
     assert sorted(heard) == ["hangs", "raises"]

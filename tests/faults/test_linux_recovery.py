@@ -195,9 +195,11 @@ intents:
         lab.intent("lab", "up")
         before = {device: lab.dump(device) for device in ("core1", "acc1")}
         start = time.monotonic()
-        result = lab.intent("apply", "--yes", "--device-timeout", "3", "--accept-new-host-keys", check=1)
+        # a connection of its own would wait 60 s for the banner: the 3 s budget, not that, ends the device
+        result = lab.intent("apply", "--yes", "--device-timeout", "3", "--connect-timeout", "60",
+                            "--accept-new-host-keys", check=1)
         elapsed = time.monotonic() - start
-        assert elapsed < 3 + 6, elapsed  # the budget, plus starting Python and reading the other two
+        assert elapsed < 30, elapsed  # the budget, starting Python and reading the other two: half the 60 s
         assert "edge" in result.stderr and ("within its budget of 3s" in result.stderr or
                                             "cannot reach 127.0.0.1" in result.stderr), result.stderr
         assert {device: lab.dump(device) for device in before} == before
@@ -238,7 +240,7 @@ def test_an_ssh_command_that_never_ends_fails_at_its_deadline(tmp_path: Path) ->
             start = time.monotonic()
             with pytest.raises(CommandTimeout, match="edge: no answer to a command within 1s"):
                 run(client, "sleep 30", timeout=1, device="edge")
-            assert time.monotonic() - start < 3
+            assert time.monotonic() - start < 15  # the 1 s deadline, not the 30 s command (half: room for load)
         finally:
             client.close()
     finally:
