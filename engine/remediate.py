@@ -639,7 +639,23 @@ def apply_commands(platform: str, running: str, commands: Iterable[str]) -> Any:
     base = hconfig(platform, content(cliconfig.parse(running, syntax), syntax))
     # The commands are read as typed, without the substitutions meant for a device's printout (IOS'
     # `^ no ip address` one would turn `no ip address 10.20.0.1 255.255.255.0` into `10.20.0.1 ...`).
-    return base.future(get_hconfig(_without_line_subs(platform)[0], "\n".join(commands) + "\n"))
+    typed = get_hconfig(_without_line_subs(platform)[0], "\n".join(commands) + "\n")
+    _drop_negated(base, typed, syntax.negate)
+    return base.future(typed)
+
+
+def _drop_negated(base: Any, typed: Any, negate: str) -> None:
+    """``no ip routing`` in ``base`` where the commands say ``ip routing``: the device then shows the
+    command (hier_config's future dropped both lines, as if each negated the other)."""
+    for command in typed.children:
+        if command.text.startswith(negate):
+            continue
+        negated = base.get_child(equals=negate + command.text)
+        if negated is not None:
+            negated.delete()
+        existing = base.get_child(equals=command.text)
+        if existing is not None and command.children:
+            _drop_negated(existing, command, negate)
 
 
 def _walk(node: Any) -> Iterator[Any]:
