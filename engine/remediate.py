@@ -646,16 +646,15 @@ def apply_commands(platform: str, running: str, commands: Iterable[str]) -> Any:
 
 def _drop_negated(base: Any, typed: Any, negate: str) -> None:
     """``no ip routing`` in ``base`` where the commands say ``ip routing``: the device then shows the
-    command (hier_config's future dropped both lines, as if each negated the other)."""
+    command (hier_config's future dropped both lines, as if each negated the other). Top lines only:
+    inside a section the negated form may be a default the device does not print (NX-OS SVIs are
+    shut unless they say ``no shutdown``), which hier_config's future models."""
     for command in typed.children:
-        if command.text.startswith(negate):
+        if command.text.startswith(negate) or command.children:
             continue
         negated = base.get_child(equals=negate + command.text)
         if negated is not None:
             negated.delete()
-        existing = base.get_child(equals=command.text)
-        if existing is not None and command.children:
-            _drop_negated(existing, command, negate)
 
 
 def _walk(node: Any) -> Iterator[Any]:
