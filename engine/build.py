@@ -157,7 +157,10 @@ class DeviceBuilder:
     shares: dict[str, tuple[int, dict[int, tuple[str, int, set[int]]]]] = field(default_factory=dict)
 
     def port(self, name: str) -> _PortDraft:
-        return self.ports.setdefault(name, _PortDraft())
+        draft = self.ports.get(name)
+        if draft is None:
+            draft = self.ports[name] = _PortDraft()
+        return draft
 
 
 class Build:

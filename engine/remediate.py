@@ -352,7 +352,7 @@ def _plain_tree(platform: str, nodes: list[cliconfig.Node], syntax: cliconfig.Pl
     exit line; then what the post-load callbacks make of it, where that is known. None otherwise."""
     if syntax.style == "set":
         lines = [line for node in nodes for line in node.lines(0, "set", trivia=False)]
-        if not all(line and line == " ".join(line.split()) for line in lines):
+        if not all(_folded(line) for line in lines):
             return None
         tree: list[Branch] = [(line, []) for line in lines]
     else:
@@ -381,12 +381,21 @@ def _plain_tree(platform: str, nodes: list[cliconfig.Node], syntax: cliconfig.Pl
     return tree
 
 
+def _folded(text: str) -> bool:
+    """True when ``text`` is non-empty and already what hier_config's reader folds a line to
+    (``" ".join(text.split())``): printable (so no whitespace but the ASCII space), no space at either
+    end or beside another, decided without splitting; anything else is split and compared."""
+    if text and text.isprintable() and "  " not in text and text[0] != " " and text[-1] != " ":
+        return True
+    return bool(text) and text == " ".join(text.split())
+
+
 def _plain_branch(platform: str, node: cliconfig.Node, above: tuple[str, ...], lines: list[str]) -> Branch | None:
     """``node`` as hier_config would read it back from its lines (each written to ``lines`` as the reader
     sees it), or None (see ``_plain_tree``): a line not in folded form, two siblings of one text, a
     section whose last line is its own exit line (hier_config drops that one on reading)."""
     text = node.text
-    if not text or text != " ".join(text.split()):
+    if not _folded(text):
         return None
     lines.append(" " * len(above) + text)
     if not node.children:

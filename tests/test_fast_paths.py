@@ -420,3 +420,9 @@ def test_placing_new_sections_by_kind_lists_is_placing_them_by_scanning(seed: in
             placed.insert(node, after)
             previous = node.text
         assert [n.text for n in placed.result] == [n.text for n in expected]
+
+
+@pytest.mark.parametrize("text", ["interface Ethernet1", "a  b", " a", "a ", "a\tb", "a\u00a0b", "a\u2028b", "", " ",
+                                  "caf\u00e9 x", "a\x85b", "x\u3000y", "description intent:site:v2"])
+def test_folded_is_what_the_reader_folds_a_line_to(text: str) -> None:
+    assert remediate._folded(text) == (bool(text) and text == " ".join(text.split()))
