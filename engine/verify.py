@@ -27,6 +27,7 @@ from engine.units import format_bps
 from intents.registry import Registry
 
 TOLERANCE = 0.10
+EMULATED_ATTEMPTS = 3  # measurements of a guarantee, at most, under software emulation (measure_and_judge)
 COUNTERS = ("bytes", "packets", "drops", "overlimits")
 
 
@@ -126,7 +127,8 @@ def verify_site(site: Site, compilation: Compilation, state: StateDir, connectio
     for intent, kind in dict.fromkeys((probe.intent, probe.kind) for probe in probes):
         mine = [probe for probe in probes if probe.intent == intent]
         results.append(judge_isolation(intent, kind, mine, [None if p.skipped else traffic.probe(p) for p in mine]))
-    results += summarise([judge(step, None if step.skipped else traffic.measure(step, seconds), tolerance)
+    attempts = EMULATED_ATTEMPTS if traffic.emulated() else 1
+    results += summarise([measure_and_judge(step, traffic, seconds, tolerance, attempts)
                           for step in steps if isinstance(step, Check)])
     after = class_counters(site, compilation, state, connection, phases)
     order = {intent.name: index for index, intent in enumerate(site.intents)}
@@ -135,6 +137,8 @@ def verify_site(site: Site, compilation: Compilation, state: StateDir, connectio
     if traffic.emulated():
         notes.append("measured under software emulation (qemu): link bandwidths in this site are scaled down so "
                      "that the measurement is sound")
+        notes.append(f"under software emulation a guarantee measured short is measured again, at most "
+                     f"{EMULATED_ATTEMPTS} times in all; its detail lists every attempt")
     return VerifyReport(site.name, all(r.ok for r in results) and not drift, results,
                         counter_deltas(compilation, before, after), drift, notes)
 
@@ -185,6 +189,27 @@ def counter_deltas(compilation: Compilation, before: dict[CounterKey, dict[str, 
         rows.append({"device": key[0], "interface": key[1], "class": key[2], "intent": label,
                      **{name: now[name] - old.get(name, 0) for name in COUNTERS}})
     return rows
+
+
+def measure_and_judge(check: Check, traffic: Traffic, seconds: int, tolerance: float = TOLERANCE,
+                      attempts: int = 1) -> Outcome:
+    """Measure one check and judge it. A guarantee measured short is measured again, up to ``attempts`` in
+    all (verify gives 3 under software emulation, where a busy host stalls the guest's packet scheduling
+    for milliseconds at a time: fq_codel reads that as a standing queue and drops the guaranteed TCP flow;
+    measured here on a busy machine, a 6 Mbit/s class got 4.3 to 5.8 Mbit/s from one measurement to the
+    next). The detail names every attempt, so a pass after a shortfall reads as one, and a failure shows
+    them all."""
+    if check.skipped:
+        return judge(check, None, tolerance)
+    tries = [judge(check, traffic.measure(check, seconds), tolerance)]
+    retried = not check.at_most and check.ratio is None  # a floor: a stall only ever takes rate away
+    while retried and not tries[-1].ok and len(tries) < attempts:
+        tries.append(judge(check, traffic.measure(check, seconds), tolerance))
+    outcome = tries[-1]
+    if len(tries) > 1:
+        shown = ", ".join(format_bps(t.measured_bps or 0) for t in tries)
+        outcome.detail += f" (measured {len(tries)} times under software emulation, at most {attempts}: {shown})"
+    return outcome
 
 
 def judge(check: Check, measured: dict[str, int] | None, tolerance: float = TOLERANCE) -> Outcome:
