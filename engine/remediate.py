@@ -307,6 +307,7 @@ def _top_children(tree: list[Branch], prefix: str, child_prefix: str | tuple[str
 
 _VLAN_LIST = re.compile(r"^vlan \d[\d,\-]*$")
 
+
 def _numbered_acls(tree: list[Branch]) -> list[Branch] | None:
     """hier_config's ``_add_acl_sequence_numbers`` (IOS): the permit and deny lines of each ``ip access-list``
     numbered 10, 20, ... in order. None where two lines of one list would then have one text."""

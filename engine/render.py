@@ -186,18 +186,31 @@ def _values(model: object) -> dict[str, set[str]]:
     stack: list[tuple[object, str]] = [(model, "word")]
     while stack:
         value, role = stack.pop()
-        if isinstance(value, str):
-            found.setdefault(role, set()).add(value)
-        elif isinstance(value, (tuple, list)):
-            stack.extend((item, role) for item in value)
-        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-            for name, field_role in _fields(type(value)):
-                item = getattr(value, name)
-                if type(item) is str:  # most fields: no round through the stack
-                    found.setdefault(field_role, set()).add(item)
-                elif item is not None:
-                    stack.append((item, field_role))
+        fields = _FIELDS.get(type(value))
+        if fields is None:
+            if isinstance(value, str):
+                found.setdefault(role, set()).add(value)
+                continue
+            if isinstance(value, (tuple, list)):
+                for item in value:
+                    if type(item) is str:
+                        found.setdefault(role, set()).add(item)
+                    else:
+                        stack.append((item, role))
+                continue
+            if not dataclasses.is_dataclass(value) or isinstance(value, type):
+                continue
+            fields = _FIELDS[type(value)] = _fields(type(value))
+        for name, field_role in fields:
+            item = getattr(value, name)
+            if type(item) is str:  # most fields: no round through the stack
+                found.setdefault(field_role, set()).add(item)
+            elif item is not None:
+                stack.append((item, field_role))
     return found
+
+
+_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {}  # dataclass -> its string-bearing fields (``_fields``)
 
 
 @lru_cache(maxsize=1 << 16)
