@@ -31,11 +31,12 @@ class Conflict:
     removals: frozenset[tuple[str, str]] = field(default=frozenset())  # (section, child) removed on takeover
     renames: tuple[tuple[str, str], ...] = ()  # Junos: VLAN names replaced in member lines (old, new)
     clash: str | None = None  # what is in the way, when it is not the usual (a VLAN name another id has)
+    effect: str | None = None  # what a takeover that removes nothing does to it (the note)
 
     def what(self) -> str:
         if self.port is not None:
             return f"{self.device} {self.port}"
-        return f"{self.device} VLAN {self.vlan}"
+        return f"{self.device} VLAN {self.vlan}" if self.vlan is not None else self.device
 
     def refusal(self, intents: list[str]) -> str:
         named = ", ".join(repr(i) for i in intents) or "the VLAN intent"
@@ -49,6 +50,8 @@ class Conflict:
                 f"(add takeover: true to intent {named} to replace it)")
 
     def note(self) -> str:
+        if self.effect:
+            return f"takeover of {self.what()} ({self.section}): {self.effect}"
         removed = [line for line in self.lines if "(inherited from " not in line]
         # A group's line is never removed: a takeover that gets this far sets the intent's value locally.
         overridden = [line for line in self.lines if line not in removed]
@@ -104,6 +107,7 @@ def find(device: str, running: list[Node], desired: list[Node], syntax: Platform
                                       line=numbers.get(first.strip(), 1),
                                       removals=frozenset((want.text, c) for c in lines)))
     found += _svis(device, running, desired, syntax, rule.get("svi") or {}, numbers, marks)
+    found += _routing(device, running, desired, rule.get("routing") or {}, numbers)
     found += _vlan_names(device, running, desired, syntax, raw, numbers)
     return found
 
@@ -143,6 +147,26 @@ def with_trunk_list(conflict: Conflict, running: list[Node], merged: list[Node],
         return conflict
     dropped = tuple(child.text for child in before.children if trunk.matches(child.text))
     return replace(conflict, lines=conflict.lines + dropped) if dropped else conflict
+
+
+def _routing(device: str, running: list[Node], desired: list[Node], rule: dict[str, Any], numbers: dict[str, int]
+             ) -> list[Conflict]:
+    """Routing the intents turn on (``takeover.routing.routes``, IOS' ``ip routing``) where the device does not
+    route yet and reaches its management network through a line routing makes it ignore (``ignored``:
+    ``ip default-gateway``), with no route instead (``unless``): the plan would cut the device off."""
+    if not rule:
+        return []
+    on, ignored = re.compile(rule["routes"]), re.compile(rule["ignored"])
+    unless = re.compile(rule["unless"]) if rule.get("unless") else None
+    tops = [node.text for node in running if node.text]
+    if not any(on.search(node.text) for node in desired if node.text) or any(map(on.search, tops)) or (
+            unless is not None and any(map(unless.search, tops))):
+        return []
+    return [Conflict(device, text, (text,), line=numbers.get(text, 1),
+                     clash="turns routing on (ip routing), and a routing device ignores",
+                     effect=f"keeps {text}, which the device ignores once routing is on: give its management "
+                            "traffic a route (a static default route) before applying")
+            for text in tops if ignored.search(text)]
 
 
 def _rules(lines: list[Any]) -> list[tuple[re.Pattern[str], re.Pattern[str] | None]]:
