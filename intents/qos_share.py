@@ -6,7 +6,8 @@ may reach, isolated pairs left out) gets one share class per listed VLAN there: 
 where the kernel has ``drr``, else HTB classes with rates in proportion and ``ceil`` = the link
 (probed at plan time, the plan says which); IOS ``bandwidth remaining ratio``, NX-OS ``bandwidth
 remaining percent``, EOS queue ``bandwidth percent``, Junos scheduler ``transmit-rate percent``.
-Traffic of VLANs that are not listed shares as if it had weight 1.
+Traffic of VLANs that are not listed shares as if it had weight 1 (on the Linux HTB fallback it keeps
+8 kbit/s and what the listed VLANs leave: README "qos_share").
 """
 
 from __future__ import annotations
