@@ -290,11 +290,12 @@ def render(model: DeviceModel, kernel: dict[str, Any] | None = None) -> DeviceCo
             )
     document = linux.desired_state(model, kernel) if spec.syntax is None else None
     objects = tuple(linux.objects(document, ordered=True)) if document is not None else None
+    transit, transit_ports = transit_isolations(model)
     try:
         text = environment().get_template(f"{model.platform}/{spec.template}").render(
             device=model, document=document, objects=list(objects) if objects else [],
             guarantees=guarantees(model), shares=shares(model), isolations=isolations(model),
-            transit=transit_isolations(model)[0], transit_ports=transit_isolations(model)[1],
+            transit=transit, transit_ports=transit_ports,
         )
     except jinja2.TemplateError as exc:
         raise RenderError(f"{model.name}: template {model.platform}/{spec.template} failed: {exc}") from exc

@@ -314,7 +314,7 @@ def shared_vlan_ids(device: str, running: list[Node], desired: list[Node], raw: 
     list (Junos ``set vlans legacy vlan-id-list 5-20``): a second VLAN of that id fails the commit, and
     the plan never splits somebody else's list (``vlan_names.id_list`` of platform.yaml)."""
     rule = raw.get("vlan_names") or {}
-    if not rule.get("id_list") or "vlan-id-list" not in running_text:
+    if not rule.get("id_list"):
         return []
     section, id_list = re.compile(rule["section"]), re.compile(rule["id_list"])
     lists = [(node, child) for node in running if node.text and section.match(node.text)
