@@ -113,6 +113,9 @@ class PlatformSyntax:
     # Child lines the device accepts but never shows (IOS and EOS print `shutdown`, never `no shutdown`):
     # sent when the engine creates a section, never wanted again in one the device already has.
     unprinted: tuple[re.Pattern[str], ...] = ()
+    # Sections (a pattern per level, top first) whose child lines may repeat (IOS: a BGP address family):
+    # read as printed, where any other section's repeated line is read once.
+    repeatable: tuple[tuple[re.Pattern[str], ...], ...] = ()
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> PlatformSyntax:
@@ -130,7 +133,13 @@ class PlatformSyntax:
             trunk=TrunkSyntax(raw["trunk"]["allowed"], re.compile(raw["trunk"]["mode"])) if raw.get("trunk") else None,
             unprinted=tuple(re.compile(p) for p in raw.get("unprinted", [])),
             references=tuple((re.compile(r["section"]), r["line"]) for r in raw.get("references", [])),
+            repeatable=tuple(tuple(re.compile(p) for p in lineage) for lineage in raw.get("repeatable", [])),
         )
+
+    def may_repeat(self, lineage: tuple[str, ...]) -> bool:
+        """True when the children of the section at ``lineage`` may repeat (``repeatable``)."""
+        return any(len(rule) == len(lineage) and all(p.search(text) for p, text in zip(rule, lineage, strict=True))
+                   for rule in self.repeatable)
 
     def shared_children(self, text: str) -> tuple[re.Pattern[str], ...] | None:
         for pattern, children in self.shared:
@@ -191,14 +200,28 @@ class Node:
         )
 
 
-def parse(text: str, syntax: PlatformSyntax) -> list[Node]:
+class ConfigLineError(ValueError):
+    """A running config the engine cannot read as its device would, at ``line`` (1-based) of its text."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def parse(text: str, syntax: PlatformSyntax, repeats: list[str] | None = None) -> list[Node]:
     """Top-level nodes of a configuration. Comment, separator and blank lines (and ``end``) are kept
-    as leading trivia of the next node, or in a final text-less node."""
+    as leading trivia of the next node, or in a final text-less node.
+
+    A section or line the text holds twice at one level is read once, as the device reads it
+    (``_merge_repeats``); ``repeats`` gets a description of each (for the plan's notes). Raises
+    ConfigLineError where the two disagree about a setting the engine owns."""
     if syntax.style == "set":
-        return _parse_set(junos.to_set(text) if junos.is_brace_form(text) else text, syntax)
+        brace = junos.is_brace_form(text)
+        return _parse_set(junos.to_set(text) if brace else text, syntax, repeats, numbered=not brace)
     roots: list[Node] = []
     stack: list[tuple[int, Node]] = []
     pending: list[str] = []
+    banners: set[int] = set()  # id() of every banner node: its children are text, never merged
     banner: tuple[Node, str] | None = None  # the banner being read and the delimiter that ends it
     for raw in text.splitlines():
         line = raw.rstrip()
@@ -213,6 +236,7 @@ def parse(text: str, syntax: PlatformSyntax) -> list[Node]:
             node = Node(stripped, raw=line, leading=pending)
             pending, stack = [], []
             roots.append(node)
+            banners.add(id(node))
             if not _one_line(stripped, delimiter):
                 banner = (node, delimiter)
             continue
@@ -231,10 +255,131 @@ def parse(text: str, syntax: PlatformSyntax) -> list[Node]:
         stack.append((indent, node))
     if pending:
         roots.append(Node("", leading=pending))
+    if _repeated(roots, banners, _spaced(text)):
+        roots = _merge_repeats(roots, syntax, banners, _line_numbers(roots), repeats)
     if syntax.trunk is not None:
         for root in roots:
             _fold_trunk(root, syntax.trunk)
     return roots
+
+
+def _key(text: str) -> str:
+    """A line as the device (and hier_config's reader) tells lines apart: inner whitespace folded."""
+    return " ".join(text.split())
+
+
+def _spaced(text: str) -> bool:
+    """True when lines of ``text`` may have whitespace inside them that ``_key`` folds (two spaces, a
+    tab; deep indentation and trailing spaces count too): most configs have none, and then a line's
+    text is its key. (Other Unicode spaces are not looked for: hier_config's reader would fold them,
+    and ``remediate.hconfig`` says which two lines it made one.)"""
+    return "\t" in text or "  " in text.replace("\n  ", "\n")
+
+
+def _repeated(nodes: list[Node], banners: set[int], spaced: bool) -> bool:
+    """True when some level of ``nodes`` holds two lines of one text (a banner's text aside; ``spaced``:
+    the text has lines with whitespace ``_key`` folds)."""
+    levels = [nodes]
+    while levels:
+        level = levels.pop()
+        if len(level) > 1 and len({_key(node.text) for node in level} if spaced else
+                                  {node.text for node in level}) != len(level):
+            return True
+        if banners:
+            levels.extend(node.children for node in level if node.children and id(node) not in banners)
+        else:
+            levels.extend(node.children for node in level if node.children)
+    return False
+
+
+def _line_numbers(nodes: list[Node]) -> dict[int, int]:
+    """id() of each node of a freshly parsed indent-style config -> its line in the text (nodes are in
+    text order, each one line after its leading trivia; a trailing text-less node has no line)."""
+    numbers: dict[int, int] = {}
+    line = 1
+    stack = list(reversed(nodes))
+    while stack:
+        node = stack.pop()
+        line += len(node.leading)
+        if node.raw is not None:
+            numbers[id(node)] = line
+            line += 1
+        stack.extend(reversed(node.children))
+    return numbers
+
+
+def _merge_repeats(nodes: list[Node], syntax: PlatformSyntax, banners: set[int], numbers: dict[int, int],
+                   repeats: list[str] | None, above: tuple[str, ...] = ()) -> list[Node]:
+    """``nodes`` with each line at most once per level: a section entered again is one section with the
+    children of both (config mode re-enters a section, so a device fed the text ends with the union:
+    files concatenated, a section header lost so its lines fell under the section above, a device that
+    prints a section twice), a line given again is the line once (re-entering a command changes
+    nothing). The repeat's comment lines go before the next node. A banner given twice alike is once;
+    different banners stay as they are (the engine never touches them). Where the repeat of a shared
+    section sets a setting the engine owns to another value than the first (``switchport access vlan
+    10`` and ``20``), the device runs one of them, which cannot be told from the text: ConfigLineError
+    at the repeat's line, rather than a plan computed from a state that no device has."""
+    first: dict[str, Node] = {}
+    result: list[Node] = []
+    carried: list[str] = []  # the comment lines of a repeat that went
+    for node in nodes:
+        if carried:
+            node.leading = [*carried, *node.leading]
+            carried = []
+        key = _key(node.text)
+        earlier = first.get(key) if node.text else None
+        if earlier is None or id(node) in banners and not earlier.same(node):
+            if node.text:
+                first.setdefault(key, node)
+            result.append(node)
+            continue
+        if not above:
+            _refuse_conflicts(earlier, node, syntax, numbers)
+        if repeats is not None:
+            path = " > ".join((*above, node.text))
+            repeats.append(f"{path} (lines {numbers.get(id(earlier), 1)} and {numbers.get(id(node), 1)})")
+        if id(node) not in banners:
+            earlier.children.extend(node.children)
+        carried = list(node.leading)
+    if carried:
+        result.append(Node("", leading=carried))
+    for node in result:
+        if node.children and id(node) not in banners and not syntax.may_repeat((*above, node.text)):
+            node.children = _merge_repeats(node.children, syntax, banners, numbers, repeats, (*above, node.text))
+    return result
+
+
+def _refuse_conflicts(earlier: Node, repeat: Node, syntax: PlatformSyntax, numbers: dict[int, int]) -> None:
+    """ConfigLineError when ``repeat`` (a top section met again) sets a setting the engine owns in a
+    shared section to a value ``earlier`` does not have (a trunk's ``add``/``remove`` lines continue
+    the list, as the device reads them: no conflict)."""
+    if syntax.shared_children(earlier.text) is None:
+        return
+    trunk = syntax.trunk
+
+    def setting(text: str) -> str | None:
+        if trunk is not None and trunk.matches(text) and trunk.continuation(text):
+            return None
+        found = syntax.setting(earlier.text, text)
+        if found is None and text.startswith(syntax.negate):  # ``no ip address``: the setting unset
+            found = syntax.setting(earlier.text, text[len(syntax.negate):] + " ")
+        return found
+
+    values: dict[str, list[Node]] = {}
+    for child in earlier.children:
+        key = setting(child.text)
+        if key is not None:
+            values.setdefault(key, []).append(child)
+    for child in repeat.children:
+        key = setting(child.text)
+        if key is None or key not in values or any(_key(c.text) == _key(child.text) for c in values[key]):
+            continue
+        other = values[key][0]
+        raise ConfigLineError(numbers.get(id(child), 1), (
+            f"{earlier.text!r} is in the running config twice (lines {numbers.get(id(earlier), 1)} and "
+            f"{numbers.get(id(repeat), 1)}), with {other.text!r} (line {numbers.get(id(other), 1)}) and "
+            f"{child.text!r} (line {numbers.get(id(child), 1)}): which one the device runs cannot be told; "
+            "save its running config again"))
 
 
 def banner_delimiter(line: str) -> str | None:
@@ -309,7 +454,8 @@ def set_head(line: str, syntax: PlatformSyntax) -> str:
     return head if head is not None else " ".join(line.split()[: syntax.section_words])
 
 
-def _parse_set(text: str, syntax: PlatformSyntax) -> list[Node]:
+def _parse_set(text: str, syntax: PlatformSyntax, repeats: list[str] | None = None, numbered: bool = True
+               ) -> list[Node]:
     roots: dict[str, Node] = {}
     pending: list[str] = []
     for number, raw in enumerate(text.splitlines(), 1):
@@ -332,7 +478,35 @@ def _parse_set(text: str, syntax: PlatformSyntax) -> list[Node]:
     nodes = list(roots.values())
     if pending:
         nodes.append(Node("", leading=pending))
+    for node in nodes:
+        if len(node.children) > 1 and len({_key(child.text) for child in node.children}) != len(node.children):
+            node.children = _set_once(node.children, text if numbered else None, repeats)
     return nodes
+
+
+def _set_once(children: list[Node], text: str | None, repeats: list[str] | None) -> list[Node]:
+    """A section's set lines, each once: Junos keeps one statement however often it is set (``text``:
+    the set-form text, for the lines of a repeat; None for a config converted from brace form)."""
+    kept: dict[str, Node] = {}
+    result: list[Node] = []
+    carried: list[str] = []  # the comment (``protect``) lines of a repeat: kept before the next line
+    told: set[str] = set()
+    for child in children:
+        if carried:
+            child.leading = [*carried, *child.leading]
+            carried = []
+        key = _key(child.text)
+        earlier = kept.setdefault(key, child)
+        if earlier is child:
+            result.append(child)
+            continue
+        carried = list(child.leading)
+        if repeats is not None and key not in told:
+            told.add(key)
+            line = _key(earlier.raw or child.text)
+            numbers = [str(n) for n, raw in enumerate((text or "").splitlines(), 1) if _key(raw) == line]
+            repeats.append(f"{line} (lines {', '.join(numbers)})" if len(numbers) > 1 else line)
+    return result
 
 
 def render(nodes: list[Node], syntax: PlatformSyntax) -> str:

@@ -399,8 +399,9 @@ def make_plan(site: Site, compilation: Compilation, running: RunningSource, regi
         except TakeoverRefused as exc:
             where = _running_file(running, name, config.platform)
             problems += [(Location(where, line, 1), masker(message)) for line, message in exc.refusals]
-        except ValueError as exc:
-            problems.append((Location(_running_file(running, name, config.platform), 1, 1), str(exc)))
+        except ValueError as exc:  # a ConfigLineError knows the line
+            problems.append((Location(_running_file(running, name, config.platform), getattr(exc, "line", 1), 1),
+                             masker(str(exc))))
     if problems:
         raise ValidationError(problems)
     registry = registry or Registry()
@@ -568,7 +569,10 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
     syntax = spec.syntax
     assert syntax is not None
     inheritance = takeover.Inheritance.of(running_text or "", syntax)  # Junos groups: plan the effective config
-    running_nodes = inheritance.effective(cliconfig.parse(running_text or "", syntax), syntax)
+    repeats: list[str] = []  # sections and lines the running config holds twice: read once, as the device does
+    running_nodes = inheritance.effective(cliconfig.parse(running_text or "", syntax, repeats), syntax)
+    if repeats:
+        notes.append(masker(repeated_note(repeats)))
     desired_nodes = cliconfig.parse(config.text, syntax)
     running_nodes = takeover.listed_vlans(running_nodes, desired_nodes, spec.raw)  # `vlan 4-5,10`: VLAN 10 is there
     # a conflict is a running line in the intents' way: a device with none has none
@@ -610,6 +614,13 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
         config.device, config.platform, bool(diff), masker(diff), masker(config.text), fresh,
         commands, _mask_lines(masker, change.rollback), _mask_lines(masker, tuple(notes)), hidden,
     )
+
+
+def repeated_note(repeats: list[str], shown: int = 5) -> str:
+    """The plan's note on what the running config holds twice (``cliconfig.parse``'s ``repeats``)."""
+    more = f"; and {len(repeats) - shown} more" if len(repeats) > shown else ""
+    return ("the running config enters these more than once, read as one each as the device does (config mode "
+            f"merges a section entered again): {'; '.join(repeats[:shown])}{more}")
 
 
 def _mask_lines(masker: SecretMasker, lines: tuple[str, ...]) -> tuple[str, ...]:

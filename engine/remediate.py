@@ -19,6 +19,7 @@ re-sending (and so possibly dropping) the whole list.
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -81,14 +82,31 @@ def _as_list(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
+class UnreadableConfig(ValueError):
+    """hier_config cannot hold a configuration as a tree: two lines of one section it reads as one."""
+
+
 def hconfig(platform: str, text: str) -> Any:
+    """``text`` as hier_config's tree. ``cliconfig.parse`` gives every line once per section; the
+    platform's reader may still make two lines one (NX-OS drops what follows a ``!``, IOS rewrites ``
+    no ip address``): UnreadableConfig names them, where hier_config would raise its own error."""
     from hier_config import get_hconfig
+    from hier_config.exceptions import DuplicateChildError
 
     bare, search = _without_line_subs(platform)
-    if search is not None and not any(search(" " * (len(line) - len(line.lstrip())) + " ".join(line.split()))
-                                      for line in text.splitlines()):
-        return get_hconfig(bare, text)  # no per-line rule would change a line: the same tree, fewer regexes
-    return get_hconfig(hier_driver(platform), text)
+    try:
+        if search is not None and not any(search(" " * (len(line) - len(line.lstrip())) + " ".join(line.split()))
+                                          for line in text.splitlines()):
+            return get_hconfig(bare, text)  # no per-line rule would change a line: the same tree, fewer regexes
+        return get_hconfig(hier_driver(platform), text)
+    except DuplicateChildError as exc:
+        path = str(exc).partition(": ")[2]  # hier_config words it "Found a duplicate section: ('a', 'b')"
+        try:
+            path = " > ".join(ast.literal_eval(path))
+        except (ValueError, SyntaxError, TypeError):
+            pass
+        raise UnreadableConfig(f"two lines of one section are one line to the {platform} remediation (hier_config) "
+                               f"reader: {path}; cannot compute the change (make them differ, or remove one)") from None
 
 
 @cache
