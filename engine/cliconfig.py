@@ -518,6 +518,10 @@ def render(nodes: list[Node], syntax: PlatformSyntax) -> str:
 
 def merge(running: list[Node], desired: list[Node], syntax: PlatformSyntax) -> list[Node]:
     """The configuration after applying ``desired`` to ``running``, touching only what the engine owns."""
+    if not running:
+        fresh = _merge_fresh(desired, syntax)
+        if fresh is not None:
+            return fresh
     wanted = {node.text: node for node in desired}
     result: list[Node] = []
     dropped: list[str] = []  # engine sections that go
@@ -542,6 +546,26 @@ def merge(running: list[Node], desired: list[Node], syntax: PlatformSyntax) -> l
         if node.text:
             previous = node.text
     return result
+
+
+def _merge_fresh(desired: list[Node], syntax: PlatformSyntax) -> list[Node] | None:
+    """``merge([], desired)`` in one pass: each new section goes after the section before it when that is
+    of its kind, else after the last of its kind, else at the end; with nothing there before and no two
+    sections of one text, that is each section at the end of its kind's run, the kinds in the order they
+    first appear. None where two sections share a text (placing after the first of them differs)."""
+    kinds: dict[str, list[Node]] = {}
+    texts: set[str] = set()
+    comment = syntax.comment
+    for node in desired:
+        text = node.text
+        if not text:
+            continue
+        if text in texts:
+            return None
+        texts.add(text)
+        separators = [line for line in node.leading if line.strip() == comment] if node.leading else []
+        kinds.setdefault(_kind(text, syntax), []).append(Node(text, node.children, node.raw, separators))
+    return [node for run in kinds.values() for node in run]
 
 
 def _unreference(nodes: list[Node], dropped: list[str], syntax: PlatformSyntax) -> list[Node]:

@@ -20,10 +20,13 @@ re-sending (and so possibly dropping) the whole list.
 from __future__ import annotations
 
 import ast
+import dataclasses
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from pathlib import Path
 from typing import Any
 
 from engine import cliconfig
@@ -82,6 +85,171 @@ def _as_list(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
+@dataclass(frozen=True)
+class Match:
+    """One hier_config ``MatchRule`` as ``_predicate`` reads it: every test that is set must hold."""
+
+    equals: str | frozenset[str] | None = None
+    startswith: str | tuple[str, ...] | None = None
+    endswith: str | tuple[str, ...] | None = None
+    contains: str | tuple[str, ...] | None = None
+    re_search: str | None = None
+
+
+Lineage = tuple[Match, ...]  # one Match per level, the top line's first
+
+
+@dataclass(frozen=True)
+class DriverRules:
+    """What the remediation's own paths (``_fresh_direct``, ``set_weights``) read of a platform's
+    hier_config driver, the engine's ordering rules included: its rules, and which of its methods are
+    its own rather than the base driver's (by module and qualified name). Read from the installed
+    driver, or from ``hier_config_rules.json`` when that was made from the installed hier_config
+    (``_driver_rules``): a plan of devices that all take the direct path then never imports it."""
+
+    ordering: tuple[tuple[Lineage, int], ...]
+    sectional_exiting: tuple[tuple[Lineage, str], ...]
+    negate_with: tuple[tuple[Lineage, str], ...]
+    negation_default_when: tuple[Lineage, ...]
+    negation_sub: tuple[tuple[Lineage, str, str], ...]
+    per_line_sub: tuple[str, ...]  # the search patterns
+    full_text_sub: bool  # the driver has some
+    indent_adjust: bool
+    post_load_callbacks: tuple[str, ...]
+    preprocessor: str | None  # None: the base driver's (the text as it is)
+    swap_negation: str | None  # None: the base driver's (the negation prefix added or taken off)
+    negation_prefix: str
+    declaration_prefix: str
+
+
+RULES_FILE = Path(__file__).with_name("hier_config_rules.json")
+_MATCH_FIELDS = ("equals", "startswith", "endswith", "contains", "re_search")
+
+
+@cache
+def _driver_rules(platform: str) -> DriverRules:
+    """The platform's ``DriverRules``: from ``RULES_FILE`` when it holds them for the hier_config
+    installed, else from hier_config's driver itself (``hier_driver``)."""
+    os_name = (platform_spec(platform).raw.get("remediation") or {}).get("hier_config")
+    recorded = _recorded_rules().get(os_name) if isinstance(os_name, str) else None
+    if recorded is None:
+        return _rules_of(hier_driver(platform))
+    base = _rules_from_json(recorded)
+    return dataclasses.replace(base, ordering=base.ordering + _engine_ordering(platform))
+
+
+def _engine_ordering(platform: str) -> tuple[tuple[Lineage, int], ...]:
+    """The ordering rules ``hier_driver`` adds from ``order:`` of platform.yaml, as ``DriverRules`` holds them."""
+    spec = platform_spec(platform)
+    if spec.syntax is None or spec.syntax.style == "set":
+        return ()
+    return tuple((tuple(Match(re_search=pattern) for pattern in _as_list(rule["match"])), int(rule["weight"]))
+                 for rule in spec.raw.get("order") or [])
+
+
+@cache
+def _recorded_rules() -> dict[str, Any]:
+    """hier_config platform name -> its driver's rules as ``RULES_FILE`` records them, when the file was
+    made from the hier_config version installed (else nothing: the rules are read from hier_config)."""
+    from importlib import metadata
+
+    try:
+        document = json.loads(RULES_FILE.read_text(encoding="utf-8"))
+        installed = metadata.version("hier_config")
+    except (OSError, ValueError, metadata.PackageNotFoundError):
+        return {}
+    if not isinstance(document, dict) or document.get("hier_config") != installed:
+        return {}
+    platforms = document.get("platforms")
+    return platforms if isinstance(platforms, dict) else {}
+
+
+def _qualified(function: Any) -> str:
+    return f"{function.__module__}.{function.__qualname__}"
+
+
+def _rules_of(driver: Any) -> DriverRules:
+    """``DriverRules`` of a hier_config driver as it is."""
+    from hier_config.platforms.driver_base import HConfigDriverBase
+
+    def lineage(rule: Any) -> Lineage:
+        return tuple(Match(*(getattr(match, name) for name in _MATCH_FIELDS)) for match in rule.match_rules)
+
+    rules, kind = driver.rules, type(driver)
+    own = {name: None if getattr(kind, name) is getattr(HConfigDriverBase, name) else _qualified(getattr(kind, name))
+           for name in ("config_preprocessor", "swap_negation")}
+    return DriverRules(
+        ordering=tuple((lineage(rule), rule.weight) for rule in rules.ordering),
+        sectional_exiting=tuple((lineage(rule), rule.exit_text) for rule in rules.sectional_exiting),
+        negate_with=tuple((lineage(rule), rule.use) for rule in rules.negate_with),
+        negation_default_when=tuple(lineage(rule) for rule in rules.negation_default_when),
+        negation_sub=tuple((lineage(rule), rule.search, rule.replace) for rule in rules.negation_sub),
+        per_line_sub=tuple(rule.search for rule in rules.per_line_sub),
+        full_text_sub=bool(rules.full_text_sub), indent_adjust=bool(rules.indent_adjust),
+        post_load_callbacks=tuple(_qualified(callback) for callback in rules.post_load_callbacks),
+        preprocessor=own["config_preprocessor"], swap_negation=own["swap_negation"],
+        negation_prefix=driver.negation_prefix, declaration_prefix=driver.declaration_prefix)
+
+
+def _rules_as_json(rules: DriverRules) -> dict[str, Any]:
+    def match(found: Match) -> dict[str, Any]:
+        values = {name: getattr(found, name) for name in _MATCH_FIELDS}
+        return {name: sorted(value) if isinstance(value, frozenset) else list(value) if isinstance(value, tuple)
+                else value for name, value in values.items() if value is not None}
+
+    def lineage(found: Lineage) -> list[dict[str, Any]]:
+        return [match(level) for level in found]
+
+    return {
+        "ordering": [[lineage(levels), weight] for levels, weight in rules.ordering],
+        "sectional_exiting": [[lineage(levels), text] for levels, text in rules.sectional_exiting],
+        "negate_with": [[lineage(levels), use] for levels, use in rules.negate_with],
+        "negation_default_when": [lineage(levels) for levels in rules.negation_default_when],
+        "negation_sub": [[lineage(levels), search, replace] for levels, search, replace in rules.negation_sub],
+        "per_line_sub": list(rules.per_line_sub), "full_text_sub": rules.full_text_sub,
+        "indent_adjust": rules.indent_adjust, "post_load_callbacks": list(rules.post_load_callbacks),
+        "preprocessor": rules.preprocessor, "swap_negation": rules.swap_negation,
+        "negation_prefix": rules.negation_prefix, "declaration_prefix": rules.declaration_prefix,
+    }
+
+
+def _rules_from_json(document: dict[str, Any]) -> DriverRules:
+    def match(found: dict[str, Any]) -> Match:
+        values: dict[str, Any] = {name: (frozenset(value) if name == "equals" else tuple(value))
+                                  if isinstance(value, list) else value for name, value in found.items()}
+        return Match(**values)
+
+    def lineage(found: list[dict[str, Any]]) -> Lineage:
+        return tuple(match(level) for level in found)
+
+    return DriverRules(
+        ordering=tuple((lineage(levels), int(weight)) for levels, weight in document["ordering"]),
+        sectional_exiting=tuple((lineage(levels), text) for levels, text in document["sectional_exiting"]),
+        negate_with=tuple((lineage(levels), use) for levels, use in document["negate_with"]),
+        negation_default_when=tuple(lineage(levels) for levels in document["negation_default_when"]),
+        negation_sub=tuple((lineage(levels), search, replace) for levels, search, replace in document["negation_sub"]),
+        per_line_sub=tuple(document["per_line_sub"]), full_text_sub=document["full_text_sub"],
+        indent_adjust=document["indent_adjust"], post_load_callbacks=tuple(document["post_load_callbacks"]),
+        preprocessor=document["preprocessor"], swap_negation=document["swap_negation"],
+        negation_prefix=document["negation_prefix"], declaration_prefix=document["declaration_prefix"])
+
+
+def rules_document() -> dict[str, Any]:
+    """What ``RULES_FILE`` holds: the installed hier_config's version and the rules of the driver of every
+    platform whose platform.yaml names one (tests/test_fast_paths.py checks the file is this, and
+    ``pytest --update-golden`` rewrites it)."""
+    from importlib import metadata
+
+    from hier_config import Platform, get_hconfig_driver
+
+    from engine.platforms import known_platforms
+
+    names = sorted({name for platform in known_platforms()
+                    if isinstance(name := (platform_spec(platform).raw.get("remediation") or {}).get("hier_config"), str)})
+    return {"hier_config": metadata.version("hier_config"),
+            "platforms": {name: _rules_as_json(_rules_of(get_hconfig_driver(getattr(Platform, name)))) for name in names}}
+
+
 class UnreadableConfig(ValueError):
     """hier_config cannot hold a configuration as a tree: two lines of one section it reads as one."""
 
@@ -121,14 +289,13 @@ def _without_line_subs(platform: str) -> tuple[Any, Callable[[str], Any] | None]
 
     driver = hier_driver(platform)
     rules = driver.rules
-    patterns = [rule.search for rule in rules.per_line_sub]
-    if not patterns or rules.full_text_sub or \
-            type(driver).config_preprocessor is not HConfigDriverBase.config_preprocessor or \
-            any(re.search(r"\\[0-9]|\(\?[^:]", pattern) for pattern in patterns):
+    search = _line_sub_search(tuple(rule.search for rule in rules.per_line_sub))
+    if search is None or rules.full_text_sub or \
+            type(driver).config_preprocessor is not HConfigDriverBase.config_preprocessor:
         return driver, None
     bare = copy.copy(driver)
     bare.rules = rules.model_copy(update={"per_line_sub": []})
-    return bare, re.compile("|".join(f"(?:{pattern})" for pattern in patterns)).search
+    return bare, search
 
 
 def content(nodes: list[cliconfig.Node], syntax: cliconfig.PlatformSyntax) -> str:
@@ -261,7 +428,7 @@ class _PlainReader:
     """What hier_config's reader of a platform may do to a line-by-line text (``_plain_reader``)."""
 
     substituted: Callable[[str], Any] | None  # finds a line a per-line substitution would change (None: none)
-    preprocessor: Callable[[str], str] | None  # the driver's own, None where it returns the text as it is
+    preprocessed: Callable[[list[str]], bool] | None  # whether the driver's own preprocessor changes the lines' text
     callbacks: tuple[Callable[[list[Branch]], list[Branch] | None], ...]  # the post-load callbacks' work (below)
 
 
@@ -297,25 +464,59 @@ def _plain_reader(platform: str) -> _PlainReader | None:
     """How hier_config reads the platform's configuration, when reading it line by line is all it does.
     None where the reader does more: whole-text substitutions, indentation adjustments, a post-load
     callback not known here."""
-    from hier_config.platforms.driver_base import HConfigDriverBase
-
-    driver = hier_driver(platform)
-    rules = driver.rules
+    rules = _driver_rules(platform)
     if rules.full_text_sub or rules.indent_adjust:
         return None
     substituted = None
     if rules.per_line_sub:
-        substituted = _without_line_subs(platform)[1]
+        substituted = _line_sub_search(rules.per_line_sub) if rules.preprocessor is None else None
         if substituted is None:
             return None
     callbacks = []
-    for callback in rules.post_load_callbacks:
-        known = _CALLBACKS.get(f"{callback.__module__}.{callback.__qualname__}")
+    for name in rules.post_load_callbacks:
+        known = _CALLBACKS.get(name)
         if known is None:
             return None
         callbacks.append(known)
-    own = type(driver).config_preprocessor is not HConfigDriverBase.config_preprocessor
-    return _PlainReader(substituted, driver.config_preprocessor if own else None, tuple(callbacks))
+    preprocessor = rules.preprocessor
+    changes = None
+    if preprocessor is not None:
+        changes = _PREPROCESSORS.get(preprocessor) or _preprocessor_changes(platform)
+    return _PlainReader(substituted, changes, tuple(callbacks))
+
+
+def _line_sub_search(patterns: tuple[str, ...]) -> Callable[[str], Any] | None:
+    """One search finding a line any of the per-line substitutions ``patterns`` would change (None where
+    they cannot be joined into one pattern: a back reference, a group other than ``(?:``)."""
+    if not patterns or any(re.search(r"\\[0-9]|\(\?[^:]", pattern) for pattern in patterns):
+        return None
+    return re.compile("|".join(f"(?:{pattern})" for pattern in patterns)).search
+
+
+def _preprocessor_changes(platform: str) -> Callable[[list[str]], bool]:
+    """Whether the platform driver's own preprocessor changes a text of these lines, by running it."""
+    def changes(lines: list[str]) -> bool:
+        joined = "\n".join(lines)
+        return bool(hier_driver(platform).config_preprocessor(joined) != joined)
+
+    return changes
+
+
+def _set_commands_change(lines: list[str]) -> bool:
+    """Whether hier_config's ``convert_to_set_commands`` (the Junos driver's preprocessor) changes the text
+    of ``lines``: it leaves a line as it is only when the line is stripped and not empty, starts with
+    ``set`` or ``delete`` and ends in none of ``;``, ``{`` and ``}`` (a brace line opens or closes a
+    block, any other line becomes a ``set`` line)."""
+    for line in lines:
+        if not line or line.strip() != line or line.endswith((";", "{", "}")) or not line.startswith(("set", "delete")):
+            return True
+    return False
+
+
+# hier_config's own preprocessors, each as whether it changes a text of the given lines.
+_PREPROCESSORS: dict[str, Callable[[list[str]], bool]] = {
+    "hier_config.platforms.juniper_junos.driver.HConfigDriverJuniperJUNOS.config_preprocessor": _set_commands_change,
+}
 
 
 def _top_children(tree: list[Branch], prefix: str, child_prefix: str | tuple[str, ...]) -> bool:
@@ -386,10 +587,8 @@ def _plain_tree(platform: str, nodes: list[cliconfig.Node], syntax: cliconfig.Pl
             tree.append(branch)
     if reader.substituted is not None and any(reader.substituted(line) for line in lines):
         return None
-    if reader.preprocessor is not None:
-        joined = "\n".join(lines)
-        if reader.preprocessor(joined) != joined:
-            return None
+    if reader.preprocessed is not None and reader.preprocessed(lines):
+        return None
     if len({text for text, _ in tree}) != len(tree):
         return None
     for callback in reader.callbacks:
@@ -414,18 +613,29 @@ def _plain_branch(platform: str, node: cliconfig.Node, above: tuple[str, ...], l
     sees it), or None (see ``_plain_tree``): a line not in folded form, two siblings of one text, a
     section whose last line is its own exit line (hier_config drops that one on reading)."""
     text = node.text
-    if not _folded(text):
+    if not (text and text.isprintable() and "  " not in text and text[0] != " " and text[-1] != " ") and \
+            not _folded(text):  # the test of _folded inline: most lines pass it, and there are many
         return None
-    lines.append(" " * len(above) + text)
+    depth = len(above)
+    lines.append(" " * depth + text if depth else text)
     if not node.children:
         return text, []
     lineage = (*above, text)
-    children = []
+    indent = " " * (depth + 1)
+    children: list[Branch] = []
     for child in node.children:
-        branch = _plain_branch(platform, child, lineage, lines)
-        if branch is None:
+        if child.children:
+            branch = _plain_branch(platform, child, lineage, lines)
+            if branch is None:
+                return None
+            children.append(branch)
+            continue
+        line = child.text  # a line without children, read here as above
+        if not (line and line.isprintable() and "  " not in line and line[0] != " " and line[-1] != " ") and \
+                not _folded(line):
             return None
-        children.append(branch)
+        lines.append(indent + line)
+        children.append((line, []))
     if len({child for child, _ in children}) != len(children) or children[-1][0] == _sectional_exit(platform, lineage):
         return None
     return text, children
@@ -433,22 +643,53 @@ def _plain_branch(platform: str, node: cliconfig.Node, above: tuple[str, ...], l
 
 def _by_weight(platform: str, lineage: tuple[str, ...], branches: list[Branch]) -> list[Branch]:
     """``branches`` in the order hier_config sorts them: by ordering weight (``set_weights``), stably."""
-    if not _ordering(platform).get(len(lineage) + 1):
-        return branches  # no rule for lines this deep: every weight stays 0
-    return sorted(branches, key=lambda branch: _weight(platform, (*lineage, branch[0])) or 0)
+    starts, rules = _ordering_under(platform, lineage)
+    if not rules:
+        return branches  # no rule can match a line here: every weight stays 0
+    weights = [next((weight for start, match, weight in rules if text.startswith(start) and match(text)), 0)
+               if starts is None or text.startswith(starts) else 0 for text, _ in branches]
+    if not any(weights):
+        return branches
+    order = sorted(range(len(branches)), key=weights.__getitem__)
+    return [branches[index] for index in order]
+
+
+@lru_cache(maxsize=1 << 14)
+def _ordering_under(platform: str, lineage: tuple[str, ...]
+                    ) -> tuple[tuple[str, ...] | None, tuple[tuple[str, Predicate, int], ...]]:
+    """The ordering rules that can match a line under ``lineage`` (``()``: a top line), last rule first,
+    each as what the line itself must start with, its predicate of the line and its weight: those whose
+    predicates of the levels above all match ``lineage`` (sections recur from device to device:
+    ``interface Ethernet1``). And what a line must start with for any of them to match it (None: one
+    of them can match a line whatever it starts with)."""
+    starts: list[str] = []
+    found = []
+    for (start, predicates, weight), levels in zip(_ordering(platform).get(len(lineage) + 1, ()),
+                                                   _ordering_starts(platform).get(len(lineage) + 1, ()), strict=True):
+        if lineage and not lineage[0].startswith(start):
+            continue
+        if all(match(text) for match, text in zip(predicates[:-1], lineage, strict=True)):
+            found.append((levels[-1], predicates[-1], weight))
+            starts.append(levels[-1])
+    return (None if "" in starts else tuple(starts)), tuple(found)
 
 
 def _emit_plain(platform: str, branches: list[Branch], lineage: tuple[str, ...], out: list[str]) -> None:
     """``_emit`` of a fresh delta (``before`` None) over a plain tree."""
     depth = len(lineage)
+    indent = " " * depth
     for text, children in _by_weight(platform, lineage, branches):
-        out.append(" " * depth + text)
+        out.append(indent + text)
         if children:
             path = (*lineage, text)
-            _emit_plain(platform, children, path, out)
+            if any(grandchildren for _, grandchildren in children):
+                _emit_plain(platform, children, path, out)
+            else:  # lines without children: what the call would write
+                inner = indent + " "
+                out.extend([inner + line for line, _ in _by_weight(platform, path, children)])
             exit_text = _sectional_exit(platform, path)
             if exit_text:
-                out.append(" " * (depth + 1) + exit_text)
+                out.append(indent + " " + exit_text)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -462,8 +703,8 @@ def _sectional_exit(platform: str, lineage: tuple[str, ...]) -> str | None:
 
 @cache
 def _exiting(platform: str) -> tuple[tuple[tuple[Predicate, ...], str | None], ...]:
-    return tuple((tuple(_predicate(match) for match in rule.match_rules), rule.exit_text)
-                 for rule in hier_driver(platform).rules.sectional_exiting)
+    return tuple((tuple(_predicate(match) for match in levels), exit_text)
+                 for levels, exit_text in _driver_rules(platform).sectional_exiting)
 
 
 def _undoes(text: str, present: set[str], syntax: cliconfig.PlatformSyntax) -> bool:
@@ -520,22 +761,18 @@ def _negation_rules(platform: str) -> tuple[tuple[tuple[Predicate, str], ...], t
                                             tuple[tuple[Predicate, str, str], ...], str, str] | None:
     """The one-level negation rules of the platform's driver as predicates, its negation prefix and its
     declaration prefix ("" but for Junos: ``set ``), when its ``swap_negation`` is one known here."""
-    from hier_config.platforms.driver_base import HConfigDriverBase
-
-    driver = hier_driver(platform)
-    swap = type(driver).swap_negation
-    if swap is HConfigDriverBase.swap_negation:
+    rules = _driver_rules(platform)
+    if rules.swap_negation is None:
         declaration = ""
-    elif swap.__qualname__ == "HConfigDriverJuniperJUNOS.swap_negation":
-        declaration = driver.declaration_prefix
+    elif rules.swap_negation == "hier_config.platforms.juniper_junos.driver.HConfigDriverJuniperJUNOS.swap_negation":
+        declaration = rules.declaration_prefix
     else:
         return None
-    rules = driver.rules
-    return (tuple((_predicate(rule.match_rules[0]), rule.use) for rule in rules.negate_with if len(rule.match_rules) == 1),
-            tuple(_predicate(rule.match_rules[0]) for rule in rules.negation_default_when if len(rule.match_rules) == 1),
-            tuple((_predicate(rule.match_rules[0]), rule.search, rule.replace)
-                  for rule in rules.negation_sub if len(rule.match_rules) == 1),
-            driver.negation_prefix, declaration)
+    return (tuple((_predicate(levels[0]), use) for levels, use in rules.negate_with if len(levels) == 1),
+            tuple(_predicate(levels[0]) for levels in rules.negation_default_when if len(levels) == 1),
+            tuple((_predicate(levels[0]), search, replace)
+                  for levels, search, replace in rules.negation_sub if len(levels) == 1),
+            rules.negation_prefix, declaration)
 
 
 def _distinct_siblings(tree: Any) -> bool:
@@ -593,9 +830,18 @@ def _ordering(platform: str) -> dict[int, Ordering]:
     """The platform's ordering rules by lineage length, last rule first: (what the top line of a
     lineage the rule matches must start with, one predicate per level, weight)."""
     found: dict[int, list[tuple[str, tuple[Predicate, ...], int]]] = {}
-    for rule in hier_driver(platform).rules.ordering:
-        found.setdefault(len(rule.match_rules), []).append(
-            (_literal_start(rule.match_rules[0]), tuple(_predicate(match) for match in rule.match_rules), rule.weight))
+    for levels, weight in _driver_rules(platform).ordering:
+        found.setdefault(len(levels), []).append(
+            (_literal_start(levels[0]), tuple(_predicate(match) for match in levels), weight))
+    return {length: tuple(reversed(rules)) for length, rules in found.items()}
+
+
+@cache
+def _ordering_starts(platform: str) -> dict[int, tuple[tuple[str, ...], ...]]:
+    """Beside each rule of ``_ordering``: what a line at each level must start with for it to match."""
+    found: dict[int, list[tuple[str, ...]]] = {}
+    for levels, _ in _driver_rules(platform).ordering:
+        found.setdefault(len(levels), []).append(tuple(_literal_start(match) for match in levels))
     return {length: tuple(reversed(rules)) for length, rules in found.items()}
 
 
@@ -608,7 +854,8 @@ def _literal_start(rule: Any) -> str:
     if isinstance(rule.startswith, str):
         return str(rule.startswith)
     pattern = rule.re_search
-    if rule.startswith is not None or not isinstance(pattern, str) or not pattern.startswith("^") or "|" in pattern:
+    if rule.startswith is not None or not isinstance(pattern, str) or not pattern.startswith("^") or \
+            _alternatives(pattern):
         return ""
     literal: list[str] = []
     for char in pattern[1:]:
@@ -618,6 +865,30 @@ def _literal_start(rule: Any) -> str:
             break
         literal.append(char)
     return "".join(literal)
+
+
+def _alternatives(pattern: str) -> bool:
+    """True when ``pattern`` has a ``|`` outside every group (``^ab|cd``: a line may match without
+    starting with ``ab``); one inside a group (``^class-map (match-any|match-all) ``) is not."""
+    depth, index, in_class = 0, 0, False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 1  # the escaped character is a literal
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            if pattern[index + 1:index + 2] == "]" or pattern[index + 1:index + 3] == "^]":
+                index += 1 if pattern[index + 1] == "]" else 2  # a ``]`` first in a class is one of its characters
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth <= 0:
+            return True
+        index += 1
+    return False
 
 
 def set_weights(platform: str, tree: Any) -> Any:

@@ -302,7 +302,8 @@ def test_fresh_configs_the_direct_path_reads_or_leaves_give_the_same_outcome(pla
 @pytest.mark.parametrize(("pattern", "start"), [
     ("^ip access-list INTENT-", "ip access-list INTENT-"), ("^no qos profile", "no qos profile"),
     ("^interface \\S+", "interface "), ("^vlans? ", "vlan"), ("^ab*c", "a"), ("^a{2}", ""), ("^ab|cd", ""),
-    ("interface", ""), ("^(?:x)", ""), ("^a.b", "a"),
+    ("interface", ""), ("^(?:x)", ""), ("^a.b", "a"), ("^class-map (match-any|match-all) INTENT-", "class-map "),
+    ("^(a)|b", ""), ("^a[|]b", "a"), ("^a\\|b", "a"), ("^a[]|]b", "a"), ("^(a|b)c|d", ""),
 ])
 def test_the_literal_start_of_an_ordering_rule_is_what_every_line_it_matches_starts_with(pattern: str,
                                                                                          start: str) -> None:
@@ -426,3 +427,152 @@ def test_placing_new_sections_by_kind_lists_is_placing_them_by_scanning(seed: in
                                   "caf\u00e9 x", "a\x85b", "x\u3000y", "description intent:site:v2"])
 def test_folded_is_what_the_reader_folds_a_line_to(text: str) -> None:
     assert remediate._folded(text) == (bool(text) and text == " ".join(text.split()))
+
+
+def test_order_weights_of_the_direct_path_are_set_weights(corpus_calls: list[Call]) -> None:
+    """``_by_weight`` (the rules that can match under a lineage, looked up once per lineage, a line's
+    literal start tested first) orders every level of every fresh tree as sorting by ``_weight`` does."""
+    compared = 0
+    for platform, running, merged, _ in corpus_calls:
+        syntax = platform_spec(platform).syntax
+        assert syntax is not None
+        if running or syntax.style == "set":
+            continue
+        top = [remediate._plain_branch(platform, node, (), []) for node in merged if node.text]
+        stack: list[tuple[tuple[str, ...], list[remediate.Branch]]] = [((), [b for b in top if b is not None])]
+        while stack:
+            lineage, branches = stack.pop()
+            expected = sorted(branches, key=lambda branch: remediate._weight(platform, (*lineage, branch[0])) or 0)
+            assert remediate._by_weight(platform, lineage, branches) == expected, (platform, lineage)
+            compared += len(branches)
+            stack += [((*lineage, text), children) for text, children in branches if children]
+    assert compared >= 1000
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_merging_into_nothing_places_sections_as_the_merge_does(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``merge([], desired)`` groups new sections by kind in one pass (``_merge_fresh``): the same nodes,
+    in the same order, as placing them one by one; sections of one text take the general path."""
+    import random
+
+    generator = random.Random(seed)
+    words = ["interface", "ip", "vlan", "set interfaces", "set vlans", "router", "class-map"]
+    for platform in ("ios", "junos"):
+        syntax = platform_spec(platform).syntax
+        assert syntax is not None
+        desired = [cliconfig.Node(f"{generator.choice(words)} {generator.choice('abcd')} {generator.randrange(4)}",
+                                  [cliconfig.Node("x")] if generator.random() < 0.5 else [],
+                                  leading=generator.choice([[], ["!"], ["! note", " !"], ["#"]]))
+                   for _ in range(generator.randrange(12))]
+        if generator.random() < 0.3:
+            desired.append(cliconfig.Node("", leading=["end"]))
+        ours = cliconfig.merge([], desired, syntax)
+        with monkeypatch.context() as patched:
+            patched.setattr(cliconfig, "_merge_fresh", lambda nodes, syntax: None)
+            placed = cliconfig.merge([], desired, syntax)
+        assert [(n.text, n.raw, n.leading, n.children) for n in ours] == \
+            [(n.text, n.raw, n.leading, n.children) for n in placed]
+
+
+def test_the_recorded_hier_config_rules_are_the_installed_drivers(update_golden: bool) -> None:
+    """``engine/hier_config_rules.json`` is what the installed hier_config's drivers say (rewritten by
+    ``pytest --update-golden`` after an upgrade; until then the rules are read from hier_config itself),
+    and the rules the direct path reads from it are those of the engine's own drivers (``hier_driver``,
+    with platform.yaml's ordering rules)."""
+    import json
+
+    document = remediate.rules_document()
+    text = json.dumps(document, indent=1, sort_keys=True) + "\n"
+    if update_golden:
+        remediate.RULES_FILE.write_text(text, encoding="utf-8")
+    assert remediate.RULES_FILE.read_text(encoding="utf-8") == text, "run pytest --update-golden"
+    remediate._recorded_rules.cache_clear()
+    remediate._driver_rules.cache_clear()
+    platforms = ("ios", "eos", "nxos", "junos")
+    assert set(remediate._recorded_rules()) == {platform_spec(p).raw["remediation"]["hier_config"] for p in platforms}
+    for platform in platforms:
+        assert remediate._driver_rules(platform) == remediate._rules_of(remediate.hier_driver(platform)), platform
+
+
+def test_rules_recorded_for_another_hier_config_are_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rules file made from another hier_config version (or none, or a broken one) is not read: the
+    rules come from the installed drivers."""
+    import json
+
+    document = json.loads(remediate.RULES_FILE.read_text(encoding="utf-8"))
+    document["platforms"]["CISCO_IOS"]["ordering"] = []
+    for version, text in ((document["hier_config"], None), ("0.0.1", None), (None, "{"), (None, "[]")):
+        stale = tmp_path / "rules.json"
+        stale.write_text(text if text is not None else json.dumps({**document, "hier_config": version}))
+        monkeypatch.setattr(remediate, "RULES_FILE", stale)
+        remediate._recorded_rules.cache_clear()
+        remediate._driver_rules.cache_clear()
+        try:
+            read = remediate._driver_rules("ios").ordering
+            assert (read == remediate._engine_ordering("ios")) == (version == document["hier_config"])
+        finally:
+            remediate._recorded_rules.cache_clear()
+            remediate._driver_rules.cache_clear()
+    monkeypatch.undo()
+    assert remediate._driver_rules("ios").ordering != remediate._engine_ordering("ios")
+
+
+def test_planning_fresh_devices_does_not_import_hier_config(tmp_path: Path) -> None:
+    """A plan whose CLI devices all take the direct path reads the recorded rules: hier_config (and
+    pydantic, which it imports) stays out of the process; a device with running state brings it in."""
+    import subprocess
+    import sys
+
+    site = fabric.generate(tmp_path / "f", 30, guarantees=6)
+    script = ("import sys; from pathlib import Path; from engine.compiler import compile_site; "
+              "from engine.loader import load_site; from engine.plan import RunningState, make_plan; "
+              "p = Path(sys.argv[1]); s = load_site(p); "
+              "make_plan(s, compile_site(s), RunningState(Path(sys.argv[2]))); "
+              "print('hier_config' in sys.modules, 'pydantic' in sys.modules)")
+    root = str(Path(__file__).parent.parent)
+
+    def imported(running: Path) -> str:
+        return subprocess.run([sys.executable, "-c", script, str(site), str(running)], capture_output=True, text=True,
+                              check=True, cwd=root).stdout.strip()
+
+    assert imported(tmp_path / "none") == "False False"
+    running = tmp_path / "running"
+    running.mkdir()
+    leaf = next(name for name, config in compile_site(load_site(site)).configs.items() if config.platform == "ios")
+    (running / f"{leaf}.cfg").write_text("hostname x\n")
+    assert imported(running) == "True True"
+
+
+@pytest.mark.parametrize("lines", [
+    [], [""], ["set a"], ["set a;"], ["set a {"], ["}"], ["delete a"], ["deactivate a"], [" set a"], ["set a "],
+    ["set"], ["settle"], ["interfaces {", "    ge-0/0/0 {", "        unit 0;", "    }", "}"], ["set a", "", "set b"],
+    ["set a b", "delete c"], ["set a {x}"], ["setx {"], ["set a\tb"],
+])
+def test_the_junos_preprocessor_changes_what_convert_to_set_commands_changes(lines: list[str]) -> None:
+    """``_set_commands_change`` says a text is changed whenever hier_config's Junos preprocessor changes it
+    (and that it is not for the ``set`` lines the engine writes)."""
+    from hier_config.platforms.functions import convert_to_set_commands
+
+    joined = "\n".join(lines)
+    if convert_to_set_commands(joined) != joined:
+        assert remediate._set_commands_change(lines)
+    if all(line.startswith("set ") and remediate._folded(line) and not line.endswith((";", "{", "}")) for line in lines):
+        assert not remediate._set_commands_change(lines)
+
+
+def test_the_junos_preprocessor_is_the_one_the_direct_path_knows(corpus_calls: list[Call]) -> None:
+    """The Junos driver's own preprocessor is the one ``_PREPROCESSORS`` knows, and on every fresh Junos
+    config of the corpus both say the same."""
+    from hier_config.platforms.functions import convert_to_set_commands
+
+    assert remediate._driver_rules("junos").preprocessor in remediate._PREPROCESSORS
+    compared = 0
+    for platform, running, merged, _ in corpus_calls:
+        if platform != "junos":
+            continue
+        for nodes in (running, merged):
+            lines = [line for node in nodes for line in node.lines(0, "set", trivia=False)]
+            joined = "\n".join(lines)
+            assert remediate._set_commands_change(lines) == (convert_to_set_commands(joined) != joined)
+            compared += 1
+    assert compared >= 10
