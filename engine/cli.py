@@ -153,7 +153,11 @@ def _guard(func: F) -> F:
               help="Deepest nesting of YAML mappings/lists [default: 100; env INTENT_MAX_YAML_DEPTH].")
 @click.option("--max-yaml-alias-nodes", type=click.IntRange(min=1), metavar="NODES",
               help="Nodes YAML aliases and merge keys may add [default: 100000; env INTENT_MAX_YAML_ALIAS_NODES].")
-def main(max_yaml_bytes: int | None, max_yaml_depth: int | None, max_yaml_alias_nodes: int | None) -> None:
+@click.option("--workers", type=click.IntRange(min=1), metavar="N",
+              help="Processes that render and plan a site of 200+ devices [default: one per idle core, at most 8; "
+                   "env INTENT_WORKERS; 1: this process only].")
+def main(max_yaml_bytes: int | None, max_yaml_depth: int | None, max_yaml_alias_nodes: int | None,
+         workers: int | None) -> None:
     """Declarative network intents: validate, plan and apply them across Linux and vendor devices.
 
     \b
@@ -163,6 +167,13 @@ def main(max_yaml_bytes: int | None, max_yaml_depth: int | None, max_yaml_alias_
       intent plan site.yaml --running saved/ --format markdown > comment.md
     """
     _yaml_limits(max_yaml_bytes, max_yaml_depth, max_yaml_alias_nodes)
+    from engine import parallel
+
+    try:
+        parallel.set_workers(workers)
+        parallel.asked_workers()  # a bad INTENT_WORKERS is said now, not in the middle of a compile
+    except IntentError as exc:
+        _fail([str(exc)])
 
 
 def _yaml_limits(max_bytes: int | None, max_depth: int | None, max_alias_nodes: int | None) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from engine import gcpause
+from engine import gcpause, parallel
 from engine.build import Build
 from engine.compilation import Compilation
+from engine.device import DeviceModel
 from engine.model import Site
 from engine.network import Network
 from engine.render import DeviceConfig, render
@@ -18,10 +19,14 @@ def compile_site(site: Site, registry: Registry | None = None) -> Compilation:
     """Compile every intent of ``site``; raises TopologyError, AdmissionError or RenderError."""
     build = build_site(site, registry)
     models = build.finish()
-    configs = {name: render(model) for name, model in models.items()}
+    configs = dict(zip(models, parallel.ordered_map(render, list(models.values()), first_of=_platform), strict=True))
     return Compilation(models, configs, tuple(build.reservations()), {k: set(v) for k, v in build.l2_links.items()},
                        {device: tuple(sorted(notes)) for device, notes in sorted(build.notes.items())},
                        build.network.dijkstra_runs)
+
+
+def _platform(model: DeviceModel) -> str:
+    return model.platform
 
 
 def build_site(site: Site, registry: Registry | None = None) -> Build:

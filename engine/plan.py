@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from engine import cliconfig, gcpause, jsontext, linux, remediate, sendable, takeover
+from engine import cliconfig, gcpause, jsontext, linux, parallel, remediate, sendable, takeover
 from engine.archive import write_atomic
 from engine.build import Reservation, segments
 from engine.compilation import Compilation
@@ -385,23 +385,40 @@ def make_plan(site: Site, compilation: Compilation, running: RunningSource, regi
     for name in sorted(compilation.configs):
         texts[name] = running.read(name, compilation.configs[name].platform)
     keep_link_modes(site, compilation, texts)
-    for name in sorted(compilation.configs):
+
+    def plan_device(name: str) -> tuple[DeviceConfig | None, DevicePlan | None, list[tuple[Location, str]]]:
+        """One device's plan, or its problems; and its config when the device's kernel re-rendered it.
+        Changes nothing: computed in another process on a big site (engine.parallel)."""
         config = compilation.configs[name]
         text = texts[name]
         kernel = _kernel_of(text) if config.document is not None else None
+        rendered = None
         if kernel and name in compilation.models:
             # What the device's kernel has decides how some intents render (qos_share: DRR or HTB): the
             # config applied is the one planned here.
-            config = compilation.configs[name] = render(compilation.models[name], kernel)
+            config = rendered = render(compilation.models[name], kernel)
         try:
-            devices[name] = _device_plan(config, text, masker, running.directory, site.devices[name].driver,
-                                         compilation.notes.get(name, ()), _takeover_policy(site, compilation, name, vlans))
+            planned = _device_plan(config, text, masker, running.directory, site.devices[name].driver,
+                                   compilation.notes.get(name, ()), _takeover_policy(site, compilation, name, vlans))
         except TakeoverRefused as exc:
             where = _running_file(running, name, config.platform)
-            problems += [(Location(where, line, 1), masker(message)) for line, message in exc.refusals]
+            return rendered, None, [(Location(where, line, 1), masker(message)) for line, message in exc.refusals]
         except ValueError as exc:  # a ConfigLineError knows the line
-            problems.append((Location(_running_file(running, name, config.platform), getattr(exc, "line", 1), 1),
-                             masker(str(exc))))
+            return rendered, None, [(Location(_running_file(running, name, config.platform), getattr(exc, "line", 1), 1),
+                                     masker(str(exc)))]
+        return rendered, planned, []
+
+    def platform_of(name: str) -> str:  # what _device_plan compiles once per kind of device
+        return compilation.configs[name].platform
+
+    names = sorted(compilation.configs)
+    for name, (rendered, planned, refused) in zip(names, parallel.ordered_map(plan_device, names, first_of=platform_of),
+                                                  strict=True):
+        if rendered is not None:
+            compilation.configs[name] = rendered
+        if planned is not None:
+            devices[name] = planned
+        problems += refused
     if problems:
         raise ValidationError(problems)
     registry = registry or Registry()
