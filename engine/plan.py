@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from engine import cliconfig, gcpause, jsontext, linux, parallel, remediate, sendable, takeover
+from engine import cliconfig, gcpause, jsontext, linux, parallel, remediate, runningstate, sendable, takeover
 from engine.archive import write_atomic
 from engine.build import Reservation, segments
 from engine.compilation import Compilation
@@ -573,6 +573,7 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
                 raise ValueError(f"invalid JSON running state: {exc.msg} at line {exc.lineno}") from None
             if not isinstance(running_doc, dict):
                 raise ValueError("running state must be a JSON object (a Linux state document)")
+            runningstate.check_linux(running_text, running_doc)  # the driver's shape, or refused at the line
         # once (render listed them already): scope, warnings and the diff all need them
         desired_objects = config.objects if config.objects is not None else linux.objects(config.document)
         desired_keys = {key for key, _ in desired_objects}

@@ -106,7 +106,8 @@ def canonical_indent(tree: object) -> Config:
 
 
 def junos_lines(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip().startswith("set ")]
+    """The set statements of ``text``, each once (Junos holds a statement set twice once)."""
+    return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip().startswith("set ")))
 
 
 def junos_apply(lines: list[str], commands: list[str]) -> list[str]:

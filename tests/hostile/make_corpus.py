@@ -318,6 +318,16 @@ def running_cases() -> Iterator[Case]:
         "running-linux-list": ("running/core1.json", b"[1, 2, 3]\n"),
         "running-linux-invalid-utf8": ("running/core1.json", b'{"links": "\xff"}\n'),
         "running-linux-truncated": ("running/core1.json", b'{"links": [{"ifname": "eth1"'),
+        # JSON, but not the shape the Linux driver writes: refused at the object's line, not a KeyError
+        "running-linux-filter-no-dev": ("running/core1.json",
+                                        b'{"filters": [\n  {"parent": "1:", "protocol": "ip", "pref": 1, "match": []}\n]}\n'),
+        "running-linux-match-string": ("running/core1.json", b'{"filters": [{"dev": "eth1", "parent": "1:", "protocol": '
+                                                             b'"ip", "pref": 1, "match": "src 10.0.0.0/8"}]}\n'),
+        "running-linux-bad-address": ("running/core1.json", b'{"addresses": [{"dev": "eth1", "address": "10.1.2/99"}]}\n'),
+        # A port entered twice with two access VLANs: which one the switch runs cannot be told
+        "running-repeat-conflict": ("running/acc1.cfg", b"hostname acc1\n!\ninterface GigabitEthernet1/0/3\n"
+                                                        b" switchport access vlan 10\n!\ninterface GigabitEthernet1/0/3\n"
+                                                        b" switchport access vlan 20\n!\nend\n"),
     }
     for name, (path, data) in broken.items():
         files = {file: text.encode() for file, text in FILES.items()}
