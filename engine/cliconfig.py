@@ -207,6 +207,9 @@ class ConfigLineError(ValueError):
         super().__init__(message)
         self.line = line
 
+    def __reduce__(self) -> tuple[type[ConfigLineError], tuple[int, str]]:  # as it was, from another process
+        return type(self), (self.line, str(self))
+
 
 def parse(text: str, syntax: PlatformSyntax, repeats: list[str] | None = None) -> list[Node]:
     """Top-level nodes of a configuration. Comment, separator and blank lines (and ``end``) are kept
