@@ -8,7 +8,7 @@ from engine.compilation import Compilation
 from engine.device import DeviceModel
 from engine.model import Site
 from engine.network import Network
-from engine.render import DeviceConfig, render
+from engine.render import DeviceConfig, renderer
 from intents.registry import Registry
 
 __all__ = ["Compilation", "build_site", "compile", "compile_site"]
@@ -19,7 +19,8 @@ def compile_site(site: Site, registry: Registry | None = None) -> Compilation:
     """Compile every intent of ``site``; raises TopologyError, AdmissionError or RenderError."""
     build = build_site(site, registry)
     models = build.finish()
-    configs = dict(zip(models, parallel.ordered_map(render, list(models.values()), first_of=_platform), strict=True))
+    configs = dict(zip(models, parallel.ordered_map(renderer(models.values()), list(models.values()), first_of=_platform),
+                       strict=True))
     return Compilation(models, configs, tuple(build.reservations()), {k: set(v) for k, v in build.l2_links.items()},
                        {device: tuple(sorted(notes)) for device, notes in sorted(build.notes.items())},
                        build.network.dijkstra_runs)

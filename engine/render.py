@@ -13,14 +13,16 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import json
+import operator
 import pickle
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from importlib import resources
-from typing import Any
+from itertools import chain
+from typing import Any, cast
 
 import jinja2
 
@@ -179,38 +181,147 @@ def _stringless(annotation: Any) -> bool:
     return False
 
 
+def _walk(value: object, role: str, found: dict[str, set[str]]) -> None:
+    """Add every string of ``value`` to ``found`` by role, object by object: the general walk, for what
+    ``_values``'s passes by class do not take (a value its field's annotation does not describe)."""
+    stack: list[tuple[object, str]] = [(value, role)]
+    while stack:
+        value, role = stack.pop()
+        if isinstance(value, str):
+            found.setdefault(role, set()).add(value)
+        elif isinstance(value, (tuple, list)):
+            stack.extend((item, role) for item in value)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for name, field_role in _fields(type(value)):
+                item = getattr(value, name)
+                if item is not None:
+                    stack.append((item, field_role))
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """How ``_values`` reads one dataclass's string-bearing fields, all objects of the class at once:
+    ``strings``, fields annotated as a string (or None); ``string_tuples``, as a tuple of strings;
+    ``children``, as a tuple of dataclasses; ``other``, anything else (walked object by object)."""
+
+    strings: tuple[tuple[Any, str], ...]
+    string_tuples: tuple[tuple[Any, str], ...]
+    children: tuple[tuple[Any, str], ...]
+    other: tuple[tuple[Any, str], ...]
+
+
+@cache
+def _pass(cls: type) -> _Pass:
+    hints = typing.get_type_hints(cls)
+    strings, string_tuples, children, other = [], [], [], []
+    for name, role in _fields(cls):
+        annotation = hints.get(name, object)
+        arguments = [argument for argument in typing.get_args(annotation) if argument is not type(None)]
+        is_union = typing.get_origin(annotation) is typing.Union or isinstance(annotation, types.UnionType)
+        if is_union and len(arguments) == 1:  # ``str | None``
+            annotation = arguments[0]
+            arguments = list(typing.get_args(annotation))
+        getter = operator.attrgetter(name)
+        if isinstance(annotation, type) and issubclass(annotation, str):
+            strings.append((getter, role))
+        elif typing.get_origin(annotation) is tuple and len(arguments) == 2 and arguments[1] is Ellipsis:
+            item = arguments[0]
+            if isinstance(item, type) and issubclass(item, str):
+                string_tuples.append((getter, role))
+            elif isinstance(item, type) and dataclasses.is_dataclass(item):
+                children.append((getter, role))
+            else:
+                other.append((getter, role))
+        else:
+            other.append((getter, role))
+    return _Pass(tuple(strings), tuple(string_tuples), tuple(children), tuple(other))
+
+
+class _Unexpected(Exception):
+    """A value ``_values``'s passes by class cannot take as its annotation says: walk the model in full."""
+
+
 def _values(model: object) -> dict[str, set[str]]:
     """Every string of ``_strings`` by role, without the paths: the fast pass; paths are worked out only
     for a refusal."""
+    return _values_of([model])
+
+
+def _values_of(roots: list[Any]) -> dict[str, set[str]]:
+    """Every string of every root (``_values`` of each, together). All objects of one dataclass are read
+    at once, field by field, in C (``attrgetter`` over the lot); a value that is not what its field's
+    annotation says is found out by the types seen, and then each root is walked object by object."""
+    try:
+        return _values_by_class(roots)
+    except _Unexpected:
+        found: dict[str, set[str]] = {}
+        for root in roots:
+            _walk(root, "word", found)
+        return found
+
+
+_STRING_TYPES = {str, type(None)}
+_SEQUENCE_TYPES = {tuple, list}
+
+
+def _sequences(getter: Any, objects: list[Any]) -> list[Any]:
+    """``getter`` of each object, each a tuple or list as its field's annotation says (else ``_Unexpected``)."""
+    sequences = list(map(getter, objects))
+    if not set(map(type, sequences)) <= _SEQUENCE_TYPES:
+        raise _Unexpected
+    return sequences
+
+
+def _set(found: dict[str, set[str]], role: str) -> set[str]:
+    values = found.get(role)
+    if values is None:
+        values = found[role] = set()
+    return values
+
+
+def _by_type(objects: list[Any]) -> list[tuple[type, list[Any]]]:
+    kinds = set(map(type, objects))
+    if len(kinds) == 1:
+        return [(kinds.pop(), objects)]
+    return [(kind, [item for item in objects if type(item) is kind]) for kind in kinds]
+
+
+def _values_by_class(roots: list[Any]) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
-    stack: list[tuple[object, str]] = [(model, "word")]
-    while stack:
-        value, role = stack.pop()
-        fields = _FIELDS.get(type(value))
-        if fields is None:
-            if isinstance(value, str):
-                found.setdefault(role, set()).add(value)
-                continue
-            if isinstance(value, (tuple, list)):
-                for item in value:
-                    if type(item) is str:
-                        found.setdefault(role, set()).add(item)
-                    else:
-                        stack.append((item, role))
-                continue
-            if not dataclasses.is_dataclass(value) or isinstance(value, type):
-                continue
-            fields = _FIELDS[type(value)] = _fields(type(value))
-        for name, field_role in fields:
-            item = getattr(value, name)
-            if type(item) is str:  # most fields: no round through the stack
-                found.setdefault(field_role, set()).add(item)
-            elif item is not None:
-                stack.append((item, field_role))
+    work: list[tuple[type, list[Any]]] = []
+    for kind, objects in _by_type(roots):
+        if dataclasses.is_dataclass(kind):
+            work.append((kind, objects))
+        else:
+            for root in objects:
+                _walk(root, "word", found)
+    while work:
+        cls, objects = work.pop()
+        plan = _pass(cls)
+        try:
+            for getter, role in plan.strings:
+                _set(found, role).update(map(getter, objects))
+            for getter, role in plan.string_tuples:
+                _set(found, role).update(chain.from_iterable(_sequences(getter, objects)))
+        except TypeError:  # an unhashable value: not a string
+            raise _Unexpected from None
+        for getter, _role in plan.children:  # a dataclass's own fields say its strings' roles
+            for kind, items in _by_type(list(chain.from_iterable(_sequences(getter, objects)))):
+                if not dataclasses.is_dataclass(kind):
+                    raise _Unexpected
+                work.append((kind, items))
+        for getter, role in plan.other:
+            for obj in objects:
+                item = getter(obj)
+                if item is not None:
+                    _walk(item, role, found)
+    for values in found.values():
+        kinds = set(map(type, values))
+        if not kinds <= _STRING_TYPES and not all(issubclass(kind, str) or kind is type(None) for kind in kinds):
+            raise _Unexpected  # an int where a string was declared...: the full walk decides
+        if type(None) in kinds:
+            cast(set[object], values).discard(None)  # an optional field left empty
     return found
-
-
-_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {}  # dataclass -> its string-bearing fields (``_fields``)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -226,17 +337,30 @@ def _all_plain_tokens(platform: str, role: str, values: set[str]) -> bool:
     return all(map(str.isascii, values)) and all(map(str.isprintable, values)) and all(map(pattern.fullmatch, values))
 
 
+def _refused(platform: str, found: dict[str, set[str]]) -> bool:
+    """Whether any of ``found`` (role -> values) is a value the platform refuses at that position."""
+    return not all(_all_plain_tokens(platform, role, values) or all(_token_ok(platform, role, value) for value in values)
+                   for role, values in found.items() if values)
+
+
 def check_tokens(model: DeviceModel) -> None:
     """Refuse to render a value the platform would not read as one token at its position (a line break,
     a space, a quote...): no value can ever end a configuration line or start another."""
-    platform = model.platform
-    if all(_all_plain_tokens(platform, role, values) or all(_token_ok(platform, role, value) for value in values)
-           for role, values in _values(model).items()):
+    if not _refused(model.platform, _values(model)):
         return
     for where, role, value in _strings(model, ""):
-        problem = identifiers.token_problem(platform, role, value)
+        problem = identifiers.token_problem(model.platform, role, value)
         if problem:
             raise RenderError(f"{identifiers.shown(model.name)}: {where}: {problem}; refusing to render it")
+
+
+def _all_tokens_plain(models: list[DeviceModel]) -> bool:
+    """``check_tokens`` of every model at once: each platform's strings gathered together (devices share
+    most of theirs: interface, intent and policy names) and each distinct one checked once."""
+    by_platform: dict[str, list[DeviceModel]] = {}
+    for model in models:
+        by_platform.setdefault(model.platform, []).append(model)
+    return not any(_refused(platform, _values_of(group)) for platform, group in by_platform.items())
 
 
 def shares(model: DeviceModel) -> list[ShareClass]:
@@ -268,11 +392,28 @@ def transit_isolations(model: DeviceModel) -> tuple[list[Isolation], list[str]]:
     return entries, ports
 
 
+def renderer(models: Iterable[DeviceModel]) -> Callable[[DeviceModel], DeviceConfig]:
+    """What renders each of ``models`` (``render`` without a kernel): the token check made for all of them
+    at once, here, so that each device's render skips it. When some value is refused, ``render`` itself:
+    each device is checked as it is rendered, so the refusal is the one the first device with a problem
+    gives."""
+    return _render_checked if _all_tokens_plain(list(models)) else render
+
+
+def _render_checked(model: DeviceModel) -> DeviceConfig:
+    return _render(model, None)
+
+
 def render(model: DeviceModel, kernel: dict[str, Any] | None = None) -> DeviceConfig:
     """The desired configuration of one device. ``kernel``: Linux features probed on the device
     (``{"drr": True}``); without it, what every kernel here has."""
-    spec = platform_spec(model.platform)
     check_tokens(model)
+    return _render(model, kernel)
+
+
+def _render(model: DeviceModel, kernel: dict[str, Any] | None) -> DeviceConfig:
+    """``render`` once its model's tokens are checked."""
+    spec = platform_spec(model.platform)
     classes = {c.intent for policy in model.egress for c in policy.classes if not c.priority}
     if spec.max_classes is not None and len(classes) > spec.max_classes:
         raise RenderError(
