@@ -10,8 +10,10 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 
 
+@lru_cache(maxsize=64)  # 0..32: every port and SVI asks
 def netmask(prefixlen: int) -> str:
     """24 -> "255.255.255.0"."""
     return str(ipaddress.IPv4Network(f"0.0.0.0/{prefixlen}").netmask)

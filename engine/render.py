@@ -15,6 +15,7 @@ import ipaddress
 import json
 import operator
 import pickle
+import re
 import types
 import typing
 from collections.abc import Callable, Iterable, Iterator
@@ -97,6 +98,23 @@ def _compiled_templates() -> jinja2.BytecodeCache | None:
         return None
 
 
+# Filters on prefixes: devices share most of theirs (a summary route, the guarantees' subnets), and an
+# ``IPv4Network`` costs microseconds each time; the same text gives the same answer (or the same error).
+@lru_cache(maxsize=1 << 14)
+def _netmask(prefix: str) -> str:
+    return str(ipaddress.IPv4Network(prefix).netmask)
+
+
+@lru_cache(maxsize=1 << 14)
+def _wildcard(prefix: str) -> str:
+    return str(ipaddress.IPv4Network(prefix).hostmask)
+
+
+@lru_cache(maxsize=1 << 14)
+def _network(prefix: str) -> str:
+    return str(ipaddress.IPv4Network(prefix).network_address)
+
+
 @cache
 def environment() -> jinja2.Environment:
     root = resources.files("templates")
@@ -116,9 +134,9 @@ def environment() -> jinja2.Environment:
         mbps=lambda bps: bps // 1_000_000,
         bps_text=format_bps,
         tc_rate=linux.tc_rate,
-        netmask=lambda prefix: str(ipaddress.IPv4Network(prefix).netmask),
-        wildcard=lambda prefix: str(ipaddress.IPv4Network(prefix).hostmask),
-        network=lambda prefix: str(ipaddress.IPv4Network(prefix).network_address),
+        netmask=_netmask,
+        wildcard=_wildcard,
+        network=_network,
         dscp_name=dscp_name,
         port_masks=lambda ports: [block for low, high in ports for block in port_masks(low, high)],
         percent_of=lambda part, whole: max(1, round(100 * part / whole)),
@@ -127,7 +145,36 @@ def environment() -> jinja2.Environment:
         vlan_ranges=format_vlan_list,
     )
     env.globals["protocol_names"] = {1: "icmp", 6: "tcp", 17: "udp", 47: "gre", 50: "esp", 132: "sctp"}
+    env.globals.update(kmg=kmg, first_free_name=first_free_name)
     return env
+
+
+def kmg(number: int) -> str:
+    """A rate or size with the k/m/g suffix (k = 1000) when it divides exactly: 20000000 -> "20m"."""
+    if number % 1_000_000_000 == 0:
+        return str(number // 1_000_000_000) + "g"
+    if number % 1_000_000 == 0:
+        return str(number // 1_000_000) + "m"
+    if number % 1000 == 0:
+        return str(number // 1000) + "k"
+    return str(number)
+
+
+def first_free_name(names: dict[Any, Any], reserved: dict[Any, Any], out: dict[Any, Any], key: Any, owner: Any,
+                    base: str, signature: Any) -> str:
+    """A name for an object with ``signature``: ``base`` if it is free in ``names`` (name -> signature) or
+    already this object's, else ``base-2``, ``base-3``... up to ``base-99`` (None past that). A name in
+    ``reserved`` (name -> owner) is skipped unless ``owner`` owns it, so a variant of one object never takes
+    another's own name. Records the name in ``names`` and as ``out[key]``; returns "" (for ``{% set _ = ... %}``)."""
+    chosen = None
+    for number in range(1, 100):
+        candidate = base if number == 1 else f"{base}-{number}"
+        if names.get(candidate) == signature or (candidate not in names and reserved.get(candidate, owner) == owner):
+            chosen = candidate
+            break
+    names[chosen] = signature
+    out[key] = chosen
+    return ""
 
 
 def guarantees(model: DeviceModel) -> list[QosClass]:
@@ -331,10 +378,34 @@ def _token_ok(platform: str, role: str, value: str) -> bool:
 
 def _all_plain_tokens(platform: str, role: str, values: set[str]) -> bool:
     """True when every value is printable ASCII the role's pattern matches whole: what ``token_problem``
-    then says of each (None), found in three passes in C; False means each is looked at in turn."""
+    then says of each (None), found in passes in C over all of them; False means each is looked at in turn."""
+    if not values:
+        return True
     tokens = identifiers.platform_tokens(platform)
     pattern = tokens.get(role, tokens["word"])
-    return all(map(str.isascii, values)) and all(map(str.isprintable, values)) and all(map(pattern.fullmatch, values))
+    text = "".join(values)
+    if not (text.isascii() and text.isprintable()):  # no value holds a line break, a tab, a non-ASCII letter
+        return False
+    lines = _line_pattern(pattern.pattern)
+    if lines is not None:
+        return lines.fullmatch("\n".join(values)) is not None
+    return all(map(pattern.fullmatch, values))
+
+
+# A pattern made only of bracketed classes (no negation, no escapes), each with an optional quantifier:
+# ``[A-Za-z][A-Za-z0-9/.:-]{0,63}``. Printable ASCII in such a class never matches a line break.
+_CLASS_SEQUENCE = re.compile(r"(?:\[(?!\^)[^\]\\]+\](?:\{[0-9]+(?:,[0-9]*)?\}|[+*?])?)+")
+
+
+@cache
+def _line_pattern(pattern: str) -> re.Pattern[str] | None:
+    """The values, one a line, each matched whole by ``pattern``: one regular-expression run over all of a
+    role's values. Only for a ``_CLASS_SEQUENCE`` pattern: no match of it can hold the line break between
+    two values (none of which holds one, ``_all_plain_tokens`` saw), so each match is exactly one value.
+    None for any other pattern: its values are matched one by one."""
+    if not (pattern.isascii() and pattern.isprintable() and _CLASS_SEQUENCE.fullmatch(pattern)):
+        return None
+    return re.compile(f"(?:(?:{pattern})\n)*(?:{pattern})")
 
 
 def _refused(platform: str, found: dict[str, set[str]]) -> bool:

@@ -131,3 +131,182 @@ def compile_models(models: dict[str, DeviceModel]) -> dict[str, Any]:
 
     render_one = render.renderer(models.values())
     return dict(zip(models, parallel.ordered_map(render_one, list(models.values())), strict=True))
+
+
+# -- the token check's passes over all values of a role ---------------------------------------------
+
+@pytest.mark.parametrize("platform", ["ios", "eos", "nxos", "junos", "linux"])
+def test_the_token_check_over_all_values_at_once_says_what_it_says_of_each(platform: str) -> None:
+    """``_all_plain_tokens`` runs one regular expression over a role's values one a line; for every set of
+    values it must say what checking each value whole says (printable ASCII and the role's pattern)."""
+    import random
+
+    from engine import identifiers
+
+    pieces = ["INTENT-g000", "Ethernet1/1", "10.0.0.0/24", "ge-0/0/1.0", "v10", "x" * 80, "x" * 81, "", "a b",
+              "a\nb", "\n", "a\n", "caf\u00e9", "\u2028", "a;b", "a\tb", "{", "'q'", "eth1", "Eth-1", "e" * 15, "e" * 16]
+    generator = random.Random(12)
+    samples = [{piece} for piece in pieces] + [set(generator.sample(pieces, generator.randint(1, 6))) for _ in range(300)]
+    for role, pattern in identifiers.platform_tokens(platform).items():
+        assert render._line_pattern(pattern.pattern) is not None  # the platforms' patterns all take the fast pass
+        for values in samples:
+            each = all(value.isascii() and value.isprintable() and pattern.fullmatch(value) for value in values)
+            assert render._all_plain_tokens(platform, role, values) == each, (role, values)
+    assert render._all_plain_tokens(platform, "word", set())
+
+
+@pytest.mark.parametrize("pattern", ["[^a]{1,3}", ".{1,3}", "[a\\n]+", "[a-z]+|\\n", "(?s:.)+", "[a-z]{1,3}x", "(?i)[a-z]+",
+                                     "[\\s]+", "[a-z]\u2028"])
+def test_a_pattern_that_could_match_a_line_break_is_not_run_over_lines(pattern: str) -> None:
+    assert render._line_pattern(pattern) is None
+
+
+# -- Jinja helpers and filters ----------------------------------------------------------------------
+
+_MACROS = """{%- macro num(value) -%}
+{%- if value % 1000000000 == 0 -%}{{ value // 1000000000 }}g
+{%- elif value % 1000000 == 0 -%}{{ value // 1000000 }}m
+{%- elif value % 1000 == 0 -%}{{ value // 1000 }}k
+{%- else -%}{{ value }}{%- endif -%}
+{%- endmacro -%}
+{%- macro alloc(names, reserved, out, key, owner, base, sig) -%}
+{%- set ns = namespace(name=none) -%}
+{%- for n in range(1, 100) -%}
+{%- set cand = base if n == 1 else base ~ "-" ~ n -%}
+{%- if names.get(cand) == sig or (cand not in names and reserved.get(cand, owner) == owner) -%}
+{%- set ns.name = cand -%}
+{%- break -%}
+{%- endif -%}
+{%- endfor -%}
+{%- set _ = names.update({ns.name: sig}) -%}
+{%- set _ = out.update({key: ns.name}) -%}
+{%- endmacro -%}
+"""
+
+
+def test_kmg_and_first_free_name_do_what_the_junos_macros_did() -> None:
+    """The Junos template's number and name macros, now Python (engine/render.py), give the same text and
+    leave the same names behind, over numbers of every suffix and name clashes up to the last free name."""
+    env = render.environment()
+    macros = env.from_string(_MACROS).module
+    for number in [0, 1, 999, 1000, 1500, 3200, 20_000_000, 20_000_001, 94_981_000_000, 10**9, 10**12, 15000,
+                   99_980_000_000 // 21, 7 * 10**6 + 3000]:
+        assert render.kmg(number) == str(macros.num(number)), number  # type: ignore[attr-defined]
+    reserved = {"INTENT-a": "a", "INTENT-b": "b", "INTENT-DEFAULT-2": "x"}
+    calls = [("k1", "a", "INTENT-a", "s1"), ("k2", "a", "INTENT-a", "s2"), ("k3", "b", "INTENT-a", "s3"),
+             ("k4", "", "INTENT-DEFAULT", "d1"), ("k5", "", "INTENT-DEFAULT", "d2"), ("k6", "", "INTENT-DEFAULT", "d1"),
+             ("k7", "x", "INTENT-DEFAULT", "d3"), ("k8", "b", "INTENT-b", "s1")]
+    calls += [(f"m{index}", "", "M", f"sig{index}") for index in range(102)]  # past base-99: None, as the macro
+    ours: tuple[dict[Any, Any], dict[Any, Any]] = ({}, {})
+    theirs: tuple[dict[Any, Any], dict[Any, Any]] = ({}, {})
+    for key, owner, base, signature in calls:
+        assert render.first_free_name(ours[0], reserved, ours[1], key, owner, base, signature) == ""
+        assert str(macros.alloc(theirs[0], reserved, theirs[1], key, owner, base, signature)) == ""  # type: ignore[attr-defined]
+    assert ours == theirs
+    assert ours[1]["m101"] is None
+
+
+def test_the_prefix_filters_say_what_ipaddress_says() -> None:
+    import ipaddress
+
+    for prefix in ["10.0.0.0/14", "10.2.49.0/24", "0.0.0.0/0", "10.255.1.240/31", "192.0.2.7/32", "10.0.0.0"]:
+        for _ in range(2):  # the second time from the cache
+            assert render._network(prefix) == str(ipaddress.IPv4Network(prefix).network_address)
+            assert render._netmask(prefix) == str(ipaddress.IPv4Network(prefix).netmask)
+            assert render._wildcard(prefix) == str(ipaddress.IPv4Network(prefix).hostmask)
+    for bad in ["10.0.0.1/24", "10.0.0.0/33", "x"]:
+        for _ in range(2):
+            with pytest.raises(ValueError):
+                render._network(bad)
+
+
+# -- Linux documents ---------------------------------------------------------------------------------
+
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+
+
+def _regex_network_key(prefix: str) -> tuple[int, int]:
+    """``linux._network_key`` as it was: a regular expression per prefix."""
+    import ipaddress
+    import re
+
+    parts = re.fullmatch(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}(?:/([0-9]+))?", prefix)
+    if parts and (parts[5] is None or int(parts[5]) <= 32):
+        prefixlen = 32 if parts[5] is None else int(parts[5])
+        value = (int(parts[1]) << 24) | (int(parts[2]) << 16) | (int(parts[3]) << 8) | int(parts[4])
+        return value >> (32 - prefixlen) << (32 - prefixlen), prefixlen
+    network = ipaddress.ip_network(prefix, strict=False)
+    return int(network.network_address), network.prefixlen
+
+
+def _outcome(function: Any, value: Any) -> Any:
+    try:
+        return function(value)
+    except Exception as exc:  # noqa: BLE001 - the kind of failure is what is compared
+        return type(exc)
+
+
+@pytest.mark.parametrize("prefix", [
+    "10.0.0.0/14", "10.2.49.7/24", "0.0.0.0/0", "255.255.255.255", "255.255.255.255/32", "1.2.3.4/33", "1.2.3.4/",
+    "01.2.3.4", "1.2.3.04/24", "256.1.1.1", "1.2.3", "1.2.3.4.5", "1.2.3.4/024", "1.2.3.4/0032", "\u0661.2.3.4",
+    "1.2.3.4/\u0663", "1.2.3.4/+8", "1.2.3.4/ 8", " 1.2.3.4", "1..3.4", "2001:db8::/32", "::1", "", "/", "x",
+    "10.0.0.0/255.0.0.0", "1.2.3.4//8", "1.2.3.-4",
+])
+def test_network_keys_are_what_the_regular_expression_read(prefix: str) -> None:
+    from engine import linux
+
+    for _ in range(2):  # the second time from the cache
+        assert _outcome(linux._network_key, prefix) == _outcome(_regex_network_key, prefix)
+
+
+def _reference_canonical(document: dict[str, Any]) -> dict[str, Any]:
+    """``linux.canonical`` as it was: addresses sorted by (device, network) whatever they are."""
+    from engine import linux
+
+    result = dict(document)
+    result["links"] = sorted(document.get("links") or [], key=linux._link_order)
+    result["addresses"] = sorted(document.get("addresses") or [], key=lambda a: (a["dev"], _regex_network_key(a["address"])))
+    result["routes"] = sorted(document.get("routes") or [], key=lambda r: _regex_network_key(r["dst"]))
+    if document.get("rules"):
+        result["rules"] = sorted(document["rules"], key=linux._rule_order)
+    if document.get("nftables"):
+        result["nftables"] = sorted(document["nftables"], key=lambda table: table["table"])
+
+    def tc_order(obj: dict[str, Any]) -> tuple[Any, ...]:
+        handle = obj.get("classid") or obj.get("handle") or "0:"
+        major, _, minor = handle.partition(":")
+        return obj["dev"], 0 if obj["parent"] in ("root", "ingress") else 1, int(major or "0", 16), int(minor or "0", 16), \
+            obj["parent"]
+
+    result["qdiscs"] = sorted(document.get("qdiscs") or [], key=tc_order)
+    result["classes"] = sorted(document.get("classes") or [], key=tc_order)
+    result["filters"] = sorted(document.get("filters") or [], key=linux._filter_order)
+    return result
+
+
+def test_linux_documents_are_in_the_order_and_have_the_keys_they_had(tmp_path: Path) -> None:
+    """Every Linux document of the golden sites and a fabric, shuffled: ``canonical`` puts it in the order
+    the plain sorts give, ``desired_state`` made it in that order, and ``objects`` keys each object as
+    ``key_of`` does; also over documents where a device has two addresses, and where devices are lists."""
+    import random
+
+    from engine import linux
+
+    documents = [linux.desired_state(model, kernel) for models in _models(tmp_path) for model in models.values()
+                 if model.platform == "linux" for kernel in (None, {"drr": True, "nftables": True})]
+    assert len(documents) > 20
+    generator = random.Random(5)
+    for document in documents:
+        assert linux.canonical(document) == _reference_canonical(document) == document
+        shuffled = {name: generator.sample(value, len(value)) if isinstance(value, list) else value
+                    for name, value in document.items()}
+        shuffled["addresses"] = shuffled["addresses"] + [{"dev": "br10", "address": "10.9.0.1/24"},
+                                                         {"dev": "br10", "address": "10.8.0.1/16"}]
+        assert linux.canonical(shuffled) == _reference_canonical(shuffled)
+        keys = [key for key, _ in linux.objects(document, ordered=True)]
+        for section in ("links", "addresses", "routes", "rules", "nftables", "qdiscs", "classes", "filters"):
+            for obj in document.get(section) or []:
+                assert linux.key_of(section, obj) in keys
+        assert len(keys) == len(set(keys))
+    odd = {"addresses": [{"dev": ["b"], "address": "10.0.0.1/24"}, {"dev": ["a"], "address": "10.0.0.2/24"}]}
+    assert linux.canonical(odd)["addresses"] == _reference_canonical(odd)["addresses"]
