@@ -331,13 +331,14 @@ def plan(site: Path, running_dir: Path | None, output_format: str, out_file: Pat
             click.echo(json.dumps(payload, indent=2))
             sys.exit(1)
         raise
+    form = result.json_form() if out_file or output_format == "json" else None  # floats looked for once
     if out_file:
         from engine.plan import PLAN_KEY_ENV, write_plan_file
 
         write_plan_file(out_file, result.plan_file(str(site.resolve()), compilation.configs, loaded,
-                                                   os.environ.get(PLAN_KEY_ENV) or None))
+                                                   os.environ.get(PLAN_KEY_ENV) or None, form))
     if output_format == "json":
-        click.echo(result.to_json(), nl=False)
+        click.echo(result.to_json_bytes(form), nl=False)
     elif output_format == "markdown":
         from engine.graph import plan_mermaid
 

@@ -26,11 +26,14 @@ def dumps(value: Any, *, sort_keys: bool = False, floats: bool | None = None) ->
     return raw.decode("ascii") if raw is not None else json.dumps(value, indent=2, sort_keys=sort_keys)
 
 
-def dumps_bytes(value: Any, *, sort_keys: bool = False, floats: bool | None = None) -> bytes:
+def dumps_bytes(value: Any, *, sort_keys: bool = False, floats: bool | None = None, newline: bool = False) -> bytes:
     """``dumps(...).encode()``, without decoding orjson's bytes to encode them again (a plan file is
-    tens of megabytes at 10,000 devices)."""
-    raw = _orjson(value, orjson.OPT_INDENT_2 if orjson is not None else 0, sort_keys, floats)
-    return raw if raw is not None else json.dumps(value, indent=2, sort_keys=sort_keys).encode()
+    tens of megabytes at 10,000 devices); ``newline``: with a final ``\n``, written by orjson (no copy)."""
+    option = orjson.OPT_INDENT_2 | (orjson.OPT_APPEND_NEWLINE if newline else 0) if orjson is not None else 0
+    raw = _orjson(value, option, sort_keys, floats)
+    if raw is not None:
+        return raw
+    return json.dumps(value, indent=2, sort_keys=sort_keys).encode() + (b"\n" if newline else b"")
 
 
 def compact(value: Any, *, floats: bool | None = None) -> bytes:
@@ -50,7 +53,7 @@ def _orjson(value: Any, option: int, sort_keys: bool, floats: bool | None) -> by
         raw = orjson.dumps(value, option=option | (orjson.OPT_SORT_KEYS if sort_keys else 0))
     except TypeError:  # a key that is not a string, an integer past 64 bits, a type orjson lacks
         return None
-    return raw if raw.isascii() and b"\x7f" not in raw else None
+    return raw if raw.isascii() and b"\x7f" not in raw else None  # OPT_APPEND_NEWLINE's "\n" is ASCII too
 
 
 def has_float(value: Any) -> bool:
@@ -80,3 +83,17 @@ def has_float(value: Any) -> bool:
             if type(child) not in leaves:
                 push(child)
     return False
+
+
+def printable_ascii(value: Any) -> bool | None:
+    """True when every key and string in ``value`` is printable ASCII, told from orjson's compact text
+    in one C pass: it escapes every control character and ``"`` and ``\\`` (so a backslash in the text
+    means one may be there) and writes the rest as it is (so non-ASCII shows as such; DEL is looked for).
+    None when that text cannot tell (a backslash, DEL or non-ASCII in it, no orjson, a value it refuses)."""
+    if orjson is None:
+        return None
+    try:
+        raw = orjson.dumps(value)
+    except TypeError:  # a key that is not a string, an integer past 64 bits, a type orjson lacks
+        return None
+    return True if raw.isascii() and b"\\" not in raw and b"\x7f" not in raw else None

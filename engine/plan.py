@@ -15,7 +15,7 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from engine import cliconfig, gcpause, jsontext, linux, parallel, remediate, runningstate, sendable, takeover
 from engine.archive import write_atomic
@@ -91,30 +91,48 @@ class Plan:
             "errors": list(self.errors),
         }
 
-    def to_json(self) -> str:
-        return jsontext.dumps(self.as_dict()) + "\n"
+    def json_form(self) -> JsonForm:
+        """``as_dict()`` and whether it holds a float, looked for once for every text made of it (the
+        ``--format json`` output and the ``--out`` file of one run)."""
+        data = self.as_dict()
+        return JsonForm(data, jsontext.has_float(data))
+
+    def to_json(self, form: JsonForm | None = None) -> str:
+        form = form or self.json_form()
+        return jsontext.dumps(form.data, floats=form.floats) + "\n"
+
+    def to_json_bytes(self, form: JsonForm | None = None) -> bytes:
+        """``to_json().encode()``, without decoding and encoding megabytes of ASCII on the way to stdout."""
+        form = form or self.json_form()
+        return jsontext.dumps_bytes(form.data, floats=form.floats, newline=True)
 
     def digest(self) -> str:
         """SHA-256 of the plan's JSON: the identity audit records and plan files carry."""
         return self.plan_hash or hashlib.sha256(self.to_json().encode()).hexdigest()
 
     def plan_file(self, site_file: str, configs: dict[str, DeviceConfig], site: Site | None = None,
-                  key: str | None = None) -> bytes:
+                  key: str | None = None, form: JsonForm | None = None) -> bytes:
         """What ``--out`` writes: the plan, what to apply, what each device was when planned, the content
-        hash of every site file and inventory entry, and a hash over all of it (HMAC-signed with ``key``)."""
-        document = self.as_dict()
-        document.update({
+        hash of every site file and inventory entry, and a hash over all of it (HMAC-signed with ``key``).
+        ``form``: this plan's ``json_form()``, when the run has it already."""
+        form = form or self.json_form()
+        extra: dict[str, Any] = {
             "format": PLAN_FORMAT, "site_file": site_file,
             "running_sha256": dict(sorted(self.running_sha256.items())),
             "desired": {name: {"platform": c.platform, "text": c.text, "document": c.document}
                         for name, c in sorted(configs.items())},
             "secrets": {name: [h.as_dict() for h in device.hidden]
                         for name, device in sorted(self.devices.items()) if device.hidden},
-        })
+        }
         if site is not None:
-            document["site_sha256"] = site_hashes(site)
-            document["inventory_sha256"] = {name: device_hash(site.devices[name]) for name in sorted(configs)}
-        return seal(document, key)
+            extra["site_sha256"] = site_hashes(site)
+            extra["inventory_sha256"] = {name: device_hash(site.devices[name]) for name in sorted(configs)}
+        return seal({**form.data, **extra}, key, floats=form.floats or jsontext.has_float(extra))
+
+
+class JsonForm(NamedTuple):
+    data: dict[str, Any]  # Plan.as_dict()
+    floats: bool  # whether a float is anywhere in it (jsontext.has_float)
 
 
 PLAN_FORMAT = "intent-plan/3"  # 3: apply sends devices.*.commands as stored; ``secrets`` restores masked lines
@@ -136,16 +154,18 @@ def _canonical(document: dict[str, Any], floats: bool | None = None) -> bytes:
     return jsontext.compact(body, floats=floats)  # json.dumps(sort_keys, ",", ":", ensure_ascii), byte for byte
 
 
-def seal(document: dict[str, Any], key: str | None = None) -> bytes:
+def seal(document: dict[str, Any], key: str | None = None, *, floats: bool | None = None) -> bytes:
     """``document`` as a plan file: with ``plan_hash`` (SHA-256 of the canonical content) and, given a
-    key, ``signature`` (HMAC-SHA256 of the same bytes)."""
-    floats = jsontext.has_float(document)  # looked for once: the sealed text adds only strings
+    key, ``signature`` (HMAC-SHA256 of the same bytes). ``floats``: whether ``document`` holds a float,
+    when the caller knows."""
+    if floats is None:
+        floats = jsontext.has_float(document)  # looked for once: the sealed text adds only strings
     content = _canonical(document, floats)
     sealed = {**{k: v for k, v in document.items() if k not in _SEAL_FIELDS},
               "plan_hash": hashlib.sha256(content).hexdigest()}
     if key:
         sealed["signature"] = "hmac-sha256:" + hmac.new(key.encode(), content, hashlib.sha256).hexdigest()
-    return jsontext.dumps_bytes(sealed, sort_keys=True, floats=floats) + b"\n"
+    return jsontext.dumps_bytes(sealed, sort_keys=True, floats=floats, newline=True)
 
 
 def site_hashes(site: Site) -> dict[str, str]:
