@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine import gcpause, identifiers, inventory
+from engine import gcpause, identifiers, inventory, jsontext
 from engine.errors import IntentError, ValidationError
 from engine.model import Defaults, Device, Endpoint, Intent, Link, Site
 from engine.platforms import known_platforms, network_os_aliases
@@ -336,6 +336,8 @@ def _plain_text(data: Any) -> bool:
     """Whether every key and string in ``data`` is printable ASCII (one pass without paths: the common case)."""
     if type(data) not in (dict, list):
         return not isinstance(data, (str, dict, list))  # a scalar document; a str subclass: the full check
+    if jsontext.printable_ascii(data):
+        return True  # told in C; otherwise (a backslash, say) looked at string by string
     stack = [data]
     while stack:
         value = stack.pop()
@@ -369,22 +371,28 @@ def _check_endpoint(doc: SourceDoc, path: JsonPath, text: Any, devices: dict[str
     if not isinstance(text, str) or ":" not in text:
         return False  # the schema reports it
     device, interface = text.split(":", 1)
-    platform = devices[device].platform if device in devices else None
-    device_problem, problem = _endpoint_problems(device, platform, interface)
-    if device_problem:
-        problems.append((doc.at(path), device_problem))
-        return True
+    known = devices.get(device)
+    if known is None:
+        device_problem = _device_name_problem(device)
+        if device_problem:
+            problems.append((doc.at(path), device_problem))
+            return True
+    # a device of ``devices`` has a valid name (``_device`` loaded it); the few interface names of a
+    # platform recur on every device of a fabric: each checked once
+    problem = _interface_problem(known.platform if known is not None else None, interface)
     if problem:
         problems.append((doc.at(path), problem))
     return problem is not None
 
 
 @lru_cache(maxsize=1 << 16)
-def _endpoint_problems(device: str, platform: Any, interface: str) -> tuple[str | None, str | None]:
-    """What is wrong with a device name, else with the interface name on that platform (the same few
-    names recur on every link of a fabric: checked once each)."""
-    device_problem = identifiers.name_problem(identifiers.DEVICE, device)
-    return device_problem, None if device_problem else identifiers.interface_problem(platform, interface)
+def _device_name_problem(device: str) -> str | None:
+    return identifiers.name_problem(identifiers.DEVICE, device)
+
+
+@lru_cache(maxsize=1 << 16)
+def _interface_problem(platform: str | None, interface: str) -> str | None:
+    return identifiers.interface_problem(platform, interface)
 
 
 def _check_body_names(doc: SourceDoc, path: JsonPath, body: Any, devices: dict[str, Device],

@@ -15,6 +15,8 @@ graph's shape in milliseconds, without expanding anything). Mapping keys must be
 
 from __future__ import annotations
 
+import functools
+import operator
 import os
 import stat
 from dataclasses import dataclass, field
@@ -105,21 +107,26 @@ class Unsafe(str):
 
 
 class _ResolvedOnce:
-    """A safe loader's tag resolution, each plain scalar's text resolved once per document: the composer
-    asks for every scalar (libyaml's too: a Python call each), and a fabric writes the same keys and
-    values on every device and link. The tag of a plain scalar depends on its text alone (a safe loader
-    has no path resolvers), a quoted one is a string."""
+    """A safe loader's tag resolution, each text resolved once per document, and no Python call per node
+    for what a safe loader does not use. The composer (libyaml's too) asks ``resolve`` for every node
+    and calls ``descend_resolver``/``ascend_resolver`` around each, for path resolvers; a safe loader
+    has none, so a node's tag depends on its kind and text alone (a quoted scalar is a string), and a
+    fabric writes the same keys and values on every device and link. Each loader gets its own memo of
+    the stock resolver's answers (C calls, freed with the loader) and C no-ops for the two hooks."""
 
-    def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
-        if kind is not yaml.ScalarNode or self.yaml_path_resolvers:  # type: ignore[attr-defined]
-            return super().resolve(kind, value, implicit)  # type: ignore[misc, no-any-return]
-        if not implicit[0]:
-            return self.DEFAULT_SCALAR_TAG  # type: ignore[attr-defined, no-any-return]
-        texts: dict[str, str] = self.__dict__.setdefault("_plain_tags", {})  # this loader's: one document
-        tag = texts.get(value)
-        if tag is None:
-            tag = texts[value] = super().resolve(kind, value, implicit)  # type: ignore[misc]
-        return tag
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)  # type: ignore[call-arg]
+        if not self.yaml_path_resolvers and \
+                type(self).yaml_implicit_resolvers is yaml.resolver.Resolver.yaml_implicit_resolvers:  # type: ignore[attr-defined]
+            vars(self).update(  # instance attributes, over the resolver's methods
+                resolve=functools.lru_cache(maxsize=None)(_STOCK_RESOLVER.resolve),
+                descend_resolver=operator.is_,  # (parent, index) -> ignored
+                ascend_resolver=tuple)  # () -> ignored
+
+    yaml_path_resolvers: ClassVar[dict[Any, Any]]
+
+
+_STOCK_RESOLVER = yaml.resolver.Resolver()  # a safe loader's resolver, used only to answer resolve()
 
 
 class _Loader(_ResolvedOnce, yaml.SafeLoader):
@@ -332,14 +339,22 @@ def load_text(text: str, shown: str, *, limits: Limits | None = None, loader_cla
     doc = SourceDoc(Path(shown), None)
     if node is None:
         return doc
-    if "*" in text or _height(node) > limits.max_depth:
-        check_graph(node, shown, limits)  # without an alias ("*"), no node is shared: only depth can fail
+    aliased = "*" in text
+    if aliased:
+        check_graph(node, shown, limits)  # before anything is expanded; without an alias no node is shared
     errors: list[tuple[Location, str]] = []
     doc.root = node
+    # A merge key is the plain scalar "<<" or a tag (every tag starts with "!"), and "=" resolves to the
+    # value tag flatten_mapping renames: without any, flattening a mapping changes nothing.
+    build = _Build(loader, doc, errors, "<<" in text or "=" in text or "!" in text)
     try:
-        doc.data = _build(loader, node, (), doc, errors)
-    except RecursionError:  # only when --max-yaml-depth was raised past what Python can nest
+        doc.data = build.value(node, (), 1)
+    except RecursionError:  # too deep for Python: say how deep (check_graph), else that the limit is too high
+        check_graph(node, shown, limits)
         raise _located(shown, 1, 1, _too_deep(limits) + ": lower --max-yaml-depth") from None
+    if not aliased and (build.deepest > limits.max_depth or errors):
+        check_graph(node, shown, limits)  # too deep: refused at the node where it is (a subtree left unread
+        # for an error above was not counted, and depth is said first)
     if errors:
         raise ValidationError(errors)
     return doc
@@ -348,22 +363,6 @@ def load_text(text: str, shown: str, *, limits: Limits | None = None, loader_cla
 def _too_deep(limits: Limits) -> str:
     return (f"nested more than {limits.max_depth} levels deep "
             f"(raise the limit with --max-yaml-depth or {Limits.ENV['max_depth']})")
-
-
-def _height(root: yaml.Node) -> int:
-    """How many collections deep ``root`` nests (the height ``check_graph`` gives it), by a plain walk."""
-    deepest = 0
-    stack = [(root, 1)] if isinstance(root, yaml.CollectionNode) else []
-    scalar, mapping = yaml.ScalarNode, yaml.MappingNode
-    while stack:
-        node, depth = stack.pop()
-        if depth > deepest:
-            deepest = depth
-        if type(node) is mapping:
-            stack.extend((child, depth + 1) for pair in node.value for child in pair if type(child) is not scalar)
-        else:
-            stack.extend((child, depth + 1) for child in node.value if type(child) is not scalar)
-    return deepest
 
 
 def check_graph(root: yaml.Node, shown: str, limits: Limits) -> None:
@@ -437,62 +436,72 @@ _KEY_KINDS = {"tag:yaml.org,2002:int": "a number", "tag:yaml.org,2002:float": "a
               "tag:yaml.org,2002:timestamp": "a date"}
 
 
-def _build(
-    loader: yaml.SafeLoader,
-    node: yaml.Node,
-    json_path: JsonPath,
-    doc: SourceDoc,
-    errors: list[tuple[Location, str]],
-) -> Any:
-    """Plain data from ``node``; problems go to ``errors`` at their node (nothing is recorded per node
-    otherwise: ``SourceDoc.at`` walks the tree when a position is asked for)."""
-    node_type = type(node)
-    tag = node.tag
-    if node_type is yaml.ScalarNode and tag == _STR:
-        return node.value  # what the safe constructor gives for a plain string, without its dispatch
-    if tag not in _PLAIN_TAGS:
-        doc.opaque.add(id(node))
-        errors.append((_where(doc, node, json_path), f"unsupported YAML tag {_tag(tag)}: only plain YAML is read"))
-        return None
-    if isinstance(node, yaml.MappingNode):
-        try:
-            loader.flatten_mapping(node)
-        except yaml.YAMLError as exc:
+class _Build:
+    """Plain data from a node tree; problems go to ``errors`` at their node (nothing is recorded per node
+    otherwise: ``SourceDoc.at`` walks the tree when a position is asked for). ``deepest``: how many
+    collections deep the tree nests (the height ``check_graph`` gives it), counted on the way."""
+
+    def __init__(self, loader: yaml.SafeLoader, doc: SourceDoc, errors: list[tuple[Location, str]],
+                 flatten: bool) -> None:
+        self.loader, self.doc, self.errors, self.flatten = loader, doc, errors, flatten
+        self.deepest = 0
+
+    def value(self, node: yaml.Node, json_path: JsonPath, depth: int) -> Any:
+        """``node`` as data; ``depth``: collections from the root to ``node``, itself included if one."""
+        node_type = type(node)
+        tag = node.tag
+        if node_type is _SCALAR and tag == _STR:
+            return node.value  # what the safe constructor gives for a plain string, without its dispatch
+        doc, errors = self.doc, self.errors
+        if tag not in _PLAIN_TAGS:
             doc.opaque.add(id(node))
-            mark = getattr(exc, "problem_mark", None) or node.start_mark
-            errors.append((Location(str(doc.path), mark.line + 1, mark.column + 1, json_path),
-                           f"invalid merge key: {getattr(exc, 'problem', None) or exc}"))
+            errors.append((_where(doc, node, json_path), f"unsupported YAML tag {_tag(tag)}: only plain YAML is read"))
             return None
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if type(key_node) is not yaml.ScalarNode or key_node.tag != _STR:
-                errors.append((_where(doc, key_node, json_path), _bad_key(key_node)))
-                continue
-            key = str(key_node.value)
-            if key in result:
-                errors.append((_where(doc, key_node, json_path), f"duplicate key {key!r}"))
-                continue
-            if type(value_node) is yaml.ScalarNode and value_node.tag == _STR:
-                result[key] = value_node.value
-            else:
-                result[key] = _build(loader, value_node, (*json_path, key), doc, errors)
-        return result
-    if node_type is yaml.SequenceNode:
-        return [item.value if type(item) is yaml.ScalarNode and item.tag == _STR
-                else _build(loader, item, (*json_path, index), doc, errors)
-                for index, item in enumerate(node.value)]
-    try:
-        value = loader.construct_object(node, deep=True)
-        if tag == _FLOAT and isinstance(value, float) and value.is_integer():
-            doc.whole_floats = True
-        return value
-    except (ValueError, OverflowError, TypeError, yaml.YAMLError) as exc:
-        # e.g. a timestamp with month 13, an integer of more digits than Python converts
-        problem = getattr(exc, "problem", None) or str(exc).split("\n")[0]
-        if "integer string conversion" in problem:
-            problem = "too many digits"
-        errors.append((_where(doc, node, json_path), f"invalid {_SCALAR_KINDS.get(tag, 'value')}: {problem}"))
-        return None
+        if node_type is not _SCALAR and depth > self.deepest:
+            self.deepest = depth
+        if node_type is _MAPPING:
+            if self.flatten:
+                try:
+                    self.loader.flatten_mapping(node)  # type: ignore[arg-type]
+                except yaml.YAMLError as exc:
+                    doc.opaque.add(id(node))
+                    mark = getattr(exc, "problem_mark", None) or node.start_mark
+                    errors.append((Location(str(doc.path), mark.line + 1, mark.column + 1, json_path),
+                                   f"invalid merge key: {getattr(exc, 'problem', None) or exc}"))
+                    return None
+            result: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if type(key_node) is not _SCALAR or key_node.tag != _STR:
+                    errors.append((_where(doc, key_node, json_path), _bad_key(key_node)))
+                    continue
+                key = key_node.value
+                if key in result:
+                    errors.append((_where(doc, key_node, json_path), f"duplicate key {key!r}"))
+                    continue
+                if type(value_node) is _SCALAR and value_node.tag == _STR:
+                    result[key] = value_node.value
+                else:
+                    result[key] = self.value(value_node, (*json_path, key), depth + 1)
+            return result
+        if node_type is _SEQUENCE:
+            return [item.value if type(item) is _SCALAR and item.tag == _STR
+                    else self.value(item, (*json_path, index), depth + 1)
+                    for index, item in enumerate(node.value)]
+        try:
+            value = self.loader.construct_object(node, deep=True)
+            if tag == _FLOAT and isinstance(value, float) and value.is_integer():
+                doc.whole_floats = True
+            return value
+        except (ValueError, OverflowError, TypeError, yaml.YAMLError) as exc:
+            # e.g. a timestamp with month 13, an integer of more digits than Python converts
+            problem = getattr(exc, "problem", None) or str(exc).split("\n")[0]
+            if "integer string conversion" in problem:
+                problem = "too many digits"
+            errors.append((_where(doc, node, json_path), f"invalid {_SCALAR_KINDS.get(tag, 'value')}: {problem}"))
+            return None
+
+
+_SCALAR, _MAPPING, _SEQUENCE = yaml.ScalarNode, yaml.MappingNode, yaml.SequenceNode
 
 
 def _where(doc: SourceDoc, node: yaml.Node, json_path: JsonPath) -> Location:
