@@ -178,11 +178,11 @@ class Build:
         self._minors: dict[str, int] | None = None
         self.notes: dict[str, set[str]] = defaultdict(set)  # device -> what the plan should say about it
         self._by_gateway: dict[str, list[Segment]] = {}
-        self._transit: dict[int, tuple[ipaddress.IPv4Address, int]] = {}
-        self._transit_pool: ipaddress.IPv4Network | None = None
+        self._transit: dict[int, tuple[int, int]] = {}  # link index -> (network address, prefix length)
+        self._transit_pool: tuple[int, int] | None = None
         self._subnet_cache: tuple[list[Segment], dict[str, list[int]], PrefixTrie] | None = None
         self._classes: list[tuple[str, ...]] = []  # the gateways of each destination class
-        self._hops: dict[tuple[str, int], NextHop] = {}
+        self._hops: dict[int, tuple[NextHop, NextHop]] = {}  # link index -> next hop from its a end, from its b end
         self.isolated: dict[frozenset[int], str] = {}  # VLAN pair -> isolate intent (qos_share skips these paths)
 
     # -- VLANs and routing ------------------------------------------------------------------
@@ -277,41 +277,50 @@ class Build:
 
     def _address_transit(self, link: Link) -> None:
         network, prefixlen = self.transit(link)
-        for end, offset in ((link.a, 0), (link.b, 1)):
+        a, b = link.a, link.b
+        address_a, address_b = _dotted(network), _dotted(network + 1)
+        for end, address in ((a, address_a), (b, address_b)):
             draft = self.devices[end.device].port(end.interface)
             draft.link = link
-            draft.address = str(network + offset)
+            draft.address = address
             draft.prefixlen = prefixlen
+        # the next hop over the link from each end: the other end's address
+        self._hops[link.index] = (NextHop(address_b, a.interface), NextHop(address_a, b.interface))
 
     def _hop(self, sender: str, link: Link) -> NextHop:
-        known = self._hops.get((sender, link.index))
-        if known is None:
+        """``sender``'s next hop over a routed link."""
+        pair = self._hops.get(link.index)
+        if pair is None:
             network, _ = self.transit(link)
-            neighbour = link.other(sender)
-            known = NextHop(_dotted(int(network) + (0 if neighbour == link.a else 1)), link.local(sender).interface)
-            self._hops[(sender, link.index)] = known
-        return known
+            pair = self._hops[link.index] = (NextHop(_dotted(network + 1), link.a.interface),
+                                             NextHop(_dotted(network), link.b.interface))
+        return pair[0] if link.a.device == sender else pair[1]
 
-    def transit(self, link: Link) -> tuple[ipaddress.IPv4Address, int]:
-        """The /31 of a routed link: its own ``subnet`` or the Nth /31 of the transit pool."""
+    def transit(self, link: Link) -> tuple[int, int]:
+        """The /31 of a routed link (network address as an integer, prefix length): its own ``subnet``
+        or the Nth /31 of the transit pool."""
         known = self._transit.get(link.index)
         if known is None:
             known = self._transit[link.index] = self._transit_uncached(link)
         return known
 
-    def _pool(self) -> ipaddress.IPv4Network:
+    def _pool(self) -> tuple[int, int]:
+        """The transit pool as (network address, number of addresses), parsed once."""
         if self._transit_pool is None:
-            self._transit_pool = ipaddress.IPv4Network(self.site.defaults.transit_pool)
+            pool = ipaddress.IPv4Network(self.site.defaults.transit_pool)
+            self._transit_pool = (int(pool.network_address), pool.num_addresses)
         return self._transit_pool
 
-    def _transit_uncached(self, link: Link) -> tuple[ipaddress.IPv4Address, int]:
+    def _transit_uncached(self, link: Link) -> tuple[int, int]:
         if link.subnet:
             net = ipaddress.IPv4Network(link.subnet)
-            return net.network_address, net.prefixlen
-        pool = self._pool()
-        if 2 * link.index + 1 >= pool.num_addresses:
-            raise TopologyError(f"transit pool {pool} is too small for link {link.a} -- {link.b} (link #{link.index + 1})")
-        return pool.network_address + 2 * link.index, 31
+            return int(net.network_address), net.prefixlen
+        start, size = self._pool()
+        if 2 * link.index + 1 >= size:
+            pool = ipaddress.IPv4Network(self.site.defaults.transit_pool)
+            raise TopologyError(f"transit pool {pool} is too small for link "
+                                f"{link.a} -- {link.b} (link #{link.index + 1})")
+        return start + 2 * link.index, 31
 
     # -- QoS ------------------------------------------------------------------------------
 
@@ -504,54 +513,67 @@ class Build:
             return ()
         name = builder.name
         vlans, of_gateway, trie = self._subnets()
-        links = self.site.links
+        adjacency = self.network.adjacency[name]
         # The explicit table as blocks: per destination class, one next-hop set for every gateway
         # of the class, except the gateways this device reaches over a direct link.
         blocks: list[tuple[_ClassRoutes, Value, dict[str, Value]]] = []
         for table in builder.routing:
             dag = table.dag
-            base = tuple(link.index for link in dag.shared[name])
-            here = dag.distance[name]
+            base = tuple(link.index for link in dag.shared[name])  # ascending: adjacency is in link order
             straight: dict[str, Value] = {}
-            for link, neighbour in () if name in dag.hanging else self.network.adjacency[name]:
-                if neighbour in dag.members and link.cost == here and neighbour in of_gateway:
-                    straight.setdefault(neighbour, base)
-                    straight[neighbour] = tuple(sorted((*straight[neighbour], link.index)))
+            if name not in dag.hanging:
+                here = dag.distance[name]
+                targets = dag.members
+                for link, neighbour in adjacency:
+                    if link.cost == here and neighbour in targets and neighbour in of_gateway:
+                        known = straight.get(neighbour)
+                        straight[neighbour] = (link.index,) if known is None else (*known, link.index)
+                if base:
+                    for neighbour, links in straight.items():
+                        straight[neighbour] = tuple(sorted((*base, *links)))
             blocks.append((table, base, straight))
         if self.site.defaults.routing == "static-full":
             return self._explicit_routes(builder, blocks, vlans, of_gateway)
-        own = set(of_gateway.get(name, ()))
+        own = of_gateway.get(name, ())
         counts: dict[Value, int] = defaultdict(int)
         routed = 0
         for table, base, straight in blocks:
             total = table.subnet_count(of_gateway)
-            others = total - (len(own) if name in table.member_set else 0) - sum(len(of_gateway[t]) for t in straight)
+            direct = 0
+            for target, value in straight.items():
+                behind = len(of_gateway[target])
+                counts[value] += behind
+                direct += behind
+            others = total - (len(own) if name in table.member_set else 0) - direct
             if others and base:
                 counts[base] += others
-            for target, value in straight.items():
-                counts[value] += len(of_gateway[target])
-            routed += others + sum(len(of_gateway[t]) for t in straight)
+            routed += others + direct
         counts[NO_ROUTE] += len(vlans) - routed - len(own)
-        default = min(counts, key=lambda value: (-counts[value], value))
-        exceptions: dict[int, Value | None] = {index: DONT_CARE for index in own}
+        most = max(counts.values())
+        default = min(value for value, count in counts.items() if count == most)  # the most used, then the lowest
+        exceptions: dict[int, Value | None] = dict.fromkeys(own, DONT_CARE)
         covered = {id(table.members) for table in builder.routing}  # hashing 4,000 names per device was O(n^2)
         for table, base, straight in blocks:
             for target, value in straight.items():
                 if value != default:
-                    exceptions.update((index, value) for index in of_gateway[target])
+                    for index in of_gateway[target]:
+                        exceptions[index] = value
             if base != default:
                 for member in table.members:
                     if member != name and member not in straight:
-                        exceptions.update((index, base) for index in of_gateway[member])
+                        for index in of_gateway[member]:
+                            exceptions[index] = base
         if default != NO_ROUTE:
             for members in self._classes:  # destination classes this device does not route towards
                 if id(members) not in covered:
-                    exceptions.update((index, NO_ROUTE) for gateway in members if gateway != name
-                                      for index in of_gateway[gateway])
+                    for gateway in members:
+                        if gateway != name:
+                            for index in of_gateway[gateway]:
+                                exceptions[index] = NO_ROUTE
         result = []
+        nodes = trie.nodes
         for node_index, value in trie.summarise(default, exceptions):
-            node = trie.nodes[node_index]
-            hops = tuple(sorted((self._hop(name, links[i]) for i in value), key=lambda h: (h.interface, h.address)))
+            node = nodes[node_index]
             if node.leaf >= 0:
                 intent = vlans[node.leaf].name
                 builder.intents.add(intent)
@@ -561,8 +583,15 @@ class Build:
                 unused = (1 << (32 - node.prefixlen)) - node.addresses
                 self.notes[name].add(f"route {node.prefix} summarises {node.subnets} VLAN subnets and also covers "
                                      f"address space no VLAN uses ({_plural(unused, 'address')})")
-            result.append(Route(node.prefix, hops, intent))
+            result.append(Route(trie.prefix(node_index), self._next_hops(name, value), intent))
         return tuple(result)
+
+    def _next_hops(self, name: str, value: Value) -> tuple[NextHop, ...]:
+        """The next hops of ``name`` over the links ``value``, by interface then address."""
+        links = self.site.links
+        if len(value) == 1:
+            return (self._hop(name, links[value[0]]),)
+        return tuple(sorted((self._hop(name, links[i]) for i in value), key=lambda h: (h.interface, h.address)))
 
     def _explicit_routes(self, builder: DeviceBuilder, blocks: list[tuple[_ClassRoutes, Value, dict[str, Value]]],
                          vlans: list[Segment], of_gateway: dict[str, list[int]]) -> tuple[Route, ...]:
@@ -575,8 +604,7 @@ class Build:
                 value = straight.get(member, base)
                 if not value:
                     continue
-                hops = tuple(sorted((self._hop(name, self.site.links[i]) for i in value),
-                                    key=lambda h: (h.interface, h.address)))
+                hops = self._next_hops(name, value)
                 for index in of_gateway[member]:
                     vlan = vlans[index]
                     builder.intents.add(vlan.name)

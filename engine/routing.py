@@ -52,7 +52,12 @@ class TrieNode:
 
 
 class PrefixTrie:
-    """A Patricia trie over non-overlapping IPv4 subnets (``(network, prefixlen)`` pairs)."""
+    """A Patricia trie over non-overlapping IPv4 subnets (``(network, prefixlen)`` pairs).
+
+    Nodes are numbered in pre-order (a parent before its children, a left, lower-addressed, subtree
+    before the right one): walking them in reverse meets children before parents, and routes found
+    in pre-order are already in address order. The hot loops read the parallel lists ``left``,
+    ``right`` and ``leaf`` rather than the TrieNode objects."""
 
     def __init__(self, subnets: list[tuple[int, int]]) -> None:
         self.subnets = subnets
@@ -61,6 +66,18 @@ class PrefixTrie:
         self.leaf_node: list[int] = [0] * len(subnets)
         order = sorted(range(len(subnets)), key=lambda i: subnets[i])
         self.root = self._build(order, -1) if subnets else -1
+        self.left = [node.left for node in self.nodes]
+        self.right = [node.right for node in self.nodes]
+        self.leaf = [node.leaf for node in self.nodes]
+        self.subnet_counts = [node.subnets for node in self.nodes]
+        self._prefixes: list[str | None] = [None] * len(self.nodes)
+
+    def prefix(self, index: int) -> str:
+        """Node ``index``'s prefix as text, written once however many devices route it."""
+        text = self._prefixes[index]
+        if text is None:
+            text = self._prefixes[index] = self.nodes[index].prefix
+        return text
 
     def _build(self, order: list[int], parent: int) -> int:
         if len(order) == 1:
@@ -88,81 +105,120 @@ class PrefixTrie:
 
     def summarise(self, default: Value, exceptions: dict[int, Value | None]) -> list[tuple[int, Value]]:
         """The smallest table (node index, next-hop value) equal to: every subnet ``default``,
-        except the subnets in ``exceptions`` (subnet index -> value, or DONT_CARE)."""
+        except the subnets in ``exceptions`` (subnet index -> value, or DONT_CARE); in address order."""
         if self.root < 0:
             return []
-        marked: set[int] = set()
+        if default != NO_ROUTE and all(value is DONT_CARE for value in exceptions.values()):
+            return self._around_dont_care(default, exceptions)
+        return self.ortc(default, exceptions)
+
+    def ortc(self, default: Value, exceptions: dict[int, Value | None]) -> list[tuple[int, Value]]:
+        """``summarise`` by the general two passes, whatever the exceptions (what the fast paths must equal)."""
+        if self.root < 0:
+            return []
+        parent, leaf_node = self.parent, self.leaf_node
+        marked: set[int] = set()  # the exceptions' leaves and their ancestors; other subtrees are uniform
         for subnet in exceptions:
-            node = self.leaf_node[subnet]
+            node = leaf_node[subnet]
             while node >= 0 and node not in marked:
                 marked.add(node)
-                node = self.parent[node]
-        candidates: dict[int, frozenset[Value] | None] = {}  # None: anything (don't care)
-        blocked: set[int] = set()  # subtrees holding a subnet with no route
-        unions: set[int] = set()  # nodes whose children have no next-hop set in common
-        self._candidates(self.root, default, exceptions, marked, candidates, blocked, unions)
+                node = parent[node]
+        candidates = self._candidates(default, exceptions, marked)
+        return self._assign(default, marked, candidates)
+
+    def _around_dont_care(self, default: Value, exceptions: dict[int, Value | None]) -> list[tuple[int, Value]]:
+        """``summarise`` when every exception is don't care (a gateway's own subnets) and ``default`` is
+        routed: each node's candidate set is {default}, or anything when every subnet below is don't
+        care, so the table is ``default`` on the highest nodes that neither are all don't care nor have a
+        child that is. The same routes as the general walk (tests/test_routing_scale.py compares them)
+        in one pass over the exceptions' ancestors."""
+        parent, leaf_node, subnets = self.parent, self.leaf_node, self.subnet_counts
+        below: dict[int, int] = {}  # node -> don't-care subnets under it
+        for subnet in exceptions:
+            node = leaf_node[subnet]
+            while node >= 0:
+                below[node] = below.get(node, 0) + 1
+                node = parent[node]
+        left, right = self.left, self.right
         routes: list[tuple[int, Value]] = []
-        self._assign(self.root, NO_ROUTE, default, marked, candidates, blocked | unions, routes)
+        stack = [self.root]
+        while stack:  # pre-order: routes come out in address order
+            index = stack.pop()
+            count = below.get(index, 0)
+            if not count:
+                routes.append((index, default))
+            elif count < subnets[index]:
+                first, second = left[index], right[index]
+                if below.get(first, 0) == subnets[first] or below.get(second, 0) == subnets[second]:
+                    stack.append(second)  # beside a don't-care child the other child takes the route
+                    stack.append(first)
+                else:
+                    routes.append((index, default))
         return routes
 
-    def _candidates(self, root: int, default: Value, exceptions: dict[int, Value | None], marked: set[int],
-                    candidates: dict[int, frozenset[Value] | None], blocked: set[int], unions: set[int]) -> None:
-        order: list[int] = []
-        stack = [root]
-        while stack:  # pre-order over marked nodes, then handled in reverse (children first)
-            index = stack.pop()
-            order.append(index)
-            node = self.nodes[index]
-            stack += [child for child in (node.left, node.right) if child >= 0 and child in marked]
+    def _candidates(self, default: Value, exceptions: dict[int, Value | None],
+                    marked: set[int]) -> dict[int, tuple[frozenset[Value] | None, int]]:
+        """Bottom-up over the marked nodes: node -> (candidate set or None for anything, what stops a
+        route there: 0 nothing, BLOCKED a subnet below with no route, UNION children with no set in common)."""
+        left, right, leaf = self.left, self.right, self.leaf
         uniform: frozenset[Value] | None = frozenset((default,))
-        for index in reversed(order):
-            node = self.nodes[index]
-            if node.leaf >= 0:
-                value = exceptions.get(node.leaf, default)
-                if value == NO_ROUTE:
-                    blocked.add(index)
-                candidates[index] = None if value is DONT_CARE else frozenset((value,))
-                continue
-            sets = []
-            for child in (node.left, node.right):
-                if child in marked:
-                    sets.append(candidates[child])
-                    if child in blocked:
-                        blocked.add(index)
+        uniform_state = BLOCKED if default == NO_ROUTE else 0
+        found: dict[int, tuple[frozenset[Value] | None, int]] = {}
+        for index in sorted(marked, reverse=True):  # pre-order numbers: children before parents
+            subnet = leaf[index]
+            if subnet >= 0:
+                value = exceptions[subnet]  # a marked leaf is an exception's
+                if value is DONT_CARE:
+                    found[index] = (None, 0)
                 else:
-                    sets.append(uniform)
-                    if default == NO_ROUTE:
-                        blocked.add(index)
-            first, second = sets
+                    found[index] = (frozenset((value,)), BLOCKED if value == NO_ROUTE else 0)
+                continue
+            child = left[index]
+            first, state = found[child] if child in marked else (uniform, uniform_state)
+            child = right[index]
+            second, other = found[child] if child in marked else (uniform, uniform_state)
+            state = (state | other) & BLOCKED
             if first is None or second is None:
-                candidates[index] = second if first is None else first
-            elif first & second:
-                candidates[index] = first & second
+                found[index] = (second if first is None else first, state)
             else:
-                # A route here would cost as much as one in each child (ORTC counts them equal when
-                # the inherited set is in neither), so the children take them: a tighter table.
-                candidates[index] = first | second
-                unions.add(index)
+                common = first & second
+                if common:
+                    found[index] = (common, state)
+                else:
+                    # A route here would cost as much as one in each child (ORTC counts them equal when
+                    # the inherited set is in neither), so the children take them: a tighter table.
+                    found[index] = (first | second, state | UNION)
+        return found
 
-    def _assign(self, root: int, inherited: Value, default: Value, marked: set[int],
-                candidates: dict[int, frozenset[Value] | None], unrouted: set[int],
-                routes: list[tuple[int, Value]]) -> None:
-        stack = [(root, inherited)]
-        while stack:
+    def _assign(self, default: Value, marked: set[int],
+                candidates: dict[int, tuple[frozenset[Value] | None, int]]) -> list[tuple[int, Value]]:
+        """Top-down: a node gets a route when the next-hop set it inherits is not in its candidate set."""
+        left, right, leaf = self.left, self.right, self.leaf
+        routed_default = default != NO_ROUTE
+        routes: list[tuple[int, Value]] = []
+        stack = [(self.root, NO_ROUTE)]
+        while stack:  # pre-order: routes come out in address order
             index, inherited = stack.pop()
-            node = self.nodes[index]
             if index not in marked:  # uniform: every subnet below is ``default``
-                if default != NO_ROUTE and inherited != default:
+                if routed_default and inherited != default:
                     routes.append((index, default))
                 continue
-            dont_care_child = node.leaf < 0 and any(
-                child in marked and candidates[child] is None for child in (node.left, node.right))
-            if index not in unrouted and not dont_care_child:  # beside a don't-care child, the other child
-                choice = candidates[index]                    # takes the route: same table, tighter prefix
-                if choice is not None and inherited not in choice:
-                    inherited = min(choice)  # deterministic: the lowest link indices
-                    routes.append((index, inherited))
-            if node.leaf < 0:
-                stack += [(node.right, inherited), (node.left, inherited)]
-        routes.sort(key=lambda route: (self.nodes[route[0]].network, self.nodes[route[0]].prefixlen))
+            choice, state = candidates[index]
+            if leaf[index] >= 0:
+                if choice is not None and not state and inherited not in choice:
+                    routes.append((index, min(choice)))
+                continue
+            first, second = left[index], right[index]
+            # Beside a don't-care child the other child takes the route: same table, tighter prefix.
+            dont_care_child = (first in marked and candidates[first][0] is None) or \
+                (second in marked and candidates[second][0] is None)
+            if not state and not dont_care_child and choice is not None and inherited not in choice:
+                inherited = min(choice)  # deterministic: the lowest link indices
+                routes.append((index, inherited))
+            stack.append((second, inherited))
+            stack.append((first, inherited))
+        return routes
 
+
+BLOCKED = 1  # a subtree holding a subnet with no route: no summary may cover it
+UNION = 2  # a node whose children have no next-hop set in common: they take the routes
