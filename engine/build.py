@@ -14,7 +14,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from engine.device import (
     DeviceModel,
@@ -184,15 +184,21 @@ class Build:
         self._classes: list[tuple[str, ...]] = []  # the gateways of each destination class
         self._hops: dict[int, tuple[NextHop, NextHop]] = {}  # link index -> next hop from its a end, from its b end
         self.isolated: dict[frozenset[int], str] = {}  # VLAN pair -> isolate intent (qos_share skips these paths)
+        # summaries of tables equal up to the names of their next hops (see _summarise)
+        self._notes_of_node: dict[int, str] = {}  # trie node -> the note of a route there that covers unused space
+        self._summaries: dict[tuple[Value, frozenset[tuple[int, Value | None]]], list[tuple[int, Value]]] = {}
 
     # -- VLANs and routing ------------------------------------------------------------------
 
     def add_vlan(self, vlan: Segment) -> None:
         self.vlans[vlan.id] = vlan
-        entry = Vlan(vlan.id, vlan.vlan_name, str(vlan.subnet), vlan.name)
+        subnet = vlan.subnet
+        network = int(subnet.network_address)
+        prefixlen = subnet.prefixlen
+        entry = Vlan(vlan.id, vlan.vlan_name, f"{_dotted(network)}/{prefixlen}", vlan.name)  # str(subnet), faster
         gateway = self.devices[vlan.gateway]
         gateway.vlans[vlan.id] = entry
-        gateway.svis[vlan.id] = Svi(vlan.id, vlan.vlan_name, str(vlan.gateway_address), vlan.subnet.prefixlen, vlan.name)
+        gateway.svis[vlan.id] = Svi(vlan.id, vlan.vlan_name, _dotted(int(vlan.gateway_address)), prefixlen, vlan.name)
         gateway.forwarding = True
         gateway.intents.add(vlan.name)
         for port in vlan.access:
@@ -433,19 +439,41 @@ class Build:
         return {name: self._freeze(builder) for name, builder in self.devices.items()}
 
     def _freeze(self, builder: DeviceBuilder) -> DeviceModel:
+        name = builder.name
         ports = []
-        for name, draft in sorted(builder.ports.items()):
-            peer = str(draft.link.other(builder.name)) if draft.link else "hosts"
-            bandwidth = draft.link.bandwidth_bps if draft.link else None
-            if draft.host_vlan is not None:
-                ports.append(Port(name, PortMode.ACCESS, (draft.host_vlan,), peer=peer))
-            elif draft.address is not None:
-                ports.append(Port(name, PortMode.ROUTED, (), draft.address, draft.prefixlen, peer, bandwidth))
+        for port_name, draft in sorted(builder.ports.items()):
+            link = draft.link
+            if link is None:
+                peer, bandwidth = "hosts", None
             else:
-                one = len(draft.vlans) == 1 and (draft.link is None or self._untagged(draft.link))
+                end = link.b if link.a.device == name else link.a  # link.other(name)
+                peer, bandwidth = f"{end.device}:{end.interface}", link.bandwidth_bps  # str(end)
+            if draft.host_vlan is not None:
+                ports.append(Port(port_name, PortMode.ACCESS, (draft.host_vlan,), peer=peer))
+            elif draft.address is not None:
+                ports.append(Port(port_name, PortMode.ROUTED, (), draft.address, draft.prefixlen, peer, bandwidth))
+            else:
+                one = len(draft.vlans) == 1 and (link is None or self._untagged(link))
                 mode = PortMode.ACCESS if one else PortMode.TRUNK
-                ports.append(Port(name, mode, tuple(sorted(draft.vlans)), peer=peer, bandwidth_bps=bandwidth))
+                ports.append(Port(port_name, mode, tuple(sorted(draft.vlans)), peer=peer, bandwidth_bps=bandwidth))
         routes = self._routes(builder)
+        return DeviceModel(
+            name=name,
+            platform=self.site.devices[name].platform,
+            site=self.site.name,
+            vlans=_in_key_order(builder.vlans),
+            svis=_in_key_order(builder.svis),
+            ports=tuple(ports),
+            routes=routes,
+            egress=self._egress(builder) if builder.egress or builder.shares else (),
+            limits=_in_key_order(builder.limits),
+            isolations=_in_key_order(builder.isolations),
+            forwarding=builder.forwarding,
+            intents=tuple(sorted(builder.intents)),
+        )
+
+    def _egress(self, builder: DeviceBuilder) -> tuple[EgressPolicy, ...]:
+        """The shaping tree of each interface the device sends guaranteed or shared traffic from."""
         traffic_classes = self._traffic_classes(builder)
         share_queues = self._share_queues(builder, traffic_classes)
         egress = []
@@ -467,20 +495,7 @@ class Build:
             )
             egress.append(EgressPolicy(interface, capacity, classes, default_rate, f"INTENT-OUT-{_safe(interface)}",
                                        shares))
-        return DeviceModel(
-            name=builder.name,
-            platform=self.site.devices[builder.name].platform,
-            site=self.site.name,
-            vlans=tuple(builder.vlans[v] for v in sorted(builder.vlans)),
-            svis=tuple(builder.svis[v] for v in sorted(builder.svis)),
-            ports=tuple(ports),
-            routes=routes,
-            egress=tuple(egress),
-            limits=tuple(builder.limits[v] for v in sorted(builder.limits)),
-            isolations=tuple(builder.isolations[k] for k in sorted(builder.isolations)),
-            forwarding=builder.forwarding,
-            intents=tuple(sorted(builder.intents)),
-        )
+        return tuple(egress)
 
     def _untagged(self, link: Link) -> bool:
         """Whether a link that carries one VLAN carries it untagged: when the platform of one of its ends
@@ -572,7 +587,7 @@ class Build:
                                 exceptions[index] = NO_ROUTE
         result = []
         nodes = trie.nodes
-        for node_index, value in trie.summarise(default, exceptions):
+        for node_index, value in self._summarise(trie, default, exceptions):
             node = nodes[node_index]
             if node.leaf >= 0:
                 intent = vlans[node.leaf].name
@@ -580,11 +595,40 @@ class Build:
             else:
                 intent = SUMMARY
             if node.covers_unused:
-                unused = (1 << (32 - node.prefixlen)) - node.addresses
-                self.notes[name].add(f"route {node.prefix} summarises {node.subnets} VLAN subnets and also covers "
-                                     f"address space no VLAN uses ({_plural(unused, 'address')})")
+                self.notes[name].add(self._covering_note(trie, node_index))
             result.append(Route(trie.prefix(node_index), self._next_hops(name, value), intent))
         return tuple(result)
+
+    def _covering_note(self, trie: PrefixTrie, index: int) -> str:
+        """What the plan says of a route on node ``index`` that covers address space no VLAN uses
+        (written once per node: every leaf of a fabric has the same covering route)."""
+        note = self._notes_of_node.get(index)
+        if note is None:
+            node = trie.nodes[index]
+            unused = (1 << (32 - node.prefixlen)) - node.addresses
+            note = self._notes_of_node[index] = (f"route {node.prefix} summarises {node.subnets} VLAN subnets and "
+                                                 f"also covers address space no VLAN uses ({_plural(unused, 'address')})")
+        return note
+
+    def _summarise(self, trie: PrefixTrie, default: Value, exceptions: dict[int, Value | None]) -> list[tuple[int, Value]]:
+        """``trie.summarise``, computed once for every device whose table is the same up to the names of
+        its next hops (the spines of a fabric: each routes every leaf's subnet over its own link to
+        that leaf). ORTC only compares next-hop sets and takes the lowest, so relabelling them by rank
+        among the table's sets (the lowest set 0, ...) gives the same routes, relabelled."""
+        if len(exceptions) < SHARED_SUMMARY_FROM:
+            return trie.summarise(default, exceptions)
+        values = sorted({value for value in exceptions.values() if value} | ({default} if default else set()))
+        rank: dict[Value | None, Value | None] = {value: (number,) for number, value in enumerate(values)}
+        rank[NO_ROUTE] = NO_ROUTE
+        rank[DONT_CARE] = DONT_CARE
+        relabelled = {subnet: rank[value] for subnet, value in exceptions.items()}
+        relabelled_default = rank[default]
+        assert relabelled_default is not None
+        key = (relabelled_default, frozenset(relabelled.items()))
+        routes = self._summaries.get(key)
+        if routes is None:
+            routes = self._summaries[key] = trie.summarise(relabelled_default, relabelled)
+        return [(node, values[value[0]] if value else NO_ROUTE) for node, value in routes]
 
     def _next_hops(self, name: str, value: Value) -> tuple[NextHop, ...]:
         """The next hops of ``name`` over the links ``value``, by interface then address."""
@@ -642,12 +686,23 @@ class Build:
 
 
 SUMMARY = "summary"  # the intent label of a route that summarises several VLANs' subnets
+SHARED_SUMMARY_FROM = 64  # exceptions from which a device's summary is looked up among the others' (Build._summarise)
 
 
 def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else ('es' if word.endswith('ss') else 's')}"
 
 
+_K = TypeVar("_K", int, tuple[int, int])  # VLAN ids, VLAN pairs
+_V = TypeVar("_V")
+
+
+def _in_key_order(entries: dict[_K, _V]) -> tuple[_V, ...]:
+    """The values of ``entries`` in the order of their keys."""
+    return tuple(map(entries.__getitem__, sorted(entries))) if entries else ()
+
+
+@functools.lru_cache(maxsize=4096)
 def _safe(name: str) -> str:
     """An interface name as a policy-name fragment: GigabitEthernet1/0/1 -> GigabitEthernet1_0_1."""
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name)

@@ -208,6 +208,8 @@ class Network:
 
         Raises TopologyError when there is no path.
         """
+        if source == target:
+            return []
         if not self.reaches(source, target):
             raise TopologyError(f"no path from {source} to {target} in the topology")
         seen: set[str] = {source}

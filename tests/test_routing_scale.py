@@ -353,3 +353,31 @@ def test_summarising_around_own_subnets_takes_the_routes_of_the_general_walk() -
         exceptions = dict.fromkeys(own, DONT_CARE)
         default = tuple(sorted(rng.sample(range(8), rng.randint(1, 3))))
         assert trie.summarise(default, exceptions) == trie.ortc(default, exceptions), (trie.subnets, own)
+
+
+@pytest.mark.parametrize(("maker", "seed"), SHAPES[1::2], ids=[f"{m.__name__}-{s}" for m, s in SHAPES[1::2]])
+def test_a_summary_shared_by_tables_equal_but_for_their_next_hops_is_each_ones_own(
+        maker, seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Build._summarise computes one summary for every device whose table is the same up to the names
+    of its next hops; every device gets the routes that summarising its own table gives."""
+    import engine.build
+    from engine.compiler import build_site
+
+    site = load_site(write_site(tmp_path, maker(random.Random(seed)), "summarised"))
+    models = {}
+    for threshold in (10**9, 1):  # never shared, shared whenever the tables match
+        monkeypatch.setattr(engine.build, "SHARED_SUMMARY_FROM", threshold)
+        build = build_site(site)
+        models[threshold] = build.finish()
+    assert models[1] == models[10**9]
+
+
+def test_the_spines_of_a_fabric_share_one_summary(tmp_path: Path) -> None:
+    from engine.compiler import build_site
+
+    build = build_site(load_site(generate_fabric(tmp_path, 4 + 80, guarantees=0)))
+    models = build.finish()
+    assert len(build._summaries) == 1
+    spines = [models[f"spine{i}"] for i in range(1, 5)]
+    assert all(len(spine.routes) == 80 for spine in spines)
+    assert len({hop for spine in spines for route in spine.routes for hop in route.next_hops}) == 4 * 80
