@@ -226,15 +226,16 @@ def parse(text: str, syntax: PlatformSyntax, repeats: list[str] | None = None) -
     pending: list[str] = []
     banners: set[int] = set()  # id() of every banner node: its children are text, never merged
     banner: tuple[Node, str] | None = None  # the banner being read and the delimiter that ends it
+    comment = syntax.comment
     for raw in text.splitlines():
         line = raw.rstrip()
-        stripped = line.strip()
+        stripped = line.lstrip()
         if banner is not None:  # a banner's text is text, whatever it looks like (`vlan 20`, `!`)
             banner[0].children.append(Node(line, raw=line))
             if (stripped == "EOF") if banner[1] == "EOF" else banner[1] in line:
                 banner = None
             continue
-        delimiter = banner_delimiter(line)
+        delimiter = banner_delimiter(line) if line.startswith("banner") else None  # the split only for a candidate
         if delimiter is not None:
             node = Node(stripped, raw=line, leading=pending)
             pending, stack = [], []
@@ -243,11 +244,11 @@ def parse(text: str, syntax: PlatformSyntax, repeats: list[str] | None = None) -
             if not _one_line(stripped, delimiter):
                 banner = (node, delimiter)
             continue
-        if not stripped or stripped.startswith(syntax.comment) or stripped == "end":
+        if not stripped or stripped.startswith(comment) or stripped == "end":
             pending.append(line)
             continue
-        indent = len(line) - len(line.lstrip(" "))
-        node = Node(stripped, raw=line, leading=pending)
+        indent = len(line) - len(line.lstrip(" ")) if line[0] == " " else 0
+        node = Node(stripped, [], line, pending)
         pending = []
         while stack and stack[-1][0] >= indent:
             stack.pop()
@@ -435,11 +436,12 @@ def single_line_banners(lines: Iterable[str]) -> Iterator[str]:
 
 def _fold_trunk(section: Node, trunk: TrunkSyntax) -> None:
     """One allowed-VLAN line per port, whatever forms and continuation lines the device printed."""
-    if banner_delimiter(section.raw or "") is not None:
-        return  # banner text
-    lines = [child for child in section.children if trunk.matches(child.text)]
-    if not lines:
+    if not section.children:
         return
+    prefix = trunk.prefix
+    lines = [child for child in section.children if child.text.startswith(prefix)]  # trunk.matches, inline
+    if not lines or banner_delimiter(section.raw or "") is not None:
+        return  # banner text
     try:
         vlans = trunk.fold([child.text for child in lines])
     except ValueError as exc:

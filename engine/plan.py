@@ -545,12 +545,12 @@ def _takeover_policy(site: Site, compilation: Compilation, device: str, vlans: l
     if vlans is None:
         vlans = segments(site.intents)  # the VLANs, whatever kind made them
     model = compilation.models.get(device)
-    ports = {port.name: port for port in model.ports} if model is not None else {}
 
     def decide(conflict: takeover.Conflict) -> tuple[bool, list[str]]:
         if conflict.vlan is not None:
             responsible = [i for i in vlans if getattr(i, "id", None) == conflict.vlan]
-        else:
+        else:  # the device's ports by name, looked at only for a conflict (most devices have none)
+            ports = {port.name: port for port in model.ports} if model is not None else {}
             port = ports.get(conflict.port or "")
             carried = set(port.vlans) if port is not None else set()
             responsible = [i for i in vlans if getattr(i, "id", None) in carried]
@@ -596,11 +596,13 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
             runningstate.check_linux(running_text, running_doc)  # the driver's shape, or refused at the line
         # once (render listed them already): scope, warnings and the diff all need them
         desired_objects = config.objects if config.objects is not None else linux.objects(config.document)
-        desired_keys = {key for key, _ in desired_objects}
-        notes += linux.foreign_replaced(running_doc, config.document, desired_keys)
+        before: list[str] = []  # nothing running (a fresh device): nothing in scope, nothing replaced
+        if running_doc:
+            desired_keys = {key for key, _ in desired_objects}
+            notes += linux.foreign_replaced(running_doc, config.document, desired_keys)
+            before = linux.lines(linux.in_scope(running_doc, config.document, desired_keys))
         notes += linux.backend_notes(config.document, "kernel" in running_doc)
-        diff = unified(linux.lines(linux.in_scope(running_doc, config.document, desired_keys)),
-                       [line for _, line in desired_objects], config.device)
+        diff = unified(before, [line for _, line in desired_objects], config.device)
         return DevicePlan(config.device, config.platform, bool(diff), masker(diff), masker(config.text), fresh,
                           notes=tuple(notes))
     spec = platform_spec(config.platform)
@@ -681,8 +683,7 @@ def unified(before: list[str], after: list[str], device: str) -> str:
         if not after:
             return ""
         span = "1" if len(after) == 1 else f"1,{len(after)}"
-        return f"--- {device} (running)\n+++ {device} (intent)\n@@ -0,0 +{span} @@\n" + \
-            "".join(f"+{line}\n" for line in after)
+        return f"--- {device} (running)\n+++ {device} (intent)\n@@ -0,0 +{span} @@\n+" + "\n+".join(after) + "\n"
     lines = difflib.unified_diff(before, after, f"{device} (running)", f"{device} (intent)", lineterm="", n=3)
     text = "\n".join(lines)
     return text + "\n" if text else ""

@@ -132,9 +132,12 @@ def _driver_rules(platform: str) -> DriverRules:
     installed, else from hier_config's driver itself (``hier_driver``)."""
     os_name = (platform_spec(platform).raw.get("remediation") or {}).get("hier_config")
     recorded = _recorded_rules().get(os_name) if isinstance(os_name, str) else None
-    if recorded is None:
+    try:
+        base = _rules_from_json(recorded) if isinstance(recorded, dict) else None
+    except (KeyError, TypeError, ValueError):
+        base = None  # a file edited by hand: what hier_config says
+    if base is None:
         return _rules_of(hier_driver(platform))
-    base = _rules_from_json(recorded)
     return dataclasses.replace(base, ordering=base.ordering + _engine_ordering(platform))
 
 
@@ -427,7 +430,7 @@ Branch = tuple[str, list["Branch"]]  # a line as hier_config would hold it, and 
 class _PlainReader:
     """What hier_config's reader of a platform may do to a line-by-line text (``_plain_reader``)."""
 
-    substituted: Callable[[str], Any] | None  # finds a line a per-line substitution would change (None: none)
+    substituted: Callable[[list[str]], bool] | None  # whether a per-line substitution changes one of the lines
     preprocessed: Callable[[list[str]], bool] | None  # whether the driver's own preprocessor changes the lines' text
     callbacks: tuple[Callable[[list[Branch]], list[Branch] | None], ...]  # the post-load callbacks' work (below)
 
@@ -469,7 +472,7 @@ def _plain_reader(platform: str) -> _PlainReader | None:
         return None
     substituted = None
     if rules.per_line_sub:
-        substituted = _line_sub_search(rules.per_line_sub) if rules.preprocessor is None else None
+        substituted = _lines_substituted(rules.per_line_sub) if rules.preprocessor is None else None
         if substituted is None:
             return None
     callbacks = []
@@ -491,6 +494,33 @@ def _line_sub_search(patterns: tuple[str, ...]) -> Callable[[str], Any] | None:
     if not patterns or any(re.search(r"\\[0-9]|\(\?[^:]", pattern) for pattern in patterns):
         return None
     return re.compile("|".join(f"(?:{pattern})" for pattern in patterns)).search
+
+
+def _lines_substituted(patterns: tuple[str, ...]) -> Callable[[list[str]], bool] | None:
+    """Whether one of the per-line substitutions ``patterns`` changes one of a list of lines (None as for
+    ``_line_sub_search``): those anchored at the start of a line searched line by line in one pattern,
+    each other one once in the lines joined (multi-line: its ``^`` and ``$`` still match at each line's
+    start and end, and the one pattern they would make takes no shortcut, ``!.*`` of NX-OS being
+    tried at every character of every line). A match the joining makes across two lines can only send
+    a config to hier_config's own path, never keep one from it."""
+    if _line_sub_search(patterns) is None:
+        return None
+    anchored = tuple(pattern for pattern in patterns if pattern.startswith("^") and not _alternatives(pattern))
+    loose = [pattern for pattern in patterns if pattern not in anchored]
+    if any("\\A" in pattern or "\\Z" in pattern for pattern in loose):
+        anchored, loose = patterns, []  # anchored to the whole text: line by line
+    by_line = _line_sub_search(anchored) if anchored else None
+    joined = [re.compile(pattern, re.MULTILINE).search for pattern in loose]
+
+    def substituted(lines: list[str]) -> bool:
+        if by_line is not None and any(map(by_line, lines)):
+            return True
+        if joined:
+            text = "\n".join(lines)
+            return any(search(text) for search in joined)
+        return False
+
+    return substituted
 
 
 def _preprocessor_changes(platform: str) -> Callable[[list[str]], bool]:
@@ -585,7 +615,7 @@ def _plain_tree(platform: str, nodes: list[cliconfig.Node], syntax: cliconfig.Pl
             if branch is None or branch[0].startswith("banner "):
                 return None
             tree.append(branch)
-    if reader.substituted is not None and any(reader.substituted(line) for line in lines):
+    if reader.substituted is not None and reader.substituted(lines):
         return None
     if reader.preprocessed is not None and reader.preprocessed(lines):
         return None

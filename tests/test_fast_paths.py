@@ -495,11 +495,12 @@ def test_the_recorded_hier_config_rules_are_the_installed_drivers(update_golden:
 
 
 def test_rules_recorded_for_another_hier_config_are_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A rules file made from another hier_config version (or none, or a broken one) is not read: the
-    rules come from the installed drivers."""
+    """A rules file made from another hier_config version (or none, a broken one, one with an entry edited
+    by hand) is not read: the rules come from the installed drivers."""
     import json
 
-    document = json.loads(remediate.RULES_FILE.read_text(encoding="utf-8"))
+    recorded = remediate.RULES_FILE.read_text(encoding="utf-8")
+    document = json.loads(recorded)
     document["platforms"]["CISCO_IOS"]["ordering"] = []
     for version, text in ((document["hier_config"], None), ("0.0.1", None), (None, "{"), (None, "[]")):
         stale = tmp_path / "rules.json"
@@ -513,6 +514,16 @@ def test_rules_recorded_for_another_hier_config_are_not_used(tmp_path: Path, mon
         finally:
             remediate._recorded_rules.cache_clear()
             remediate._driver_rules.cache_clear()
+    broken = json.loads(recorded)
+    del broken["platforms"]["CISCO_IOS"]["negate_with"]  # the right version, an entry edited by hand
+    stale.write_text(json.dumps(broken))
+    remediate._recorded_rules.cache_clear()
+    remediate._driver_rules.cache_clear()
+    try:
+        assert remediate._driver_rules("ios") == remediate._rules_of(remediate.hier_driver("ios"))
+    finally:
+        remediate._recorded_rules.cache_clear()
+        remediate._driver_rules.cache_clear()
     monkeypatch.undo()
     assert remediate._driver_rules("ios").ordering != remediate._engine_ordering("ios")
 
@@ -576,3 +587,44 @@ def test_the_junos_preprocessor_is_the_one_the_direct_path_knows(corpus_calls: l
             assert remediate._set_commands_change(lines) == (convert_to_set_commands(joined) != joined)
             compared += 1
     assert compared >= 10
+
+
+def test_lines_a_substitution_changes_are_found_as_line_by_line(corpus_calls: list[Call]) -> None:
+    """``_lines_substituted`` (anchored patterns line by line, the others once over the joined lines) says
+    what searching every line with the one joined pattern says, on every config the corpus plans and on
+    lines the rules single out (NX-OS reads nothing after a ``!``)."""
+    lists: list[tuple[str, list[str]]] = []
+    for platform, running, merged, _ in corpus_calls:
+        syntax = platform_spec(platform).syntax
+        assert syntax is not None
+        if syntax.style != "set":
+            lists += [(platform, remediate.content(nodes, syntax).splitlines()) for nodes in (running, merged)]
+    lists += [(platform, lines) for platform in ("ios", "eos", "nxos") for lines in (
+        ["interface Ethernet1/1", " description a!b"], ["version 9.3"], ["boot system flash:x"], ["end"],
+        ["interface Ethernet1", " logging event link-status"], ["hostname x", "! comment"], [])]
+    found = 0
+    for platform, lines in lists:
+        reader = remediate._plain_reader(platform)
+        assert reader is not None and reader.substituted is not None
+        search = remediate._line_sub_search(remediate._driver_rules(platform).per_line_sub)
+        assert search is not None
+        expected = any(search(line) for line in lines)
+        assert reader.substituted(lines) == expected, (platform, lines)
+        found += expected
+    assert found >= 10
+
+
+def test_a_linux_device_with_nothing_running_has_nothing_in_scope(tmp_path: Path) -> None:
+    """make_plan diffs a Linux device whose running document is empty against nothing, without working
+    out its scope: nothing of it is in scope and no qdisc of it is replaced."""
+    from engine import linux
+
+    sites = [case for case in sorted(GOLDEN.glob("*/*/site.yaml"))] + [fabric.generate(tmp_path / "f", 30, guarantees=6)]
+    checked = 0
+    for site_file in sites:
+        for config in compile_site(load_site(site_file)).configs.values():
+            if config.document is not None:
+                assert linux.lines(linux.in_scope({}, config.document)) == []
+                assert linux.foreign_replaced({}, config.document) == []
+                checked += 1
+    assert checked >= 10
