@@ -18,9 +18,13 @@ works them out twice, the first item of each kind (``first_of``: a platform, who
 ``func`` compiles once) is computed before any fork. A ``func`` that raises, in a child or here, raises
 as the loop would: the items no process finished are computed here, in order, so the first item that
 fails raises its own exception in this process (its type, its message) after the results before it.
-A child that dies or cannot send its results (killed, out of memory, a result that does not pickle)
-only means its items are computed here. Children are always waited for: on an exception or an
-interrupt here they are killed first, never left running or unreaped.
+Nothing after the first item that fails is needed, so once one has failed (here, or in a child that
+stops there and says so) the children still at work are killed, not waited for: an item past it that
+would never end in a child does not hang the run (one that never ends in this process's own share,
+after a child's failure, would: ``render`` and ``_device_plan`` are computation, they end). A child
+that dies or cannot send its results (killed, out of memory, a result that does not pickle) only
+means its items are computed here. Children are always waited for: on an exception or an interrupt
+here they are killed first, never left running or unreaped.
 """
 
 from __future__ import annotations
@@ -28,10 +32,11 @@ from __future__ import annotations
 import gc
 import os
 import pickle
+import select
 import signal
 import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from engine.errors import IntentError
 
@@ -134,11 +139,10 @@ def ordered_map(func: Callable[[T], R], items: Sequence[T], workers: int | None 
                 try:
                     computed[index] = func(items[index])
                 except Exception:  # noqa: BLE001 - raised below, in order, by computing it again
-                    break
-            while pending:
-                pid, read_end, share = pending.pop()
-                computed.update(zip(share, _collect(pid, read_end), strict=False))  # up to where it stopped
-        finally:  # an exception or an interrupt here: the children go too
+                    break  # what comes after it is not needed: the children are killed (finally)
+            else:
+                _gather(pending, computed)
+        finally:  # an error, an interrupt, or a child that stopped short: the others are killed
             for pid, read_end, _ in pending:
                 os.close(read_end)
                 _stop(pid)
@@ -215,19 +219,36 @@ def _child(func: Callable[[T], R], items: Sequence[T], write_end: int) -> None:
         os._exit(code)
 
 
-def _collect(pid: int, read_end: int) -> list[R]:
-    """What a child computed, in order (empty when it died or sent nothing readable); the child waited for."""
-    try:
-        with os.fdopen(read_end, "rb") as pipe:
-            data = pipe.read()
-    except BaseException:
-        _stop(pid)
-        raise
+def _gather(pending: list[tuple[int, int, list[int]]], computed: dict[int, R]) -> None:
+    """Read the children's results as each sends them into ``computed``, each child waited for and
+    taken off ``pending``. Returns early when one stopped short (an item raised there, or it died):
+    nothing after that item is needed, and a child still at work may never end (an item that hangs
+    after the one that failed), so the caller kills those left; what is missing is computed in order."""
+    received: dict[int, list[bytes]] = {read_end: [] for _, read_end, _ in pending}
+    while pending:
+        ready, _, _ = select.select([read_end for _, read_end, _ in pending], [], [])
+        for child in [child for child in pending if child[1] in ready]:
+            pid, read_end, share = child
+            data = os.read(read_end, 1 << 20)
+            if data:
+                received[read_end].append(data)
+                continue
+            done = _results(pid, b"".join(received.pop(read_end)))  # waited for: off the list, its pipe closed
+            pending.remove(child)
+            os.close(read_end)
+            computed.update(zip(share, done, strict=False))
+            if len(done) < len(share):
+                return
+
+
+def _results(pid: int, data: bytes) -> list[Any]:
+    """What a child sent, once it has ended (waited for): its results in order, [] if it died or sent
+    nothing readable."""
     _, status = os.waitpid(pid, 0)
     if status != 0:
         return []
     try:
-        done: list[R] = pickle.loads(data)
+        done: list[Any] = pickle.loads(data)
     except Exception:  # noqa: BLE001 - cut short: its items are computed here
         return []
     return done

@@ -155,21 +155,32 @@ print(json.dumps({"killed": run(killed, 2), "unsendable": run(unsendable, 3)}, d
     assert not out["killed"]["children_left"] and not out["unsendable"]["children_left"]
 
 
-def test_an_interrupt_or_error_here_kills_the_children_instead_of_waiting_for_them() -> None:
-    out = _program(_MAP + """
-def hang_there(i):
-    if os.getpid() != PARENT:
-        time.sleep(3600)  # a child that would never end
-    if i == 400:
-        raise KeyboardInterrupt
+@pytest.mark.parametrize(("workers", "failing", "error"), [
+    (2, 400, ["KeyboardInterrupt", ""]),  # at once: an interrupt has no place in the order
+    (2, 400, ["IntentError", "item 400"]),  # this process's item: the child is past it, hanging
+    (2, 402, ["IntentError", "item 402"]),  # the child's item: it stops there, nothing hangs
+    (3, 400, ["IntentError", "item 400"]),  # one child's item while the other hangs past it
+])
+def test_what_comes_after_an_error_is_not_waited_for(workers: int, failing: int, error: list[str]) -> None:
+    """Items after the first that fails are never needed: a child busy with them (here, for an hour)
+    is killed, not waited for, as the loop would never have reached them. (``_deal`` gives items 400
+    and 401 to this process of 2, 402 to the child; of 3, 400 to the second child.)"""
+    out = _program(_MAP + f"""
+def hangs_after(i):
+    if i == {failing}:
+        raise {error[0]}(*{error[1:]!r} if {error[1]!r} else ())
+    if i > {failing} and os.getpid() != PARENT:
+        time.sleep(3600)
     return i
 start = time.monotonic()
-runs = {"interrupt": run(hang_there, 2)}
+runs = {{"run": run(hangs_after, {workers})}}
 runs["seconds"] = time.monotonic() - start
 print(json.dumps(runs))
 """)
-    assert out["interrupt"]["error"] == ["KeyboardInterrupt", ""]  # at once: an interrupt has no place in order
-    assert not out["interrupt"]["children_left"] and out["seconds"] < 60
+    assert out["run"]["error"] == error
+    if error[0] != "KeyboardInterrupt":
+        assert out["run"]["results"] == list(range(failing))
+    assert not out["run"]["children_left"] and out["seconds"] < 60
 
 
 # ---- the two call sites, end to end: compile_site's render and make_plan's device plans
