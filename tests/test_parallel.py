@@ -227,14 +227,16 @@ for workers in {list(workers)!r}:
     sys.argv = ["intent", "--workers", str(workers), "plan", {str(site)!r}, "--running",
                 {str(site.parent / "running")!r}, "--format", "json",
                 *[arg.replace("WORKERS", str(workers)) for arg in {list(extra)!r}]]
-    out, err = io.StringIO(), io.StringIO()
+    out, err = (io.TextIOWrapper(io.BytesIO(), encoding="utf-8") for _ in range(2))  # click writes bytes too
     with redirect_stdout(out), redirect_stderr(err):
         try:
             cli.main()
             code = 0
         except SystemExit as exc:
             code = exc.code
-    runs[workers] = {{"code": code, "stdout": out.getvalue(), "stderr": err.getvalue(), "forks": len(forks)}}
+    out.flush(), err.flush()
+    runs[workers] = {{"code": code, "stdout": out.buffer.getvalue().decode(), "stderr": err.buffer.getvalue().decode(),
+                      "forks": len(forks)}}
 print(json.dumps(runs))
 """, env={"BENCH_PASSWORD": "bench-secret"})
     return {int(workers): run for workers, run in runs.items()}
@@ -272,12 +274,15 @@ engine.plan._device_plan = broken
     refused = f"""
 import engine.compiler
 from engine.errors import RenderError
-render = engine.compiler.render
-def broken(model, *args):
-    if model.name in {failing!r}:
-        raise RenderError(model.name + ": template failed")
-    return render(model, *args)
-engine.compiler.render = broken
+renderer = engine.compiler.renderer
+def broken_renderer(models):
+    render = renderer(models)
+    def broken(model, *args):
+        if model.name in {failing!r}:
+            raise RenderError(model.name + ": template failed")
+        return render(model, *args)
+    return broken
+engine.compiler.renderer = broken_renderer
 """
     running = site.parent / "running"
     if "leaf00150" in failing:  # a Linux leaf: not JSON
