@@ -15,12 +15,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self, runtime_checkable
 
 from engine.credentials import Prompt
+from engine.entrypoints import entry_points
 from engine.errors import ConnectError, IntentError
 from engine.model import Device
 from engine.plan import DevicePlan

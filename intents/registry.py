@@ -6,8 +6,7 @@ lives on an instance (``Registry``), never on a class.
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
-
+from engine.entrypoints import entry_points
 from engine.errors import IntentError
 from intents import isolate, qos_guarantee, qos_limit, qos_share, vlan
 from intents.base import Kind
