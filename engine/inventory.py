@@ -361,26 +361,36 @@ def collect(doc: SourceDoc, problems: list[Problem]) -> tuple[Sources, dict[str,
                       if "ansible_group_priority" in v), 1)
         return value if isinstance(value, int) else 1
 
+    # Hosts of the same groups share what the groups give them (a fabric's thousand hosts are in a few
+    # groups): the groups in order and the variables they set, merged once per set of groups.
+    from_groups: dict[frozenset[str], tuple[tuple[str, ...], Merged]] = {}
     hosts: dict[str, Host] = {}
     for host in sorted(host_groups):
-        groups = set(host_groups[host])
-        for group in list(groups):
-            groups |= ancestors(group)
-        ordered = sorted(groups - {"all"}, key=lambda g: (depth.get(g, 0), priority(g), g))
-        layers: list[tuple[JsonPath, dict[str, Any]]] = list(group_vars.get("all", []))
-        for group in ordered:
-            layers += group_vars.get(group, [])
-        layers += file_vars.get(("group_vars", "all"), [])
-        for group in ordered:
-            layers += file_vars.get(("group_vars", group), [])
-        layers += host_vars.get(host, [])
-        layers += file_vars.get(("host_vars", host), [])
-        merged: Merged = {}
-        for layer_path, values in layers:
-            merged.update({str(key): ((*layer_path, key), value) for key, value in values.items()})
+        direct = frozenset(host_groups[host])
+        shared = from_groups.get(direct)
+        if shared is None:
+            groups = set(direct)
+            for group in direct:
+                groups |= ancestors(group)
+            ordered = sorted(groups - {"all"}, key=lambda g: (depth.get(g, 0), priority(g), g))
+            layers: list[tuple[JsonPath, dict[str, Any]]] = list(group_vars.get("all", []))
+            for group in ordered:
+                layers += group_vars.get(group, [])
+            layers += file_vars.get(("group_vars", "all"), [])
+            for group in ordered:
+                layers += file_vars.get(("group_vars", group), [])
+            shared = from_groups[direct] = (tuple(ordered), _merge({}, layers))
+        merged = _merge(dict(shared[1]), host_vars.get(host, []) + file_vars.get(("host_vars", host), []))
         merged.pop("ansible_group_priority", None)  # Ansible consumes it: no host variable
-        hosts[host] = Host(merged, first_seen[host], tuple(ordered))
+        hosts[host] = Host(merged, first_seen[host], shared[0])
     return sources, hosts
+
+
+def _merge(merged: Merged, layers: list[tuple[JsonPath, dict[str, Any]]]) -> Merged:
+    """``merged`` updated with each layer's variables in turn (a later layer wins), each with its path."""
+    for layer_path, values in layers:
+        merged.update({str(key): ((*layer_path, key), value) for key, value in values.items()})
+    return merged
 
 
 def resolve(host: str, merged: Merged) -> tuple[Merged, list[tuple[JsonPath, str]]]:

@@ -475,13 +475,15 @@ def _inventory(doc: SourceDoc, problems: list[Problem], allow_plaintext: bool, d
         problems += _schema_problems(doc, schema("inventory"))  # reported; hosts still load where they can
     sources, hosts = inventory.collect(doc, problems)
     devices: dict[str, Device] = {}
+    driver_problems: dict[tuple[str, str], str | None] = {}  # (platform, driver) -> _driver_problem, once each
     for name, host in hosts.items():
         merged, missing = inventory.resolve(name, host.merged)
         for path, variable in missing:
             if path[-1] in CONNECTION_KEYS:
                 problems.append((sources.at(path), f"host {name}: {path[-1]} refers to {{{{ {variable} }}}}, which the "
                                  "inventory does not define"))
-        device = _device(name, merged, sources, host.where, problems, allow_plaintext, host.groups, drivers)
+        device = _device(name, merged, sources, host.where, problems, allow_plaintext, host.groups, drivers,
+                         driver_problems)
         if device:
             devices[name] = device
     return devices, set(hosts), tuple(str(d.path) for d in sources.docs[1:])
@@ -489,7 +491,7 @@ def _inventory(doc: SourceDoc, problems: list[Problem], allow_plaintext: bool, d
 
 def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc | inventory.Sources, where: JsonPath,
             problems: list[Problem], allow_plaintext: bool, groups: tuple[str, ...],
-            drivers: DriverRegistry) -> Device | None:
+            drivers: DriverRegistry, driver_problems: dict[tuple[str, str], str | None] | None = None) -> Device | None:
     def get(*keys: str) -> tuple[JsonPath, Any] | tuple[None, None]:
         for key in keys:
             if key in merged:
@@ -541,7 +543,11 @@ def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc |
             return None
         driver = driver or meant
     driver = driver or managed_by[0]
-    problem = _driver_problem(platform, driver, managed_by, drivers)
+    if driver_problems is None:
+        driver_problems = {}
+    if (platform, driver) not in driver_problems:
+        driver_problems[(platform, driver)] = _driver_problem(platform, driver, managed_by, drivers)
+    problem = driver_problems[(platform, driver)]
     if problem:
         problems.append((doc.at(driver_path or where), f"host {name}: {problem}"))
         return None
@@ -587,10 +593,7 @@ def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc |
         napalm_args = {**napalm_args, "path": str(Path(doc.path).parent / napalm_args["path"])}  # mock recordings
     key_file = get("key_file", "ansible_ssh_private_key_file")[1]
     become = inventory.boolean(get("become", "ansible_become")[1] or False)
-    known = {"platform", "driver", "host", "ansible_host", "port", "ansible_port", "username", "ansible_user",
-             "password_env", "netns", "interfaces", "ansible_network_os", "key_file", "ansible_ssh_private_key_file",
-             "become", "ansible_become", "napalm_driver", "napalm_optional_args", *PASSWORD_KEYS}
-    extra = tuple(sorted((k, v) for k, (_, v) in merged.items() if k not in known and not isinstance(v, (dict, list))))
+    extra = tuple(sorted((k, v) for k, (_, v) in merged.items() if k not in _DEVICE_FIELDS and not isinstance(v, (dict, list))))
     if get("ansible_httpapi_validate_certs")[1] is False and "tls_verify" not in merged:
         extra = tuple(sorted((*extra, ("tls_verify", False))))  # eAPI over HTTPS without certificate checks
     return Device(
@@ -604,56 +607,85 @@ def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc |
     )
 
 
+# Variables a Device has a field for (or that say how to log in); the others are kept as ``extra``.
+_DEVICE_FIELDS = frozenset({"platform", "driver", "host", "ansible_host", "port", "ansible_port", "username", "ansible_user",
+                            "password_env", "netns", "interfaces", "ansible_network_os", "key_file",
+                            "ansible_ssh_private_key_file", "become", "ansible_become", "napalm_driver",
+                            "napalm_optional_args", *PASSWORD_KEYS})
+
+
 def _topology(doc: SourceDoc, devices: dict[str, Device], problems: list[Problem],
               known_hosts: set[str] | None) -> tuple[Link, ...]:
-    """Links between inventory devices. ``known_hosts`` is None when the inventory could not be read."""
+    """Links between inventory devices. ``known_hosts`` is None when the inventory could not be read.
+    Endpoint names are checked first: where one is refused, only those refusals are reported."""
     if not isinstance(doc.data, dict):
         problems.append((doc.at(()), "the topology must be a mapping with 'links'"))
         return ()
     before = len(problems)
     problems += _schema_problems(doc, schema("topology"))
     problems += _text_problems(doc)
-    for index, raw in enumerate(doc.data.get("links") or [] if isinstance(doc.data.get("links"), list) else []):
-        for side in ("a", "b"):
-            if isinstance(raw, dict):
-                _check_endpoint(doc, ("links", index, side), raw.get(side), devices, problems)
-    if len(problems) > before:
+    raw_links = doc.data.get("links") or [] if isinstance(doc.data.get("links"), list) else []
+    if len(problems) > before:  # no link is made: the names are still checked and reported
+        for index, raw in enumerate(raw_links):
+            for side in ("a", "b"):
+                if isinstance(raw, dict):
+                    _check_endpoint(doc, ("links", index, side), raw.get(side), devices, problems)
         return ()
+    # Schema-valid from here: every end is "device:interface". Names and links are checked in one pass.
+    named: list[Problem] = []  # names refused, in link and side order
+    found: list[Problem] = []  # what else is wrong with links, reported only when no name is refused
     links: list[Link] = []
     bandwidths: dict[str, int] = {}  # a fabric writes the same few rates on every link
     used: dict[str, int] = {}  # "device:interface" as written, one per endpoint (hashing an Endpoint costs more)
-    for index, raw in enumerate(doc.data.get("links") or []):
+    for index, raw in enumerate(raw_links):
         path: JsonPath = ("links", index)
         ok = True
         ends = []
         for side in ("a", "b"):
-            device, interface = raw[side].split(":", 1)
-            end = Endpoint(device, interface)
-            ends.append(end)
-            if device not in devices:
-                if known_hosts is not None and device not in known_hosts:
-                    problems.append((doc.at((*path, side)), f"link to unknown device {device!r}: it is not in the inventory"))
+            text = raw[side]
+            device, interface = text.split(":", 1)
+            known = devices.get(device)
+            if known is None:
+                device_problem = _device_name_problem(device)
+                if device_problem:
+                    named.append((doc.at((*path, side)), device_problem))
+                    ok = False
+                    continue
+            name_problem = _interface_problem(known.platform if known is not None else None, interface)
+            if name_problem:
+                named.append((doc.at((*path, side)), name_problem))
                 ok = False
                 continue
-            declared = devices[device].interfaces
-            if declared is not None and interface not in declared:
-                problems.append((doc.at((*path, side)), f"{device} has no interface {interface!r} (known: {', '.join(declared)})"))
+            if named:
+                continue  # only names are reported now
+            end = Endpoint(device, interface)
+            ends.append(end)
+            if known is None:
+                if known_hosts is not None and device not in known_hosts:
+                    found.append((doc.at((*path, side)), f"link to unknown device {device!r}: it is not in the inventory"))
                 ok = False
-            first = used.get(raw[side])
+                continue
+            declared = known.interfaces
+            if declared is not None and interface not in declared:
+                found.append((doc.at((*path, side)), f"{device} has no interface {interface!r} (known: {', '.join(declared)})"))
+                ok = False
+            first = used.get(text)
             if first is not None:
-                problems.append((doc.at((*path, side)), f"interface {end} is already used by link {first + 1}"))
+                found.append((doc.at((*path, side)), f"interface {end} is already used by link {first + 1}"))
                 ok = False
             else:
-                used[raw[side]] = index
+                used[text] = index
+        if named:
+            continue
         if ends[0].device == ends[1].device:
-            problems.append((doc.at(path), f"link {ends[0]} -- {ends[1]} connects {ends[0].device} to itself"))
+            found.append((doc.at(path), f"link {ends[0]} -- {ends[1]} connects {ends[0].device} to itself"))
             ok = False
         bandwidth = bandwidths.get(raw["bandwidth"])
         if bandwidth is None:
             try:
                 bandwidth = bandwidths[raw["bandwidth"]] = parse_bandwidth(raw["bandwidth"])
             except ValueError as exc:
-                problems.append((doc.at((*path, "bandwidth")), str(exc)))
+                found.append((doc.at((*path, "bandwidth")), str(exc)))
                 ok = False
         subnet = raw.get("subnet")
         if subnet is not None:
@@ -663,8 +695,12 @@ def _topology(doc: SourceDoc, devices: dict[str, Device], problems: list[Problem
                     raise ValueError
                 subnet = str(net)
             except ValueError:
-                problems.append((doc.at((*path, "subnet")), f"invalid link subnet {subnet!r}: use an IPv4 /31 or /30"))
+                found.append((doc.at((*path, "subnet")), f"invalid link subnet {subnet!r}: use an IPv4 /31 or /30"))
                 ok = False
         if ok and bandwidth is not None:
             links.append(Link(len(links), ends[0], ends[1], bandwidth, raw.get("cost", 1), subnet))
+    if named:
+        problems += named
+        return ()
+    problems += found
     return tuple(links)

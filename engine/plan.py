@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import hmac
 import json
+import operator
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -182,12 +183,15 @@ def site_hashes(site: Site) -> dict[str, str]:
 def device_hash(device: Device) -> str:
     """What reaching a device depends on (address, port, user, driver, credentials source...): if its
     inventory entry changes between plan and apply, the plan file is refused."""
-    fields = {name: getattr(device, name) for name in ("name", "platform", "driver", "host", "port", "netns",
-                                                        "username", "password_env", "key_file", "become",
-                                                        "napalm_driver", "napalm_args")}
-    text = json.dumps({k: str(v) if not isinstance(v, (int, bool, type(None))) else v for k, v in fields.items()},
-                      sort_keys=True)
+    text = _SORTED_JSON.encode({k: str(v) if not isinstance(v, (int, bool, type(None))) else v
+                                for k, v in zip(_REACHED_BY, _reached_by(device), strict=True)})
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+_REACHED_BY = ("name", "platform", "driver", "host", "port", "netns", "username", "password_env", "key_file", "become",
+               "napalm_driver", "napalm_args")
+_reached_by = operator.attrgetter(*_REACHED_BY)
+_SORTED_JSON = json.JSONEncoder(sort_keys=True)  # json.dumps(..., sort_keys=True), one encoder for every device
 
 
 def _duplicate_keys_refused(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
