@@ -13,10 +13,19 @@ def _table(header: list[str], rows: list[list[str]], indent: str = "  ") -> list
 
 
 def _counts(diff: str) -> tuple[int, int]:
+    """Lines added and removed in a unified diff (``---``/``+++`` headers not counted)."""
+    if diff.isascii() and not any(char in diff for char in _ASCII_BREAKS):  # lines end at "\n" only:
+        # counted in C, without splitting (a line starts the text or follows a "\n")
+        added = diff.count("\n+") - diff.count("\n+++") + (diff.startswith("+") and not diff.startswith("+++"))
+        removed = diff.count("\n-") - diff.count("\n---") + (diff.startswith("-") and not diff.startswith("---"))
+        return added, removed
     lines = diff.splitlines()
     added = sum(1 for line in lines if line.startswith("+") and not line.startswith("+++"))
     removed = sum(1 for line in lines if line.startswith("-") and not line.startswith("---"))
     return added, removed
+
+
+_ASCII_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e"  # where str.splitlines ends a line in ASCII text, besides "\n"
 
 
 def summary_line(plan: Plan) -> str:
