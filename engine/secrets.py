@@ -20,6 +20,7 @@ import re
 
 MASK = "<masked>"
 
+# Patterns anchored at a line's start allow a unified diff's "+"/"-" before it: a diff is masked as a whole.
 # A value: a double- or single-quoted string (Junos, JSON), or a run of non-blank characters that
 # stops before a final ";" (Junos brace form) but never inside the value.
 _VALUE = r"""(?:"(?:[^"\\\n]|\\.)*"|'[^'\n]*'|\S+?(?=;?(?:\s|$)))"""
@@ -44,7 +45,7 @@ _PATTERNS = [
           r"strength-check|attempts|profile)\b)"),
     _rule(r"\bkey-string(?: \d{1,2})? "),  # key chains, HSRP/VRRP/GLBP md5
     # HSRP/VRRP/GLBP/NHRP text authentication (EOS "vrrp 1 peer authentication text ...", NX-OS blocks)
-    _rule(r"(?:\b(?:standby|vrrp|glbp)(?: \d+)?(?: peer)?|^\s*(?:peer )?|\bip nhrp|\bisis) authentication"
+    _rule(r"(?:\b(?:standby|vrrp|glbp)(?: \d+)?(?: peer)?|^[+-]?\s*(?:peer )?|\bip nhrp|\bisis) authentication"
           r"(?: text| plain-text| cleartext)?(?: \d)? (?!(?:md5|ietf-md5|sha\S*|message-digest|null|key-chain|"
           r"key-string|mode|keychain|hmac-\S+|type|text)\b|\{)"),
     _rule(r"\bsnmp-server community "),
@@ -58,7 +59,7 @@ _PATTERNS = [
     _rule(r"\b(?:tacacs-server|radius-server|server-private \S+|radius-server host \S+)(?: host \S+)?(?: \S+)*? key"
           r"(?: \d{1,2})? "),
     # "key 7 ..." under tacacs/radius server blocks (not "key chain NAME" nor a key chain's "key 1")
-    _rule(r"^[ \t]*(?:server-)?key(?: \d{1,2})? (?!(?:chain|config-key)\b|\d{1,3}$)"),
+    _rule(r"^[+-]?[ \t]*(?:server-)?key(?: \d{1,2})? (?!(?:chain|config-key)\b|\d{1,3}$)"),
     _rule(r"\bpre-shared-key address \S+(?: \S+)? key(?: \d)? "),  # IOS keyrings
     _rule(r"\b(?:pre-shared-key|crypto isakmp key)(?: \d{1,2})?(?: (?:ascii-text|hexadecimal|local|remote))? (?!address\b)"),
     _rule(r"\b(?:wpa-psk|set-key) (?:ascii|hex)(?: \d)? "),  # IOS WLAN, IOS-XE WLC

@@ -41,6 +41,18 @@ def test_every_form_is_masked(platform: str) -> None:
             assert keep in masked
 
 
+@pytest.mark.parametrize("platform", sorted(FILES))
+@pytest.mark.parametrize("marker", ["+", "-", " "])
+def test_every_form_is_masked_as_a_diff_line(platform: str, marker: str) -> None:
+    """Diffs are masked whole: a secret on a line a unified diff marks added, removed or kept is masked too
+    (a tacacs block's "key 7 ..." or an NX-OS block's "authentication text ..." once slipped past as "+ key")."""
+    text = (CORPUS / FILES[platform]).read_text()
+    diff = "\n".join(marker + line for line in text.splitlines())
+    masked = mask(diff)
+    assert sorted(s for s in secrets_of(text) if s in masked) == []
+    assert len(masked.splitlines()) == len(diff.splitlines())
+
+
 def test_masking_is_idempotent_and_keeps_line_structure() -> None:
     for name in FILES.values():
         text = (CORPUS / name).read_text()
