@@ -338,7 +338,10 @@ def plan(site: Path, running_dir: Path | None, output_format: str, out_file: Pat
         write_plan_file(out_file, result.plan_file(str(site.resolve()), compilation.configs, loaded,
                                                    os.environ.get(PLAN_KEY_ENV) or None, form))
     if output_format == "json":
-        click.echo(result.to_json_bytes(form), nl=False)
+        data = result.to_json_bytes(form)
+        # bytes go to the binary stream under sys.stdout; a text-only stream (redirect_stdout to a StringIO
+        # in a program that embeds the CLI) has none, and click would raise writing bytes to it
+        click.echo(data if hasattr(sys.stdout, "buffer") else data.decode(), nl=False)
     elif output_format == "markdown":
         from engine.graph import plan_mermaid
 

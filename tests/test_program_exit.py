@@ -44,3 +44,20 @@ def test_exit_handlers_run_and_threads_are_waited_for() -> None:
                         "sys.argv = ['intent', '--version']\ncli.run()")
     assert threaded.returncode == 0, threaded.stderr
     assert "thread done" in threaded.stdout
+
+
+def test_a_plan_printed_to_a_text_only_stdout_is_the_programs(site_dir: SiteDir) -> None:
+    """A program that embeds the CLI and captures its output in a StringIO (no binary buffer under it)
+    gets the same JSON the console script prints: the plan is written as bytes only where a stream takes them."""
+    running = site_dir.root / "running"
+    running.mkdir()
+    args = ["plan", str(site_dir.site), "--running", str(running), "--format", "json"]
+    embedded = _program("import io, sys\nfrom contextlib import redirect_stdout\nfrom engine import cli\n"
+                        f"sys.argv = ['intent', *{args!r}]\nout = io.StringIO()\n"
+                        "with redirect_stdout(out):\n    try:\n        cli.main()\n    except SystemExit as exc:\n"
+                        "        code = exc.code\n"
+                        "sys.__stdout__.write(out.getvalue())\nsys.__stdout__.flush()\nsys.exit(code)")
+    assert embedded.returncode == 0, embedded.stderr
+    printed = run_intent(*args)
+    assert printed.returncode == 0, printed.stderr
+    assert embedded.stdout == printed.stdout and json.loads(embedded.stdout)["changes"] is True
