@@ -313,7 +313,13 @@ def _network_key(prefix: str) -> tuple[int, int]:
     ``ipaddress``."""
     if type(prefix) is str:
         return _string_network_key(prefix)
-    parts = _IPV4_PREFIX.fullmatch(prefix)  # not a string (a hand-edited document): refused as before
+    return _regex_network_key(prefix)  # not a string (a hand-edited document): refused as before
+
+
+def _regex_network_key(prefix: str) -> tuple[int, int]:
+    """``_network_key`` by a regular expression per prefix (what it was before ``_string_network_key``;
+    tests/test_render_paths.py holds the two equal)."""
+    parts = _IPV4_PREFIX.fullmatch(prefix)
     if parts and (parts[5] is None or int(parts[5]) <= 32):
         prefixlen = 32 if parts[5] is None else int(parts[5])
         value = (int(parts[1]) << 24) | (int(parts[2]) << 16) | (int(parts[3]) << 8) | int(parts[4])

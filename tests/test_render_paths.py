@@ -222,23 +222,6 @@ def test_the_prefix_filters_say_what_ipaddress_says() -> None:
 
 # -- Linux documents ---------------------------------------------------------------------------------
 
-_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-
-
-def _regex_network_key(prefix: str) -> tuple[int, int]:
-    """``linux._network_key`` as it was: a regular expression per prefix."""
-    import ipaddress
-    import re
-
-    parts = re.fullmatch(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}(?:/([0-9]+))?", prefix)
-    if parts and (parts[5] is None or int(parts[5]) <= 32):
-        prefixlen = 32 if parts[5] is None else int(parts[5])
-        value = (int(parts[1]) << 24) | (int(parts[2]) << 16) | (int(parts[3]) << 8) | int(parts[4])
-        return value >> (32 - prefixlen) << (32 - prefixlen), prefixlen
-    network = ipaddress.ip_network(prefix, strict=False)
-    return int(network.network_address), network.prefixlen
-
-
 def _outcome(function: Any, value: Any) -> Any:
     try:
         return function(value)
@@ -256,7 +239,7 @@ def test_network_keys_are_what_the_regular_expression_read(prefix: str) -> None:
     from engine import linux
 
     for _ in range(2):  # the second time from the cache
-        assert _outcome(linux._network_key, prefix) == _outcome(_regex_network_key, prefix)
+        assert _outcome(linux._network_key, prefix) == _outcome(linux._regex_network_key, prefix)
 
 
 def _reference_canonical(document: dict[str, Any]) -> dict[str, Any]:
@@ -265,8 +248,8 @@ def _reference_canonical(document: dict[str, Any]) -> dict[str, Any]:
 
     result = dict(document)
     result["links"] = sorted(document.get("links") or [], key=linux._link_order)
-    result["addresses"] = sorted(document.get("addresses") or [], key=lambda a: (a["dev"], _regex_network_key(a["address"])))
-    result["routes"] = sorted(document.get("routes") or [], key=lambda r: _regex_network_key(r["dst"]))
+    result["addresses"] = sorted(document.get("addresses") or [], key=lambda a: (a["dev"], linux._regex_network_key(a["address"])))
+    result["routes"] = sorted(document.get("routes") or [], key=lambda r: linux._regex_network_key(r["dst"]))
     if document.get("rules"):
         result["rules"] = sorted(document["rules"], key=linux._rule_order)
     if document.get("nftables"):
