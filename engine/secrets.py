@@ -78,11 +78,44 @@ _PATTERNS = [
 ]
 
 
-# Every match of every pattern above contains one of these words (lowercased): a text without any
-# has nothing to mask. A new pattern must keep this true (tests/test_secrets.py checks each sample).
+# Every match of every pattern above contains one of these words (in ``_folded`` text): a text without
+# any has nothing to mask. A new pattern must keep this true (tests/hostile/test_secrets_corpus.py checks
+# each sample, tests/test_secrets.py arbitrary text).
 TRIGGERS = ("secret", "password", "passwd", "passphrase", "key", "auth", "priv", "community", "psk", "wpa",
             "snmp-server", "://", "$9$")
-_TRIGGERED = re.compile("|".join(map(re.escape, TRIGGERS)))  # one scan for any of them
+
+# The non-ASCII characters ``re.IGNORECASE`` matches to an ASCII letter (the JSON-field and URL patterns
+# ignore case): folded to that letter before the trigger search, so a "password" spelt with a long s is
+# found where the pattern finds it.
+_TO_ASCII = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})  # dotted I, dotless i, long s, Kelvin
+
+
+def _folded(text: str) -> str:
+    """``text`` lowercased for the trigger search, as the patterns that ignore case read it."""
+    return text.lower() if text.isascii() else text.translate(_TO_ASCII).lower()
+
+
+# Characters configuration text seldom holds, rarest first (counted over the plans of the benchmark
+# fabric): a word is looked for at the one of its characters that comes first here.
+_RARE = "$k:wyvhc"
+
+
+def _any_of(words: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern that finds any of ``words``: each at its rarest character (``_RARE``, else its first),
+    the characters before it checked by a lookbehind and those after by a lookahead. ``re`` then passes
+    over every character that starts no alternative in its C loop, where ``a|b|...`` of the words stops
+    at every "s", "p", "a" and "c" to try them all (most configuration text holds no word: the whole text
+    is scanned; tests/test_secrets.py checks the pattern finds exactly the words)."""
+    tests: dict[str, list[str]] = {}  # character -> the tests around it, one per word
+    for word in words:
+        at = min(range(len(word)), key=lambda i: (word[i] not in _RARE, _RARE.find(word[i])))
+        before, after = word[:at + 1], word[at + 1:]
+        tests.setdefault(word[at], []).append((f"(?<={re.escape(before)})" if at else "")
+                                              + (f"(?={re.escape(after)})" if after else ""))
+    return re.compile("|".join(f"{re.escape(char)}(?:{'|'.join(around)})" for char, around in tests.items()))
+
+
+_TRIGGERED = _any_of(TRIGGERS)  # one scan for any of them
 
 
 def _masked(match: re.Match[str]) -> str:
@@ -103,7 +136,7 @@ class SecretMasker:
             self._longest_first = sorted(self._literals, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
-        if _TRIGGERED.search(text.lower()):  # most configuration has no trigger word: skip 20-odd scans
+        if _TRIGGERED.search(_folded(text)):  # most configuration has no trigger word: skip 20-odd scans
             for pattern in _PATTERNS:
                 text = pattern.sub(_masked, text)
         for literal in self._longest_first:

@@ -4,9 +4,14 @@ output of any command: plan (every format and --out), validate, apply results, e
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
-from engine.secrets import mask
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine import secrets
+from engine.secrets import TRIGGERS, mask
 from tests.conftest import SiteDir, run_intent
 
 INVENTORY_SECRET = "Inv3ntoryPassw0rd"  # plaintext in the inventory (allowed by flag)
@@ -134,3 +139,60 @@ def test_a_missing_secret_is_prompted_once_and_kept_for_this_process(monkeypatch
     import os
 
     assert os.environ["PROMPTED_PW"] == "typed-secret"  # so children (the reverter) and the masker have it
+
+
+# The trigger shortcut of SecretMasker (engine.secrets.TRIGGERS): text without a trigger word is not
+# run through the patterns. Lines made of the words the patterns and triggers look for, in any case and
+# spacing and spelt with the characters re.IGNORECASE matches to an ASCII letter, JSON fields among them.
+_WORDS = st.sampled_from([
+    *TRIGGERS, "enable", "username", "snmp-server host", "authentication", "-key", "key-string", "md5", "7", "0",
+    "ntp", "crypto isakmp", "pre-shared-key", "wpa-psk", "ascii", "set-key", "private_key", "auth_pass",
+    "PrivateKey", "psk=", "scp://u:", "https", "u", "@h", "$9$", "$", "9", "priv", "aes", "enable secret 5 ",
+])
+_GLUE = st.sampled_from(['"', '":', "'", ";", "=", "{", "}", "+", "-", "\u0130", "\u0131", "\u017f", "\u212a",
+                         "\u00e9", " ", "  ", "\t", "\n", " \n ", "\r\n", "\u00a0", "\u2028"])
+_VARIANTS = {"s": "sS\u017f", "i": "iI\u0130\u0131", "k": "kK\u212a"}  # what re.IGNORECASE takes for each letter
+
+
+@st.composite
+def _respelt(draw: st.DrawFn, words: st.SearchStrategy[str] = _WORDS) -> str:
+    """A word with each letter in either case, or as a character re.IGNORECASE matches to it."""
+    return "".join(draw(st.sampled_from(_VARIANTS.get(char.lower(), char + char.upper()))) for char in draw(words))
+
+
+_FIELDS = st.builds(lambda name, space, value: f'"{name}"{space}:{space}"{value}"',
+                    _respelt(st.sampled_from(["password", "x_passphrase", "secret", "psk", "private-key",
+                                              "preshared_key", "auth_pass", "community", "key-string"])),
+                    st.sampled_from(["", " ", "\n"]), st.text(max_size=4))
+_LINES = st.lists(st.one_of(_respelt(), _GLUE, _FIELDS, st.text(max_size=3)), max_size=14).map("".join)
+
+
+def _every_pattern(text: str) -> str:
+    for pattern in secrets._PATTERNS:
+        text = pattern.sub(secrets._masked, text)
+    return text
+
+
+@settings(max_examples=600, deadline=None)
+@given(_LINES)
+def test_the_trigger_shortcut_never_changes_what_is_masked(text: str) -> None:
+    assert mask(text) == _every_pattern(text)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_LINES)
+def test_the_trigger_search_finds_exactly_the_trigger_words(text: str) -> None:
+    folded = secrets._folded(text)
+    assert (secrets._TRIGGERED.search(folded) is not None) == any(word in folded for word in TRIGGERS)
+
+
+def test_the_folding_takes_every_character_ignorecase_matches_to_an_ascii_letter() -> None:
+    others = "".join(map(chr, range(128, 0x110000)))
+    letters = re.compile("[a-z]", re.IGNORECASE).findall(others)
+    assert sorted(letters) == sorted(chr(c) for c in secrets._TO_ASCII)
+    assert all(re.fullmatch(secrets._TO_ASCII[ord(c)], c, re.IGNORECASE) for c in letters)
+
+
+def test_a_secret_field_spelt_with_letters_ignorecase_folds_is_masked() -> None:
+    for field in ("pa\u017f\u017fword", "commun\u0130ty", "commun\u0131ty", "private_\u212aey"):
+        assert mask(f'{{"{field}": "hunter2"}}') == f'{{"{field}": "<masked>"}}'
