@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self, runtime_checkable
 
 from engine.credentials import Prompt
-from engine.entrypoints import entry_points
+from engine.entrypoints import EntryPoint, entry_points, source
 from engine.errors import ConnectError, IntentError
 from engine.model import Device
 from engine.plan import DevicePlan
@@ -178,7 +178,9 @@ class DriverRegistry:
     def __init__(self, plugins: Iterable[DriverPlugin] = ()) -> None:
         self._loaders: dict[str, Callable[[], DriverPlugin]] = {}
         self._loaded: dict[str, DriverPlugin] = {}
-        self._sources: dict[str, str] = {}  # name -> where it came from, for the refusal of a second one
+        # name -> where it came from, for the refusal of a second one (an entry point's distribution is
+        # named only then: reading its name is reading its METADATA)
+        self._sources: dict[str, str | EntryPoint] = {}
         for plugin in plugins:
             self.add(plugin)
 
@@ -188,8 +190,7 @@ class DriverRegistry:
         so a run that only plans offline imports no vendor library."""
         registry = cls()
         for entry in entry_points(group=ENTRY_POINT_GROUP):
-            source = f"{entry.value} ({entry.dist.name if entry.dist else 'unknown distribution'})"
-            registry._claim(entry.name, source)
+            registry._claim(entry.name, entry)
             registry._loaders[entry.name] = entry.load
         return registry
 
@@ -197,11 +198,13 @@ class DriverRegistry:
         self._claim(plugin.name, repr(plugin))
         self._loaded[plugin.name] = plugin
 
-    def _claim(self, name: str, source: str) -> None:
+    def _claim(self, name: str, found: str | EntryPoint) -> None:
         if name in self._sources:
-            raise IntentError(f"two drivers are named {name!r}: {self._sources[name]} and {source}; "
+            first = self._sources[name]
+            raise IntentError(f"two drivers are named {name!r}: {first if isinstance(first, str) else source(first)} "
+                              f"and {found if isinstance(found, str) else source(found)}; "
                               "uninstall one of the distributions that provide them")
-        self._sources[name] = source
+        self._sources[name] = found
 
     def names(self) -> list[str]:
         return sorted(self._sources)

@@ -154,14 +154,14 @@ def _engine_ordering(platform: str) -> tuple[tuple[Lineage, int], ...]:
 def _recorded_rules() -> dict[str, Any]:
     """hier_config platform name -> its driver's rules as ``RULES_FILE`` records them, when the file was
     made from the hier_config version installed (else nothing: the rules are read from hier_config)."""
-    from importlib import metadata
+    from engine.entrypoints import version
 
     try:
         document = json.loads(RULES_FILE.read_text(encoding="utf-8"))
-        installed = metadata.version("hier_config")
-    except (OSError, ValueError, metadata.PackageNotFoundError):
+        installed = version("hier_config")
+    except (OSError, ValueError):
         return {}
-    if not isinstance(document, dict) or document.get("hier_config") != installed:
+    if installed is None or not isinstance(document, dict) or document.get("hier_config") != installed:
         return {}
     platforms = document.get("platforms")
     return platforms if isinstance(platforms, dict) else {}

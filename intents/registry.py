@@ -6,7 +6,7 @@ lives on an instance (``Registry``), never on a class.
 
 from __future__ import annotations
 
-from engine.entrypoints import entry_points
+from engine.entrypoints import EntryPoint, entry_points, source
 from engine.errors import IntentError
 from intents import isolate, qos_guarantee, qos_limit, qos_share, vlan
 from intents.base import Kind
@@ -28,26 +28,25 @@ class Registry:
 
     def __init__(self, kinds: dict[str, Kind] | None = None, plugins: bool = True) -> None:
         self.kinds: dict[str, Kind] = dict(BUILTIN if kinds is None else kinds)
-        sources = {key: f"{type(kind).__module__} (built in)" for key, kind in self.kinds.items()}
         if not plugins:
             return
-        found = []
+        found: dict[str, EntryPoint] = {}
         for entry in entry_points(group=ENTRY_POINT_GROUP):  # every name claimed before any plugin is imported
-            source = f"{entry.value} ({entry.dist.name if entry.dist else 'unknown distribution'})"
-            if entry.name in sources:
-                raise IntentError(f"two intent kinds are named {entry.name!r}: {sources[entry.name]} and "
-                                  f"{source}; uninstall one of the distributions that provide them")
-            sources[entry.name] = source
-            found.append((entry, source))
-        for entry, source in found:
+            if entry.name in self.kinds or entry.name in found:
+                first = (f"{type(self.kinds[entry.name]).__module__} (built in)" if entry.name in self.kinds
+                         else source(found[entry.name]))
+                raise IntentError(f"two intent kinds are named {entry.name!r}: {first} and "
+                                  f"{source(entry)}; uninstall one of the distributions that provide them")
+            found[entry.name] = entry
+        for entry in found.values():
             try:
                 kind: Kind = entry.load()
             except Exception as exc:  # noqa: BLE001 - a broken plugin is the user's to fix, named, not a crash
-                raise IntentError(f"the intent kind {entry.name!r} ({source}) cannot be loaded: "
+                raise IntentError(f"the intent kind {entry.name!r} ({source(entry)}) cannot be loaded: "
                                   f"{type(exc).__name__}: {exc}") from exc
             if getattr(kind, "key", None) != entry.name:
-                raise IntentError(f"the entry point {entry.name!r} of {ENTRY_POINT_GROUP} ({source}) gives a kind "
-                                  f"whose key is {getattr(kind, 'key', None)!r}")
+                raise IntentError(f"the entry point {entry.name!r} of {ENTRY_POINT_GROUP} ({source(entry)}) gives "
+                                  f"a kind whose key is {getattr(kind, 'key', None)!r}")
             self.kinds[entry.name] = kind
 
     def ordered(self) -> list[Kind]:
