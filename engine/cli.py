@@ -267,7 +267,7 @@ def _validate_one(site: Path, allow_plaintext_secrets: bool) -> None:
     from engine.compiler import compile_site
     from engine.loader import load_site
 
-    loaded = load_site(site, allow_plaintext_secrets=allow_plaintext_secrets)
+    loaded = load_site(site, allow_plaintext_secrets=allow_plaintext_secrets, keep=_kept if _program else None)
     compilation = compile_site(loaded)
     _outlive(loaded, compilation)
     _stdout().print(f"{site}: valid ({len(loaded.intents)} intents, {len(loaded.devices)} devices, "
@@ -307,7 +307,7 @@ def plan(site: Path, running_dir: Path | None, output_format: str, out_file: Pat
     from engine.report import plan_markdown, plan_text
 
     try:
-        loaded = load_site(site, allow_plaintext_secrets=allow_plaintext_secrets)
+        loaded = load_site(site, allow_plaintext_secrets=allow_plaintext_secrets, keep=_kept if _program else None)
         if running_dir is not None and not running_dir.is_dir():
             raise IntentError(f"--running {running_dir}: no such directory")
         compilation = compile_site(loaded)

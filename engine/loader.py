@@ -215,9 +215,13 @@ def _shown(value: Any) -> str:
 
 @gcpause.paused
 def load_site(source: str | os.PathLike[str], *, allow_plaintext_secrets: bool = False,
-              registry: Registry | None = None, drivers: DriverRegistry | None = None) -> Site:
+              registry: Registry | None = None, drivers: DriverRegistry | None = None,
+              keep: list[object] | None = None) -> Site:
     """Load, validate and return the site at ``path``; raise ValidationError listing every problem.
-    ``drivers``: the driver names an inventory may use (default: every installed one)."""
+    ``drivers``: the driver names an inventory may use (default: every installed one). ``keep``: a list
+    that takes the documents read (their data and node trees) instead of freeing them at return, for a
+    program that ends without freeing anything (the intent CLI): freeing them one object at a time is
+    16 ms of a 1,000-device load."""
     registry = registry or Registry()
     site_path = Path(source)
     site_doc = load_yaml(site_path)
@@ -297,6 +301,8 @@ def load_site(source: str | os.PathLike[str], *, allow_plaintext_secrets: bool =
     problems += ctx.problems
     if problems:
         raise ValidationError(_prefer_name_checks(problems))
+    if keep is not None:
+        keep.extend((site_doc, inventory_doc, topology_doc, ctx))
     return site
 
 

@@ -31,6 +31,22 @@ def test_valid_site_loads(site_dir: SiteDir) -> None:
     assert site.links[0].bandwidth_bps == 10**9
 
 
+def test_kept_documents_leave_the_site_as_it_is(site_dir: SiteDir) -> None:
+    """``keep`` (the CLI's: it ends without freeing them) takes the three documents read; the site is the same."""
+    from engine.yamlsrc import SourceDoc
+
+    kept: list[object] = []
+    site = load_site(site_dir.site, keep=kept)
+    assert site == load_site(site_dir.site)
+    documents = [each for each in kept if isinstance(each, SourceDoc)]
+    assert sorted(doc.path.name for doc in documents) == ["inventory.yaml", "site.yaml", "topology.yaml"]
+    site_dir.write("topology.yaml", "links: 3\n")
+    refused: list[object] = []
+    with pytest.raises(ValidationError):
+        load_site(site_dir.site, keep=refused)
+    assert refused == []  # a site refused keeps nothing
+
+
 def test_every_semantic_error_in_one_run_with_its_position(site_dir: SiteDir) -> None:
     site_dir.write("site.yaml", """\
         site: lab
