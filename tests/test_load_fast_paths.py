@@ -1,0 +1,67 @@
+"""The loader's fast paths say exactly what the straightforward checks say.
+
+Where loading a site takes a shortcut for the common case (a VLAN's subnet read once when it has no
+host bits set), the outcome is compared here with the checks written out in full, on inputs made by
+hypothesis and on the forms a user is likely to get wrong.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.errors import Location
+from engine.model import Device
+from intents.base import ParseContext
+from intents.vlan import KIND as VLAN
+from intents.vlan import VlanIntent
+
+PATH = ("intents", 0, "vlan")
+
+
+def _subnet_reference(text: str) -> tuple[ipaddress.IPv4Network | None, list[str]]:
+    """A VLAN subnet checked in full: parsed loosely, then compared with the address as written."""
+    try:
+        subnet = ipaddress.IPv4Network(text, strict=False)
+    except ValueError:
+        return None, [f"invalid subnet {text!r}: write an IPv4 prefix such as 10.10.0.0/24"]
+    problems = []
+    if ipaddress.IPv4Interface(text).ip != subnet.network_address:
+        problems.append(f"subnet {text} has host bits set; did you mean {subnet}?")
+    if subnet.prefixlen > 30:
+        problems.append(f"subnet {subnet} is too small for a gateway and hosts (use /30 or larger)")
+    return subnet, problems
+
+
+def _parsed(text: str) -> tuple[ipaddress.IPv4Network | None, list[str]]:
+    gateway = Device("gw", "linux", "linux")
+    ctx = ParseContext({"gw": gateway}, (), lambda path: Location("site.yaml", 1, 1, tuple(path)))
+    intent = VLAN.parse("v", {"id": 10, "subnet": text, "gateway": "gw"}, PATH, ctx)
+    messages = [message for where, message in ctx.problems if where.json_path == (*PATH, "subnet")]
+    assert len(messages) == len(ctx.problems)  # nothing else is wrong with the body
+    return (intent.subnet if isinstance(intent, VlanIntent) else None), messages
+
+
+_octet = st.integers(0, 300).map(str) | st.sampled_from(["00", "010", "-1", "", "1e2", " 1", "0x10"])
+_prefixes = st.builds(lambda octets, length: ".".join(octets) + length,
+                      st.lists(_octet, min_size=3, max_size=5),
+                      st.sampled_from(["", "/"]) | st.integers(-1, 40).map(lambda n: f"/{n}")
+                      | st.sampled_from(["/255.255.255.0", "/0.0.0.255", "/255.0.255.0", "/24 ", "/024"]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(_prefixes | st.text(max_size=24))
+def test_a_vlan_subnet_read_once_is_the_subnet_checked_in_full(text: str) -> None:
+    subnet, messages = _parsed(text)
+    expected_subnet, expected = _subnet_reference(text)
+    assert messages == expected
+    assert subnet == (expected_subnet if not expected else None)
+
+
+def test_the_subnets_users_get_wrong_are_still_refused_as_before() -> None:
+    for text in ("10.0.0.1/24", "10.0.0.0/31", "10.0.0.0/33", "10.0.0/24", "10.0.0.0", "10.0.0.0/255.255.255.0",
+                 "10.0.0.5/255.255.255.0", "300.0.0.0/8", "10.0.0.0/24/1"):
+        assert _parsed(text)[1] == _subnet_reference(text)[1], text
+    assert _parsed("10.0.0.1/24")[1] == ["subnet 10.0.0.1/24 has host bits set; did you mean 10.0.0.0/24?"]
