@@ -27,8 +27,9 @@ Junos running configs in brace form (``show configuration``) are converted to ``
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property, partial
 from typing import Any
 
 from engine import junos
@@ -135,6 +136,15 @@ class PlatformSyntax:
             references=tuple((re.compile(r["section"]), r["line"]) for r in raw.get("references", [])),
             repeatable=tuple(tuple(re.compile(p) for p in lineage) for lineage in raw.get("repeatable", [])),
         )
+
+    @cached_property
+    def section_match(self) -> Callable[[str], re.Match[str] | None]:
+        """``first_section_match`` of ``sections``: one joined pattern's match where they join (each line
+        of a set-style config asks; Junos has thirteen patterns, tried one by one)."""
+        joined = _sections_joined(self.sections)
+        if joined is not None:
+            return joined.match
+        return partial(first_section_match, self.sections)
 
     def may_repeat(self, lineage: tuple[str, ...]) -> bool:
         """True when the children of the section at ``lineage`` may repeat (``repeatable``)."""
@@ -247,9 +257,13 @@ def parse(text: str, syntax: PlatformSyntax, repeats: list[str] | None = None) -
         if not stripped or stripped.startswith(comment) or stripped == "end":
             pending.append(line)
             continue
-        indent = len(line) - len(line.lstrip(" ")) if line[0] == " " else 0
         node = Node(stripped, [], line, pending)
         pending = []
+        if line[0] != " ":  # a top line (most of them): it ends every section open
+            roots.append(node)
+            stack = [(0, node)]
+            continue
+        indent = len(line) - len(line.lstrip(" "))
         while stack and stack[-1][0] >= indent:
             stack.pop()
         if stack:
@@ -261,7 +275,7 @@ def parse(text: str, syntax: PlatformSyntax, repeats: list[str] | None = None) -
         roots.append(Node("", leading=pending))
     if _repeated(roots, banners, _spaced(text)):
         roots = _merge_repeats(roots, syntax, banners, _line_numbers(roots), repeats)
-    if syntax.trunk is not None:
+    if syntax.trunk is not None and syntax.trunk.prefix in text:  # every line folded is a line of the text
         for root in roots:
             _fold_trunk(root, syntax.trunk)
     return roots
@@ -455,8 +469,24 @@ def _fold_trunk(section: Node, trunk: TrunkSyntax) -> None:
 
 def set_head(line: str, syntax: PlatformSyntax) -> str:
     """The section of a ``set`` line: the first ``sections`` pattern that matches, else its first words."""
-    head = next((m.group(0) for p in syntax.sections if (m := p.match(line))), None)
-    return head if head is not None else " ".join(line.split()[: syntax.section_words])
+    match = syntax.section_match(line)
+    return match.group(0) if match is not None else " ".join(line.split()[: syntax.section_words])
+
+
+def first_section_match(sections: tuple[re.Pattern[str], ...], line: str) -> re.Match[str] | None:
+    """The match of the first of ``sections`` that matches the start of ``line`` (None: none does)."""
+    return next((m for p in sections if (m := p.match(line))), None)
+
+
+def _sections_joined(sections: tuple[re.Pattern[str], ...]) -> re.Pattern[str] | None:
+    """``sections`` as one pattern whose match at a line's start is ``first_section_match``'s: ``re``
+    tries the alternatives in order and nothing follows them, so the first that matches is the match,
+    with the text its own pattern matches. None where a pattern could mean something else beside the
+    others (flags, a named group, a back reference: any ``(?`` or backslash before a digit)."""
+    if not sections or any(p.flags != re.UNICODE or "(?" in p.pattern or re.search(r"\\\d", p.pattern)
+                           for p in sections):
+        return None
+    return re.compile("|".join(f"(?:{p.pattern})" for p in sections))
 
 
 def _parse_set(text: str, syntax: PlatformSyntax, repeats: list[str] | None = None, numbered: bool = True
@@ -475,10 +505,10 @@ def _parse_set(text: str, syntax: PlatformSyntax, repeats: list[str] | None = No
         rest = stripped[len(head):].strip()
         node = roots.get(head)
         if node is None:
-            node = roots[head] = Node(head, leading=pending)
+            node = roots[head] = Node(head, [], None, pending)
             pending = []
         if rest:
-            node.children.append(Node(rest, raw=stripped, leading=pending))
+            node.children.append(Node(rest, [], stripped, pending))
             pending = []
     nodes = list(roots.values())
     if pending:

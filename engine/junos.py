@@ -23,11 +23,17 @@ _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|<[^\s<>{};"]*>|[{};\[\]]|[^\s{};\[\]"]+'
 
 
 def is_brace_form(text: str) -> bool:
-    """True when ``text`` is hierarchical Junos (statements ending in ``{``, ``}`` or ``;``), not set lines."""
-    statements = [line.strip() for line in text.splitlines() if line.strip() and not _comment(line.strip())]
-    if not statements or any(line.startswith(("set ", "delete ", "deactivate ")) for line in statements):
-        return False
-    return any(line.endswith(("{", "}", ";")) for line in statements)
+    """True when ``text`` is hierarchical Junos (statements ending in ``{``, ``}`` or ``;``), not set lines.
+    A set-form text is told at its first set line (every Junos config the engine renders is one)."""
+    braces = False
+    for line in text.splitlines():
+        statement = line.strip()
+        if not statement or _comment(statement):
+            continue
+        if statement.startswith(("set ", "delete ", "deactivate ")):
+            return False
+        braces = braces or statement.endswith(("{", "}", ";"))
+    return braces
 
 
 def _comment(line: str) -> bool:

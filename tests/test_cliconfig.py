@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine import cliconfig, remediate
 from engine.plan import DevicePlan
@@ -217,3 +219,57 @@ def test_a_banner_is_text_and_hier_config_reads_it_whole(platform: str, text: st
     assert cliconfig.render(nodes, syntax) == text
     tree = remediate.hconfig(platform, remediate.content(nodes, syntax))  # it raised "still in a banner"
     assert len(tree.children) == len(tops) and tree.children[len(tops) - 1].text == tops[-1]
+
+
+def _set_lines() -> list[str]:
+    """Every set line of the Junos configs the tests hold (running configs, golden desired configs, the
+    brownfield corpus and cases, brace-form ones converted), and some of them cut short."""
+    from pathlib import Path
+
+    from engine import junos
+
+    lines: list[str] = []
+    for path in sorted(Path(__file__).parent.rglob("*")):
+        if path.suffix not in (".cfg", ".txt", ".conf") or "junos" not in path.parts or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            text = junos.to_set(text) if junos.is_brace_form(text) else text
+        except ValueError:
+            continue
+        lines += [line.strip() for line in text.splitlines() if line.strip().startswith("set ")]
+    return lines + [line[:cut] for line in lines[::7] for cut in (8, 20, 40)]
+
+
+def _same_section(line: str) -> None:
+    syntax = platform_spec("junos").syntax
+    assert syntax is not None and cliconfig._sections_joined(syntax.sections) is not None  # the joined path is taken
+    joined, first = syntax.section_match(line), cliconfig.first_section_match(syntax.sections, line)
+    assert (joined and joined.group(0)) == (first and first.group(0)), line
+
+
+def test_the_joined_section_patterns_match_every_set_line_as_the_first_one_that_matches() -> None:
+    lines = _set_lines()
+    assert len(lines) > 500
+    for line in lines:
+        _same_section(line)
+
+
+@given(st.lists(st.sampled_from(["set", "interfaces", "irb", "unit", "4", "xe-0/0/1", "family", "inet", "ethernet-switching",
+                                 "filter", "input", "output", "input-list", "INTENT-x", "interface-range", "vlans",
+                                 "class-of-service", "forwarding-classes", "class", "schedulers", "scheduler-maps",
+                                 "scheduler-map", "firewall", "policer", "routing-options", "static", "route", "",
+                                 "10.0.0.0/8", "x y", "\u00e9"]), max_size=10).map(" ".join))
+def test_the_joined_section_patterns_match_as_the_first_one_that_matches(line: str) -> None:
+    _same_section(line)
+
+
+def test_section_patterns_that_could_mean_something_else_joined_are_tried_one_by_one() -> None:
+    import re
+
+    assert cliconfig._sections_joined((re.compile("^set a"), re.compile("(?i)^set b"))) is None
+    assert cliconfig._sections_joined((re.compile(r"^set (a) \1"),)) is None
+    assert cliconfig._sections_joined((re.compile("^set a", re.IGNORECASE),)) is None
+    syntax = cliconfig.PlatformSyntax.from_dict({"style": "set", "sections": ["^set a", "(?i)^SET B \\S+"]})
+    match = syntax.section_match("set b x y")
+    assert match is not None and match.group(0) == "set b x"
