@@ -546,9 +546,32 @@ def _set_once(children: list[Node], text: str | None, repeats: list[str] | None)
 
 def render(nodes: list[Node], syntax: PlatformSyntax) -> str:
     out: list[str] = []
-    for node in nodes:
-        out += node.lines(0, syntax.style)
+    if syntax.style == "set":
+        for node in nodes:  # Node.lines(0, "set") of each, written to ``out``
+            if node.leading:
+                out += node.leading
+            if node.children:
+                for child in node.children:
+                    if child.leading:
+                        out += child.leading
+                    out.append(child.raw or f"{node.text} {child.text}")
+            elif node.text:
+                out.append(node.raw or node.text)
+    else:
+        _indented(nodes, 0, out)
     return "\n".join(out) + ("\n" if out else "")
+
+
+def _indented(nodes: list[Node], depth: int, out: list[str]) -> None:
+    """``Node.lines`` of each of ``nodes`` at ``depth`` (indent style, trivia kept), written to ``out``
+    rather than a list made for every node and added to its parent's."""
+    for node in nodes:
+        if node.leading:
+            out += node.leading
+        if node.text:
+            out.append(node.raw if node.raw is not None else " " * depth + node.text)
+        if node.children:
+            _indented(node.children, depth + 1, out)
 
 
 def merge(running: list[Node], desired: list[Node], syntax: PlatformSyntax) -> list[Node]:

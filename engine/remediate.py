@@ -745,9 +745,10 @@ def _undoes(text: str, present: set[str], syntax: cliconfig.PlatformSyntax) -> b
         text.startswith("default ") and text[8:] in present or f"{syntax.negate}{text}" in present
 
 
+@lru_cache(maxsize=1 << 16)
 def _negation(platform: str, text: str) -> str:
     """What hier_config's ``negate`` makes of a top line ``text`` (its rules see the line's lineage,
-    which for a top line is its text alone)."""
+    which for a top line is its text alone). Kept per line: many recur from device to device."""
     plain = _plain_negation(platform, text)
     return plain if plain is not None else _negation_by_hier_config(platform, text)
 

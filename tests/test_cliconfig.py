@@ -273,3 +273,28 @@ def test_section_patterns_that_could_mean_something_else_joined_are_tried_one_by
     syntax = cliconfig.PlatformSyntax.from_dict({"style": "set", "sections": ["^set a", "(?i)^SET B \\S+"]})
     match = syntax.section_match("set b x y")
     assert match is not None and match.group(0) == "set b x"
+
+
+@pytest.mark.parametrize("platform", ["eos", "ios", "nxos", "junos"])
+def test_render_writes_the_lines_of_every_node(platform: str) -> None:
+    """``render`` walks the nodes itself: the text is still each node's ``lines`` joined, for every config
+    of the platform the tests hold (running configs, golden desired configs, the brownfield corpus),
+    parsed, and merged into nothing and into one another."""
+    from pathlib import Path
+
+    syntax = platform_spec(platform).syntax
+    assert syntax is not None
+    texts = [path.read_text(encoding="utf-8", errors="replace") for path in sorted(Path(__file__).parent.rglob("*"))
+             if path.suffix in (".cfg", ".txt", ".conf") and platform in path.parts and path.is_file()]
+    trees = []
+    for text in texts:
+        try:
+            trees.append(cliconfig.parse(text, syntax))
+        except ValueError:
+            continue
+    assert len(trees) > 10
+    trees += [cliconfig.merge([], tree, syntax) for tree in trees] + \
+        [cliconfig.merge(one, other, syntax) for one, other in zip(trees, trees[1:] + trees[:1], strict=True)]
+    for nodes in trees:
+        lines = [line for node in nodes for line in node.lines(0, syntax.style)]
+        assert cliconfig.render(nodes, syntax) == "\n".join(lines) + ("\n" if lines else "")
