@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from engine.checks import CLOSED_PROBE_PORT, GUARANTEED_PORT, NOWHERE, LabView, Probe, Step
 from engine.device import Allowed, Isolation
 from engine.model import Intent
 from intents.base import JsonPath, ParseContext, load_schema
@@ -22,6 +21,7 @@ from intents.match import parse_port_list, parse_protocol
 
 if TYPE_CHECKING:
     from engine.build import Build
+    from engine.checks import LabView, Step
     from engine.compilation import Compilation
     from engine.model import Site
 
@@ -117,6 +117,8 @@ class IsolateKind:
 
     def verify(self, intents: list[Intent], lab: LabView) -> list[Step]:
         """Each direction: ICMP and a TCP connect that must be cut, and each allowed exception, which must pass."""
+        from engine.checks import CLOSED_PROBE_PORT, GUARANTEED_PORT, NOWHERE, Probe
+
         probes: list[Step] = []
         for intent in intents:
             assert isinstance(intent, IsolateIntent)

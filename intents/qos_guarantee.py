@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from engine.checks import BULK_PORT, GUARANTEED_PORT, NO_FLOW, Check, Flow, Host, LabView, Step
 from engine.device import Match
 from engine.errors import TopologyError
 from engine.model import Intent, Link
@@ -22,6 +21,7 @@ from intents.vlan import VlanIntent
 
 if TYPE_CHECKING:
     from engine.build import Build, Segment
+    from engine.checks import Check, Host, LabView, Step
     from engine.compilation import Compilation
     from engine.model import Site
     from engine.network import Network
@@ -149,6 +149,8 @@ def _guarantee_check(intent: QosGuaranteeIntent, source: VlanIntent, target: Vla
     """One direction: the guaranteed flow, marked to fall in the class, against competing bulk flows that
     share its egress links without matching the class (the same host's unmarked traffic when the
     intent is narrowed, and every other lab host whose path crosses the same links)."""
+    from engine.checks import BULK_PORT, GUARANTEED_PORT, NO_FLOW, Check, Flow
+
     direction = f"VLAN {source.id} -> VLAN {target.id}"
     egress = [r for r in lab.compilation.reservations if intent.name in r.intents]
     expected = min((intent.rate.on(r.capacity_bps) for r in egress), default=intent.rate.on(0))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from engine.checks import GUARANTEED_PORT, NO_FLOW, Check, Flow, LabView, Step
 from engine.device import RateLimit
 from engine.model import Intent
 from engine.units import format_bps, parse_bandwidth
@@ -13,6 +12,7 @@ from intents.base import JsonPath, ParseContext, load_schema
 
 if TYPE_CHECKING:
     from engine.build import Build
+    from engine.checks import LabView, Step
     from engine.compilation import Compilation
     from engine.model import Site
 
@@ -54,6 +54,8 @@ class QosLimitKind:
 
     def verify(self, intents: list[Intent], lab: LabView) -> list[Step]:
         """Traffic out of and into the VLAN, from and to a host of another VLAN, stays at the cap."""
+        from engine.checks import GUARANTEED_PORT, NO_FLOW, Check, Flow
+
         vlans = sorted({host.vlan for host in lab.hosts})
         steps: list[Step] = []
         for intent in intents:

@@ -15,13 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from engine.checks import NO_FLOW, SHARE_PORT, Check, Flow, LabView, Step
 from engine.errors import TopologyError
 from engine.model import Intent
 from intents.base import JsonPath, ParseContext, load_schema
 
 if TYPE_CHECKING:
     from engine.build import Build
+    from engine.checks import Check, LabView, Step
     from engine.compilation import Compilation
     from engine.model import Site
 
@@ -110,6 +110,7 @@ class QosShareKind:
 
 
 def _share_check(intent: QosShareIntent, lab: LabView) -> Check:
+    from engine.checks import NO_FLOW, SHARE_PORT, Check, Flow
     from intents.vlan import VlanIntent
 
     by_subnet = {str(v.subnet): v.id for v in lab.site.intents if isinstance(v, VlanIntent)}

@@ -11,13 +11,13 @@ import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from engine.checks import Host, LabView, Reach, Step, host_netns
 from engine.errors import TopologyError
 from engine.model import Endpoint, Intent
 from intents.base import JsonPath, ParseContext, load_schema
 
 if TYPE_CHECKING:
     from engine.build import Build
+    from engine.checks import Host, LabView, Step
     from engine.compilation import Compilation
     from engine.model import Site
 
@@ -118,6 +118,8 @@ class VlanKind:
 
     def verify(self, intents: list[Intent], lab: LabView) -> list[Step]:
         """Every lab host of the VLAN reaches its gateway."""
+        from engine.checks import Reach
+
         return [Reach(intent.name, intent.kind, tuple(lab.hosts_in(intent.id)), str(intent.gateway_address),
                       f"the gateway {intent.gateway_address}")
                 for intent in intents if isinstance(intent, VlanIntent)]
@@ -125,6 +127,8 @@ class VlanKind:
     def lab_hosts(self, intents: list[Intent], lab: dict[str, str]) -> list[Host]:
         """A host behind each access port on a lab device: the k-th port of a VLAN gets the subnet's
         (k+2)-th address (the gateway has the first), default route via the gateway (CONTRACT §6)."""
+        from engine.checks import Host, host_netns
+
         hosts = []
         for intent in intents:
             if not isinstance(intent, VlanIntent):

@@ -211,7 +211,7 @@ def test_a_plan_imports_only_what_it_uses(tmp_path: Path) -> None:
     assert "engine.plan" in imported and "engine.compiler" in imported
     unused = {"importlib.metadata", "email.parser", "rich", "hier_config", "jsonschema", "networkx",
               "lark", "engine.transaction", "engine.exporter", "engine.graph", "engine.verify", "engine.words",
-              "engine.console", "drivers", "napalm", "netmiko", "pyroute2", "paramiko"}
+              "engine.console", "engine.checks", "drivers", "napalm", "netmiko", "pyroute2", "paramiko"}
     assert sorted(unused & imported) == []
     assert not [name for name in imported if name.startswith(tuple(f"{top}." for top in unused))]
 
