@@ -77,7 +77,6 @@ class Network:
             self.adjacency.setdefault(b, []).append((link, a))
             self.direct[(a, b)].append(link)
             self.direct[(b, a)].append(link)
-        self.links_by_endpoint = {(ep.device, ep.interface): link for link in site.links for ep in (link.a, link.b)}
         self._members: dict[Attachment, set[str]] = defaultdict(set)
         self._attachment: dict[str, Attachment] = {}
         self._seeds: dict[Attachment, tuple[tuple[str, int], ...]] = {}
@@ -121,6 +120,11 @@ class Network:
                     if degree[neighbour] <= 1:
                         queue.append(neighbour)
         return core
+
+    @cached_property
+    def links_by_endpoint(self) -> dict[tuple[str, str], Link]:
+        """(device, interface) -> the link there; made on first use (compiling never asks)."""
+        return {(ep.device, ep.interface): link for link in self.site.links for ep in (link.a, link.b)}
 
     @cached_property
     def graph(self) -> nx.MultiGraph[str]:

@@ -482,6 +482,13 @@ def render(model: DeviceModel, kernel: dict[str, Any] | None = None) -> DeviceCo
     return _render(model, kernel)
 
 
+@cache
+def _template(platform: str) -> jinja2.Template:
+    """The platform's template, looked up once: ``get_template`` takes a lock and reorders Jinja's cache
+    on every call."""
+    return environment().get_template(f"{platform}/{platform_spec(platform).template}")
+
+
 def _render(model: DeviceModel, kernel: dict[str, Any] | None) -> DeviceConfig:
     """``render`` once its model's tokens are checked."""
     spec = platform_spec(model.platform)
@@ -491,9 +498,10 @@ def _render(model: DeviceModel, kernel: dict[str, Any] | None) -> DeviceConfig:
             f"{model.name}: {len(classes)} guarantees meet on this {model.platform} device, which has queues for "
             f"{spec.max_classes}; merge some guarantees or route them apart"
         )
+    device_shares = shares(model)
     queues = spec.raw.get("share_queues")
     if queues is not None:
-        over = [share for share in shares(model) if share.traffic_class not in queues]
+        over = [share for share in device_shares if share.traffic_class not in queues]
         if over:
             raise RenderError(
                 f"{model.name}: VLAN {over[0].vlan} of qos_share {over[0].intent} needs a queue, but this {model.platform} "
@@ -504,9 +512,9 @@ def _render(model: DeviceModel, kernel: dict[str, Any] | None) -> DeviceConfig:
     objects = tuple(linux.objects(document, ordered=True)) if document is not None else None
     transit, transit_ports = transit_isolations(model)
     try:
-        text = environment().get_template(f"{model.platform}/{spec.template}").render(
+        text = _template(model.platform).render(
             device=model, document=document, objects=list(objects) if objects else [],
-            guarantees=guarantees(model), shares=shares(model), isolations=isolations(model),
+            guarantees=guarantees(model), shares=device_shares, isolations=isolations(model),
             transit=transit, transit_ports=transit_ports,
         )
     except jinja2.TemplateError as exc:
