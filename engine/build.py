@@ -586,17 +586,17 @@ class Build:
                             for index in of_gateway[gateway]:
                                 exceptions[index] = NO_ROUTE
         result = []
-        nodes = trie.nodes
+        leaf, prefix, next_hops = trie.leaf, trie.prefix, self._next_hops
         for node_index, value in self._summarise(trie, default, exceptions):
-            node = nodes[node_index]
-            if node.leaf >= 0:
-                intent = vlans[node.leaf].name
+            subnet = leaf[node_index]
+            if subnet >= 0:  # a VLAN subnet: it covers its own addresses only
+                intent = vlans[subnet].name
                 builder.intents.add(intent)
             else:
                 intent = SUMMARY
-            if node.covers_unused:
-                self.notes[name].add(self._covering_note(trie, node_index))
-            result.append(Route(trie.prefix(node_index), self._next_hops(name, value), intent))
+                if trie.nodes[node_index].covers_unused:
+                    self.notes[name].add(self._covering_note(trie, node_index))
+            result.append(Route(prefix(node_index), next_hops(name, value), intent))
         return tuple(result)
 
     def _covering_note(self, trie: PrefixTrie, index: int) -> str:

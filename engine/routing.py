@@ -23,6 +23,7 @@ every remote subnet goes via the same spines is one route, computed in O(depth) 
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 
 Value = tuple[int, ...]  # link indices of the next hops, in order
@@ -51,6 +52,9 @@ class TrieNode:
         return (1 << (32 - self.prefixlen)) > self.addresses
 
 
+_PENDING = TrieNode(0, 0, -1, -1, -1, 0, 0)  # a branch's place in ``PrefixTrie.nodes`` until its children are built
+
+
 class PrefixTrie:
     """A Patricia trie over non-overlapping IPv4 subnets (``(network, prefixlen)`` pairs).
 
@@ -64,8 +68,9 @@ class PrefixTrie:
         self.nodes: list[TrieNode] = []
         self.parent: list[int] = []
         self.leaf_node: list[int] = [0] * len(subnets)
-        order = sorted(range(len(subnets)), key=lambda i: subnets[i])
-        self.root = self._build(order, -1) if subnets else -1
+        self._order = sorted(range(len(subnets)), key=lambda i: subnets[i])
+        self._networks = [subnets[i][0] for i in self._order]  # ascending: the subnets do not overlap
+        self.root = self._build(0, len(subnets), -1) if subnets else -1
         self.left = [node.left for node in self.nodes]
         self.right = [node.right for node in self.nodes]
         self.leaf = [node.leaf for node in self.nodes]
@@ -79,20 +84,24 @@ class PrefixTrie:
             text = self._prefixes[index] = self.nodes[index].prefix
         return text
 
-    def _build(self, order: list[int], parent: int) -> int:
-        if len(order) == 1:
-            network, prefixlen = self.subnets[order[0]]
-            index = self._add(TrieNode(network, prefixlen, -1, -1, order[0], 1 << (32 - prefixlen), 1), parent)
-            self.leaf_node[order[0]] = index
+    def _build(self, start: int, end: int, parent: int) -> int:
+        """The node of the subnets ``_order[start:end]`` (and its subtree), numbered after ``parent``."""
+        if end - start == 1:
+            subnet = self._order[start]
+            network, prefixlen = self.subnets[subnet]
+            index = self._add(TrieNode(network, prefixlen, -1, -1, subnet, 1 << (32 - prefixlen), 1), parent)
+            self.leaf_node[subnet] = index
             return index
-        first, last = self.subnets[order[0]][0], self.subnets[order[-1]][0]
+        networks = self._networks
+        first, last = networks[start], networks[end - 1]
         prefixlen = 32 - (first ^ last).bit_length()  # the longest prefix both ends share
         network = first >> (32 - prefixlen) << (32 - prefixlen) if prefixlen else 0
-        bit = 1 << (31 - prefixlen)
-        split = next(i for i, s in enumerate(order) if self.subnets[s][0] & bit)
-        index = self._add(TrieNode(network, prefixlen, -1, -1, -1, 0, 0), parent)
-        left = self._build(order[:split], index)
-        right = self._build(order[split:], index)
+        # All of them share that prefix, so the ones with the next bit set (the right child's) are the
+        # networks from ``network`` with that bit on: a suffix of the ascending list.
+        split = bisect_left(networks, network | 1 << (31 - prefixlen), start, end)
+        index = self._add(_PENDING, parent)  # numbered before its children; made once they are
+        left = self._build(start, split, index)
+        right = self._build(split, end, index)
         below = self.nodes[left], self.nodes[right]
         self.nodes[index] = TrieNode(network, prefixlen, left, right, -1, below[0].addresses + below[1].addresses,
                                      below[0].subnets + below[1].subnets)

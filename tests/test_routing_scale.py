@@ -340,6 +340,47 @@ def _random_trie(rng: random.Random):
     return PrefixTrie([(int(net.network_address), net.prefixlen) for net in subnets])
 
 
+def _reference_trie(subnets: list[ipaddress.IPv4Network]) -> list[tuple[str, int, int, int, int, int, int]]:
+    """The Patricia trie of ``subnets`` worked out with ipaddress: each node in pre-order as (prefix, subnet
+    index or -1, parent, left, right, subnets below, their addresses); a branch is the smallest supernet of
+    its subnets, its children the subnets of each of its two halves."""
+    nodes: list[tuple[str, int, int, int, int, int, int]] = []
+
+    def build(group: list[int], parent: int) -> int:
+        position = len(nodes)
+        addresses = sum(subnets[i].num_addresses for i in group)
+        if len(group) == 1:
+            nodes.append((str(subnets[group[0]]), group[0], parent, -1, -1, 1, addresses))
+            return position
+        supernet = subnets[group[0]]
+        while not all(subnets[i].subnet_of(supernet) for i in group):
+            supernet = supernet.supernet()
+        nodes.append((str(supernet), -1, parent, -1, -1, len(group), addresses))
+        low, high = supernet.subnets()
+        left = build([i for i in group if subnets[i].subnet_of(low)], position)
+        right = build([i for i in group if subnets[i].subnet_of(high)], position)
+        nodes[position] = (*nodes[position][:3], left, right, *nodes[position][5:])
+        return position
+
+    build(sorted(range(len(subnets)), key=lambda i: subnets[i]), -1)
+    return nodes
+
+
+def test_the_prefix_trie_is_the_one_ipaddress_works_out() -> None:
+    """PrefixTrie finds each branch's children by bisecting the sorted networks: the same nodes, in the same
+    pre-order, as the smallest supernets and halves ipaddress gives, on subnets of every size and spread."""
+    from engine.routing import PrefixTrie
+
+    rng = random.Random(23)
+    for _ in range(300):
+        subnets = [ipaddress.IPv4Network(text) for text in _subnets(rng, rng.randint(1, 40))]
+        trie = PrefixTrie([(int(net.network_address), net.prefixlen) for net in subnets])
+        found = [(node.prefix, node.leaf, trie.parent[i], node.left, node.right, node.subnets, node.addresses)
+                 for i, node in enumerate(trie.nodes)]
+        assert found == _reference_trie(subnets), subnets
+        assert all(trie.nodes[trie.leaf_node[i]].leaf == i for i in range(len(subnets)))
+
+
 def test_summarising_around_own_subnets_takes_the_routes_of_the_general_walk() -> None:
     """The fast path for a table that is one next-hop set except the device's own subnets (a leaf of a
     fabric) gives exactly the routes of the general ORTC walk, on tries of every shape."""
