@@ -428,6 +428,7 @@ _PLAIN_TAGS = {
     f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp", "merge")
 } | {"!vault", "!unsafe"}
 _STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
 _SCALAR_KINDS = {"tag:yaml.org,2002:int": "integer", "tag:yaml.org,2002:float": "number",
                  "tag:yaml.org,2002:timestamp": "date", "tag:yaml.org,2002:bool": "boolean"}
@@ -452,6 +453,10 @@ class _Build:
         tag = node.tag
         if node_type is _SCALAR and tag == _STR:
             return node.value  # what the safe constructor gives for a plain string, without its dispatch
+        if node_type is _SCALAR and tag == _INT:
+            text = node.value  # decimal digits without a leading zero: construct_yaml_int's int(text), 1 us not 7
+            if text.isascii() and text.isdigit() and (text[0] != "0" or text == "0") and len(text) <= 18:
+                return int(text)
         doc, errors = self.doc, self.errors
         if tag not in _PLAIN_TAGS:
             doc.opaque.add(id(node))

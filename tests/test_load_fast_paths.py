@@ -1,7 +1,7 @@
 """The loader's fast paths say exactly what the straightforward checks say.
 
-Where loading a site takes a shortcut for the common case (a VLAN's subnet read once when it has no
-host bits set), the outcome is compared here with the checks written out in full, on inputs made by
+Where loading a site takes a shortcut for the common case (an integer of plain digits read without the
+safe constructor's dispatch, a VLAN's subnet read once when it has no host bits set), the outcome is compared here with the checks written out in full, on inputs made by
 hypothesis and on the forms a user is likely to get wrong.
 """
 
@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import ipaddress
 
-from hypothesis import given, settings
+import yaml
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from engine.errors import Location
+from engine.errors import Location, ValidationError
 from engine.model import Device
+from engine.yamlsrc import PY_LOADER, load_text
 from intents.base import ParseContext
 from intents.vlan import KIND as VLAN
 from intents.vlan import VlanIntent
@@ -65,3 +67,29 @@ def test_the_subnets_users_get_wrong_are_still_refused_as_before() -> None:
                  "10.0.0.5/255.255.255.0", "300.0.0.0/8", "10.0.0.0/24/1"):
         assert _parsed(text)[1] == _subnet_reference(text)[1], text
     assert _parsed("10.0.0.1/24")[1] == ["subnet 10.0.0.1/24 has host bits set; did you mean 10.0.0.0/24?"]
+
+
+_digits = st.text(st.sampled_from("0123456789_+-xob:"), min_size=1, max_size=24) | st.integers().map(str) \
+    | st.text(min_size=1, max_size=6)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_digits, st.sampled_from(["{}", "!!int {}", "!!int '{}'", "[{}]", "{{n: {}}}"]))
+@example("010", "{}")  # YAML 1.1 octal: 8
+@example("0", "{}")
+@example("1_000", "{}")
+@example("99999999999999999999999", "{}")
+@example("\u0663", "!!int '{}'")  # an Arabic-Indic digit: int() reads it, the resolver does not
+def test_integers_read_without_the_constructor_are_what_it_constructs(text: str, form: str) -> None:
+    document = "v: " + form.format(text) + "\n"
+    try:
+        expected = yaml.load(document, Loader=yaml.SafeLoader)  # noqa: S506 - the safe loader itself
+    except Exception:  # noqa: BLE001 - what the safe loader refuses (or fails on: "!!int _") is not compared
+        expected = None
+    for loader_class in (None, PY_LOADER):
+        try:
+            data = load_text(document, "site.yaml", loader_class=loader_class).data
+        except (ValidationError, IndexError):  # IndexError: the constructor's own, as above
+            data = None
+        if data is not None and expected is not None:
+            assert data == expected and type(data["v"]) is type(expected["v"]), document
