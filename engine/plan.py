@@ -621,8 +621,9 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
     if repeats:
         notes.append(masker(repeated_note(repeats)))
     desired_nodes = cliconfig.parse(config.text, syntax)
-    running_nodes = takeover.listed_vlans(running_nodes, desired_nodes, spec.raw)  # `vlan 4-5,10`: VLAN 10 is there
-    # a conflict is a running line in the intents' way: a device with none has none
+    # a conflict is a running line in the intents' way: a device with none has none (nor a VLAN list)
+    if running_nodes:
+        running_nodes = takeover.listed_vlans(running_nodes, desired_nodes, spec.raw)  # `vlan 4-5,10`: VLAN 10 is there
     conflicts = takeover.find(config.device, running_nodes, desired_nodes, syntax, spec.raw, running_text or "",
                               inheritance.lines) if running_nodes else []
     refusals: list[tuple[int, str]] = []
@@ -633,7 +634,8 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
             taken.append(conflict)
         else:
             refusals.append((conflict.line, masker(conflict.refusal(intents))))
-    refusals += takeover.shared_vlan_ids(config.device, running_nodes, desired_nodes, spec.raw, running_text or "")
+    if running_nodes:
+        refusals += takeover.shared_vlan_ids(config.device, running_nodes, desired_nodes, spec.raw, running_text or "")
     if refusals:
         raise TakeoverRefused(refusals)
     base, removed = cliconfig.take_over(running_nodes, frozenset().union(*(c.removals for c in taken)),
