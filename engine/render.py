@@ -29,7 +29,7 @@ import jinja2
 
 from engine import identifiers, linux
 from engine.cliconfig import PlatformSyntax, format_vlan_list
-from engine.device import DeviceModel, Isolation, QosClass, ShareClass
+from engine.device import DeviceModel, Isolation, Match, QosClass, ShareClass
 from engine.errors import IntentError, RenderError
 from engine.platforms import platform_data
 from engine.units import format_bps
@@ -179,16 +179,25 @@ def first_free_name(names: dict[Any, Any], reserved: dict[Any, Any], out: dict[A
 
 def guarantees(model: DeviceModel) -> list[QosClass]:
     """Each guarantee on the device once, with the matches of all its egress interfaces (for ACLs, class-maps)."""
-    merged: dict[str, QosClass] = {}
+    first: dict[str, QosClass] = {}
+    # intent -> its matches on every interface, in order, once each: made at its second interface
+    matches: dict[str, dict[Match, None]] = {}
     for policy in model.egress:
         for qos in policy.classes:
-            known = merged.get(qos.intent)
+            known = first.get(qos.intent)
             if known is None:
-                merged[qos.intent] = qos
-            else:
-                matches = tuple(dict.fromkeys(known.matches + qos.matches))
-                merged[qos.intent] = replace(known, matches=matches)
-    return [merged[name] for name in sorted(merged)]
+                first[qos.intent] = qos
+                continue
+            found = matches.get(qos.intent)
+            if found is None:
+                found = matches[qos.intent] = dict.fromkeys(known.matches)
+            if qos.matches != known.matches:  # most often the same matches (the same objects) on every port
+                found.update(dict.fromkeys(qos.matches))
+    merged = []
+    for name in sorted(first):
+        qos, found = first[name], matches.get(name)
+        merged.append(qos if found is None or tuple(found) == qos.matches else replace(qos, matches=tuple(found)))
+    return merged
 
 
 # Positions other than a plain word, by (model class, field): everything else must be a `word`.
@@ -486,7 +495,12 @@ def render(model: DeviceModel, kernel: dict[str, Any] | None = None) -> DeviceCo
 def _template(platform: str) -> jinja2.Template:
     """The platform's template, looked up once: ``get_template`` takes a lock and reorders Jinja's cache
     on every call."""
-    return environment().get_template(f"{platform}/{platform_spec(platform).template}")
+    template = environment().get_template(f"{platform}/{platform_spec(platform).template}")
+    # Jinja keeps a template's globals as a ChainMap over the environment's, so that later changes to
+    # those show; ours are all set in ``environment()``, before any template loads. As a plain dict they
+    # are copied into each render's context in C, not by the ChainMap's Python iteration (twice a render).
+    template.globals = dict(template.globals)
+    return template
 
 
 def _render(model: DeviceModel, kernel: dict[str, Any] | None) -> DeviceConfig:

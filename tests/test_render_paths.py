@@ -10,6 +10,7 @@ finds, and a refusal must be the one the per-device loop gives.
 from __future__ import annotations
 
 import dataclasses
+import random
 from pathlib import Path
 from typing import Any
 
@@ -293,3 +294,36 @@ def test_linux_documents_are_in_the_order_and_have_the_keys_they_had(tmp_path: P
         assert len(keys) == len(set(keys))
     odd = {"addresses": [{"dev": ["b"], "address": "10.0.0.1/24"}, {"dev": ["a"], "address": "10.0.0.2/24"}]}
     assert linux.canonical(odd)["addresses"] == _reference_canonical(odd)["addresses"]
+
+
+def _guarantees_merged_one_by_one(model: DeviceModel) -> list[QosClass]:
+    """render.guarantees as it was written first: each repeat of a guarantee merged into it with replace()."""
+    merged: dict[str, QosClass] = {}
+    for policy in model.egress:
+        for qos in policy.classes:
+            known = merged.get(qos.intent)
+            merged[qos.intent] = qos if known is None else \
+                dataclasses.replace(known, matches=tuple(dict.fromkeys(known.matches + qos.matches)))
+    return [merged[name] for name in sorted(merged)]
+
+
+def test_guarantees_merge_each_guarantees_matches_as_replacing_one_by_one_does() -> None:
+    """render.guarantees keeps one class per guarantee and its matches on every interface, in order, once
+    each (taking the first class as it is where nothing is added): the classes merging one by one gives,
+    on egress of shared, equal, overlapping, disjoint and repeated matches."""
+    rng = random.Random(5)
+    pool = [Match(f"10.0.{i}.0/24", f"10.1.{i % 3}.0/24", rng.choice([None, 46])) for i in range(6)]
+    for _ in range(500):
+        shared = tuple(rng.sample(pool, rng.randint(0, 3)))
+        policies = []
+        for number in range(rng.randint(0, 4)):
+            classes = []
+            for intent in rng.sample(["a", "b", "c"], rng.randint(0, 3)):
+                kind = rng.random()
+                matches = shared if kind < 0.4 else tuple(Match(m.src, m.dst, m.dscp) for m in shared) if kind < 0.6 \
+                    else tuple(rng.choice(pool) for _ in range(rng.randint(0, 3)))
+                classes.append(QosClass(intent, f"INTENT-{intent}", 0x100, 1000, 2000, rng.random() < 0.3, "q",
+                                        matches))
+            policies.append(EgressPolicy(f"eth{number}", 10**9, tuple(classes), 10**8, f"INTENT-OUT-eth{number}"))
+        model = DeviceModel("r1", "linux", "s", egress=tuple(policies))
+        assert render.guarantees(model) == _guarantees_merged_one_by_one(model), policies
