@@ -398,6 +398,13 @@ def resolve(host: str, merged: Merged) -> tuple[Merged, list[tuple[JsonPath, str
     reference keeps the referenced value's type and location, so a vaulted or plaintext secret is
     reported where it is written). A reference to an undefined variable stays, as ``Unresolved``
     when it is the whole value; the list says which (path, variable) stayed unresolved elsewhere."""
+    if not any(isinstance(value, str) and "{{" in value for _, value in merged.values()):
+        return dict(merged), []  # no reference in any value (the common case): what the walk gives
+    return _resolved(host, merged)
+
+
+def _resolved(host: str, merged: Merged) -> tuple[Merged, list[tuple[JsonPath, str]]]:
+    """``resolve``'s walk: every value looked at for references."""
     scope: dict[str, tuple[JsonPath, Any]] = {**merged, "inventory_hostname": ((), host)}
     out: Merged = {}
     missing: list[tuple[JsonPath, str]] = []

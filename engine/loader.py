@@ -499,28 +499,29 @@ def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc |
             problems: list[Problem], allow_plaintext: bool, groups: tuple[str, ...],
             drivers: DriverRegistry, driver_problems: dict[tuple[str, str], str | None] | None = None) -> Device | None:
     def get(*keys: str) -> tuple[JsonPath, Any] | tuple[None, None]:
+        """The first of ``keys`` the host has (one key: ``merged.get(key, _ABSENT)``, a C call)."""
         for key in keys:
             if key in merged:
                 return merged[key]
-        return None, None
+        return _ABSENT
 
     if _check_name(doc, where, identifiers.DEVICE, name, problems, key=True):
         return None
-    netns_path, netns_value = get("netns")
+    netns_path, netns_value = merged.get("netns", _ABSENT)
     if netns_path is not None and _check_name(doc, netns_path, identifiers.NETNS, netns_value, problems):
         return None
-    interfaces_path, interfaces_value = get("interfaces")
+    interfaces_path, interfaces_value = merged.get("interfaces", _ABSENT)
     if interfaces_path is not None and isinstance(interfaces_value, list):
-        platform_value = get("platform")[1] or network_os_aliases().get(str(get("ansible_network_os")[1]).lower())
+        platform_value = merged.get("platform", _ABSENT)[1] or network_os_aliases().get(str(merged.get("ansible_network_os", _ABSENT)[1]).lower())
         known_platform = platform_value if platform_value in known_platforms() else None
         bad = [(doc.at((*interfaces_path, index)), problem) for index, value in enumerate(interfaces_value)
                if isinstance(value, str) and (problem := identifiers.interface_problem(known_platform, value))]
         if bad:
             problems.extend(bad)
             return None
-    platform_path, platform = get("platform")
+    platform_path, platform = merged.get("platform", _ABSENT)
     if platform is None:
-        platform_path, os_name = get("ansible_network_os")
+        platform_path, os_name = merged.get("ansible_network_os", _ABSENT)
         if os_name is not None:
             aliases = network_os_aliases()  # network_os: in templates/<platform>/platform.yaml
             platform = aliases.get(str(os_name).lower())
@@ -532,7 +533,7 @@ def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc |
         problems.append((doc.at(where), f"host {name}: no platform; set platform ({', '.join(known_platforms())}) "
                          "or ansible_network_os"))
         return None
-    driver_path, driver = get("driver")
+    driver_path, driver = merged.get("driver", _ABSENT)
     if not isinstance(platform, str) or not (driver is None or isinstance(driver, str)) \
             or not _name_form("platform").fullmatch(platform) or driver is not None and not _name_form("driver").fullmatch(driver):
         return None  # the schema has reported it
@@ -541,7 +542,7 @@ def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc |
                          f"{', '.join(known_platforms())} (the directories of templates/)"))
         return None
     managed_by = platform_spec(platform).drivers  # templates/<platform>/platform.yaml: the first is the default
-    connection_path, connection = get("ansible_connection")
+    connection_path, connection = merged.get("ansible_connection", _ABSENT)
     if connection is not None:  # the driver it means, unless the inventory names one (an explicit driver wins)
         meant, problem = inventory.connection_driver(str(connection), platform)
         if problem is not None and (driver is None or problem.startswith("unsupported")):
@@ -557,7 +558,7 @@ def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc |
     if problem:
         problems.append((doc.at(driver_path or where), f"host {name}: {problem}"))
         return None
-    password_env = get("password_env")[1]
+    password_env = merged.get("password_env", _ABSENT)[1]
     password = None
     secret_path, secret = get(*PASSWORD_KEYS)
     if secret is not None and secret_path is not None:
@@ -585,13 +586,13 @@ def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc |
         elif not allow_plaintext:
             problems.append((doc.at(become_path), f"host {name}: plaintext {become_path[-1]} refused, like "
                              "ansible_password; use {{ lookup('env', 'VARIABLE') }} (or --allow-plaintext-secrets)"))
-    interfaces = get("interfaces")[1]
+    interfaces = merged.get("interfaces", _ABSENT)[1]
     port = get("port", "ansible_port")[1]
-    netns = get("netns")[1]
+    netns = merged.get("netns", _ABSENT)[1]
     host = get("host", "ansible_host")[1]
     if host is None and netns is None:
         host = name  # Ansible's rule: the inventory name is the address
-    napalm_args_path, napalm_args = get("napalm_optional_args")
+    napalm_args_path, napalm_args = merged.get("napalm_optional_args", _ABSENT)
     if napalm_args is not None and not isinstance(napalm_args, dict):
         problems.append((doc.at(napalm_args_path or where), f"host {name}: napalm_optional_args must be a mapping"))
         napalm_args = None
@@ -600,7 +601,7 @@ def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc |
     key_file = get("key_file", "ansible_ssh_private_key_file")[1]
     become = inventory.boolean(get("become", "ansible_become")[1] or False)
     extra = tuple(sorted((k, v) for k, (_, v) in merged.items() if k not in _DEVICE_FIELDS and not isinstance(v, (dict, list))))
-    if get("ansible_httpapi_validate_certs")[1] is False and "tls_verify" not in merged:
+    if merged.get("ansible_httpapi_validate_certs", _ABSENT)[1] is False and "tls_verify" not in merged:
         extra = tuple(sorted((*extra, ("tls_verify", False))))  # eAPI over HTTPS without certificate checks
     return Device(
         name=name, platform=platform, driver=driver, host=host, port=port, netns=netns,
@@ -608,11 +609,12 @@ def _device(name: str, merged: dict[str, tuple[JsonPath, Any]], doc: SourceDoc |
         interfaces=tuple(interfaces) if interfaces is not None else None, groups=groups, extra=extra,
         key_file=str(Path(doc.path).parent / key_file) if isinstance(key_file, str) and not key_file.startswith(("/", "~"))
         else (os.path.expanduser(key_file) if isinstance(key_file, str) else None),
-        become=become, napalm_driver=get("napalm_driver")[1],
+        become=become, napalm_driver=merged.get("napalm_driver", _ABSENT)[1],
         napalm_args=tuple(sorted((napalm_args or {}).items())),
     )
 
 
+_ABSENT: tuple[None, None] = (None, None)  # (where, value) of a variable the host does not have
 # Variables a Device has a field for (or that say how to log in); the others are kept as ``extra``.
 _DEVICE_FIELDS = frozenset({"platform", "driver", "host", "ansible_host", "port", "ansible_port", "username", "ansible_user",
                             "password_env", "netns", "interfaces", "ansible_network_os", "key_file",

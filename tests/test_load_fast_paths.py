@@ -8,14 +8,16 @@ hypothesis and on the forms a user is likely to get wrong.
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 import yaml
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from engine import inventory
 from engine.errors import Location, ValidationError
 from engine.model import Device
-from engine.yamlsrc import PY_LOADER, load_text
+from engine.yamlsrc import C_LOADER, PY_LOADER, Unsafe, Vaulted, load_text
 from intents.base import ParseContext
 from intents.vlan import KIND as VLAN
 from intents.vlan import VlanIntent
@@ -82,14 +84,29 @@ _digits = st.text(st.sampled_from("0123456789_+-xob:"), min_size=1, max_size=24)
 @example("\u0663", "!!int '{}'")  # an Arabic-Indic digit: int() reads it, the resolver does not
 def test_integers_read_without_the_constructor_are_what_it_constructs(text: str, form: str) -> None:
     document = "v: " + form.format(text) + "\n"
-    try:
-        expected = yaml.load(document, Loader=yaml.SafeLoader)  # noqa: S506 - the safe loader itself
-    except Exception:  # noqa: BLE001 - what the safe loader refuses (or fails on: "!!int _") is not compared
-        expected = None
-    for loader_class in (None, PY_LOADER):
+    for ours, theirs in ((C_LOADER, yaml.CSafeLoader), (PY_LOADER, yaml.SafeLoader)):  # libyaml's, and Python's
         try:
-            data = load_text(document, "site.yaml", loader_class=loader_class).data
+            expected = yaml.load(document, Loader=theirs)  # noqa: S506 - the safe loaders themselves
+        except Exception:  # noqa: BLE001 - what the safe loader refuses (or fails on: "!!int _") is not compared
+            continue
+        try:
+            data = load_text(document, "site.yaml", loader_class=ours).data
         except (ValidationError, IndexError):  # IndexError: the constructor's own, as above
-            data = None
-        if data is not None and expected is not None:
-            assert data == expected and type(data["v"]) is type(expected["v"]), document
+            continue
+        assert data == expected and type(data["v"]) is type(expected["v"]), document
+
+
+_variable_values = st.one_of(st.text(max_size=12), st.integers(), st.booleans(), st.none(),
+                             st.lists(st.text(max_size=4), max_size=2), st.text(max_size=6).map(Vaulted),
+                             st.text(max_size=6).map(Unsafe), st.sampled_from(["{x}", "{ {x} }", "}}{{", "{{", "{{ a }}", "x{{ b }}y", "{{ undefined }}"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["host", "port", "platform", "a", "b", "x"]), _variable_values, max_size=6))
+def test_variables_without_a_reference_are_what_resolving_them_gives(variables: dict[str, Any]) -> None:
+    """resolve() returns variables without a ``{{`` in any value as they are: what its walk gives."""
+    merged = {key: (("all", "vars", key), value) for key, value in variables.items()}
+    fast, missing = inventory.resolve("sw1", merged)
+    walked, walked_missing = inventory._resolved("sw1", merged)
+    assert fast == walked and missing == walked_missing
+    assert [type(value) for _, value in fast.values()] == [type(value) for _, value in walked.values()]
