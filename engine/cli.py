@@ -13,7 +13,6 @@ import json
 import os
 import sys
 import threading
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
@@ -121,6 +120,14 @@ def _outlive(*built: object) -> None:
         _kept.extend(built)
 
 
+def _debug_traceback() -> None:
+    """With INTENT_DEBUG set, the traceback of the exception being handled (traceback is imported then only)."""
+    if os.environ.get("INTENT_DEBUG"):
+        import traceback
+
+        traceback.print_exc()
+
+
 def _guard(func: F) -> F:
     """Turn engine errors into messages and exit 1; never show a traceback for bad input."""
 
@@ -132,12 +139,10 @@ def _guard(func: F) -> F:
         except KeyboardInterrupt:
             _fail(["interrupted"])
         except OSError as exc:  # the machine refused a file (a state directory on /dev/null, a full disk)
-            if os.environ.get("INTENT_DEBUG"):
-                traceback.print_exc()
+            _debug_traceback()
             _fail([f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else f"system error: {exc}"])
         except Exception as exc:  # noqa: BLE001 - last line of defence for the user
-            if os.environ.get("INTENT_DEBUG"):
-                traceback.print_exc()
+            _debug_traceback()
             _fail([f"internal error: {type(exc).__name__}: {exc} (please report it; INTENT_DEBUG=1 shows details)"])
 
     wrapper.__name__ = func.__name__
