@@ -11,7 +11,6 @@ errors included.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import tempfile
@@ -190,28 +189,3 @@ def test_an_entry_point_read_here_loads_and_names_its_distribution(tmp_path: Pat
     assert (entry.name, entry.value, entry.group) == ("join", "os.path:join", "intent_engine.test")
     assert entry.load() is __import__("os").path.join
     assert entrypoints.source(entry) == "os.path:join (Acme-Tools)"
-
-
-def test_a_plan_imports_only_what_it_uses(tmp_path: Path) -> None:
-    """``intent plan`` of a fabric whose devices all take the direct path, as the program runs it: the
-    modules start-up used to pay for and the plan does not use stay out of the process (each import
-    is listed by ``python -X importtime``)."""
-    import subprocess
-
-    from tests.bench import fabric
-    from tests.conftest import INTENT
-
-    site = fabric.generate(tmp_path / "f", 30, guarantees=6)
-    result = subprocess.run([sys.executable, "-X", "importtime", str(INTENT), "plan", str(site), "--running",
-                             str(tmp_path), "--format", "json", "--out", str(tmp_path / "plan.json")],
-                            capture_output=True, text=True, timeout=120, env={**os.environ, "INTENT_WORKERS": "1"})
-    assert result.returncode == 0, result.stderr[-2000:]
-    imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines()
-                if line.startswith("import time:") and line.count("|") == 2}
-    assert "engine.plan" in imported and "engine.compiler" in imported
-    unused = {"importlib.metadata", "email.parser", "rich", "hier_config", "jsonschema", "networkx",
-              "lark", "engine.transaction", "engine.exporter", "engine.graph", "engine.verify", "engine.words",
-              "engine.console", "engine.checks", "drivers", "napalm", "netmiko", "pyroute2", "paramiko"}
-    assert sorted(unused & imported) == []
-    assert not [name for name in imported if name.startswith(tuple(f"{top}." for top in unused))]
-
