@@ -259,6 +259,7 @@ def load_site(source: str | os.PathLike[str], *, allow_plaintext_secrets: bool =
     locations: dict[str, str] = {}
     seen_names: dict[str, int] = {}
     raw_intents: list[Any] = data["intents"] if isinstance(data.get("intents"), list) else []
+    intent_locations = site_doc.item_locations(("intents",), len(raw_intents))
     for index, item in enumerate(raw_intents):
         path = ("intents", index)
         if not isinstance(item, dict):
@@ -291,7 +292,7 @@ def load_site(source: str | os.PathLike[str], *, allow_plaintext_secrets: bool =
         intent = kind.parse(name, item[kind.key], (*path, kind.key), ctx)
         if intent is not None:
             intents.append(intent)
-            locations[name] = str(site_doc.at(path))
+            locations[name] = intent_locations[index]
 
     files = tuple(str(doc.path) for doc in (site_doc, inventory_doc, topology_doc) if doc is not None) + inventory_files
     site = Site(str(data.get("site", "site")), str(site_path), devices, links, defaults, tuple(intents), files, locations)

@@ -60,6 +60,16 @@ class SourceDoc:
         line, col = self.positions.get(probe, (1, 1))
         return Location(str(self.path), line, col, tuple(json_path))
 
+    def item_locations(self, json_path: JsonPath, count: int) -> list[str]:
+        """``str(self.at((*json_path, index)))`` for each index below ``count``, from one walk to the list
+        (a site's thousand intents are each located: walking from the root for each was 3 ms)."""
+        if self.root is not None:
+            node, _, whole = self._walk(json_path)
+            if whole and type(node) is yaml.SequenceNode and id(node) not in self.opaque and count <= len(node.value):
+                file = str(self.path)
+                return [f"{file}:{item.start_mark.line + 1}:{item.start_mark.column + 1}" for item in node.value[:count]]
+        return [str(self.at((*json_path, index))) for index in range(count)]
+
     def at_key(self, json_path: JsonPath) -> Location:
         """The location of the key that introduces ``json_path`` (for "unknown key" errors)."""
         if self.root is not None:

@@ -96,6 +96,7 @@ class VlanKind:
             pool: ipaddress.IPv4Network | None = ipaddress.IPv4Network(site.defaults.transit_pool)
         except ValueError:
             pool = None
+        pool_range = (int(pool.network_address), int(pool.broadcast_address)) if pool is not None else None
         for vlan in vlans:
             path = ctx.intent_path(vlan.name)
             if vlan.id in seen_ids:
@@ -103,7 +104,7 @@ class VlanKind:
             seen_ids.setdefault(vlan.id, vlan.name)
             for other in overlapping.get(vlan.name, ()):
                 ctx.error((*path, "subnet"), f"subnet {vlan.subnet} overlaps {other.subnet} of VLAN {other.id} ({other.name})")
-            if pool is not None and pool.overlaps(vlan.subnet):
+            if pool_range is not None and _meets(*pool_range, vlan.subnet):
                 ctx.error((*path, "subnet"), f"subnet {vlan.subnet} overlaps the transit pool {pool} (defaults.transit_pool)")
             for index, port in enumerate(vlan.access):
                 if port in seen_ports and seen_ports[port] != vlan.name:
@@ -150,6 +151,12 @@ class VlanKind:
         for vlan in vlans:
             build.add_vlan(vlan)
         build.route_between_gateways(vlans)
+
+
+def _meets(low: int, high: int, subnet: ipaddress.IPv4Network) -> bool:
+    """Whether ``subnet`` has an address from ``low`` to ``high``: what IPv4Network.overlaps says of the
+    network of those addresses, in two comparisons (its four containment tests are 2.4 us a VLAN)."""
+    return low <= int(subnet.broadcast_address) and int(subnet.network_address) <= high
 
 
 def _overlaps(vlans: list[VlanIntent], ctx: ParseContext) -> dict[str, list[VlanIntent]]:

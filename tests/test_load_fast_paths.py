@@ -110,3 +110,59 @@ def test_variables_without_a_reference_are_what_resolving_them_gives(variables: 
     walked, walked_missing = inventory._resolved("sw1", merged)
     assert fast == walked and missing == walked_missing
     assert [type(value) for _, value in fast.values()] == [type(value) for _, value in walked.values()]
+
+
+def _sequences(data: Any, path: tuple[str | int, ...] = ()) -> list[tuple[tuple[str | int, ...], int]]:
+    """Every list in ``data`` with its JSON path and length."""
+    found: list[tuple[tuple[str | int, ...], int]] = []
+    if isinstance(data, list):
+        found.append((path, len(data)))
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        found += _sequences(value, (*path, key))
+    return found
+
+
+_ALIASED = """\
+base: &base {ports: [a, b]}
+intents:
+  - {name: one, <<: *base}
+  - &two {name: two, list: [1, 2, 3]}
+  - *two
+  - [x, [y, z]]
+"""
+
+
+def test_item_locations_are_each_items_location() -> None:
+    """One walk to a list locates its items as ``at`` locates each: every list of the YAML files under
+    tests/ (golden sites, the hostile corpus, inventories) and of a document with aliases and merge keys."""
+    from pathlib import Path
+
+    from engine.yamlsrc import load_yaml
+
+    documents = [load_text(_ALIASED, "aliased.yaml")]
+    for path in sorted(Path(__file__).parent.rglob("*.yaml")):
+        try:
+            documents.append(load_yaml(path))
+        except ValidationError:
+            continue
+    compared = 0
+    for doc in documents:
+        for json_path, count in _sequences(doc.data):
+            assert doc.item_locations(json_path, count) == [str(doc.at((*json_path, i))) for i in range(count)]
+            compared += count
+    assert compared > 1000
+
+
+_networks = st.builds(lambda address, length: ipaddress.IPv4Network((address, length), strict=False),
+                      st.integers(0, 2**32 - 1) | st.sampled_from([0, 2**32 - 1, 10 << 24, (10 << 24) | (255 << 16)]),
+                      st.integers(0, 32))
+
+
+@settings(max_examples=500, deadline=None)
+@given(_networks, _networks)
+def test_a_subnet_meets_the_transit_pool_where_the_networks_overlap(pool: ipaddress.IPv4Network,
+                                                                     subnet: ipaddress.IPv4Network) -> None:
+    from intents.vlan import _meets
+
+    assert _meets(int(pool.network_address), int(pool.broadcast_address), subnet) == pool.overlaps(subnet)
