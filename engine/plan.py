@@ -609,9 +609,12 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
             notes += linux.foreign_replaced(running_doc, config.document, desired_keys)
             before = linux.lines(linux.in_scope(running_doc, config.document, desired_keys))
         notes += linux.backend_notes(config.document, "kernel" in running_doc)
-        diff = unified(before, [line for _, line in desired_objects], config.device)
-        return DevicePlan(config.device, config.platform, bool(diff), masker(diff), masker(config.text), fresh,
-                          notes=tuple(notes))
+        after = [line for _, line in desired_objects]
+        diff = unified(before, after, config.device)
+        shown, plain_lines = _shown_config(masker, config.text)
+        return DevicePlan(config.device, config.platform, bool(diff), _shown_diff(masker, diff, before, after,
+                                                                                   config.device, plain_lines),
+                          shown, fresh, notes=tuple(notes))
     spec = platform_spec(config.platform)
     syntax = spec.syntax
     assert syntax is not None
@@ -643,16 +646,18 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
     merged = cliconfig.merge(base, desired_nodes, syntax)
     # the lines a takeover removes may hold secrets; a trunk made an access port loses its list too
     notes += [masker(takeover.with_trunk_list(conflict, running_nodes, merged, syntax).note()) for conflict in taken]
-    before_text = cliconfig.render(running_nodes, syntax)
-    after_text = cliconfig.render(merged, syntax)
-    diff = unified(before_text.splitlines(), after_text.splitlines(), config.device)
+    before_lines = cliconfig.render(running_nodes, syntax).splitlines()
+    after_lines = cliconfig.render(merged, syntax).splitlines()
+    diff = unified(before_lines, after_lines, config.device)
     change = remediate.remediate(config.platform, running_nodes, merged, removed) if diff else remediate.Remediation((), ())
     commands, rollback, refused = inheritance.settle(config.device, change.commands, change.rollback, running_text or "")
     change = remediate.Remediation(commands, rollback)
     if refused := refused + takeover.protected(config.device, running_text or "", syntax, change.commands):
         raise TakeoverRefused(refused)
     notes += [note for note in [inheritance.note()] if note]
-    commands = _mask_lines(masker, change.commands)
+    shown, plain_lines = _shown_config(masker, config.text)
+    commands = change.commands if plain_lines and masker.unchanged(change.commands, plain_lines) else \
+        _mask_lines(masker, change.commands)
     hidden: tuple[HiddenLine, ...] = ()
     if commands != change.commands:  # a command holds a secret: stored masked, restored from the device at apply
         running_sha256 = hashlib.sha256(running_text.encode()).hexdigest() if running_text is not None else None
@@ -660,9 +665,28 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
                                sendable.sources(config.platform, running_text or "", config.text), plan_key())
         notes += sendable.unrestorable_note(hidden, commands)
     return DevicePlan(
-        config.device, config.platform, bool(diff), masker(diff), masker(config.text), fresh,
+        config.device, config.platform, bool(diff),
+        _shown_diff(masker, diff, before_lines, after_lines, config.device, plain_lines), shown, fresh,
         commands, _mask_lines(masker, change.rollback), _mask_lines(masker, tuple(notes)), hidden,
     )
+
+
+def _shown_config(masker: SecretMasker, text: str) -> tuple[str, frozenset[str]]:
+    """A device's config as the plan shows it, and its lines when it holds nothing to mask (else none):
+    the diff and the commands are mostly its lines, and are then not scanned again (``_shown_diff``)."""
+    if masker.plain(text):
+        return text, frozenset(text.split("\n"))
+    return masker(text), frozenset()
+
+
+def _shown_diff(masker: SecretMasker, diff: str, before: list[str], after: list[str], device: str,
+                plain_lines: frozenset[str]) -> str:
+    """``masker(diff)`` of ``unified(before, after, device)``: a diff from nothing whose header holds nothing
+    to mask is its "+" lines, which mask as the lines of ``after`` do (``SecretMasker.unchanged``)."""
+    if plain_lines and not before and after and masker.plain(_fresh_header(device, len(after))) and \
+            masker.unchanged(after, plain_lines, "+"):
+        return diff
+    return masker(diff)
 
 
 def repeated_note(repeats: list[str], shown: int = 5) -> str:
@@ -691,11 +715,16 @@ def unified(before: list[str], after: list[str], device: str) -> str:
     if not before:  # all new (a fresh device): the one hunk difflib finds, without indexing the lines
         if not after:
             return ""
-        span = "1" if len(after) == 1 else f"1,{len(after)}"
-        return f"--- {device} (running)\n+++ {device} (intent)\n@@ -0,0 +{span} @@\n+" + "\n+".join(after) + "\n"
+        return _fresh_header(device, len(after)) + "+" + "\n+".join(after) + "\n"
     lines = difflib.unified_diff(before, after, f"{device} (running)", f"{device} (intent)", lineterm="", n=3)
     text = "\n".join(lines)
     return text + "\n" if text else ""
+
+
+def _fresh_header(device: str, count: int) -> str:
+    """The lines before the "+" lines of a diff from nothing to ``count`` lines."""
+    span = "1" if count == 1 else f"1,{count}"
+    return f"--- {device} (running)\n+++ {device} (intent)\n@@ -0,0 +{span} @@\n"
 
 
 def linux_diff(device: str, running: dict[str, Any], desired: dict[str, Any], after: list[str] | None = None) -> str:

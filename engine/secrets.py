@@ -17,6 +17,7 @@ a word after ``password`` is masked even where it is a keyword nobody listed.
 from __future__ import annotations
 
 import re
+from collections.abc import Container, Iterable
 
 MASK = "<masked>"
 
@@ -134,6 +135,29 @@ class SecretMasker:
         if value and len(value) >= 4:
             self._literals.add(value)
             self._longest_first = sorted(self._literals, key=len, reverse=True)
+
+    def plain(self, text: str) -> bool:
+        """True when ``text`` holds no trigger word and no registered literal: masking it changes nothing."""
+        return _TRIGGERED.search(_folded(text)) is None and not any(literal in text for literal in self._longest_first)
+
+    def unchanged(self, lines: Iterable[str], plain_lines: Container[str], prefix: str = "") -> bool:
+        """True when masking the text of ``lines``, each after ``prefix``, joined by newlines, changes nothing,
+        told mostly without scanning it: each line is one of ``plain_lines`` (lines of a text ``plain``
+        says holds nothing to mask), or the others are ``plain`` together. Neither a trigger word nor a
+        literal spans a newline (nothing is told where a literal holds one), so one in the text would lie
+        within a line, or start in ``prefix``: that is ruled out first."""
+        if any("\n" in literal for literal in self._literals) or not self._starts_nothing(prefix):
+            return False
+        others = [line for line in lines if line not in plain_lines]
+        return not others or self.plain("\n".join(others))
+
+    def _starts_nothing(self, prefix: str) -> bool:
+        """True when no trigger word or literal can start within ``prefix`` (a diff's "+")."""
+        folded = _folded(prefix)
+        return not any(word.startswith(folded[at:]) or word in folded[at:]
+                       for at in range(len(folded)) for word in TRIGGERS) and \
+            not any(literal.startswith(prefix[at:]) or literal in prefix[at:]
+                    for at in range(len(prefix)) for literal in self._literals)
 
     def __call__(self, text: str) -> str:
         if _TRIGGERED.search(_folded(text)):  # most configuration has no trigger word: skip 20-odd scans

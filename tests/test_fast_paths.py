@@ -628,3 +628,28 @@ def test_a_linux_device_with_nothing_running_has_nothing_in_scope(tmp_path: Path
                 assert linux.foreign_replaced({}, config.document) == []
                 checked += 1
     assert checked >= 10
+
+
+def test_diffs_and_commands_told_unchanged_are_what_masking_them_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                                       ) -> None:
+    """_device_plan shows a fresh device's diff and commands without masking them again where they are lines
+    of its config and that holds nothing to mask (SecretMasker.unchanged): every plan of the golden sites
+    and a fabric is the plan masking every text in full gives."""
+    from engine.secrets import SecretMasker
+
+    sites = [case for case in sorted(GOLDEN.glob("*/*/site.yaml"))] + [fabric.generate(tmp_path / "f", 30, guarantees=6)]
+    plans = []
+    for told in (True, False):
+        if not told:
+            monkeypatch.setattr(SecretMasker, "unchanged", lambda *args, **kwargs: False)
+            monkeypatch.setattr(SecretMasker, "plain", lambda *args, **kwargs: False)
+        found = []
+        for case in sites:
+            site = load_site(case)
+            try:
+                found.append(make_plan(site, compile_site(site), RunningState(case.parent / "running")).as_dict())
+            except ValidationError as exc:
+                found.append({"refused": str(exc)})
+        plans.append(found)
+    assert plans[0] == plans[1]
+    assert sum(len(plan.get("devices", ())) for plan in plans[0]) >= 40

@@ -196,3 +196,32 @@ def test_the_folding_takes_every_character_ignorecase_matches_to_an_ascii_letter
 def test_a_secret_field_spelt_with_letters_ignorecase_folds_is_masked() -> None:
     for field in ("pa\u017f\u017fword", "commun\u0130ty", "commun\u0131ty", "private_\u212aey"):
         assert mask(f'{{"{field}": "hunter2"}}') == f'{{"{field}": "<masked>"}}'
+
+
+_LITERALS = st.lists(st.sampled_from(["bench-secret", "+abc", "ab\ncd", "pass word", "keyy", "-key", "aaaa"]), max_size=2)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_LINES, st.lists(st.one_of(_LINES, st.integers(0, 20)), max_size=8), st.sampled_from(["", "+", "-", " ", "k", "$", "ke", "a:/"]),
+       _LITERALS)
+def test_lines_told_unchanged_mask_unchanged(known: str, picks: list[str | int], prefix: str, literals: list[str]) -> None:
+    """SecretMasker.unchanged: lines of a text with nothing to mask (or others with nothing to mask
+    together), each after the prefix and joined, come out of the masker exactly as they went in."""
+    masker = secrets.SecretMasker()
+    for literal in literals:
+        masker.add(literal)
+    plain_lines = known.split("\n")
+    lines = [plain_lines[pick % len(plain_lines)] if isinstance(pick, int) else pick for pick in picks]
+    if masker.plain(known) and masker.unchanged(lines, frozenset(plain_lines), prefix):
+        text = "\n".join(prefix + line for line in lines)
+        assert masker(text) == text
+
+
+def test_a_prefix_that_can_start_a_trigger_or_literal_is_never_told_unchanged() -> None:
+    masker = secrets.SecretMasker()
+    masker.add("+abc")
+    assert masker.unchanged(["ey x"], {"ey x"}) and not masker.unchanged(["ey x"], {"ey x"}, "k")
+    assert not masker.unchanged(["abc"], {"abc"}, "+") and masker.unchanged(["abc"], {"abc"}, "-")
+    assert not masker.unchanged(["9$x"], {"9$x"}, "$")
+    masker.add("two\nlines")
+    assert not masker.unchanged(["x"], {"x"})
