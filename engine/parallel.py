@@ -2,8 +2,11 @@
 ``map(func, items)``, with some of the items computed in forked children.
 
 The children are forked once the caller has built everything ``func`` reads (the site, its models),
-so nothing is sent to them; each sends its results back pickled through a pipe, and the caller gets
-every result in the order of ``items``, equal to what the loop makes. It is the loop itself whenever
+so nothing is sent to them. Every process, this one too, takes the next run of items from a shared
+queue when it is free (``_Queue``), so none waits long for another at the end whatever the items
+cost; each child sends each result pickled through a pipe as soon as it has it, read here between
+this process's own items, and the caller gets every result in the order of ``items``, equal to what
+the loop makes. It is the loop itself whenever
 forking cannot pay or is not safe: fewer than ``MIN_ITEMS_PER_WORKER`` items per process, no idle
 core (a core other processes are running on gives a child nothing: with ``sched_autogroup``, a
 session's processes share one session's part of the CPU, however many they are), no ``os.fork`` (not Linux/Unix), another thread alive in this process (a progress
@@ -20,10 +23,10 @@ as the loop would: the items no process finished are computed here, in order, so
 fails raises its own exception in this process (its type, its message) after the results before it.
 Nothing after the first item that fails is needed, so once one has failed (here, or in a child that
 stops there and says so) the children still at work are killed, not waited for: an item past it that
-would never end in a child does not hang the run (one that never ends in this process's own share,
-after a child's failure, would: ``render`` and ``_device_plan`` are computation, they end). A child
-that dies or cannot send its results (killed, out of memory, a result that does not pickle) only
-means its items are computed here. Children are always waited for: on an exception or an interrupt
+would never end in a child does not hang the run (one that never ends in this process, after a
+child's failure, would: ``render`` and ``_device_plan`` are computation, they end). A child that
+dies or cannot send a result (killed, out of memory, a result that does not pickle) only means the
+items it had not sent are computed here. Children are always waited for: on an exception or an interrupt
 here they are killed first, never left running or unreaped.
 """
 
@@ -34,6 +37,7 @@ import os
 import pickle
 import select
 import signal
+import struct
 import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -45,8 +49,8 @@ R = TypeVar("R")
 
 WORKERS_ENV = "INTENT_WORKERS"
 MIN_ITEMS_PER_WORKER = 100  # fewer per process, and the fork and the pickles cost about what they save
-OWN_SHARE = 1.4  # items this process computes for every one a child does (measured: a child's cost 1.35 times more)
 PIPE_BYTES = 1 << 20  # a child's pipe (Linux's default /proc/sys/fs/pipe-max-size)
+RUN_SHARE = 2  # a run of the queue is 1/(RUN_SHARE * processes) of the items left (see _Queue)
 MAX_WORKERS = 8  # the default's bound: each process adds a fork, a pickle to read back and copied pages
 
 _asked: int | None = None  # ``intent --workers N``; None: INTENT_WORKERS, else the idle cores
@@ -119,49 +123,45 @@ def ordered_map(func: Callable[[T], R], items: Sequence[T], workers: int | None 
 
     ``first_of``: what ``func`` works out once per kind of item and keeps (a platform's templates and
     rules): the first item of each kind is computed here before any fork, so that no process works it
-    out again. The others are dealt out in turn (``_deal``), not in runs: a site's costly devices (its
-    spines) sort together."""
+    out again. The others are taken from a shared queue (``_Queue``) by whichever process is free, not
+    dealt out beforehand: a site's costly devices (its spines, each 100 times a leaf's render) sort
+    together, and a child's items cost more than this process's (copied pages, pickling), by an amount
+    that varies with what ``func`` returns."""
     count = worker_count(len(items), workers)
     if count == 1:
         yield from map(func, items)
         return
     computed: dict[int, R] = {}  # index in items -> its result, wherever it was computed
     if _first_items(func, items, first_of, computed):
-        shares = _deal([index for index in range(len(items)) if index not in computed], count)
-        pending: list[tuple[int, int, list[int]]] = []  # the children not yet waited for: pid, read end, indices
+        queue = _Queue([index for index in range(len(items)) if index not in computed], count)
+        children: list[_Child] = []  # those not yet waited for
         try:
-            for share in shares[1:]:
+            for _ in range(count - 1):
                 try:
-                    pid, read_end = _fork(func, [items[index] for index in share], [other for _, other, _ in pending])
-                except OSError:  # no process or pipe to be had (a ulimit, memory): computed here, below
-                    continue
-                pending.append((pid, read_end, share))
-            for index in shares[0]:
-                try:
-                    computed[index] = func(items[index])
-                except Exception:  # noqa: BLE001 - raised below, in order, by computing it again
-                    break  # what comes after it is not needed: the children are killed (finally)
+                    children.append(_fork(func, items, queue, [child.read_end for child in children]))
+                except OSError:  # no process or pipe to be had (a ulimit, memory): computed here
+                    break
+            while (indices := queue.take()) is not None:
+                for index in indices:
+                    try:
+                        computed[index] = func(items[index])
+                    except Exception:  # noqa: BLE001 - raised below, in order, by computing it again
+                        break  # what comes after it is not needed: the children are killed (finally)
+                else:
+                    if _receive(children, computed, wait=False):
+                        continue
+                break
             else:
-                _gather(pending, computed)
+                _receive(children, computed, wait=True)
         finally:  # an error, an interrupt, or a child that stopped short: the others are killed
-            for pid, read_end, _ in pending:
-                os.close(read_end)
-                _stop(pid)
+            queue.close()
+            for child in children:
+                os.close(child.read_end)
+                _stop(child.pid)
     for index, item in enumerate(items):
         # one no process computed (it failed there, or came after a failure): computed here, which raises
         # the loop's exception at the first item in order that has one
         yield computed[index] if index in computed else func(item)
-
-
-def _deal(indices: list[int], count: int) -> list[list[int]]:
-    """``indices`` dealt out in turn to ``count`` processes, this one (the first) taking ``OWN_SHARE``
-    items for each of a child's: a child's items cost more (its pages are copied as it writes them, and
-    it pickles its results), and this one unpickles them after its own."""
-    shares: list[list[int]] = [[] for _ in range(count)]
-    weights = [OWN_SHARE] + [1.0] * (count - 1)
-    for index in indices:
-        shares[min(range(count), key=lambda k: (len(shares[k]) + 1) / weights[k])].append(index)
-    return shares
 
 
 def _first_items(func: Callable[[T], R], items: Sequence[T], first_of: Callable[[T], Hashable] | None,
@@ -181,8 +181,54 @@ def _first_items(func: Callable[[T], R], items: Sequence[T], first_of: Callable[
     return True
 
 
-def _fork(func: Callable[[T], R], items: Sequence[T], inherited: list[int]) -> tuple[int, int]:
-    """A child computing ``items``: its pid and the read end of the pipe its results come through."""
+class _Queue:
+    """The items still to compute, in runs of neighbours, each run's number in a pipe that every process
+    reads 4 bytes at a time (a read of a pipe takes its bytes whole: each number goes to one process).
+    Neighbours, because a process's first write to a page since the fork copies it (2.6 us): items
+    computed by the same process touch the same pages of their models (built together), and a child
+    computing every other item faulted twice as often. Each run is ``1 / (RUN_SHARE * processes)`` of
+    the items left, so the first are long and the last single items: whichever process ends its run
+    last is the one with the fewest left to wait for. (A few dozen runs, written whole before any
+    fork: a pipe holds thousands.)"""
+
+    def __init__(self, indices: list[int], processes: int) -> None:
+        self.runs: list[list[int]] = []
+        start = 0
+        while start < len(indices):
+            size = -(-(len(indices) - start) // (RUN_SHARE * processes))  # rounded up
+            self.runs.append(indices[start:start + size])
+            start += size
+        self.read_end, write_end = os.pipe()
+        try:
+            os.write(write_end, b"".join(_ENTRY.pack(run) for run in range(len(self.runs))))
+        finally:
+            os.close(write_end)  # read to its end, the queue is empty
+
+    def take(self) -> list[int] | None:
+        """The next run of items to compute, None once there is none."""
+        entry = os.read(self.read_end, _ENTRY.size)
+        return self.runs[_ENTRY.unpack(entry)[0]] if entry else None
+
+    def close(self) -> None:
+        os.close(self.read_end)
+
+
+class _Child:
+    """A forked child, as the parent sees it: what it has sent so far, read from its pipe."""
+
+    def __init__(self, pid: int, read_end: int) -> None:
+        self.pid, self.read_end = pid, read_end
+        self.received = bytearray()
+        self.finished = False  # it found the queue empty: what it sent is all it took
+
+
+_ENTRY = struct.Struct("<I")  # a run's number in the queue
+_HEADER = struct.Struct("<II")  # a result's item index and its pickle's length; FINISHED, 0: the queue was empty
+_FINISHED = 0xFFFF_FFFF
+
+
+def _fork(func: Callable[[T], R], items: Sequence[T], queue: _Queue, inherited: list[int]) -> _Child:
+    """A child computing items from ``queue``: its pid and the read end of the pipe its results come through."""
     read_end, write_end = os.pipe()
     _widen(write_end)
     try:
@@ -195,15 +241,14 @@ def _fork(func: Callable[[T], R], items: Sequence[T], inherited: list[int]) -> t
         os.close(read_end)
         for other in inherited:  # the other children's pipes are the parent's to read
             os.close(other)
-        _child(func, items, write_end)
+        _child(func, items, queue, write_end)
     os.close(write_end)
-    return pid, read_end
+    return _Child(pid, read_end)
 
 
 def _widen(pipe: int) -> None:
-    """Let the pipe hold ``PIPE_BYTES`` (Linux; else, or past the user's limit, it keeps its 64 KiB): the
-    child's results (1-3 MB at 1,000 devices) then come through in a few reads, not one per 64 KiB, each
-    of which waits for the child to wake up and write the next."""
+    """Let the pipe hold ``PIPE_BYTES`` (Linux; else, or past the user's limit, it keeps its 64 KiB):
+    what a child sends while the parent computes an item waits there, not in the child."""
     import fcntl  # noqa: PLC0415 - Unix only, like os.fork; this runs only where fork does
 
     try:
@@ -212,59 +257,98 @@ def _widen(pipe: int) -> None:
         pass
 
 
-def _child(func: Callable[[T], R], items: Sequence[T], write_end: int) -> None:
-    """Compute ``items`` in order until one raises, send what was computed, and end the process
-    without its exit handlers, buffered output or collector (all the parent's)."""
+def _child(func: Callable[[T], R], items: Sequence[T], queue: _Queue, write_end: int) -> None:
+    """Compute items from ``queue`` until it is empty or one raises, sending each result as it is made
+    (its pickle made while the parent computes, and read by the parent between its own items), then
+    ``_FINISHED`` if the queue is empty; end the process without its exit handlers, buffered output or
+    collector (all the parent's)."""
     code = 1
     try:
         gc.disable()  # a collection would write to every object's header: a copy of each page
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent answers Ctrl-C (and kills its children)
-        done: list[R] = []
-        for item in items:
-            try:
-                done.append(func(item))
-            except BaseException:  # noqa: BLE001 - the parent computes this item again and raises it
-                break
-        data = pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL)
-        with os.fdopen(write_end, "wb") as pipe:
-            pipe.write(data)
+        os.set_blocking(write_end, False)  # a full pipe (the parent busy with a costly item) waits here
+        unsent = bytearray()
+        while (indices := queue.take()) is not None:
+            for index in indices:
+                try:
+                    data = pickle.dumps(func(items[index]), protocol=pickle.HIGHEST_PROTOCOL)
+                except BaseException:  # noqa: BLE001 - the parent computes this item again and raises it
+                    break
+                unsent += _HEADER.pack(index, len(data)) + data
+                _send(write_end, unsent, wait=False)
+            else:
+                continue
+            break
+        else:
+            unsent += _HEADER.pack(_FINISHED, 0)
+        _send(write_end, unsent, wait=True)
+        os.close(write_end)
         code = 0
     finally:
         os._exit(code)
 
 
-def _gather(pending: list[tuple[int, int, list[int]]], computed: dict[int, R]) -> None:
-    """Read the children's results as each sends them into ``computed``, each child waited for and
-    taken off ``pending``. Returns early when one stopped short (an item raised there, or it died):
-    nothing after that item is needed, and a child still at work may never end (an item that hangs
-    after the one that failed), so the caller kills those left; what is missing is computed in order."""
-    received: dict[int, list[bytes]] = {read_end: [] for _, read_end, _ in pending}
-    while pending:
-        ready, _, _ = select.select([read_end for _, read_end, _ in pending], [], [])
-        for child in [child for child in pending if child[1] in ready]:
-            pid, read_end, share = child
-            data = os.read(read_end, 1 << 20)
-            if data:
-                received[read_end].append(data)
-                continue
-            done = _results(pid, b"".join(received.pop(read_end)))  # waited for: off the list, its pipe closed
-            pending.remove(child)
-            os.close(read_end)
-            computed.update(zip(share, done, strict=False))
-            if len(done) < len(share):
+def _send(pipe: int, unsent: bytearray, wait: bool) -> None:
+    """Write ``unsent`` to the non-blocking ``pipe`` as far as it takes it (all of it if ``wait``), and
+    take what was written off it."""
+    while unsent:
+        try:
+            written = os.write(pipe, unsent)
+        except BlockingIOError:
+            if not wait:
                 return
+            select.select([], [pipe], [])
+            continue
+        del unsent[:written]
 
 
-def _results(pid: int, data: bytes) -> list[Any]:
-    """What a child sent, once it has ended (waited for): its results in order, [] if it died or sent
-    nothing readable. Read before the wait: the child has closed its pipe and is ending, and the kernel
-    takes a few milliseconds to unmap its copy of this process, done meanwhile on its own core."""
-    try:
-        done: list[Any] = pickle.loads(data)
-    except Exception:  # noqa: BLE001 - cut short: its items are computed here
-        done = []
-    _, status = os.waitpid(pid, 0)
-    return done if status == 0 else []
+def _receive(children: list[_Child], computed: dict[int, Any], wait: bool) -> bool:
+    """The results the children have sent, into ``computed``; with ``wait``, until each has ended (and is
+    waited for and taken off ``children``). False as soon as one stopped short (an item raised there,
+    it died, or a result did not pickle or unpickle): nothing after that item is needed, and a child
+    still at work may never end (an item that hangs after the one that failed), so the caller kills
+    those left; what is missing is computed in order."""
+    while children:
+        ready, _, _ = select.select([child.read_end for child in children], [], [], None if wait else 0)
+        if not ready:
+            return True
+        for child in [child for child in children if child.read_end in ready]:
+            data = os.read(child.read_end, PIPE_BYTES)
+            if data:
+                child.received += data
+                if not _unpack(child, computed):
+                    return False
+                continue
+            os.waitpid(child.pid, 0)  # it has ended (closed its pipe), or is ending
+            children.remove(child)
+            os.close(child.read_end)
+            if not child.finished or child.received:
+                return False
+        if not wait:
+            return True
+    return True
+
+
+def _unpack(child: _Child, computed: dict[int, Any]) -> bool:
+    """The whole results in what ``child`` has sent, into ``computed`` and off ``child.received``; False
+    if one does not unpickle."""
+    received, start = child.received, 0
+    while len(received) - start >= _HEADER.size:
+        index, size = _HEADER.unpack_from(received, start)
+        if index == _FINISHED:
+            child.finished = True
+            start += _HEADER.size
+            continue
+        end = start + _HEADER.size + size
+        if len(received) < end:
+            break
+        try:
+            computed[index] = pickle.loads(received[start + _HEADER.size:end])
+        except Exception:  # noqa: BLE001 - its item is computed here
+            return False
+        start = end
+    del received[:start]
+    return True
 
 
 def _stop(pid: int) -> None:

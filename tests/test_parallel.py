@@ -105,15 +105,42 @@ def run(func, workers, first_of=None):
 
 
 def test_results_are_the_loops_in_order_whatever_the_worker_count() -> None:
+    """Items are taken from the queue by whichever process is free, so each item takes a little time
+    here: each process then computes some; and many more items, in many more runs of the queue."""
     out = _program(_MAP + """
 def square(i):
+    time.sleep(0.0002)
     return (i * i, os.getpid())
-print(json.dumps({str(w): run(square, w, first_of=lambda i: i % 7) for w in (1, 2, 3, 4)}))
+runs = {str(w): run(square, w, first_of=lambda i: i % 7) for w in (1, 2, 3, 4)}
+items = list(range(20_003))
+runs["long"] = run(lambda i: (i * i, os.getpid()), 3)
+print(json.dumps(runs))
 """)
     for workers, run in out.items():
+        if workers == "long":
+            assert run["results"] == [i * i for i in range(20_003)]
+            assert run["error"] is None and not run["children_left"]
+            continue
         assert run["results"] == [i * i for i in range(1000)], workers
         assert run["error"] is None and not run["children_left"]
         assert run["pids"] == int(workers)  # each of them computed some
+
+
+def test_costly_items_that_sort_together_are_shared_and_big_results_come_through() -> None:
+    """The last four items (a site's spines) take 100 times the others: two processes compute two each,
+    whichever is free takes the next. Some results are bigger than a pipe holds (what a child sends
+    waits in it, in parts, and is put together again)."""
+    out = _program(_MAP + """
+def spines_last(i):
+    time.sleep(0.05 if i >= 996 else 0.0005)
+    return (("x" * 3_000_000 if i % 100 == 7 else str(i)), os.getpid())
+got = list(parallel.ordered_map(spines_last, items, 2))
+print(json.dumps({"big": [i for i, (text, _) in enumerate(got) if text != str(i)],
+                  "intact": all(text == ("x" * 3_000_000 if i % 100 == 7 else str(i)) for i, (text, _) in enumerate(got)),
+                  "pids": len({pid for _, pid in got}), "spine_pids": len({pid for _, pid in got[996:]})}))
+""")
+    assert out["intact"] and out["big"] == list(range(7, 1000, 100))
+    assert out["pids"] == 2 and out["spine_pids"] == 2
 
 
 @pytest.mark.parametrize("failing", [[731], [500], [0], [731, 733], [730, 731], [731, 500]])
@@ -157,14 +184,15 @@ print(json.dumps({"killed": run(killed, 2), "unsendable": run(unsendable, 3)}, d
 
 @pytest.mark.parametrize(("workers", "failing", "error"), [
     (2, 400, ["KeyboardInterrupt", ""]),  # at once: an interrupt has no place in the order
-    (2, 400, ["IntentError", "item 400"]),  # this process's item: the child is past it, hanging
-    (2, 402, ["IntentError", "item 402"]),  # the child's item: it stops there, nothing hangs
-    (3, 400, ["IntentError", "item 400"]),  # one child's item while the other hangs past it
+    (2, 400, ["IntentError", "item 400"]),  # whichever process takes it, the child may hang past it
+    (2, 402, ["IntentError", "item 402"]),
+    (3, 400, ["IntentError", "item 400"]),  # one process's item while another hangs past it
 ])
 def test_what_comes_after_an_error_is_not_waited_for(workers: int, failing: int, error: list[str]) -> None:
     """Items after the first that fails are never needed: a child busy with them (here, for an hour)
-    is killed, not waited for, as the loop would never have reached them. (``_deal`` gives items 400
-    and 401 to this process of 2, 402 to the child; of 3, 400 to the second child.)"""
+    is killed, not waited for, as the loop would never have reached them. (Items are taken from the
+    queue by whichever process is free, so the failing one is this process's in some runs, a child's
+    in others.)"""
     out = _program(_MAP + f"""
 def hangs_after(i):
     if i == {failing}:
