@@ -132,8 +132,13 @@ def ordered_map(func: Callable[[T], R], items: Sequence[T], workers: int | None 
         yield from map(func, items)
         return
     computed: dict[int, R] = {}  # index in items -> its result, wherever it was computed
+    queue: _Queue | None = None
     if _first_items(func, items, first_of, computed):
-        queue = _Queue([index for index in range(len(items)) if index not in computed], count)
+        try:
+            queue = _Queue([index for index in range(len(items)) if index not in computed], count)
+        except OSError:  # no pipe to be had (a ulimit): everything computed here, below
+            queue = None
+    if queue is not None:
         children: list[_Child] = []  # those not yet waited for
         try:
             for _ in range(count - 1):

@@ -175,8 +175,14 @@ class Unsendable:
     def __reduce__(self): raise TypeError("not picklable")
 def unsendable(i):
     return Unsendable(i) if os.getpid() != PARENT else i
-print(json.dumps({"killed": run(killed, 2), "unsendable": run(unsendable, 3)}, default=lambda r: r.i))
+def no_pipe(*args):
+    raise OSError(24, "Too many open files")
+runs = {"killed": run(killed, 2), "unsendable": run(unsendable, 3)}
+os.pipe = no_pipe  # neither the queue nor a child's pipe: all computed here
+runs["no_pipe"] = run(lambda i: (i, os.getpid()), 3)
+print(json.dumps(runs, default=lambda r: r.i))
 """)
+    assert out["no_pipe"]["results"] == list(range(1000)) and out["no_pipe"]["error"] is None
     assert out["killed"]["results"] == list(range(1000)) and out["killed"]["error"] is None
     assert out["unsendable"]["results"] == list(range(1000)) and out["unsendable"]["error"] is None
     assert not out["killed"]["children_left"] and not out["unsendable"]["children_left"]
