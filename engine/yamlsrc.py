@@ -507,9 +507,15 @@ class _Build:
             if tag == _FLOAT and isinstance(value, float) and value.is_integer():
                 doc.whole_floats = True
             return value
-        except (ValueError, OverflowError, TypeError, yaml.YAMLError) as exc:
-            # e.g. a timestamp with month 13, an integer of more digits than Python converts
-            problem = getattr(exc, "problem", None) or str(exc).split("\n")[0]
+        except Exception as exc:  # noqa: BLE001 - whatever PyYAML's constructor raises on hostile text is a refusal
+            # e.g. a timestamp with month 13, an integer of more digits than Python converts. The
+            # constructors also index and match the text they are given without checking it, so an
+            # explicit tag on text too short or not of its form (!!int '', !!float _, !!int +, !!bool '',
+            # !!timestamp '') raises IndexError, KeyError or AttributeError, whose text says nothing
+            if isinstance(exc, (ValueError, OverflowError, TypeError, yaml.YAMLError)):
+                problem = getattr(exc, "problem", None) or str(exc).split("\n")[0]
+            else:
+                problem = "its text is not one"
             if "integer string conversion" in problem:
                 problem = "too many digits"
             errors.append((_where(doc, node, json_path), f"invalid {_SCALAR_KINDS.get(tag, 'value')}: {problem}"))

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.device import DeviceModel, Port, PortMode, Vlan
 from engine.errors import IntentError, RenderError, ValidationError
@@ -108,6 +110,29 @@ def test_bad_scalars_are_located_not_crashes(loader: type) -> None:
     assert refused("a: " + "9" * 5000 + "\n", loader) == "in.yaml:1:4: invalid integer: too many digits"
     assert refused("a: !!python/object:os.system x\n", loader).startswith("in.yaml:1:4: unsupported YAML tag")
     assert refused("a: b\x07c\n", loader).startswith("in.yaml:1:5: invalid YAML: character U+0007 is not allowed")
+
+
+@pytest.mark.parametrize("loader", LOADERS)
+@pytest.mark.parametrize(("value", "kind"), [
+    ("!!int _", "integer"), ("!!int +", "integer"), ("!!int ''", "integer"), ("!!float _", "number"),
+    ('!!float ""', "number"), ('!!bool ""', "boolean"), ('!!timestamp ""', "date"), ("!!timestamp x", "date"),
+])
+def test_an_explicit_tag_on_text_not_of_its_form_is_located(loader: type, value: str, kind: str) -> None:
+    # PyYAML's constructors index and match such text unchecked (IndexError, KeyError, AttributeError)
+    assert refused(f"a:\n  b: {value}\n", loader) == f"in.yaml:2:6: invalid {kind}: its text is not one"
+
+
+_TAGS = st.sampled_from(["!!int", "!!float", "!!bool", "!!null", "!!timestamp", "!!str", "!!seq", "!!map", ""])
+
+
+@settings(max_examples=400, deadline=None)
+@given(tag=_TAGS, text=st.text(max_size=12), loader=st.sampled_from([PY_LOADER, C_LOADER] if C_LOADER else [PY_LOADER]))
+def test_any_scalar_under_any_plain_tag_is_data_or_a_located_refusal(tag: str, text: str, loader: type) -> None:
+    for scalar in (json.dumps(text), text):  # double-quoted (JSON escapes are YAML's), and plain
+        try:
+            load_text(f"a: {tag} {scalar}\n", "in.yaml", loader_class=loader)
+        except ValidationError as exc:
+            assert all(line.startswith("in.yaml:") for line in exc.lines())
 
 
 def test_file_size_nul_bytes_and_encoding_are_checked_first(tmp_path: Path) -> None:
