@@ -55,21 +55,21 @@ def desired_state(model: DeviceModel, kernel: dict[str, Any] | None = None) -> d
     classes: list[dict[str, Any]] = []
     filters: list[dict[str, Any]] = []
 
-    def link(name: str, **attrs: Any) -> None:
+    def link(name: str, kind: str | None = None, parent: str | None = None, vlan_id: int | None = None,
+             master: str | None = None) -> None:
         if len(name) > IFNAMSIZ:
             raise RenderError(f"{model.name}: interface name {name!r} is longer than Linux allows ({IFNAMSIZ})")
-        links[name] = {"name": name, "kind": attrs.get("kind"), "link": attrs.get("parent"), "id": attrs.get("vlan_id"),
-                       "master": attrs.get("master"), "up": True}
+        links[name] = {"name": name, "kind": kind, "link": parent, "id": vlan_id, "master": master, "up": True}
 
     for vlan in model.vlans:
-        link(bridge(vlan.id), kind="bridge")
+        link(bridge(vlan.id), "bridge")
     for port in model.ports:
         if port.mode is PortMode.ACCESS:
-            link(port.name, master=bridge(port.vlans[0]))
+            link(port.name, None, None, None, bridge(port.vlans[0]))
         elif port.mode is PortMode.TRUNK:
             link(port.name)
             for vid in port.vlans:
-                link(f"{port.name}.{vid}", kind="vlan", parent=port.name, vlan_id=vid, master=bridge(vid))
+                link(f"{port.name}.{vid}", "vlan", port.name, vid, bridge(vid))
         else:
             link(port.name)
             addresses.append({"dev": port.name, "address": f"{port.address}/{port.prefixlen}"})
@@ -102,7 +102,7 @@ def desired_state(model: DeviceModel, kernel: dict[str, Any] | None = None) -> d
             filters += tree["filters"]
     for limit in model.limits:
         br, shaper = bridge(limit.vlan), ifb(limit.vlan)
-        link(shaper, kind="ifb")
+        link(shaper, "ifb")
         for dev in (br, shaper):
             qdiscs.append({"dev": dev, "parent": "root", "handle": "1:", "kind": "htb", "default": _hex(ROOT_MINOR)})
             classes.append(_class(dev, ROOT_MINOR, "1:", limit.rate_bps, limit.rate_bps, None))
@@ -110,10 +110,12 @@ def desired_state(model: DeviceModel, kernel: dict[str, Any] | None = None) -> d
         filters.append({"dev": br, "parent": "ffff:", "protocol": "ip", "pref": 1,
                         "match": [["u32", "0", "0"]], "flowid": None, "action": f"mirred egress redirect dev {shaper}"})
 
-    routes = [
-        {"dst": route.prefix, "nexthops": [{"via": hop.address, "dev": hop.interface} for hop in route.next_hops]}
-        for route in model.routes
-    ]
+    routes = []
+    for route in model.routes:  # loops, not nested comprehensions: a spine has a thousand routes
+        nexthops = []
+        for hop in route.next_hops:
+            nexthops.append({"via": hop.address, "dev": hop.interface})
+        routes.append({"dst": route.prefix, "nexthops": nexthops})
     nft = bool(kernel.get("nftables"))
     rules = [] if nft else _isolation_rules(model)
     tables = _isolation_table(model) if nft and model.isolations else []
