@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from engine.device import DeviceModel, EgressPolicy, Match, PortMode
@@ -275,7 +276,7 @@ def canonical(document: dict[str, Any]) -> dict[str, Any]:
     result["links"] = sorted(document.get("links") or [], key=_link_order)
     addresses = document.get("addresses") or []
     # By device, then network: where no device has two addresses the device alone orders them.
-    result["addresses"] = (sorted(addresses, key=lambda a: a["dev"]) if _distinct([a["dev"] for a in addresses]) else
+    result["addresses"] = (sorted(addresses, key=itemgetter("dev")) if _distinct([a["dev"] for a in addresses]) else
                            sorted(addresses, key=lambda a: (a["dev"], _network_key(a["address"]))))
     result["routes"] = sorted(document.get("routes") or [], key=lambda r: _network_key(r["dst"]))
     if document.get("rules"):
@@ -301,7 +302,7 @@ def _rule_order(obj: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _filter_order(obj: dict[str, Any]) -> tuple[Any, ...]:
-    return (obj["dev"], obj["parent"], int(obj["pref"]), tuple(tuple(key) for key in obj["match"]),
+    return (obj["dev"], obj["parent"], int(obj["pref"]), tuple(map(tuple, obj["match"])),
             obj.get("flowid") or "", obj.get("action") or "")
 
 
@@ -413,17 +414,23 @@ def objects(document: dict[str, Any], ordered: bool = False) -> list[tuple[str, 
     result: list[tuple[str, str]] = []
     for name, value in sorted((document.get("sysctl") or {}).items()):
         result.append((f"sysctl {name}", f"sysctl -w {name}={value}"))
+    # Plain loops, each field read once: a spine has a thousand links, addresses and routes.
     for obj in document.get("links") or []:
+        name = obj["name"]
         if obj.get("kind"):
-            result.append((f"create {obj['name']}", _create_line(obj)))
+            result.append((f"create {name}", _create_line(obj)))
         state = "up" if obj.get("up", True) else "down"
         master = f" master {obj['master']}" if obj.get("master") else ""
-        result.append((f"link {obj['name']}", f"ip link set {obj['name']}{master} {state}"))  # key_of's keys
+        result.append((f"link {name}", f"ip link set {name}{master} {state}"))  # key_of's keys
     for obj in document.get("addresses") or []:
-        result.append((f"address {obj['dev']} {obj['address']}", f"ip address add {obj['address']} dev {obj['dev']}"))
+        dev, address = obj["dev"], obj["address"]
+        result.append((f"address {dev} {address}", f"ip address add {address} dev {dev}"))
     for obj in document.get("routes") or []:
-        hops = " ".join(f"nexthop via {hop['via']} dev {hop['dev']}" for hop in obj["nexthops"])
-        result.append((f"route {obj['dst']}", f"ip route replace {obj['dst']} {hops}"))
+        hops = []
+        for hop in obj["nexthops"]:
+            hops.append(f"nexthop via {hop['via']} dev {hop['dev']}")
+        dst = obj["dst"]
+        result.append((f"route {dst}", f"ip route replace {dst} {' '.join(hops)}"))
     for obj in document.get("rules") or []:
         result.append((key_of("rules", obj), f"ip rule add {rule_text(obj)}"))
     for obj in document.get("nftables") or []:
@@ -438,8 +445,10 @@ def objects(document: dict[str, Any], ordered: bool = False) -> list[tuple[str, 
     # qos_share tree): the order they can be made in.
     root_majors = {(obj["dev"], obj["handle"].partition(":")[0]) for obj in roots}
     all_classes = document.get("classes") or []
-    in_root = [obj for obj in all_classes if (obj["dev"], obj["classid"].partition(":")[0]) in root_majors]
-    in_leaf = [obj for obj in all_classes if (obj["dev"], obj["classid"].partition(":")[0]) not in root_majors]
+    in_root: list[dict[str, Any]] = []
+    in_leaf: list[dict[str, Any]] = []
+    for obj in all_classes:
+        (in_root if (obj["dev"], obj["classid"].partition(":")[0]) in root_majors else in_leaf).append(obj)
     result += [_class_line(obj) for obj in in_root]
     for obj in leaves:
         result.append(_qdisc(obj))
@@ -453,16 +462,17 @@ def objects(document: dict[str, Any], ordered: bool = False) -> list[tuple[str, 
 
 
 def _class_line(obj: dict[str, Any]) -> tuple[str, str]:
+    dev, classid = obj["dev"], obj["classid"]
+    key = f"class {dev} {classid}"  # key_of("classes", obj), without its walk through the sections
     if obj["kind"] == "drr":
-        return key_of("classes", obj), f"tc class replace dev {obj['dev']} parent {obj['parent']} " \
-                                       f"classid {obj['classid']} drr quantum {obj['quantum']}"
+        return key, f"tc class replace dev {dev} parent {obj['parent']} classid {classid} drr quantum {obj['quantum']}"
     prio = f" prio {obj['prio']}" if obj.get("prio") is not None else ""
-    return key_of("classes", obj), f"tc class replace dev {obj['dev']} parent {obj['parent']} classid {obj['classid']} " \
-                                   f"htb rate {tc_rate(obj['rate'])} ceil {tc_rate(obj['ceil'])}{prio}"
+    return key, f"tc class replace dev {dev} parent {obj['parent']} classid {classid} " \
+                f"htb rate {tc_rate(obj['rate'])} ceil {tc_rate(obj['ceil'])}{prio}"
 
 
 def _qdisc(obj: dict[str, Any]) -> tuple[str, str]:
-    key = key_of("qdiscs", obj)
+    key = f"qdisc {obj['dev']} {obj['parent']}"  # key_of("qdiscs", obj)
     if obj["kind"] == "ingress":
         return key, f"tc qdisc replace dev {obj['dev']} ingress"
     parent = "root" if obj["parent"] == "root" else f"parent {obj['parent']}"
@@ -473,11 +483,11 @@ def _qdisc(obj: dict[str, Any]) -> tuple[str, str]:
 
 def _match_text(obj: dict[str, Any]) -> str:
     """``match ip src 10.10.0.0/24 match ip dst ... flowid 1:338c``: a filter's identity and its tc form."""
-    matches = " ".join(
-        f"match u32 {key[1]} {key[2]}" if key[0] == "u32" else
-        f"match ip {key[0]} {key[1]}" + (f" {key[2]}" if len(key) > 2 else "")
-        for key in obj["match"]
-    )
+    parts = []
+    for key in obj["match"]:
+        parts.append(f"match u32 {key[1]} {key[2]}" if key[0] == "u32" else
+                     f"match ip {key[0]} {key[1]}" + (f" {key[2]}" if len(key) > 2 else ""))
+    matches = " ".join(parts)
     target = f" flowid {obj['flowid']}" if obj.get("flowid") else ""
     action = f" action {obj['action']}" if obj.get("action") else ""
     return f"{matches}{target}{action}"
