@@ -78,21 +78,23 @@ def desired_state(model: DeviceModel, kernel: dict[str, Any] | None = None) -> d
         addresses.append({"dev": bridge(svi.vlan), "address": f"{svi.address}/{svi.prefixlen}"})
 
     trunks = {port.name for port in model.ports if port.mode is PortMode.TRUNK}
+    default_hex, root_parent = _hex(DEFAULT_MINOR), f"1:{ROOT_MINOR:x}"  # the same on every egress
     for policy in model.egress:
         dev = policy.interface
         # On an 802.1Q trunk the tag is in the frame when tc sees it (skb protocol 802.1Q), so the
         # filters match any protocol; the u32 keys still read the IP header, where the network
         # header points either way.
         protocol = "all" if dev in trunks else "ip"
-        qdiscs.append({"dev": dev, "parent": "root", "handle": "1:", "kind": "htb", "default": _hex(DEFAULT_MINOR)})
+        qdiscs.append({"dev": dev, "parent": "root", "handle": "1:", "kind": "htb", "default": default_hex})
         classes.append(_class(dev, ROOT_MINOR, "1:", policy.capacity_bps, policy.capacity_bps, None))
         shared_htb = bool(policy.shares) and not kernel.get("drr")  # the share classes take the leftover
         default_rate = MIN_SHARE_BPS if shared_htb else policy.default_rate_bps
-        classes.append(_class(dev, DEFAULT_MINOR, f"1:{ROOT_MINOR}", default_rate, policy.capacity_bps, 7))
+        classes.append(_class(dev, DEFAULT_MINOR, root_parent, default_rate, policy.capacity_bps, 7))
         guarantee_filters: list[dict[str, Any]] = []
         for qos in policy.classes:
-            classes.append(_class(dev, qos.minor, f"1:{ROOT_MINOR}", qos.rate_bps, qos.ceil_bps, 0 if qos.priority else 1))
-            qdiscs.append({"dev": dev, "parent": f"1:{_hex(qos.minor)}", "handle": f"{_hex(qos.minor)}:", "kind": qos.queue})
+            classes.append(_class(dev, qos.minor, root_parent, qos.rate_bps, qos.ceil_bps, 0 if qos.priority else 1))
+            minor = _hex(qos.minor)
+            qdiscs.append({"dev": dev, "parent": f"1:{minor}", "handle": f"{minor}:", "kind": qos.queue})
             for match in qos.matches:
                 guarantee_filters.extend(_u32_filters(dev, qos.minor, match, protocol))
         filters += guarantee_filters
@@ -353,7 +355,7 @@ def _hex(minor: int) -> str:
 
 def _class(dev: str, minor: int, parent: str, rate: int, ceil: int, prio: int | None, major: int = 1) -> dict[str, Any]:
     """An HTB class. The kernel keeps rates in bytes per second, so bits round down to a multiple of 8."""
-    return {"dev": dev, "classid": f"{major}:{_hex(minor)}", "parent": parent, "kind": "htb", "rate": rate // 8 * 8,
+    return {"dev": dev, "classid": f"{major}:{minor:x}", "parent": parent, "kind": "htb", "rate": rate // 8 * 8,
             "ceil": ceil // 8 * 8, "prio": prio}
 
 
