@@ -64,10 +64,13 @@ def desired_state(model: DeviceModel, kernel: dict[str, Any] | None = None) -> d
 
     for vlan in model.vlans:
         link(bridge(vlan.id), "bridge")
+    trunks: set[str] = set()
+    access, trunk = PortMode.ACCESS, PortMode.TRUNK
     for port in model.ports:
-        if port.mode is PortMode.ACCESS:
+        if port.mode is access:
             link(port.name, None, None, None, bridge(port.vlans[0]))
-        elif port.mode is PortMode.TRUNK:
+        elif port.mode is trunk:
+            trunks.add(port.name)
             link(port.name)
             for vid in port.vlans:
                 link(f"{port.name}.{vid}", "vlan", port.name, vid, bridge(vid))
@@ -77,7 +80,6 @@ def desired_state(model: DeviceModel, kernel: dict[str, Any] | None = None) -> d
     for svi in model.svis:
         addresses.append({"dev": bridge(svi.vlan), "address": f"{svi.address}/{svi.prefixlen}"})
 
-    trunks = {port.name for port in model.ports if port.mode is PortMode.TRUNK}
     default_hex, root_parent = _hex(DEFAULT_MINOR), f"1:{ROOT_MINOR:x}"  # the same on every egress
     for policy in model.egress:
         dev = policy.interface
@@ -439,8 +441,10 @@ def objects(document: dict[str, Any], ordered: bool = False) -> list[tuple[str, 
         result.append((key_of("nftables", obj), f"nft add table {obj['table']} {{ chain {obj['chain']} {{ {obj['hook']} }} }}"))
         result += [(f"nft rule {obj['table']} {obj['chain']} {index} {rule}",
                     f"nft add rule {obj['table']} {obj['chain']} {rule}") for index, rule in enumerate(obj["rules"])]
-    roots = [q for q in document.get("qdiscs") or [] if q["parent"] in ("root", "ingress")]
-    leaves = [q for q in document.get("qdiscs") or [] if q["parent"] not in ("root", "ingress")]
+    roots: list[dict[str, Any]] = []
+    leaves: list[dict[str, Any]] = []
+    for obj in document.get("qdiscs") or []:
+        (roots if obj["parent"] in ("root", "ingress") else leaves).append(obj)
     for obj in roots:
         result.append(_qdisc(obj))
     # Classes of the root qdiscs, then leaf qdiscs, then the classes that live in a leaf qdisc (a
