@@ -374,7 +374,9 @@ def _u32_filters(dev: str, minor: int, match: Match, protocol: str = "ip") -> li
         keys.append(["tos", f"0x{match.dscp << 2:02x}", "0xfc"])
     if match.protocol is not None:
         keys.append(["protocol", str(match.protocol), "0xff"])
-    blocks: list[tuple[int, int] | None] = [b for low, high in match.ports for b in port_masks(low, high)] or [None]
+    blocks: list[tuple[int, int] | None] = [None]  # no ports: one filter (and no comprehension to run)
+    if match.ports:
+        blocks = [b for low, high in match.ports for b in port_masks(low, high)] or [None]
     result = []
     for block in blocks:
         port_keys = [["dport", str(block[0]), f"0x{block[1]:04x}"]] if block else []
