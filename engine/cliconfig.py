@@ -469,8 +469,19 @@ def _fold_trunk(section: Node, trunk: TrunkSyntax) -> None:
 
 def set_head(line: str, syntax: PlatformSyntax) -> str:
     """The section of a ``set`` line: the first ``sections`` pattern that matches, else its first words."""
+    return set_split(line, syntax)[0]
+
+
+def set_split(line: str, syntax: PlatformSyntax) -> tuple[str, str]:
+    """A ``set`` line's section (``set_head``) and the rest of it. Without a pattern that matches, the
+    section is the first words joined by one space and the rest what follows them: a line with more
+    space between those words (``set  system host-name x``, a hand-edited file) is not cut inside a word."""
     match = syntax.section_match(line)
-    return match.group(0) if match is not None else " ".join(line.split()[: syntax.section_words])
+    if match is not None:
+        return match.group(0), line[match.end():].strip()
+    words = line.split(None, syntax.section_words)
+    return " ".join(words[: syntax.section_words]), (words[syntax.section_words].strip()
+                                                      if len(words) > syntax.section_words else "")
 
 
 def first_section_match(sections: tuple[re.Pattern[str], ...], line: str) -> re.Match[str] | None:
@@ -501,8 +512,7 @@ def _parse_set(text: str, syntax: PlatformSyntax, repeats: list[str] | None = No
                                  "(expected `show configuration | display set` or brace form)")
             pending.append(raw.rstrip())
             continue
-        head = set_head(stripped, syntax)
-        rest = stripped[len(head):].strip()
+        head, rest = set_split(stripped, syntax)
         node = roots.get(head)
         if node is None:
             node = roots[head] = Node(head, [], None, pending)

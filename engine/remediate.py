@@ -1029,7 +1029,7 @@ def _tag(delta: Any, before: Any, after: Any, before_nodes: list[cliconfig.Node]
         removed = _path(previous)
         if not check or _owned(removed, sections, syntax, merged):
             child.tags_add("owned")
-        elif len(removed) == 2 and removed in allowed or syntax.style == "set" and _set_split(removed[0], syntax) in allowed:
+        elif len(removed) == 2 and removed in allowed or syntax.style == "set" and cliconfig.set_split(removed[0], syntax) in allowed:
             child.tags_add("takeover")
         else:
             refused.append(" > ".join(removed))
@@ -1060,18 +1060,13 @@ def _negated_match(before: Any, path: tuple[str, ...], syntax: cliconfig.Platfor
     return None
 
 
-def _set_split(line: str, syntax: cliconfig.PlatformSyntax) -> tuple[str, str]:
-    head = cliconfig.set_head(line, syntax)
-    return head, line[len(head):].strip()
-
-
 def _owned(path: tuple[str, ...], sections: dict[str, cliconfig.Node], syntax: cliconfig.PlatformSyntax,
            merged: dict[str, cliconfig.Node] | None = None) -> bool:
     """True when the line at ``path`` of the configuration before the change is the engine's (an
     ``exclusive`` line also when the merged section has its ``when``: an access port's one VLAN where
     the mode line was taken over)."""
     if syntax.style == "set":
-        head, rest = _set_split(path[0], syntax)
+        head, rest = cliconfig.set_split(path[0], syntax)
         section = sections.get(head) or cliconfig.Node(head)
         after = (merged or {}).get(head)
         return syntax.owns(section) or bool(rest) and (

@@ -371,8 +371,7 @@ class Inheritance:
         result = [Node(n.text, list(n.children), n.raw, n.leading) for n in nodes]
         sections = {node.text: node for node in result if node.text}
         for line in self.lines:
-            head = cliconfig.set_head(line, syntax)
-            rest = line[len(head):].strip()
+            head, rest = cliconfig.set_split(line, syntax)
             node = sections.get(head)
             if node is None:
                 node = sections[head] = Node(head)

@@ -298,3 +298,20 @@ def test_render_writes_the_lines_of_every_node(platform: str) -> None:
     for nodes in trees:
         lines = [line for node in nodes for line in node.lines(0, syntax.style)]
         assert cliconfig.render(nodes, syntax) == "\n".join(lines) + ("\n" if lines else "")
+
+
+@given(st.lists(st.sampled_from(["interfaces", "irb", "unit", "4", "xe-0/0/1", "family", "inet", "system", "host-name",
+                                 "services", "ssh", "snmp", "community", "x", "vlans", "v10", "vlan-id", "10",
+                                 "routing-options", "static", "route", "10.0.0.0/8", "next-hop", "class-of-service"]),
+                min_size=1, max_size=8),
+       st.lists(st.sampled_from([" ", "  ", " \t", "   "]), min_size=8, max_size=8))
+def test_a_set_line_with_more_space_between_its_words_is_split_as_with_one(words: list[str], spaces: list[str]) -> None:
+    # a hand-edited running file: the section is the same, and the rest is not cut inside a word
+    syntax = platform_spec("junos").syntax
+    assert syntax is not None
+    single = "set " + " ".join(words)
+    spaced = "set" + "".join(space + word for space, word in zip(spaces, words, strict=False))
+    head, rest = cliconfig.set_split(spaced, syntax)
+    assert (head, " ".join(rest.split())) == cliconfig.set_split(single, syntax)
+    assert [(node.text, [child.text.split() for child in node.children]) for node in cliconfig.parse(spaced, syntax)] == \
+        [(node.text, [child.text.split() for child in node.children]) for node in cliconfig.parse(single, syntax)]
