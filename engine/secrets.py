@@ -119,6 +119,9 @@ def _any_of(words: tuple[str, ...]) -> re.Pattern[str]:
 _TRIGGERED = _any_of(TRIGGERS)  # one scan for any of them
 
 
+_BREAK = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")  # where str.splitlines cuts a line
+
+
 def _masked(match: re.Match[str]) -> str:
     groups = match.groupdict()
     return (groups.get("keep") or "") + MASK + (groups.get("tail") or "")
@@ -130,11 +133,16 @@ class SecretMasker:
     def __init__(self) -> None:
         self._literals: set[str] = set()
         self._longest_first: list[str] = []
+        self._spaced: list[str] = []  # the literals with a space in them, longest first
 
     def add(self, value: str | None) -> None:
         if value and len(value) >= 4:
             self._literals.add(value)
+            # a diff or a list of commands is text cut into lines where str.splitlines cuts (\r, \x85,
+            # \u2028 ...): each piece of a literal holding such a break is masked on its own line too
+            self._literals.update(piece for piece in value.splitlines() if len(piece) >= 4)
             self._longest_first = sorted(self._literals, key=len, reverse=True)
+            self._spaced = [literal for literal in self._longest_first if any(char.isspace() for char in literal)]
 
     def plain(self, text: str) -> bool:
         """True when ``text`` holds no trigger word and no registered literal: masking it changes nothing."""
@@ -146,7 +154,7 @@ class SecretMasker:
         says holds nothing to mask), or the others are ``plain`` together. Neither a trigger word nor a
         literal spans a newline (nothing is told where a literal holds one), so one in the text would lie
         within a line, or start in ``prefix``: that is ruled out first."""
-        if any("\n" in literal for literal in self._literals) or not self._starts_nothing(prefix):
+        if any(_BREAK.search(literal) for literal in self._literals) or not self._starts_nothing(prefix):
             return False
         others = [line for line in lines if line not in plain_lines]
         return not others or self.plain("\n".join(others))
@@ -160,6 +168,10 @@ class SecretMasker:
                     for at in range(len(prefix)) for literal in self._literals)
 
     def __call__(self, text: str) -> str:
+        # a literal with a space first: a pattern masks a secret's first word only ("secret 0 <masked> xyz"),
+        # after which the rest of the literal would no longer be found
+        for literal in self._spaced:
+            text = text.replace(literal, MASK)
         if _TRIGGERED.search(_folded(text)):  # most configuration has no trigger word: skip 20-odd scans
             for pattern in _PATTERNS:
                 text = pattern.sub(_masked, text)

@@ -225,3 +225,32 @@ def test_a_prefix_that_can_start_a_trigger_or_literal_is_never_told_unchanged() 
     assert not masker.unchanged(["9$x"], {"9$x"}, "$")
     masker.add("two\nlines")
     assert not masker.unchanged(["x"], {"x"})
+
+
+def test_a_password_with_a_space_is_masked_whole_after_a_keyword() -> None:
+    # the pattern masks the word after "secret 0"; the literal's rest was then shown
+    masker = secrets.SecretMasker()
+    masker.add("hunter2 xyz")
+    assert masker("username admin secret 0 hunter2 xyz") == "username admin secret 0 <masked>"
+    masker = secrets.SecretMasker()
+    masker.add("secret")  # a password that is a keyword still lets the pattern mask what follows it
+    assert masker("enable secret 0 hunter22") == "enable <masked> 0 <masked>"
+
+
+_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="0123456789xyz #" + _BREAKS, min_size=4, max_size=16).filter(lambda s: len(s.strip()) >= 4))
+def test_a_password_is_masked_on_every_line_a_diff_cuts_its_text_into(password: str) -> None:
+    # a diff and a list of commands are the text cut where str.splitlines cuts, a password with such a
+    # break in it too: no piece of it as long as a literal the masker takes (4) shows on any line
+    masker = secrets.SecretMasker()
+    masker.add(password)
+    text = f"username admin secret 0 {password}\ndescription {password}\nsnmp-server location {password}x\n"
+    pieces = [piece for piece in password.splitlines() if len(piece) >= 4]
+    assert password not in masker(text)
+    for line in text.splitlines():
+        shown = masker(line)
+        assert not any(piece in shown for piece in pieces), (line, shown)
+        assert shown == line or not masker.unchanged([line], set())  # told unchanged only when it is
