@@ -324,8 +324,7 @@ def _receive(children: list[_Child], computed: dict[int, Any], wait: bool) -> bo
                 if not _unpack(child, computed):
                     return False
                 continue
-            os.waitpid(child.pid, 0)  # it has ended (closed its pipe), or is ending
-            children.remove(child)
+            _reap(child, children)
             os.close(child.read_end)
             if not child.finished or child.received:
                 return False
@@ -356,10 +355,28 @@ def _unpack(child: _Child, computed: dict[int, Any]) -> bool:
     return True
 
 
+def _reap(child: _Child, children: list[_Child]) -> None:
+    """Wait for ``child`` (it has closed its pipe: it has ended, or is ending) and take it off ``children``,
+    with Ctrl-C held back in between: an interrupt after the wait and before the removal would have the
+    caller kill and wait for a pid already reaped (another process's, once the kernel gives it again)."""
+    held = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    if held:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        os.waitpid(child.pid, 0)
+        children.remove(child)
+    finally:
+        if held:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _stop(pid: int) -> None:
-    """Kill a child and wait for it (no zombie)."""
+    """Kill a child and wait for it (no zombie); one already waited for is left as it is."""
     try:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    os.waitpid(pid, 0)
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass

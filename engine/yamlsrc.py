@@ -507,7 +507,7 @@ class _Build:
             if tag == _FLOAT and isinstance(value, float) and value.is_integer():
                 doc.whole_floats = True
             return value
-        except Exception as exc:  # noqa: BLE001 - whatever PyYAML's constructor raises on hostile text is a refusal
+        except (ValueError, OverflowError, TypeError, IndexError, KeyError, AttributeError, yaml.YAMLError) as exc:
             # e.g. a timestamp with month 13, an integer of more digits than Python converts. The
             # constructors also index and match the text they are given without checking it, so an
             # explicit tag on text too short or not of its form (!!int '', !!float _, !!int +, !!bool '',

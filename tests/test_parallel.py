@@ -188,6 +188,29 @@ print(json.dumps(runs, default=lambda r: r.i))
     assert not out["killed"]["children_left"] and not out["unsendable"]["children_left"]
 
 
+def test_an_interrupt_as_a_child_is_reaped_still_ends_in_the_interrupt_with_none_left() -> None:
+    # Ctrl-C right after a child was waited for (simulated: the wait raises once it has reaped): the
+    # caller's clean-up meets a pid already reaped, and the interrupt, not ChildProcessError, comes out
+    out = _program(_MAP + """
+real_waitpid, calls = os.waitpid, []
+def interrupted_waitpid(pid, options):
+    done = real_waitpid(pid, options)
+    calls.append(pid)
+    if len(calls) == 1:
+        raise KeyboardInterrupt
+    return done
+os.waitpid = interrupted_waitpid
+def square(i):
+    time.sleep(0.0002)
+    return (i * i, os.getpid())
+result = run(square, 3)
+os.waitpid = real_waitpid
+print(json.dumps(result))
+""")
+    assert out["error"] == ["KeyboardInterrupt", ""]
+    assert not out["children_left"]
+
+
 @pytest.mark.parametrize(("workers", "failing", "error"), [
     (2, 400, ["KeyboardInterrupt", ""]),  # at once: an interrupt has no place in the order
     (2, 400, ["IntentError", "item 400"]),  # whichever process takes it, the child may hang past it
