@@ -192,16 +192,8 @@ class Node:
     leading: list[str] = field(default_factory=list)
 
     def lines(self, depth: int = 0, style: str = "indent", trivia: bool = True) -> list[str]:
-        out = list(self.leading) if trivia else []
-        if style == "set":
-            if self.children:  # a child's own leading lines too (a ``protect`` line between two of a port's)
-                return out + [line for c in self.children
-                              for line in [*(c.leading if trivia else []), c.raw or f"{self.text} {c.text}"]]
-            return out + ([self.raw or self.text] if self.text else [])
-        if self.text:
-            out.append(self.raw if self.raw is not None and trivia else " " * depth + self.text)
-        for child in self.children:
-            out += child.lines(depth + 1, style, trivia)
+        out: list[str] = []
+        _write([self], depth, style, trivia, out)
         return out
 
     def same(self, other: Node) -> bool:
@@ -556,32 +548,30 @@ def _set_once(children: list[Node], text: str | None, repeats: list[str] | None)
 
 def render(nodes: list[Node], syntax: PlatformSyntax) -> str:
     out: list[str] = []
-    if syntax.style == "set":
-        for node in nodes:  # Node.lines(0, "set") of each, written to ``out``
-            if node.leading:
-                out += node.leading
-            if node.children:
+    _write(nodes, 0, syntax.style, True, out)
+    return "\n".join(out) + ("\n" if out else "")
+
+
+def _write(nodes: list[Node], depth: int, style: str, trivia: bool, out: list[str]) -> None:
+    """The lines of each of ``nodes`` at ``depth`` (``Node.lines``), written to ``out``: one list for a
+    whole config, not one made for every node and added to its parent's. ``trivia``: with the comment
+    lines before each and the line as it was read (else each rebuilt from its text)."""
+    for node in nodes:
+        if trivia and node.leading:
+            out += node.leading
+        if style == "set":
+            if node.children:  # a child's own leading lines too (a ``protect`` line between two of a port's)
                 for child in node.children:
-                    if child.leading:
+                    if trivia and child.leading:
                         out += child.leading
                     out.append(child.raw or f"{node.text} {child.text}")
             elif node.text:
                 out.append(node.raw or node.text)
-    else:
-        _indented(nodes, 0, out)
-    return "\n".join(out) + ("\n" if out else "")
-
-
-def _indented(nodes: list[Node], depth: int, out: list[str]) -> None:
-    """``Node.lines`` of each of ``nodes`` at ``depth`` (indent style, trivia kept), written to ``out``
-    rather than a list made for every node and added to its parent's."""
-    for node in nodes:
-        if node.leading:
-            out += node.leading
+            continue
         if node.text:
-            out.append(node.raw if node.raw is not None else " " * depth + node.text)
+            out.append(node.raw if node.raw is not None and trivia else " " * depth + node.text)
         if node.children:
-            _indented(node.children, depth + 1, out)
+            _write(node.children, depth + 1, style, trivia, out)
 
 
 def merge(running: list[Node], desired: list[Node], syntax: PlatformSyntax) -> list[Node]:

@@ -275,11 +275,26 @@ def test_section_patterns_that_could_mean_something_else_joined_are_tried_one_by
     assert match is not None and match.group(0) == "set b x"
 
 
+def _lines_one_node_at_a_time(node: cliconfig.Node, depth: int, style: str, trivia: bool) -> list[str]:
+    """``Node.lines`` as it was written before ``cliconfig._write``: a list per node, added to its parent's."""
+    out = list(node.leading) if trivia else []
+    if style == "set":
+        if node.children:
+            return out + [line for c in node.children
+                          for line in [*(c.leading if trivia else []), c.raw or f"{node.text} {c.text}"]]
+        return out + ([node.raw or node.text] if node.text else [])
+    if node.text:
+        out.append(node.raw if node.raw is not None and trivia else " " * depth + node.text)
+    for child in node.children:
+        out += _lines_one_node_at_a_time(child, depth + 1, style, trivia)
+    return out
+
+
 @pytest.mark.parametrize("platform", ["eos", "ios", "nxos", "junos"])
 def test_render_writes_the_lines_of_every_node(platform: str) -> None:
-    """``render`` walks the nodes itself: the text is still each node's ``lines`` joined, for every config
-    of the platform the tests hold (running configs, golden desired configs, the brownfield corpus),
-    parsed, and merged into nothing and into one another."""
+    """``render`` and ``Node.lines`` write every node's lines into one list: the same lines as a list made
+    per node, with and without trivia, for every config of the platform the tests hold (running configs,
+    golden desired configs, the brownfield corpus), parsed, and merged into nothing and into one another."""
     from pathlib import Path
 
     syntax = platform_spec(platform).syntax
@@ -296,8 +311,11 @@ def test_render_writes_the_lines_of_every_node(platform: str) -> None:
     trees += [cliconfig.merge([], tree, syntax) for tree in trees] + \
         [cliconfig.merge(one, other, syntax) for one, other in zip(trees, trees[1:] + trees[:1], strict=True)]
     for nodes in trees:
-        lines = [line for node in nodes for line in node.lines(0, syntax.style)]
+        lines = [line for node in nodes for line in _lines_one_node_at_a_time(node, 0, syntax.style, True)]
         assert cliconfig.render(nodes, syntax) == "\n".join(lines) + ("\n" if lines else "")
+        for node in nodes:
+            for trivia in (True, False):
+                assert node.lines(0, syntax.style, trivia) == _lines_one_node_at_a_time(node, 0, syntax.style, trivia)
 
 
 @given(st.lists(st.sampled_from(["interfaces", "irb", "unit", "4", "xe-0/0/1", "family", "inet", "system", "host-name",
