@@ -200,9 +200,7 @@ class DriverRegistry:
 
     def _claim(self, name: str, found: str | EntryPoint) -> None:
         if name in self._sources:
-            first = self._sources[name]
-            raise IntentError(f"two drivers are named {name!r}: {first if isinstance(first, str) else source(first)} "
-                              f"and {found if isinstance(found, str) else source(found)}; "
+            raise IntentError(f"two drivers are named {name!r}: {source(self._sources[name])} and {source(found)}; "
                               "uninstall one of the distributions that provide them")
         self._sources[name] = found
 

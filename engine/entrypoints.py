@@ -87,8 +87,11 @@ def entry_points(group: str) -> Sequence[EntryPoint]:
     return _read[1](group)
 
 
-def source(entry: EntryPoint) -> str:
-    """``drivers.linux:PLUGIN (intent-engine)``: what an entry point names and the distribution that has it."""
+def source(entry: EntryPoint | str) -> str:
+    """``drivers.linux:PLUGIN (intent-engine)``: what an entry point names and the distribution that has it
+    (a source already said in words, a plugin added in code, is itself)."""
+    if isinstance(entry, str):
+        return entry
     return f"{entry.value} ({entry.dist.name if entry.dist else 'unknown distribution'})"
 
 
