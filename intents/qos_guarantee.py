@@ -110,7 +110,7 @@ class QosGuaranteeKind:
 
     def describe(self, intent: Intent, compilation: Compilation) -> str:
         assert isinstance(intent, QosGuaranteeIntent)
-        count = sum(1 for r in compilation.reservations if intent.name in r.intents)
+        count = compilation.reservations_per_intent.get(intent.name, 0)
         style = "strict priority (capped at its rate)" if intent.priority else "guaranteed"
         return f"{intent.rate} {style} between VLAN {intent.vlans[0]} and VLAN {intent.vlans[1]}, both directions, " \
             f"on {count} egress interfaces"
