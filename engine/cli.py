@@ -337,22 +337,34 @@ def plan(site: Path, running_dir: Path | None, output_format: str, out_file: Pat
             sys.exit(1)
         raise
     form = result.json_form() if out_file or output_format == "json" else None  # floats looked for once
+    written: Callable[[], None] | None = None
     if out_file:
-        from engine.plan import PLAN_KEY_ENV, write_plan_file
+        from engine.plan import PLAN_KEY_ENV, plan_file_writer
 
-        write_plan_file(out_file, result.plan_file(str(site.resolve()), compilation.configs, loaded,
-                                                   os.environ.get(PLAN_KEY_ENV) or None, form))
+        # written in a thread while the output below is made, and waited for before it is shown: a plan
+        # file that cannot be written fails the command before anything is printed
+        written = plan_file_writer(out_file, result.plan_file(str(site.resolve()), compilation.configs, loaded,
+                                                              os.environ.get(PLAN_KEY_ENV) or None, form))
+    try:
+        if output_format == "json":
+            data = result.to_json_bytes(form)
+        elif output_format == "markdown":
+            from engine.graph import plan_mermaid
+
+            text = plan_markdown(result, plan_mermaid(loaded, result))
+        else:
+            text = plan_text(result)
+    finally:
+        if written is not None:
+            written()
     if output_format == "json":
-        data = result.to_json_bytes(form)
         # bytes go to the binary stream under sys.stdout; a text-only stream (redirect_stdout to a StringIO
         # in a program that embeds the CLI) has none, and click would raise writing bytes to it
         click.echo(data if hasattr(sys.stdout, "buffer") else data.decode(), nl=False)
     elif output_format == "markdown":
-        from engine.graph import plan_mermaid
-
-        click.echo(plan_markdown(result, plan_mermaid(loaded, result)), nl=False)
+        click.echo(text, nl=False)
     else:
-        _print_text(plan_text(result))
+        _print_text(text)
     _outlive(loaded, compilation, result)
     if detailed_exitcode and result.changes:
         sys.exit(2)

@@ -14,9 +14,11 @@ import json
 import operator
 import os
 import re
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, TypeVar, cast
 
 from engine import cliconfig, gcpause, jsontext, linux, parallel, remediate, runningstate, sendable, takeover
 from engine.archive import write_atomic
@@ -165,11 +167,76 @@ def seal(document: dict[str, Any], key: str | None = None, *, floats: bool | Non
     if floats is None:
         floats = jsontext.has_float(document)  # looked for once: the sealed text adds only strings
     content = _canonical(document, floats)
-    sealed = {**{k: v for k, v in document.items() if k not in _SEAL_FIELDS},
-              "plan_hash": hashlib.sha256(content).hexdigest()}
-    if key:
-        sealed["signature"] = "hmac-sha256:" + hmac.new(key.encode(), content, hashlib.sha256).hexdigest()
+    secret = key.encode() if key else None
+    # hashlib lets go of the GIL over a large buffer: the hash and the HMAC (megabytes of content each) are
+    # worked out in threads while this one writes the indented text, with stand-ins of their length where
+    # they go (``_placed``), so the text is written once, as if with the two values.
+    plan_hash = _in_thread(lambda: hashlib.sha256(content).hexdigest())
+    signature = _in_thread(lambda: "hmac-sha256:" + hmac.new(secret, content, hashlib.sha256).hexdigest()) \
+        if secret else None
+    sealed = {**{k: v for k, v in document.items() if k not in _SEAL_FIELDS}, "plan_hash": _HASH_STAND_IN}
+    if signature is not None:
+        sealed["signature"] = _SIGNATURE_STAND_IN
+    text = jsontext.dumps_bytes(sealed, sort_keys=True, floats=floats, newline=True)
+    values = {"plan_hash": plan_hash()}
+    if signature is not None:
+        values["signature"] = signature()
+    placed = _placed(text, values)
+    if placed is not None:
+        return placed
+    sealed.update(values)  # not where a top-level value is written (cannot happen): the text written again
     return jsontext.dumps_bytes(sealed, sort_keys=True, floats=floats, newline=True)
+
+
+T = TypeVar("T")
+_HASH_STAND_IN = "0" * 64  # as long as a SHA-256 in hex
+_SIGNATURE_STAND_IN = "hmac-sha256:" + "0" * 64
+
+
+def _in_thread(work: Callable[[], T]) -> Callable[[], T]:
+    """``work()`` started in a thread; the function returned waits for it and gives its result (or raises its error)."""
+    outcome: list[tuple[bool, Any]] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, work()))
+        except BaseException as exc:  # handed to the caller, raised there
+            outcome.append((False, exc))
+
+    thread = threading.Thread(target=run, name="intent-plan-output")
+    thread.start()
+
+    def result() -> T:
+        thread.join()
+        done, value = outcome[0]
+        if not done:
+            raise value
+        return cast(T, value)
+
+    return result
+
+
+def _placed(text: bytes, values: dict[str, str]) -> bytes | None:
+    """``text`` (a JSON object written with indent 2, sorted keys, the stand-ins as the values of ``values``' keys)
+    with those values in their place: the same bytes as the object written with them, each being as long as its
+    stand-in and, like it, ASCII with nothing to escape. A top-level key is where a line break is followed by
+    two spaces and a quote: strings hold no line break unescaped, deeper lines are indented further, and keys
+    are unique. None where a stand-in is not found as expected."""
+    pieces: list[bytes | memoryview] = []
+    view = memoryview(text)
+    end = len(text)
+    for name in sorted(values, reverse=True):  # from the end: both sort near it, after the devices and configs
+        stand_in = _SIGNATURE_STAND_IN if name == "signature" else _HASH_STAND_IN
+        value = values[name].encode("ascii")
+        marker = b'\n  "' + name.encode() + b'": "'
+        start = text.rfind(marker, 0, end) + len(marker)
+        if start < len(marker) or len(value) != len(stand_in) or \
+                text[start:start + len(stand_in) + 1] != stand_in.encode() + b'"':
+            return None
+        pieces += [view[start + len(value):end], value]
+        end = start
+    pieces.append(view[:end])
+    return b"".join(reversed(pieces))
 
 
 def site_hashes(site: Site) -> dict[str, str]:
@@ -342,6 +409,13 @@ def write_plan_file(path: Path, data: bytes) -> None:
         write_atomic(path, data)
     except OSError as exc:
         raise IntentError(f"{path}: cannot write the plan file: {exc.strerror or exc}") from None
+
+
+def plan_file_writer(path: Path, data: bytes) -> Callable[[], None]:
+    """``write_plan_file(path, data)`` started in a thread (the write and its fsync wait on the disk, not
+    holding the GIL), so the caller makes its other output meanwhile; the function returned waits for the
+    file and raises what writing it raised. Call it before anything is shown."""
+    return _in_thread(lambda: write_plan_file(path, data))
 
 
 class RunningSource(Protocol):

@@ -1,18 +1,33 @@
 """The output end of ``intent plan``: what its fast paths give is what the straightforward code gives.
 
 Intent summaries count reservations from one index per compilation (``Compilation.reservations_per_intent``)
-rather than each guarantee scanning every reservation.
+rather than each guarantee scanning every reservation. ``seal`` writes the plan file's text while threads
+hash its content, with stand-ins where the hash and the signature go (``_placed``): the bytes must be those
+of the text written with them, as ``json.dumps`` writes it. The plan file is written while the command makes
+its output, and nothing is printed when it cannot be written.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from pathlib import Path
+from typing import Any
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine import plan as planning
 from engine.build import Reservation
 from engine.compilation import Compilation
 from engine.compiler import compile_site
+from engine.errors import IntentError
 from engine.loader import load_site
+from engine.plan import RunningState, make_plan, read_plan_file, seal
 from tests.bench import fabric
+from tests.hostile.common import run, write_site
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -36,3 +51,82 @@ def test_reservations_per_intent_counts_what_scanning_them_counts(tmp_path: Path
     doubled = Compilation({}, {}, (Reservation("d", "eth0", 100, 90, 20, ("a", "a", "b")),
                                    Reservation("d", "eth1", 100, 90, 10, ("b",))))
     assert doubled.reservations_per_intent == {"a": 1, "b": 2} == {n: _counted(doubled, n) for n in "ab"}
+
+
+def reference_seal(document: dict[str, Any], key: str | None = None) -> bytes:
+    """A plan file as the contract states it, with the standard library only: the SHA-256 (and HMAC) of the
+    canonical JSON of every field but the two, then the whole as sorted, indented JSON."""
+    body = {k: v for k, v in document.items() if k not in ("plan_hash", "signature")}
+    content = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+    sealed = {**body, "plan_hash": hashlib.sha256(content).hexdigest()}
+    if key:
+        sealed["signature"] = "hmac-sha256:" + hmac.new(key.encode(), content, hashlib.sha256).hexdigest()
+    return json.dumps(sealed, indent=2, sort_keys=True).encode() + b"\n"
+
+
+# strings that look like the text around the stand-ins, or hold what JSON escapes
+TRICKY = ['\n  "plan_hash": "', '\n  "signature": "hmac-sha256:', planning._HASH_STAND_IN, planning._SIGNATURE_STAND_IN,
+          '"plan_hash": "' + "0" * 64 + '"', "é", "\u2028", "\x7f", "\x00", '\\"', "\n", "}", "{"]
+leaves = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(), st.sampled_from(TRICKY),
+                   st.text(max_size=12), st.lists(st.sampled_from(TRICKY)).map("".join))
+keys = st.one_of(st.sampled_from(["plan_hash", "signature", "site", "desired", "zz", ""] + TRICKY), st.text(max_size=6))
+values = st.recursive(leaves, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4),
+                      max_leaves=25)
+
+
+@settings(max_examples=400, deadline=None)
+@given(document=st.dictionaries(keys, values, max_size=8), key=st.sampled_from([None, "", "k", "clé-\u00e9"]))
+def test_the_placed_seal_is_the_one_written_with_the_values(document: dict[str, Any], key: str | None) -> None:
+    assert seal(document, key) == reference_seal(document, key)
+
+
+def test_plan_files_of_the_golden_sites_are_sealed_as_the_standard_library_seals_them(tmp_path: Path) -> None:
+    for path in sorted(GOLDEN.glob("*/*/site.yaml"))[:12]:
+        site = load_site(path)
+        compilation = compile_site(site)
+        try:
+            plan = make_plan(site, compilation, RunningState(tmp_path))
+        except IntentError:
+            continue
+        for key in (None, "plan-key"):
+            data = plan.plan_file(str(path), compilation.configs, site, key)
+            assert data == reference_seal(json.loads(data), key)
+            (tmp_path / "plan.json").write_bytes(data)
+            assert read_plan_file(tmp_path / "plan.json", key)["plan_hash"] == json.loads(data)["plan_hash"]
+
+
+def test_a_stand_in_not_where_expected_is_written_again() -> None:
+    assert planning._placed(b'{\n  "plan_hash": "short"\n}\n', {"plan_hash": "0" * 64}) is None
+    assert planning._placed(b'{\n  "other": 1\n}\n', {"plan_hash": "0" * 64}) is None
+
+
+def test_an_error_in_the_thread_is_raised_by_the_waiter() -> None:
+    def fails() -> str:
+        raise ValueError("from the thread")
+
+    waiter = planning._in_thread(fails)
+    with pytest.raises(ValueError, match="from the thread"):
+        waiter()
+    assert planning._in_thread(lambda: "done")() == "done"
+
+
+@pytest.mark.parametrize("output_format", ["json", "text", "markdown"])
+def test_a_plan_file_that_cannot_be_written_fails_the_command_before_it_prints(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output_format: str) -> None:
+    site = write_site(tmp_path / "site")
+    env = {"HOSTILE_PW": "x", "INTENT_PLAN_KEY": ""}
+    out = tmp_path / "plan.json"
+    args = ["plan", str(site), "--running", str(tmp_path / "site" / "running"), "--format", output_format]
+    written = run(*args, "--out", str(out), env=env)
+    shown = run(*args, env=env)
+    assert written.code == shown.code == 0 and written.stdout == shown.stdout != ""
+    assert read_plan_file(out)
+    import engine.archive
+
+    def full(handle_fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(engine.archive.os, "fsync", full)
+    failed = run(*args, "--out", str(tmp_path / "other.json"), env=env)
+    assert failed.code == 1 and "cannot write the plan file: No space left on device" in failed.stderr
+    assert failed.stdout == "" and not (tmp_path / "other.json").exists()
