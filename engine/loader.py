@@ -24,7 +24,7 @@ from engine.platforms import known_platforms, network_os_aliases
 from engine.render import platform_spec
 from engine.secrets import looks_secret
 from engine.units import parse_bandwidth, parse_percent
-from engine.yamlsrc import JsonPath, SourceDoc, Vaulted, load_yaml
+from engine.yamlsrc import JsonPath, LaterLoad, SourceDoc, Vaulted, load_yaml
 from intents.base import ParseContext, Problem
 from intents.registry import Registry
 
@@ -225,9 +225,24 @@ def load_site(source: str | os.PathLike[str], *, allow_plaintext_secrets: bool =
     registry = registry or Registry()
     site_path = Path(source)
     site_doc = load_yaml(site_path)
-    problems: list[Problem] = []
     if not isinstance(site_doc.data, dict):
         raise ValidationError([(site_doc.at(()), "the site file must be a mapping with site, inventory, topology, intents")])
+    data = site_doc.data
+    # The topology (a fabric's largest file) is parsed in a child where a core is idle, while this
+    # process checks the site file and loads the inventory.
+    topology_load = LaterLoad(site_path.parent / data["topology"], _display(site_path, data["topology"])) \
+        if isinstance(data.get("topology"), str) else None
+    try:
+        return _load_site(site_path, site_doc, topology_load, allow_plaintext_secrets, registry, drivers, keep)
+    finally:
+        if topology_load is not None:
+            topology_load.close()
+
+
+def _load_site(site_path: Path, site_doc: SourceDoc, topology_load: LaterLoad | None, allow_plaintext_secrets: bool,
+               registry: Registry, drivers: DriverRegistry | None, keep: list[object] | None) -> Site:
+    """``load_site`` once the site file is read (``topology_load``: its topology, if it names one)."""
+    problems: list[Problem] = []
     problems += _schema_problems(site_doc, schema("site"))
     problems += _text_problems(site_doc)
     data = site_doc.data
@@ -247,9 +262,9 @@ def load_site(source: str | os.PathLike[str], *, allow_plaintext_secrets: bool =
             problems += exc.problems
     links: tuple[Link, ...] = ()
     topology_doc = None
-    if isinstance(data.get("topology"), str):
+    if topology_load is not None:
         try:
-            topology_doc = load_yaml(site_path.parent / data["topology"], _display(site_path, data["topology"]))
+            topology_doc = topology_load.result()
             links = _topology(topology_doc, devices, problems, known_hosts if inventory_doc is not None else None)
         except ValidationError as exc:
             problems += exc.problems

@@ -18,6 +18,8 @@ from __future__ import annotations
 import functools
 import operator
 import os
+import pickle
+import signal
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,9 +50,14 @@ class SourceDoc:
     # A float with nothing after the point (``10.0``) was read: JSON Schema counts it as an integer, the
     # engine does not (it would render ``vlan 10.0``), so the loader words it against the schema.
     whole_floats: bool = field(default=False, repr=False)
+    # The text and limits ``data`` was read from in another process (``load_yaml_later``): its node tree
+    # is composed here only when a position is first asked for (an error, a message).
+    unread: tuple[str, Limits] | None = field(default=None, repr=False)
 
     def at(self, json_path: JsonPath) -> Location:
         """The location of ``json_path``, or of its nearest written ancestor."""
+        if self.unread is not None:
+            self._compose()
         if self.root is not None:
             node, _, _ = self._walk(json_path)
             return Location(str(self.path), node.start_mark.line + 1, node.start_mark.column + 1, tuple(json_path))
@@ -63,6 +70,8 @@ class SourceDoc:
     def item_locations(self, json_path: JsonPath, count: int) -> list[str]:
         """``str(self.at((*json_path, index)))`` for each index below ``count``, from one walk to the list
         (a site's thousand intents are each located: walking from the root for each was 3 ms)."""
+        if self.unread is not None:
+            self._compose()
         if self.root is not None:
             node, _, whole = self._walk(json_path)
             if whole and type(node) is yaml.SequenceNode and id(node) not in self.opaque and count <= len(node.value):
@@ -72,6 +81,8 @@ class SourceDoc:
 
     def at_key(self, json_path: JsonPath) -> Location:
         """The location of the key that introduces ``json_path`` (for "unknown key" errors)."""
+        if self.unread is not None:
+            self._compose()
         if self.root is not None:
             _, key, whole = self._walk(json_path)
             if whole and key is not None:
@@ -81,6 +92,14 @@ class SourceDoc:
             line, col = self.key_positions[json_path]
             return Location(str(self.path), line, col, tuple(json_path))
         return self.at(json_path)
+
+    def _compose(self) -> None:
+        """The node tree of the text ``data`` was read from (the same text and limits: the same tree)."""
+        assert self.unread is not None
+        text, limits = self.unread
+        self.unread = None
+        tree = load_text(text, str(self.path), limits=limits)
+        self.root, self.opaque = tree.root, tree.opaque
 
     def _walk(self, json_path: JsonPath) -> tuple[yaml.Node, yaml.Node | None, bool]:
         """The deepest node along ``json_path``, the key node of its last step (None after a list
@@ -305,6 +324,130 @@ def load_yaml(path: Path, display: str | None = None, *, limits: Limits | None =
     limits = limits or current_limits()
     text = read_text(path, shown, limits)
     return load_text(text, shown, limits=limits, loader_class=loader_class)
+
+
+FORK_BYTES = 64 * 1024  # a smaller file parses in less time (~15 ms) than a fork and its pickle cost to save
+
+
+class LaterLoad:
+    """``load_yaml(path, display)`` started now and finished by ``result()``: a large file is parsed
+    meanwhile in a forked child, where a core is idle (``engine.parallel.worker_count``), so this process
+    reads another file at the same time. The child sends back the data alone (pickled), or the
+    ValidationError's problems; the node tree is composed here only when a position is asked for
+    (``SourceDoc.unread``). The file is read here, now (so both processes parse the same text, and a
+    file that cannot be read is refused as ``load_yaml`` does, when ``result()`` is asked). Whatever goes
+    wrong with the child (it cannot be forked, dies, sends what does not unpickle) only means the text is
+    parsed here: ``result()`` returns or raises what ``load_yaml`` would. ``close()`` kills and waits for
+    a child not yet waited for (an exception between the two)."""
+
+    def __init__(self, path: Path, display: str | None = None) -> None:
+        self.shown = display or str(path)
+        self.limits = current_limits()
+        self.text: str | None = None
+        self.refused: ValidationError | None = None
+        self.child: tuple[int, int] | None = None  # pid, read end of its pipe
+        try:
+            self.text = read_text(path, self.shown, self.limits)
+        except ValidationError as exc:
+            self.refused = exc
+            return
+        if len(self.text) >= FORK_BYTES and _may_fork():
+            self.child = _fork_load(self.text, self.shown, self.limits)
+
+    def result(self) -> SourceDoc:
+        if self.refused is not None:
+            raise self.refused
+        assert self.text is not None
+        sent = self._receive()
+        if sent is None:
+            return load_text(self.text, self.shown, limits=self.limits)
+        if sent[0] == "problems":
+            raise ValidationError(sent[1])
+        _, data, whole_floats = sent
+        return SourceDoc(Path(self.shown), data, whole_floats=whole_floats, unread=(self.text, self.limits))
+
+    def _receive(self) -> tuple[Any, ...] | None:
+        """What the child sent, once it has ended; None without a child or a whole message from it."""
+        if self.child is None:
+            return None
+        pid, read_end = self.child
+        chunks = []
+        try:
+            while chunk := os.read(read_end, 1 << 20):
+                chunks.append(chunk)
+        except OSError:
+            chunks = []
+        finally:
+            os.close(read_end)
+            self.child = None
+            _, status = os.waitpid(pid, 0)
+        if status != 0 or not chunks:
+            return None
+        try:
+            sent: tuple[Any, ...] = pickle.loads(b"".join(chunks))
+        except Exception:  # noqa: BLE001 - parsed here instead
+            return None
+        return sent
+
+    def close(self) -> None:
+        if self.child is not None:
+            pid, read_end = self.child
+            self.child = None
+            os.close(read_end)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(pid, 0)
+
+
+def _may_fork() -> bool:
+    """Whether a second process may work beside this one now, as ``engine.parallel`` would fork one."""
+    from engine import parallel  # noqa: PLC0415 - only where a file is large enough to ask
+
+    try:
+        return parallel.worker_count(2 * parallel.MIN_ITEMS_PER_WORKER) > 1
+    except IntentError:  # a bad INTENT_WORKERS: said where the per-device work asks for it
+        return False
+
+
+def _fork_load(text: str, shown: str, limits: Limits) -> tuple[int, int] | None:
+    """A child that parses ``text`` and sends back ("data", data, whole_floats) or ("problems", problems),
+    pickled, then ends (without the parent's exit handlers); its pid and the read end of its pipe."""
+    try:
+        read_end, write_end = os.pipe()
+    except OSError:
+        return None
+    try:
+        import fcntl  # noqa: PLC0415 - Unix only, like os.fork
+
+        fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 1 << 20)  # the child need not wait for the parent to read
+    except (ImportError, AttributeError, OSError):
+        pass
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return None
+    if pid == 0:  # the child: never returns
+        code = 1
+        try:
+            os.close(read_end)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent answers Ctrl-C (and kills its child)
+            try:
+                doc = load_text(text, shown, limits=limits)
+                sent: tuple[Any, ...] = ("data", doc.data, doc.whole_floats)
+            except ValidationError as exc:
+                sent = ("problems", exc.problems)
+            message = memoryview(pickle.dumps(sent, protocol=pickle.HIGHEST_PROTOCOL))
+            while message:
+                message = message[os.write(write_end, message):]
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    return pid, read_end
 
 
 def load_text(text: str, shown: str, *, limits: Limits | None = None, loader_class: type | None = None) -> SourceDoc:
