@@ -253,15 +253,19 @@ def site_hashes(site: Site) -> dict[str, str]:
 def device_hash(device: Device) -> str:
     """What reaching a device depends on (address, port, user, driver, credentials source...): if its
     inventory entry changes between plan and apply, the plan file is refused."""
-    text = _SORTED_JSON.encode({k: str(v) if not isinstance(v, (int, bool, type(None))) else v
-                                for k, v in zip(_REACHED_BY, _reached_by(device), strict=True)})
-    return hashlib.sha256(text.encode()).hexdigest()
+    # json.dumps({k: str(v) if not isinstance(v, (int, bool, type(None))) else v ...}, sort_keys=True): the keys
+    # are listed sorted, so the dict is written in that order without sorting it each time, and a value of an
+    # exact plain type (str(v) of a str is itself) is taken as it is without the isinstance
+    fields = dict(zip(_REACHED_BY, [v if type(v) in _PLAIN else str(v) if not isinstance(v, (int, bool, type(None)))
+                                    else v for v in _reached_by(device)], strict=True))
+    return hashlib.sha256(_JSON.encode(fields).encode()).hexdigest()
 
 
-_REACHED_BY = ("name", "platform", "driver", "host", "port", "netns", "username", "password_env", "key_file", "become",
-               "napalm_driver", "napalm_args")
+_REACHED_BY = tuple(sorted(("name", "platform", "driver", "host", "port", "netns", "username", "password_env", "key_file",
+                            "become", "napalm_driver", "napalm_args")))
 _reached_by = operator.attrgetter(*_REACHED_BY)
-_SORTED_JSON = json.JSONEncoder(sort_keys=True)  # json.dumps(..., sort_keys=True), one encoder for every device
+_PLAIN = frozenset((str, int, bool, type(None)))
+_JSON = json.JSONEncoder()  # json.dumps' own, for every device (``fields`` come in sorted order)
 
 
 def _duplicate_keys_refused(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

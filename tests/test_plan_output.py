@@ -4,7 +4,8 @@ Intent summaries count reservations from one index per compilation (``Compilatio
 rather than each guarantee scanning every reservation. ``seal`` writes the plan file's text while threads
 hash its content, with stand-ins where the hash and the signature go (``_placed``): the bytes must be those
 of the text written with them, as ``json.dumps`` writes it. The plan file is written while the command makes
-its output, and nothing is printed when it cannot be written.
+its output, and nothing is printed when it cannot be written. ``device_hash`` writes its fields in sorted
+order rather than sorting them: the hash must be that of ``json.dumps(..., sort_keys=True)``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from engine.compilation import Compilation
 from engine.compiler import compile_site
 from engine.errors import IntentError
 from engine.loader import load_site
-from engine.plan import RunningState, make_plan, read_plan_file, seal
+from engine.model import Device
+from engine.plan import RunningState, device_hash, make_plan, read_plan_file, seal
 from tests.bench import fabric
 from tests.hostile.common import run, write_site
 
@@ -130,3 +132,32 @@ def test_a_plan_file_that_cannot_be_written_fails_the_command_before_it_prints(
     failed = run(*args, "--out", str(tmp_path / "other.json"), env=env)
     assert failed.code == 1 and "cannot write the plan file: No space left on device" in failed.stderr
     assert failed.stdout == "" and not (tmp_path / "other.json").exists()
+
+
+class Shown(str):
+    """A str whose str() is not itself (device_hash writes str(v) of what is not a number or None)."""
+
+    def __str__(self) -> str:
+        return "shown:" + self
+
+
+class Port(int):
+    pass
+
+
+field_values = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.text(max_size=8),
+                         st.text(max_size=4).map(Shown), st.integers(0, 65535).map(Port), st.floats(allow_nan=False),
+                         st.tuples(st.tuples(st.text(max_size=3), st.integers())))
+REACHED_BY = ("name", "platform", "driver", "host", "port", "netns", "username", "password_env", "key_file", "become",
+              "napalm_driver", "napalm_args")
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.fixed_dictionaries({name: field_values for name in REACHED_BY}))
+def test_device_hash_is_that_of_the_sorted_json_of_how_a_device_is_reached(values: dict[str, Any]) -> None:
+    device = Device(**{name: value for name, value in values.items() if name in ("name", "platform", "driver")})
+    for name, value in values.items():
+        object.__setattr__(device, name, value)  # any type an inventory could have put there
+    expected = json.dumps({name: str(getattr(device, name)) if not isinstance(getattr(device, name), (int, bool, type(None)))
+                           else getattr(device, name) for name in REACHED_BY}, sort_keys=True)
+    assert device_hash(device) == hashlib.sha256(expected.encode()).hexdigest()
