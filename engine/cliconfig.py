@@ -180,7 +180,7 @@ class PlatformSyntax:
         return any(line.search(child) and any(when.search(c.text) for c in node.children) for line, when in self.exclusive)
 
 
-@dataclass
+@dataclass(slots=True)  # thousands a device: made and read faster without a __dict__ each
 class Node:
     """A config line and its children. ``raw`` keeps the device's own text (indentation included)
     and ``leading`` the comment/separator lines written before it, so unchanged regions render
@@ -614,6 +614,7 @@ def _merge_fresh(desired: list[Node], syntax: PlatformSyntax) -> list[Node] | No
     kinds: dict[str, list[Node]] = {}
     texts: set[str] = set()
     comment = syntax.comment
+    indent = syntax.style != "set"
     for node in desired:
         text = node.text
         if not text:
@@ -621,8 +622,23 @@ def _merge_fresh(desired: list[Node], syntax: PlatformSyntax) -> list[Node] | No
         if text in texts:
             return None
         texts.add(text)
-        separators = [line for line in node.leading if line.strip() == comment] if node.leading else []
-        kinds.setdefault(_kind(text, syntax), []).append(Node(text, node.children, node.raw, separators))
+        leading = node.leading
+        if leading:
+            separators = [line for line in leading if line.strip() == comment]
+            # the node itself where its leading lines are separators only (most are): nothing differs
+            placed = node if len(separators) == len(leading) else Node(text, node.children, node.raw, separators)
+        else:
+            placed = node
+        if indent:  # _kind, inline: only the first word split off
+            first = text.split(None, 1)
+            kind = first[0] if first else ""
+        else:
+            kind = _kind(text, syntax)
+        run = kinds.get(kind)
+        if run is None:
+            kinds[kind] = [placed]
+        else:
+            run.append(placed)
     return [node for run in kinds.values() for node in run]
 
 

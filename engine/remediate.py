@@ -445,7 +445,8 @@ def _fresh_direct(platform: str, merged: list[cliconfig.Node], syntax: cliconfig
     reader = _plain_reader(platform)
     if reader is None:
         return None
-    tree = _plain_tree(platform, merged, syntax, reader)
+    blocks: Blocks = {}
+    tree = _plain_tree(platform, merged, syntax, reader, blocks)
     if tree is None:
         return None
     texts = [text for text, _ in tree]
@@ -457,7 +458,7 @@ def _fresh_direct(platform: str, merged: list[cliconfig.Node], syntax: cliconfig
     if syntax.style == "set":
         commands = [text for text, _ in _by_weight(platform, (), tree)]
     else:
-        _emit_plain(platform, tree, (), commands)
+        _emit_plain(platform, tree, (), commands, blocks)
     rollback = [text for text, _ in _by_weight(platform, (), [(text, []) for text in negated])]
     return Remediation(tuple(commands), tuple(rollback))
 
@@ -594,12 +595,13 @@ _CALLBACKS: dict[str, Callable[[list[Branch]], list[Branch] | None]] = {
 }
 
 
-def _plain_tree(platform: str, nodes: list[cliconfig.Node], syntax: cliconfig.PlatformSyntax, reader: _PlainReader
-                ) -> list[Branch] | None:
+def _plain_tree(platform: str, nodes: list[cliconfig.Node], syntax: cliconfig.PlatformSyntax, reader: _PlainReader,
+                blocks: Blocks | None = None) -> list[Branch] | None:
     """The tree hier_config reads from ``content(nodes)``, when it is the nodes' own: every line already
     in the form the reader folds it to (one space between words), none that a per-line substitution or
     the preprocessor would change, no banner, no two siblings of one text, no section ending in its own
-    exit line; then what the post-load callbacks make of it, where that is known. None otherwise."""
+    exit line; then what the post-load callbacks make of it, where that is known. None otherwise.
+    ``blocks``: gets the lines ``_plain_branch`` writes of each section without subsections."""
     if syntax.style == "set":
         lines = [line for node in nodes for line in node.lines(0, "set", trivia=False)]
         if not all(_folded(line) for line in lines):
@@ -611,7 +613,7 @@ def _plain_tree(platform: str, nodes: list[cliconfig.Node], syntax: cliconfig.Pl
         for node in nodes:
             if not node.text and not node.children:
                 continue  # comments and separators only: nothing hier_config reads
-            branch = _plain_branch(platform, node, (), lines)
+            branch = _plain_branch(platform, node, (), lines, blocks)
             if branch is None or branch[0].startswith("banner "):
                 return None
             tree.append(branch)
@@ -638,10 +640,18 @@ def _folded(text: str) -> bool:
     return bool(text) and text == " ".join(text.split())
 
 
-def _plain_branch(platform: str, node: cliconfig.Node, above: tuple[str, ...], lines: list[str]) -> Branch | None:
+# id() of the children of a section without subsections -> those children and their lines as the reader
+# sees them (indented one space a level), which are the lines ``_emit_plain`` writes of them where no
+# ordering rule can sort them. The children are kept beside their lines: an id is only theirs while they live.
+Blocks = dict[int, tuple[list[Branch], list[str]]]
+
+
+def _plain_branch(platform: str, node: cliconfig.Node, above: tuple[str, ...], lines: list[str],
+                  blocks: Blocks | None = None) -> Branch | None:
     """``node`` as hier_config would read it back from its lines (each written to ``lines`` as the reader
     sees it), or None (see ``_plain_tree``): a line not in folded form, two siblings of one text, a
-    section whose last line is its own exit line (hier_config drops that one on reading)."""
+    section whose last line is its own exit line (hier_config drops that one on reading). ``blocks``:
+    gets the lines of each section without subsections (``Blocks``)."""
     text = node.text
     if not (text and text.isprintable() and "  " not in text and text[0] != " " and text[-1] != " ") and \
             not _folded(text):  # the test of _folded inline: most lines pass it, and there are many
@@ -653,12 +663,15 @@ def _plain_branch(platform: str, node: cliconfig.Node, above: tuple[str, ...], l
     lineage = (*above, text)
     indent = " " * (depth + 1)
     children: list[Branch] = []
+    start = len(lines)
+    nested = False
     for child in node.children:
         if child.children:
-            branch = _plain_branch(platform, child, lineage, lines)
+            branch = _plain_branch(platform, child, lineage, lines, blocks)
             if branch is None:
                 return None
             children.append(branch)
+            nested = True
             continue
         line = child.text  # a line without children, read here as above
         if not (line and line.isprintable() and "  " not in line and line[0] != " " and line[-1] != " ") and \
@@ -668,6 +681,8 @@ def _plain_branch(platform: str, node: cliconfig.Node, above: tuple[str, ...], l
         children.append((line, []))
     if len({child for child, _ in children}) != len(children) or children[-1][0] == _sectional_exit(platform, lineage):
         return None
+    if blocks is not None and not nested:
+        blocks[id(children)] = (children, lines[start:])
     return text, children
 
 
@@ -704,16 +719,23 @@ def _ordering_under(platform: str, lineage: tuple[str, ...]
     return (None if "" in starts else tuple(starts)), tuple(found)
 
 
-def _emit_plain(platform: str, branches: list[Branch], lineage: tuple[str, ...], out: list[str]) -> None:
-    """``_emit`` of a fresh delta (``before`` None) over a plain tree."""
+def _emit_plain(platform: str, branches: list[Branch], lineage: tuple[str, ...], out: list[str],
+                blocks: Blocks | None = None) -> None:
+    """``_emit`` of a fresh delta (``before`` None) over a plain tree. ``blocks``: the lines ``_plain_tree``
+    wrote of its sections without subsections."""
     depth = len(lineage)
     indent = " " * depth
+    ordered = _ordering(platform)  # by the length of the lineages they match
     for text, children in _by_weight(platform, lineage, branches):
         out.append(indent + text)
         if children:
             path = (*lineage, text)
-            if any(grandchildren for _, grandchildren in children):
-                _emit_plain(platform, children, path, out)
+            written = blocks.get(id(children)) if blocks else None
+            if written is not None and written[0] is children and (
+                    len(path) + 1 not in ordered or not _ordering_under(platform, path)[1]):
+                out += written[1]  # no rule orders these lines: in their order, as written (a callback's new lines are not)
+            elif any(grandchildren for _, grandchildren in children):
+                _emit_plain(platform, children, path, out, blocks)
             else:  # lines without children: what the call would write
                 inner = indent + " "
                 out.extend([inner + line for line, _ in _by_weight(platform, path, children)])

@@ -134,6 +134,8 @@ class SecretMasker:
         self._literals: set[str] = set()
         self._longest_first: list[str] = []
         self._spaced: list[str] = []  # the literals with a space in them, longest first
+        self._broken = False  # some literal holds a line break (``unchanged`` then tells nothing)
+        self._prefixes: dict[str, bool] = {}  # ``_starts_nothing`` of each prefix asked, until the next ``add``
 
     def add(self, value: str | None) -> None:
         if value and len(value) >= 4:
@@ -143,6 +145,8 @@ class SecretMasker:
             self._literals.update(piece for piece in value.splitlines() if len(piece) >= 4)
             self._longest_first = sorted(self._literals, key=len, reverse=True)
             self._spaced = [literal for literal in self._longest_first if any(char.isspace() for char in literal)]
+            self._broken = any(_BREAK.search(literal) for literal in self._literals)
+            self._prefixes = {}
 
     def plain(self, text: str) -> bool:
         """True when ``text`` holds no trigger word and no registered literal: masking it changes nothing."""
@@ -154,7 +158,12 @@ class SecretMasker:
         says holds nothing to mask), or the others are ``plain`` together. Neither a trigger word nor a
         literal spans a newline (nothing is told where a literal holds one), so one in the text would lie
         within a line, or start in ``prefix``: that is ruled out first."""
-        if any(_BREAK.search(literal) for literal in self._literals) or not self._starts_nothing(prefix):
+        if self._broken:
+            return False
+        starts_nothing = self._prefixes.get(prefix)
+        if starts_nothing is None:  # asked for every device's diff and commands: worked out once per prefix
+            starts_nothing = self._prefixes[prefix] = self._starts_nothing(prefix)
+        if not starts_nothing:
             return False
         others = [line for line in lines if line not in plain_lines]
         return not others or self.plain("\n".join(others))

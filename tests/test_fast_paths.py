@@ -449,6 +449,39 @@ def test_order_weights_of_the_direct_path_are_set_weights(corpus_calls: list[Cal
     assert compared >= 1000
 
 
+_NUMBERED_AND_ORDERED = ("ip access-list extended INTENT-A\n permit ip any any\n deny ip any any\ninterface Vlan10\n"
+                         " no shutdown\n ip access-group INTENT-A in\n switchport mode access\nvlan 10\n name ten\n")
+
+
+def test_commands_taken_from_the_lines_read_are_the_lines_emitted(corpus_calls: list[Call]) -> None:
+    """``_emit_plain`` takes the lines of a section without subsections as ``_plain_tree`` wrote them
+    (``Blocks``) where no ordering rule can sort them: the commands are those of emitting every line again,
+    on every fresh tree of the corpus and one where IOS's callbacks number an ACL and rules order a port."""
+    syntax = platform_spec("ios").syntax
+    assert syntax is not None
+    calls = [*corpus_calls, ("ios", [], cliconfig.parse(_NUMBERED_AND_ORDERED, syntax), ())]
+    compared = 0
+    for platform, running, merged, _ in calls:
+        syntax = platform_spec(platform).syntax
+        reader = remediate._plain_reader(platform)
+        assert syntax is not None
+        if running or syntax.style == "set" or reader is None:
+            continue
+        blocks: remediate.Blocks = {}
+        tree = remediate._plain_tree(platform, merged, syntax, reader, blocks)
+        if tree is None:
+            continue
+        written: list[str] = []
+        emitted: list[str] = []
+        remediate._emit_plain(platform, tree, (), written, blocks)
+        remediate._emit_plain(platform, tree, (), emitted)
+        assert written == emitted, platform
+        compared += len(emitted)
+    assert compared >= 1000
+    assert "10 permit ip any any" in " ".join(written) and written.index(" ip access-group INTENT-A in") < \
+        written.index(" no shutdown")  # the last: numbered by the callback, and ordered by a rule
+
+
 @pytest.mark.parametrize("seed", range(30))
 def test_merging_into_nothing_places_sections_as_the_merge_does(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """``merge([], desired)`` groups new sections by kind in one pass (``_merge_fresh``): the same nodes,

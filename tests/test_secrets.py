@@ -227,6 +227,16 @@ def test_a_prefix_that_can_start_a_trigger_or_literal_is_never_told_unchanged() 
     assert not masker.unchanged(["x"], {"x"})
 
 
+def test_what_unchanged_worked_out_for_a_prefix_is_asked_again_after_an_add() -> None:
+    # unchanged() keeps what it works out of a prefix and of the literals until the next add()
+    masker = secrets.SecretMasker()
+    assert masker.unchanged(["abc"], {"abc"}, "+") and masker.unchanged(["x"], {"x"})
+    masker.add("+abc")
+    assert not masker.unchanged(["abc"], {"abc"}, "+") and masker.unchanged(["x"], {"x"})
+    masker.add("two\nlines")
+    assert not masker.unchanged(["x"], {"x"})
+
+
 def test_a_password_with_a_space_is_masked_whole_after_a_keyword() -> None:
     # the pattern masks the word after "secret 0"; the literal's rest was then shown
     masker = secrets.SecretMasker()
