@@ -25,7 +25,7 @@ from engine.render import platform_spec
 from engine.secrets import looks_secret
 from engine.units import parse_bandwidth, parse_percent
 from engine.yamlsrc import JsonPath, LaterLoad, SourceDoc, Vaulted, load_yaml
-from intents.base import ParseContext, Problem
+from intents.base import Kind, ParseContext, Problem
 from intents.registry import Registry
 
 if TYPE_CHECKING:
@@ -260,6 +260,13 @@ def _load_site(site_path: Path, site_doc: SourceDoc, topology_load: LaterLoad | 
                                                                drivers)
         except ValidationError as exc:
             problems += exc.problems
+    # What the intents say that needs no topology is checked while a child may still be parsing it.
+    raw_intents: list[Any] = data["intents"] if isinstance(data.get("intents"), list) else []
+    screened: list[Problem] = []
+    seen_names: dict[str, int] = {}
+    to_parse = _screen_intents(site_doc, raw_intents, registry, devices, screened, seen_names)
+    intent_locations = site_doc.item_locations(("intents",), len(raw_intents))
+
     links: tuple[Link, ...] = ()
     topology_doc = None
     if topology_load is not None:
@@ -269,42 +276,11 @@ def _load_site(site_path: Path, site_doc: SourceDoc, topology_load: LaterLoad | 
         except ValidationError as exc:
             problems += exc.problems
 
-    ctx = ParseContext(devices, links, site_doc.at, known_hosts=known_hosts)
+    ctx = ParseContext(devices, links, site_doc.at, problems=screened, known_hosts=known_hosts)
     intents: list[Intent] = []
     locations: dict[str, str] = {}
-    seen_names: dict[str, int] = {}
-    raw_intents: list[Any] = data["intents"] if isinstance(data.get("intents"), list) else []
-    intent_locations = site_doc.item_locations(("intents",), len(raw_intents))
-    for index, item in enumerate(raw_intents):
-        path = ("intents", index)
-        if not isinstance(item, dict):
-            continue  # reported by the schema
-        name = item.get("name")
-        if isinstance(name, str) and _check_name(site_doc, (*path, "name"), identifiers.INTENT, name, ctx.problems):
-            continue
-        if isinstance(name, str):
-            if name in seen_names:
-                ctx.error((*path, "name"), f"duplicate intent name {name!r} (first at item {seen_names[name] + 1})")
-                continue
-            seen_names[name] = index
-        kinds = [key for key in item if key != "name"]
-        known = [key for key in kinds if key in registry.kinds]
-        unknown = [key for key in kinds if key not in registry.kinds]
-        for key in unknown:
-            ctx.problems.append((site_doc.at_key((*path, key)), f"unknown intent kind {key!r} (known: {', '.join(sorted(registry.kinds))})"))
-        if not kinds:
-            ctx.error(path, f"intent {name!r} has no kind: add one of {', '.join(sorted(registry.kinds))}")
-        if len(known) > 1:
-            ctx.error(path, f"intent {name!r} has {len(known)} kinds ({', '.join(known)}); write exactly one per intent")
-        if len(known) != 1 or unknown or not isinstance(name, str):
-            continue
-        kind = registry.kinds[known[0]]
-        before = len(ctx.problems)
-        ctx.problems += _schema_problems(site_doc, kind.schema, (*path, kind.key))
-        _check_body_names(site_doc, (*path, kind.key), item[kind.key], devices, ctx.problems)
-        if len(ctx.problems) > before or not isinstance(item[kind.key], dict):
-            continue
-        intent = kind.parse(name, item[kind.key], (*path, kind.key), ctx)
+    for index, name, kind in to_parse:
+        intent = kind.parse(name, raw_intents[index][kind.key], ("intents", index, kind.key), ctx)
         if intent is not None:
             intents.append(intent)
             locations[name] = intent_locations[index]
@@ -320,6 +296,47 @@ def _load_site(site_path: Path, site_doc: SourceDoc, topology_load: LaterLoad | 
     if keep is not None:
         keep.extend((site_doc, inventory_doc, topology_doc, ctx))
     return site
+
+
+def _screen_intents(site_doc: SourceDoc, raw_intents: list[Any], registry: Registry, devices: dict[str, Device],
+                    problems: list[Problem], seen_names: dict[str, int]) -> list[tuple[int, str, Kind]]:
+    """The intents a kind may parse (index, name, kind): each named once with a valid name, of exactly one
+    known kind, its body valid against the kind's schema with valid names in it; what is wrong with the
+    others goes to ``problems``, each name's first index to ``seen_names``."""
+    to_parse: list[tuple[int, str, Kind]] = []
+    for index, item in enumerate(raw_intents):
+        path = ("intents", index)
+        if not isinstance(item, dict):
+            continue  # reported by the schema
+        name = item.get("name")
+        if isinstance(name, str) and _check_name(site_doc, (*path, "name"), identifiers.INTENT, name, problems):
+            continue
+        if isinstance(name, str):
+            if name in seen_names:
+                problems.append((site_doc.at((*path, "name")),
+                                 f"duplicate intent name {name!r} (first at item {seen_names[name] + 1})"))
+                continue
+            seen_names[name] = index
+        kinds = [key for key in item if key != "name"]
+        known = [key for key in kinds if key in registry.kinds]
+        unknown = [key for key in kinds if key not in registry.kinds]
+        for key in unknown:
+            problems.append((site_doc.at_key((*path, key)), f"unknown intent kind {key!r} (known: {', '.join(sorted(registry.kinds))})"))
+        if not kinds:
+            problems.append((site_doc.at(path), f"intent {name!r} has no kind: add one of {', '.join(sorted(registry.kinds))}"))
+        if len(known) > 1:
+            problems.append((site_doc.at(path), f"intent {name!r} has {len(known)} kinds ({', '.join(known)}); "
+                             "write exactly one per intent"))
+        if len(known) != 1 or unknown or not isinstance(name, str):
+            continue
+        kind = registry.kinds[known[0]]
+        before = len(problems)
+        problems += _schema_problems(site_doc, kind.schema, (*path, kind.key))
+        _check_body_names(site_doc, (*path, kind.key), item[kind.key], devices, problems)
+        if len(problems) > before or not isinstance(item[kind.key], dict):
+            continue
+        to_parse.append((index, name, kind))
+    return to_parse
 
 
 def _prefer_name_checks(problems: list[Problem]) -> list[Problem]:
