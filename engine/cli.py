@@ -343,8 +343,8 @@ def plan(site: Path, running_dir: Path | None, output_format: str, out_file: Pat
 
         # written in a thread while the output below is made, and waited for before it is shown: a plan
         # file that cannot be written fails the command before anything is printed
-        written = plan_file_writer(out_file, result.plan_file(str(site.resolve()), compilation.configs, loaded,
-                                                              os.environ.get(PLAN_KEY_ENV) or None, form))
+        written = plan_file_writer(out_file, result.plan_file_parts(str(site.resolve()), compilation.configs, loaded,
+                                                                    os.environ.get(PLAN_KEY_ENV) or None, form))
     try:
         if output_format == "json":
             data = result.to_json_bytes(form)

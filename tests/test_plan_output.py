@@ -27,7 +27,7 @@ from engine.compiler import compile_site
 from engine.errors import IntentError
 from engine.loader import load_site
 from engine.model import Device
-from engine.plan import RunningState, device_hash, make_plan, read_plan_file, seal
+from engine.plan import RunningState, device_hash, make_plan, read_plan_file, seal, write_plan_file
 from tests.bench import fabric
 from tests.hostile.common import run, write_site
 
@@ -93,7 +93,10 @@ def test_plan_files_of_the_golden_sites_are_sealed_as_the_standard_library_seals
         for key in (None, "plan-key"):
             data = plan.plan_file(str(path), compilation.configs, site, key)
             assert data == reference_seal(json.loads(data), key)
-            (tmp_path / "plan.json").write_bytes(data)
+            parts = plan.plan_file_parts(str(path), compilation.configs, site, key)
+            assert len(parts) == (5 if key else 3) and b"".join(parts) == data
+            write_plan_file(tmp_path / "plan.json", parts)  # the pieces, written in order, are the file
+            assert (tmp_path / "plan.json").read_bytes() == data
             assert read_plan_file(tmp_path / "plan.json", key)["plan_hash"] == json.loads(data)["plan_hash"]
 
 
