@@ -168,7 +168,7 @@ _LINES = st.lists(st.one_of(_respelt(), _GLUE, _FIELDS, st.text(max_size=3)), ma
 
 
 def _every_pattern(text: str) -> str:
-    for pattern in secrets._PATTERNS:
+    for pattern in secrets._patterns():
         text = pattern.sub(secrets._masked, text)
     return text
 

@@ -178,7 +178,7 @@ def test_the_trigger_shortcut_never_changes_what_is_masked(platform: str) -> Non
     from engine import secrets
 
     def every_pattern(text: str) -> str:
-        for pattern in secrets._PATTERNS:
+        for pattern in secrets._patterns():
             text = pattern.sub(secrets._masked, text)
         return text
 
