@@ -13,7 +13,6 @@ import os
 import re
 from decimal import Decimal
 from functools import cache, lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +45,7 @@ _ENV_LOOKUP = re.compile(r"""^\{\{\s*lookup\(\s*['"]env['"]\s*,\s*['"]([A-Za-z_]
 @cache
 def schema(name: str) -> dict[str, Any]:
     """A shipped schema: ``site``, ``inventory`` or ``topology``."""
-    text = resources.files("engine.schemas").joinpath(f"{name}.schema.json").read_text(encoding="utf-8")
+    text = Path(__file__).with_name("schemas").joinpath(f"{name}.schema.json").read_text(encoding="utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 

@@ -21,7 +21,6 @@ import typing
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
-from importlib import resources
 from itertools import chain
 from typing import Any, cast
 
@@ -31,7 +30,7 @@ from engine import identifiers, linux
 from engine.cliconfig import PlatformSyntax, format_vlan_list
 from engine.device import DeviceModel, Isolation, Match, QosClass, ShareClass
 from engine.errors import IntentError, RenderError
-from engine.platforms import platform_data
+from engine.platforms import TEMPLATES, platform_data
 from engine.units import format_bps
 from intents.match import dscp_name, port_masks
 
@@ -117,9 +116,8 @@ def _network(prefix: str) -> str:
 
 @cache
 def environment() -> jinja2.Environment:
-    root = resources.files("templates")
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(root)),
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         trim_blocks=True,

@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from functools import cache
-from importlib import resources
 from json.decoder import scanstring  # type: ignore[attr-defined]
+from pathlib import Path
 from typing import Any
 
 from engine import linux
@@ -26,7 +26,7 @@ def _validators() -> tuple[Any, Any]:
     tells that 50 times faster) and jsonschema's validator, which words the problem, of the schema."""
     import jsonschema
 
-    schema = json.loads(resources.files("engine.schemas").joinpath("linux-running.schema.json").read_text("utf-8"))
+    schema = json.loads(Path(__file__).with_name("schemas").joinpath("linux-running.schema.json").read_text("utf-8"))
     try:
         import jsonschema_rs
 

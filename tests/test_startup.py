@@ -2,8 +2,8 @@
 
 Start-up is a fixed cost of every run (a tenth of a second before a site is read), and an import
 added at the top of a module the plan needs is paid by every plan whether it uses it or not. The
-modules listed here were paid for once (importlib.metadata, the lab's checks, the traceback module)
-or belong to other commands (rich, the exporter, the graph, the transaction, vendor libraries):
+modules listed here were paid for once (importlib.metadata and importlib.resources, the lab's checks,
+the traceback module) or belong to other commands (rich, the exporter, the graph, the transaction, vendor libraries):
 a plan that imports one of them again fails here rather than silently slowing every run.
 """
 
@@ -30,7 +30,7 @@ def test_a_plan_imports_only_what_it_uses(tmp_path: Path) -> None:
     imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines()
                 if line.startswith("import time:") and line.count("|") == 2}
     assert "engine.plan" in imported and "engine.compiler" in imported
-    unused = {"importlib.metadata", "email.parser", "rich", "hier_config", "jsonschema", "networkx",
+    unused = {"importlib.metadata", "importlib.resources", "zipfile", "email.parser", "rich", "hier_config", "jsonschema", "networkx",
               "lark", "engine.transaction", "engine.exporter", "engine.graph", "engine.verify", "engine.words",
               "engine.console", "engine.checks", "traceback", "drivers", "napalm", "netmiko", "pyroute2", "paramiko"}
     assert sorted(unused & imported) == []
