@@ -17,7 +17,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import yamlsrc
+from engine import parallel, yamlsrc
 from engine.errors import ValidationError
 from engine.loader import load_site
 from engine.yamlsrc import LaterLoad, Limits, SourceDoc, load_yaml, set_limits
@@ -193,6 +193,7 @@ def test_small_files_and_one_worker_are_read_here(tmp_path: Path, monkeypatch: p
     path.write_text("a: 1\n", encoding="utf-8")
     assert LaterLoad(path).child is None  # smaller than FORK_BYTES
     monkeypatch.setattr(yamlsrc, "FORK_BYTES", 0)
+    monkeypatch.setattr(parallel, "_asked", None)  # no --workers from a command an earlier test ran
     monkeypatch.setenv("INTENT_WORKERS", "1")
     assert LaterLoad(path).child is None
     monkeypatch.setenv("INTENT_WORKERS", "x")  # said by the CLI, and where per-device work asks
