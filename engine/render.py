@@ -390,12 +390,16 @@ def _all_plain_tokens(platform: str, role: str, values: set[str]) -> bool:
         return True
     tokens = identifiers.platform_tokens(platform)
     pattern = tokens.get(role, tokens["word"])
+    lines = _line_pattern(pattern.pattern)
+    if lines is not None:
+        # The values one a line, each matched whole: the pattern's classes hold printable ASCII only, so a
+        # match is printable ASCII but for the line breaks between values, and there are as many of those
+        # as there are values less one only when no value holds a line break of its own.
+        text = "\n".join(values)
+        return text.count("\n") == len(values) - 1 and lines.fullmatch(text) is not None
     text = "".join(values)
     if not (text.isascii() and text.isprintable()):  # no value holds a line break, a tab, a non-ASCII letter
         return False
-    lines = _line_pattern(pattern.pattern)
-    if lines is not None:
-        return lines.fullmatch("\n".join(values)) is not None
     return all(map(pattern.fullmatch, values))
 
 

@@ -145,7 +145,8 @@ def test_the_token_check_over_all_values_at_once_says_what_it_says_of_each(platf
     from engine import identifiers
 
     pieces = ["INTENT-g000", "Ethernet1/1", "10.0.0.0/24", "ge-0/0/1.0", "v10", "x" * 80, "x" * 81, "", "a b",
-              "a\nb", "\n", "a\n", "caf\u00e9", "\u2028", "a;b", "a\tb", "{", "'q'", "eth1", "Eth-1", "e" * 15, "e" * 16]
+              "a\nb", "\n", "a\n", "\na", "\n\n", "caf\u00e9", "\u2028", "a;b", "a\tb", "a\rb", "\x0c", "\x85", "\x00",
+              "{", "'q'", "eth1", "Eth-1", "e" * 15, "e" * 16]
     generator = random.Random(12)
     samples = [{piece} for piece in pieces] + [set(generator.sample(pieces, generator.randint(1, 6))) for _ in range(300)]
     for role, pattern in identifiers.platform_tokens(platform).items():
