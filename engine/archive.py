@@ -56,6 +56,8 @@ def chunks(data: bytes) -> list[bytes]:
 
 @dataclass(frozen=True)
 class Stats:
+    """What an archive holds: its snapshots and chunks, and the bytes they stand for and take."""
+
     snapshots: int
     chunks: int
     logical_bytes: int  # what the snapshots add up to

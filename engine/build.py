@@ -83,6 +83,8 @@ _SEGMENT_CLASSES: dict[type, bool] = {}  # intent class -> whether it has the Se
 
 @dataclass(frozen=True)
 class Reservation:
+    """What guarantees reserve on one egress interface, out of what it may reserve of its capacity."""
+
     device: str
     interface: str
     capacity_bps: int
@@ -104,6 +106,8 @@ class Reservation:
 
 @dataclass
 class _ClassDraft:
+    """A guarantee's class on one egress interface while the device is built (its matches still a set)."""
+
     intent: str
     rate_bps: int
     ceil_bps: int
@@ -114,6 +118,8 @@ class _ClassDraft:
 
 @dataclass
 class _PortDraft:
+    """A port of the device while it is built: its access VLAN, the VLANs it trunks, its link and address."""
+
     host_vlan: int | None = None
     vlans: set[int] = field(default_factory=set)
     link: Link | None = None
@@ -143,6 +149,8 @@ class _ClassRoutes:
 
 @dataclass
 class DeviceBuilder:
+    """One device's model while intents add to it, mutable; ``Build.finish`` freezes it into a DeviceModel."""
+
     name: str
     vlans: dict[int, Vlan] = field(default_factory=dict)
     svis: dict[int, Svi] = field(default_factory=dict)

@@ -92,6 +92,8 @@ class TrunkSyntax:
 
 @dataclass(frozen=True)
 class PlatformSyntax:
+    """How a CLI platform writes its configuration and which of its lines the engine owns (from its platform.yaml)."""
+
     style: str  # "indent" | "set"
     comment: str = "!"
     negate: str = "no "

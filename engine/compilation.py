@@ -16,6 +16,8 @@ from engine.render import DeviceConfig
 
 @dataclass(frozen=True)
 class Compilation:
+    """What compiling a site gives: each device's model and rendered configuration, and the reservations."""
+
     models: dict[str, DeviceModel]
     configs: dict[str, DeviceConfig]
     reservations: tuple[Reservation, ...]

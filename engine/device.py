@@ -27,6 +27,8 @@ class PortMode(StrEnum):
 
 @dataclass(frozen=True)
 class Vlan:
+    """A VLAN the device carries, from the vlan intent that made it."""
+
     id: int
     name: str
     subnet: str  # "10.10.0.0/24"
@@ -67,12 +69,16 @@ class Port:
 
 @dataclass(frozen=True)
 class NextHop:
+    """One next hop of a static route: the gateway's address and the interface towards it."""
+
     address: str
     interface: str
 
 
 @dataclass(frozen=True)
 class Route:
+    """A static route to a remote VLAN subnet (or a summary of several), over one or more next hops."""
+
     prefix: str  # "10.20.0.0/24"
     next_hops: tuple[NextHop, ...]
     intent: str
@@ -187,6 +193,8 @@ class RateLimit:
 
 @dataclass(frozen=True)
 class DeviceModel:
+    """Everything the engine configures on one device, each part sorted: what its platform's template renders."""
+
     name: str
     platform: str
     site: str

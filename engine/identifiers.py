@@ -29,6 +29,8 @@ from engine.platforms import known_platforms, platform_data
 
 @dataclass(frozen=True)
 class NameRule:
+    """What a name of one kind may be: a pattern, the same in words for the message, and a length."""
+
     what: str
     pattern: re.Pattern[str]
     allowed: str  # the pattern in words, for the message

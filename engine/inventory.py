@@ -82,6 +82,8 @@ class Sources:
 
 @dataclass
 class Host:
+    """A host of the inventory: its variables after group precedence, where it is named, its groups."""
+
     merged: Merged  # variable -> (where it was written, value), after precedence
     where: JsonPath  # where the host is first named
     groups: tuple[str, ...]  # every group it is in, "all" excluded

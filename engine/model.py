@@ -31,6 +31,8 @@ class Device:
 
 @dataclass(frozen=True)
 class Endpoint:
+    """One end of a link or an access port: ``device:interface``."""
+
     device: str
     interface: str
 
@@ -58,6 +60,8 @@ class Link:
 
 @dataclass(frozen=True)
 class Defaults:
+    """The site file's ``defaults``: the reservable share of each link, the transit addresses, the routing mode."""
+
     reservable_percent: Decimal = Decimal(100)
     transit_pool: str = "10.255.0.0/16"
     routing: str = "summarised"  # or "static-full": one explicit route per remote VLAN subnet
@@ -73,6 +77,8 @@ class Intent:
 
 @dataclass(frozen=True)
 class Site:
+    """A loaded site: its devices (inventory), links (topology), defaults and parsed intents."""
+
     name: str
     path: str
     devices: dict[str, Device]

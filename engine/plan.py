@@ -37,6 +37,8 @@ from intents.registry import Registry
 
 @dataclass(frozen=True)
 class DevicePlan:
+    """The plan of one device: its diff and full desired configuration, the commands and rollback."""
+
     device: str
     platform: str
     changed: bool
@@ -58,6 +60,8 @@ class DevicePlan:
 
 @dataclass(frozen=True)
 class IntentSummary:
+    """One intent in a plan: what it does in words, the devices it touches and those it changes."""
+
     name: str
     kind: str
     summary: str
@@ -71,6 +75,8 @@ class IntentSummary:
 
 @dataclass(frozen=True)
 class Plan:
+    """What ``intent plan`` gives: every device's plan, the reservations, the intents' summaries."""
+
     site: str
     devices: dict[str, DevicePlan]
     reservations: tuple[Reservation, ...]

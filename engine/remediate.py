@@ -42,6 +42,8 @@ class NotOwnedError(ValueError):
 
 @dataclass(frozen=True)
 class Remediation:
+    """The commands that take a device from its running configuration to the merged one, and back."""
+
     commands: tuple[str, ...]  # running -> merged, what the drivers send
     rollback: tuple[str, ...]  # merged -> running, what undoes it
 

@@ -50,6 +50,8 @@ class DeviceConfig:
 
 @dataclass(frozen=True)
 class PlatformSpec:
+    """A platform as its ``platform.yaml`` describes it: syntax, template, limits and the drivers that manage it."""
+
     name: str
     syntax: PlatformSyntax | None  # None for ``style: document`` (a state document instead of CLI text)
     template: str

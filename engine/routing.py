@@ -33,6 +33,8 @@ DONT_CARE = None
 
 @dataclass(frozen=True)
 class TrieNode:
+    """A node of the ``PrefixTrie``: a prefix with its children's indices, or a leaf holding one VLAN subnet."""
+
     network: int  # the prefix as an integer
     prefixlen: int
     left: int  # child node indices, -1 for a leaf

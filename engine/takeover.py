@@ -22,6 +22,8 @@ from engine.cliconfig import Node, PlatformSyntax
 
 @dataclass(frozen=True)
 class Conflict:
+    """Running configuration the engine does not own standing where an intent puts its own (a port, a VLAN)."""
+
     device: str
     section: str  # "interface GigabitEthernet1/0/5", "vlan 20", "set vlans cameras"
     lines: tuple[str, ...]  # the running lines in the way

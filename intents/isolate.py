@@ -31,6 +31,8 @@ NAMES = {1: "icmp", 6: "tcp", 17: "udp", 47: "gre", 50: "esp", 132: "sctp"}
 
 @dataclass(frozen=True)
 class IsolateIntent(Intent):
+    """An isolate intent: no routed traffic either way between two VLANs, except what ``allow`` lets through."""
+
     vlans: tuple[int, int]
     allow: tuple[Allowed, ...] = ()
 

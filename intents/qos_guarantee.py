@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class QosGuaranteeIntent(Intent):
+    """A qos_guarantee intent: a rate reserved for traffic between two VLANs, in both directions."""
+
     vlans: tuple[int, int]
     rate: Rate
     ceil: Rate | None = None

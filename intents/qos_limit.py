@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class QosLimitIntent(Intent):
+    """A qos_limit intent: a hard cap on a VLAN's routed traffic at its gateway."""
+
     vlan: int
     rate_bps: int
 

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class QosShareIntent(Intent):
+    """A qos_share intent: what the guarantees leave of a link, shared between VLANs by weight."""
+
     weights: tuple[tuple[int, int], ...]  # (vlan, weight), in the order written
 
 

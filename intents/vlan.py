@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class VlanIntent(Intent):
+    """A vlan intent: a VLAN, its subnet, the device that routes it and its access ports."""
+
     id: int
     vlan_name: str
     subnet: ipaddress.IPv4Network
