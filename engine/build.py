@@ -435,6 +435,11 @@ class Build:
         return tuple(self._over)
 
     def finish(self) -> dict[str, DeviceModel]:
+        self.check()
+        return {name: self._freeze(builder) for name, builder in self.devices.items()}
+
+    def check(self) -> None:
+        """What ``finish()`` refuses before it freezes any model: TopologyError, AdmissionError."""
         for index in sorted(set(self.l2_links) & set(self.routed_links)):
             link = self.site.links[index]
             vlans = ", ".join(str(v) for v in sorted(self.l2_links[index]))
@@ -444,7 +449,11 @@ class Build:
             )
         if self._over:
             raise AdmissionError(self._over)
-        return {name: self._freeze(builder) for name, builder in self.devices.items()}
+
+    def freeze(self, name: str) -> DeviceModel:
+        """Device ``name``'s model as ``finish()`` makes it (once ``check()`` passed); freezing it again gives
+        an equal model."""
+        return self._freeze(self.devices[name])
 
     def _freeze(self, builder: DeviceBuilder) -> DeviceModel:
         name = builder.name

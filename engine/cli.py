@@ -306,29 +306,30 @@ def plan(site: Path, running_dir: Path | None, output_format: str, out_file: Pat
     The diff of each device touches only what intent owns; the rest of its configuration is
     left out and never changed. Output is deterministic: same input, same bytes.
     """
-    from engine.compiler import compile_site
     from engine.loader import load_site
-    from engine.plan import RunningState, make_plan
+    from engine.plan import RunningState, compile_and_plan
     from engine.report import plan_markdown, plan_text
+    from engine.state import StateDir
 
     try:
         loaded = load_site(site, allow_plaintext_secrets=allow_plaintext_secrets, keep=_kept if _program else None)
         if running_dir is not None and not running_dir.is_dir():
             raise IntentError(f"--running {running_dir}: no such directory")
-        compilation = compile_site(loaded)
-        from engine.state import StateDir
-
-        _recovery_first(StateDir.for_site(loaded, state_dir), site)
-        if running_dir is None:
+        if running_dir is not None:  # each device compiled and planned in one step, the warning after compiling
+            compilation, result = compile_and_plan(
+                loaded, RunningState(running_dir), compiled=lambda: _recovery_first(StateDir.for_site(loaded, state_dir),
+                                                                                   site))
+        else:
+            from engine.compiler import compile_site
             from engine.transaction import live_plan
 
+            compilation = compile_site(loaded)
+            _recovery_first(StateDir.for_site(loaded, state_dir), site)
             gc.enable()  # drivers' connections do make reference cycles
             with _reading(compilation) as progress:
                 result = live_plan(loaded, compilation, StateDir.for_site(loaded, state_dir), parallel,
                                    connection=_connection(known_hosts, accept_new_host_keys, connect_timeout),
                                    progress=progress)
-        else:
-            result = make_plan(loaded, compilation, RunningState(running_dir))
     except IntentError as exc:
         if output_format == "json":
             payload: dict[str, object] = {"site": None, "changes": False, "devices": {}, "reservations": [],

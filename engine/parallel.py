@@ -118,7 +118,8 @@ def worker_count(items: int, workers: int | None = None) -> int:
 
 
 def ordered_map(func: Callable[[T], R], items: Sequence[T], workers: int | None = None,
-                first_of: Callable[[T], Hashable] | None = None) -> Iterator[R]:
+                first_of: Callable[[T], Hashable] | None = None,
+                meanwhile: Callable[[], None] | None = None) -> Iterator[R]:
     """``func(item)`` for each of ``items``, in order, spread over processes (see the module).
 
     ``first_of``: what ``func`` works out once per kind of item and keeps (a platform's templates and
@@ -126,13 +127,18 @@ def ordered_map(func: Callable[[T], R], items: Sequence[T], workers: int | None 
     out again. The others are taken from a shared queue (``_Queue``) by whichever process is free, not
     dealt out beforehand: a site's costly devices (its spines, each 100 times a leaf's render) sort
     together, and a child's items cost more than this process's (copied pages, pickling), by an amount
-    that varies with what ``func`` returns."""
+    that varies with what ``func`` returns. ``meanwhile()``: work of this process's own that the
+    children need not wait for, called once here after the first items and the forks (when nothing is
+    forked: before the items this process computes), before any other item; what it raises is raised."""
     count = worker_count(len(items), workers)
     if count == 1:
+        if meanwhile is not None:
+            meanwhile()
         yield from map(func, items)
         return
     computed: dict[int, R] = {}  # index in items -> its result, wherever it was computed
     queue: _Queue | None = None
+    waiting = meanwhile  # not called yet
     if _first_items(func, items, first_of, computed):
         try:
             queue = _Queue([index for index in range(len(items)) if index not in computed], count)
@@ -146,6 +152,9 @@ def ordered_map(func: Callable[[T], R], items: Sequence[T], workers: int | None 
                     children.append(_fork(func, items, queue, [child.read_end for child in children]))
                 except OSError:  # no process or pipe to be had (a ulimit, memory): computed here
                     break
+            if waiting is not None:
+                call, waiting = waiting, None
+                call()
             while (indices := queue.take()) is not None:
                 for index in indices:
                     try:
@@ -163,6 +172,8 @@ def ordered_map(func: Callable[[T], R], items: Sequence[T], workers: int | None 
             for child in children:
                 os.close(child.read_end)
                 _stop(child.pid)
+    if waiting is not None:  # nothing forked (a first item failed, no pipe to be had)
+        waiting()
     for index, item in enumerate(items):
         # one no process computed (it failed there, or came after a failure): computed here, which raises
         # the loop's exception at the first item in order that has one

@@ -15,12 +15,12 @@ import operator
 import os
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol, TypeVar, cast
 
-from engine import cliconfig, gcpause, jsontext, linux, parallel, remediate, runningstate, sendable, takeover
+from engine import cliconfig, compiler, gcpause, jsontext, linux, parallel, remediate, runningstate, sendable, takeover
 from engine.archive import write_atomic
 from engine.build import Reservation, segments
 from engine.compilation import Compilation
@@ -28,7 +28,7 @@ from engine.device import DeviceModel, Port, PortMode
 from engine.errors import IntentError, Location, ValidationError
 from engine.identifiers import check_file_name, inside
 from engine.model import Device, Site
-from engine.render import DeviceConfig, platform_spec, render
+from engine.render import DeviceConfig, platform_spec, render, renderer
 from engine.secrets import MASK, SecretMasker, looks_secret
 from engine.sendable import HiddenLine
 from engine.yamlsrc import decode
@@ -504,19 +504,42 @@ def masker_for(site: Site) -> SecretMasker:
 def make_plan(site: Site, compilation: Compilation, running: RunningSource, registry: Registry | None = None) -> Plan:
     """Diff every device's desired config against its saved running state."""
     masker = masker_for(site)
-    devices: dict[str, DevicePlan] = {}
-    problems: list[tuple[Location, str]] = []
-    texts: dict[str, str | None] = {}
-    vlans = segments(site.intents)  # the VLANs, whatever kind made them
-    for name in sorted(compilation.configs):
-        texts[name] = running.read(name, compilation.configs[name].platform)
+    texts = _running_texts(running, {name: config.platform for name, config in compilation.configs.items()})
     keep_link_modes(site, compilation, texts)
+    plan_device = _DevicePlanner(site, compilation, texts, masker, running)
 
-    def plan_device(name: str) -> tuple[DeviceConfig | None, DevicePlan | None, list[tuple[Location, str]]]:
-        """One device's plan, or its problems; and its config when the device's kernel re-rendered it.
-        Changes nothing: computed in another process on a big site (engine.parallel)."""
-        config = compilation.configs[name]
-        text = texts[name]
+    def plan_named(name: str) -> Outcome:  # changes nothing: computed in another process on a big site
+        return plan_device(compilation.configs[name])
+
+    def platform_of(name: str) -> str:  # what _device_plan compiles once per kind of device
+        return compilation.configs[name].platform
+
+    names = sorted(compilation.configs)
+    return _assembled(site, compilation, texts, running, registry,
+                      zip(names, parallel.ordered_map(plan_named, names, first_of=platform_of), strict=True))
+
+
+# One device's plan, or its problems; and its config when the device's kernel re-rendered it.
+Outcome = tuple[DeviceConfig | None, DevicePlan | None, list[tuple[Location, str]]]
+
+
+def _running_texts(running: RunningSource, platforms: dict[str, str]) -> dict[str, str | None]:
+    """Device -> its saved running state (None: none saved), read in the order of the devices' names."""
+    return {name: running.read(name, platforms[name]) for name in sorted(platforms)}
+
+
+class _DevicePlanner:
+    """``make_plan``'s step for one device: its config planned against its running state. Changes
+    nothing, so it can run in another process (``engine.parallel``)."""
+
+    def __init__(self, site: Site, compilation: Compilation, texts: dict[str, str | None], masker: SecretMasker,
+                 running: RunningSource) -> None:
+        self.site, self.compilation, self.texts, self.masker, self.running = site, compilation, texts, masker, running
+        self.vlans = segments(site.intents)  # the VLANs, whatever kind made them
+
+    def __call__(self, config: DeviceConfig) -> Outcome:
+        name, compilation, masker, running = config.device, self.compilation, self.masker, self.running
+        text = self.texts[name]
         kernel = _kernel_of(text) if config.document is not None else None
         rendered = None
         if kernel and name in compilation.models:
@@ -524,8 +547,9 @@ def make_plan(site: Site, compilation: Compilation, running: RunningSource, regi
             # config applied is the one planned here.
             config = rendered = render(compilation.models[name], kernel)
         try:
-            planned = _device_plan(config, text, masker, running.directory, site.devices[name].driver,
-                                   compilation.notes.get(name, ()), _takeover_policy(site, compilation, name, vlans))
+            planned = _device_plan(config, text, masker, running.directory, self.site.devices[name].driver,
+                                   compilation.notes.get(name, ()),
+                                   _takeover_policy(self.site, compilation, name, self.vlans))
         except TakeoverRefused as exc:
             where = _running_file(running, name, config.platform)
             return rendered, None, [(Location(where, line, 1), masker(message)) for line, message in exc.refusals]
@@ -534,12 +558,14 @@ def make_plan(site: Site, compilation: Compilation, running: RunningSource, regi
                                      masker(str(exc)))]
         return rendered, planned, []
 
-    def platform_of(name: str) -> str:  # what _device_plan compiles once per kind of device
-        return compilation.configs[name].platform
 
-    names = sorted(compilation.configs)
-    for name, (rendered, planned, refused) in zip(names, parallel.ordered_map(plan_device, names, first_of=platform_of),
-                                                  strict=True):
+def _assembled(site: Site, compilation: Compilation, texts: dict[str, str | None], running: RunningSource,
+               registry: Registry | None, outcomes: Iterable[tuple[str, Outcome]]) -> Plan:
+    """The plan of the devices' ``outcomes`` (in the order of their names); a config a kernel re-rendered
+    replaces the compiled one in ``compilation``. Raises ValidationError with every device's problems."""
+    devices: dict[str, DevicePlan] = {}
+    problems: list[tuple[Location, str]] = []
+    for name, (rendered, planned, refused) in outcomes:
         if rendered is not None:
             compilation.configs[name] = rendered
         if planned is not None:
@@ -565,6 +591,111 @@ def make_plan(site: Site, compilation: Compilation, running: RunningSource, regi
                 running_sha256=hashes)
 
 
+@gcpause.paused
+def compile_and_plan(site: Site, running: RunningSource, registry: Registry | None = None,
+                     compiled: Callable[[], None] | None = None) -> tuple[Compilation, Plan]:
+    """``make_plan(site, compile_site(site, registry), running, registry)``, and the compilation as that
+    leaves it (with the configs of the link modes kept and of the kernels read), each device frozen,
+    rendered and planned in one step. On a big site the forked workers (``engine.parallel``) start on
+    the devices while this process freezes every model and checks their tokens at once (what the plan
+    reads of them: compile_site's models and its order of errors); a worker freezes the models of its own
+    devices and checks each one's tokens as ``render`` does, and sends back each config and plan
+    together, where compiling and then planning fork twice and pickle each config back from the first.
+    Raises what those two raise, in the same order; ``compiled()`` is called between them, once the
+    site has compiled (where the CLI warns of an interrupted apply)."""
+    build = compiler.build_site(site, registry)
+    build.check()  # TopologyError, AdmissionError: before anything is frozen or rendered, as compile_site
+    vlans_per_link = {k: set(v) for k, v in build.l2_links.items()}
+    names = list(build.devices)
+    # The build, while models are still to be frozen from it: here until every one is, in a worker to
+    # its end. Dropped here then, as compile_site drops it, so that planning reuses its memory (11 MB).
+    builds = [build]
+    frozen: dict[str, DeviceModel] = {}  # device -> its model, frozen where (and when) it is needed
+    planned: dict[str, DeviceModel] = {}  # ... with the link modes it keeps: what its plan reads
+    notes: dict[str, tuple[str, ...]] = {}  # ... and its notes, with those freezing it made (routes' summaries)
+    kept: dict[str, DeviceModel] = {}
+
+    def model_of(name: str) -> DeviceModel:
+        model = frozen.get(name)
+        if model is None:
+            model = frozen[name] = builds[0].freeze(name)
+            planned[name] = kept.get(name, model)
+            if builds[0].notes.get(name):
+                notes[name] = tuple(sorted(builds[0].notes[name]))
+        return model
+
+    try:
+        masker = masker_for(site)
+        texts = _running_texts(running, {name: site.devices[name].platform for name in names})
+        ends = {end.device for index, carried in vlans_per_link.items() if len(carried) == 1 and index < len(site.links)
+                for end in (site.links[index].a, site.links[index].b) if end.device in build.devices}
+        kept.update(_kept_link_modes(site, {name: model_of(name) for name in sorted(ends)}, vlans_per_link, texts))
+    except Exception:  # noqa: BLE001 - raised again as compile_site then make_plan raise it
+        return _apart(site, compiler.compilation_of(build, build.finish(), {}), running, registry, compiled, True)
+    del build
+    planned.update(kept)
+    working = Compilation(planned, {}, (), vlans_per_link, notes)  # what planning a device reads of it
+    plan_device = _DevicePlanner(site, working, texts, masker, running)
+    checked: list[Callable[[DeviceModel], DeviceConfig]] = []  # here, once every model is: renderer(models)
+    compilations: list[Compilation] = []
+
+    def freeze_all() -> None:
+        """compile_site's models, in its order (and its error, if freezing one raises), its token check
+        of them all, and its compilation; a worker forked before this runs freezes its own."""
+        # finish()'s loop, less the models frozen already (the first of each platform, the ends of links
+        # whose modes are kept): a failure is the first in its order (freezing a model again gives an equal one)
+        build = builds.pop()
+        models = {name: frozen.get(name) or build.freeze(name) for name in names}
+        checked.append(renderer(models.values()))
+        compilations.append(compiler.compilation_of(build, models, {}))
+        frozen.clear()
+        frozen.update(models)
+        planned.clear()
+        planned.update((name, kept.get(name, model)) for name, model in models.items())  # as keep_link_modes leaves them
+        notes.clear()
+        notes.update(compilations[0].notes)
+
+    def step(name: str) -> tuple[DeviceConfig, DeviceConfig | None, Outcome | None]:
+        """The device's config as compile_site renders it; as keep_link_modes renders it again (None: not
+        again); and its plan's outcome: None when planning it raised (make_plan then plans every device
+        again, and raises that in its own order)."""
+        render_compiled = checked[0] if checked else render  # render: each model's tokens checked alone
+        config = render_compiled(model_of(name))  # a RenderError: compile_site's, the first in the order of models
+        try:
+            relinked = render(kept[name]) if name in kept else None
+            return config, relinked, plan_device(relinked or config)
+        except Exception:  # noqa: BLE001 - raised again by make_plan, in its order
+            return config, None, None
+
+    def platform_of(name: str) -> str:  # what a device's render and plan compile once per kind of device
+        return site.devices[name].platform
+
+    steps = dict(zip(names, parallel.ordered_map(step, names, first_of=platform_of, meanwhile=freeze_all),
+                     strict=True))
+    compilation = compilations[0]
+    configs = {name: config for name, (config, _, _) in steps.items()}
+    outcomes = {name: outcome for name, (_, _, outcome) in sorted(steps.items()) if outcome is not None}
+    if len(outcomes) < len(steps):
+        return _apart(site, replace(compilation, configs=configs), running, registry, compiled)
+    if compiled is not None:
+        compiled()
+    compilation = replace(compilation, models=planned, configs={name: relinked or config
+                                                                for name, (config, relinked, _) in steps.items()})
+    return compilation, _assembled(site, compilation, texts, running, registry, outcomes.items())
+
+
+def _apart(site: Site, compilation: Compilation, running: RunningSource, registry: Registry | None,
+           compiled: Callable[[], None] | None, render_first: bool = False) -> tuple[Compilation, Plan]:
+    """``compile_and_plan`` of a site that has compiled to ``compilation`` (``render_first``: to its models,
+    rendered here), by ``make_plan``: what raises there raises in its order."""
+    if render_first:
+        models = compilation.models
+        compilation = replace(compilation, configs=compiler.render_all(models, renderer(models.values())))
+    if compiled is not None:
+        compiled()
+    return compilation, make_plan(site, compilation, running, registry)
+
+
 def keep_link_modes(site: Site, compilation: Compilation, texts: dict[str, str | None]) -> None:
     """A link port keeps the mode its switch runs it in, for a link that carries one VLAN (one with
     several is a trunk anyway): a port the running config of one end already runs as a trunk
@@ -575,10 +706,17 @@ def keep_link_modes(site: Site, compilation: Compilation, texts: dict[str, str |
     flips a port's mode (which would take the link's other VLANs down, and over a trunk the engine does
     not own is a takeover): the engine only adds and removes its VLANs on it. Models and configs of the
     ends that change are replaced in ``compilation``."""
-    models = compilation.models
+    for device, model in _kept_link_modes(site, compilation.models, compilation.vlans_per_link, texts).items():
+        compilation.models[device] = model
+        compilation.configs[device] = render(model)
+
+
+def _kept_link_modes(site: Site, models: dict[str, DeviceModel], vlans_per_link: dict[int, set[int]],
+                     texts: dict[str, str | None]) -> dict[str, DeviceModel]:
+    """The models ``keep_link_modes`` changes, with the modes their ports keep."""
     modes: dict[str, dict[str, PortMode]] = {}  # device -> port -> the mode it keeps
     read: dict[str, dict[str, PortMode]] = {}  # device -> port -> the mode its running config has
-    for index, carried in compilation.vlans_per_link.items():
+    for index, carried in vlans_per_link.items():
         if len(carried) != 1 or index >= len(site.links):
             continue
         link = site.links[index]
@@ -595,11 +733,9 @@ def keep_link_modes(site: Site, compilation: Compilation, texts: dict[str, str |
         for (device, interface), port in zip(ends, ports, strict=True):
             if keep is not None and port is not None and port.mode is not keep:
                 modes.setdefault(device, {})[interface] = keep
-    for device, kept in modes.items():
-        model = models[device]
-        models[device] = replace(model, ports=tuple(replace(port, mode=kept[port.name]) if port.name in kept else port
-                                                    for port in model.ports))
-        compilation.configs[device] = render(models[device])
+    return {device: replace(models[device], ports=tuple(replace(port, mode=kept[port.name]) if port.name in kept
+                                                          else port for port in models[device].ports))
+            for device, kept in modes.items()}
 
 
 def _port(model: DeviceModel, interface: str) -> Port | None:

@@ -104,21 +104,23 @@ def plan(site: SitePath | Site, running: SitePath | None = None, *, connection: 
     """Compile ``site`` (a path or a loaded site) and diff it against saved running state in the directory
     ``running``, or against the live devices when ``running`` is None."""
     from engine.compiler import compile_site
-    from engine.plan import RunningState, make_plan
+    from engine.plan import RunningState, compile_and_plan
 
     loaded = _site(site)
-    compilation = compile_site(loaded)
     if running is None:
         from engine.state import StateDir
         from engine.transaction import live_plan
 
+        compilation = compile_site(loaded)
         connection = connection or Connection()
         result = live_plan(loaded, compilation, StateDir.for_site(loaded, connection.state_dir),
                            connection=_engine_connection(connection))
     else:
-        if not Path(running).is_dir():
-            raise IntentError(f"running {running}: no such directory")
-        result = make_plan(loaded, compilation, RunningState(Path(running)))
+        def running_found() -> None:  # once the site compiles: its errors come first
+            if not Path(running).is_dir():
+                raise IntentError(f"running {running}: no such directory")
+
+        compilation, result = compile_and_plan(loaded, RunningState(Path(running)), compiled=running_found)
     return Plan(loaded, compilation, result)
 
 

@@ -304,7 +304,7 @@ def test_a_fabric_plans_to_the_same_bytes_whatever_the_worker_count(tmp_path: Pa
     runs = _plans(site, "--out", str(tmp_path / "plan-WORKERS.json"))
     for workers, run in runs.items():
         assert run["code"] == 0, run["stderr"]
-        assert run["forks"] == 2 * (workers - 1)  # compile's render and make_plan's devices
+        assert run["forks"] == workers - 1  # each device rendered and planned in the same worker (compile_and_plan)
         run["file"] = (tmp_path / f"plan-{workers}.json").read_text()
     assert runs[1]["stdout"] == runs[2]["stdout"] == runs[3]["stdout"]
     assert runs[1]["file"] == runs[2]["file"] == runs[3]["file"]
@@ -329,17 +329,14 @@ def broken(config, *args, **kwargs):
 engine.plan._device_plan = broken
 """
     refused = f"""
-import engine.compiler
+import engine.render
 from engine.errors import RenderError
-renderer = engine.compiler.renderer
-def broken_renderer(models):
-    render = renderer(models)
-    def broken(model, *args):
-        if model.name in {failing!r}:
-            raise RenderError(model.name + ": template failed")
-        return render(model, *args)
-    return broken
-engine.compiler.renderer = broken_renderer
+render = engine.render._render
+def broken(model, *args):
+    if model.name in {failing!r}:
+        raise RenderError(model.name + ": template failed")
+    return render(model, *args)
+engine.render._render = broken
 """
     running = site.parent / "running"
     if "leaf00150" in failing:  # a Linux leaf: not JSON
