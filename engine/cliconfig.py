@@ -231,6 +231,7 @@ def parse(text: str, syntax: PlatformSyntax, repeats: list[str] | None = None) -
     banners: set[int] = set()  # id() of every banner node: its children are text, never merged
     banner: tuple[Node, str] | None = None  # the banner being read and the delimiter that ends it
     comment = syntax.comment
+    banners_in = "banner" in text  # else no line starts one: not asked of each
     for raw in text.splitlines():
         line = raw.rstrip()
         stripped = line.lstrip()
@@ -239,7 +240,8 @@ def parse(text: str, syntax: PlatformSyntax, repeats: list[str] | None = None) -
             if (stripped == "EOF") if banner[1] == "EOF" else banner[1] in line:
                 banner = None
             continue
-        delimiter = banner_delimiter(line) if line.startswith("banner") else None  # the split only for a candidate
+        # the split only for a candidate
+        delimiter = banner_delimiter(line) if banners_in and line.startswith("banner") else None
         if delimiter is not None:
             node = Node(stripped, raw=line, leading=pending)
             pending, stack = [], []

@@ -902,7 +902,7 @@ def _device_plan(config: DeviceConfig, running_text: str | None, masker: SecretM
     return DevicePlan(
         config.device, config.platform, bool(diff),
         _shown_diff(masker, diff, before_lines, after_lines, config.device, plain_lines), shown, fresh,
-        commands, _mask_lines(masker, change.rollback), _mask_lines(masker, tuple(notes)), hidden,
+        commands, _shown_rollback(masker, change.rollback, plain_lines), _mask_lines(masker, tuple(notes)), hidden,
     )
 
 
@@ -912,6 +912,18 @@ def _shown_config(masker: SecretMasker, text: str) -> tuple[str, frozenset[str]]
     if masker.plain(text):
         return text, frozenset(text.split("\n"))
     return masker(text), frozenset()
+
+
+def _shown_rollback(masker: SecretMasker, rollback: tuple[str, ...], plain_lines: frozenset[str]) -> tuple[str, ...]:
+    """``_mask_lines(masker, rollback)``, told without scanning where the rollback is lines of the config
+    (``plain_lines``: it holds nothing to mask) negated: ``no `` and the line, or Junos ``delete `` and what
+    follows a line's ``set `` (the end of a line with nothing to mask has nothing either). Such a line masks
+    as it is when nothing to mask can start in its prefix (``SecretMasker.unchanged_after``)."""
+    if plain_lines and all(line.startswith("no ") and line[3:] in plain_lines or
+                           line.startswith("delete ") and "set " + line[7:] in plain_lines for line in rollback) and \
+            masker.unchanged_after("no ") and masker.unchanged_after("delete "):
+        return rollback
+    return _mask_lines(masker, rollback)
 
 
 def _shown_diff(masker: SecretMasker, diff: str, before: list[str], after: list[str], device: str,

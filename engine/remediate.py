@@ -454,7 +454,9 @@ def _fresh_direct(platform: str, merged: list[cliconfig.Node], syntax: cliconfig
     texts = [text for text, _ in tree]
     negated = [_negation(platform, text) for text in texts]
     present = set(texts)
-    if present & set(negated) or not all(_undoes(text, present, syntax) for text in negated):
+    undos = set(negated)
+    # ``no `` and a top line: what _undoes says is the undo of that line (most undo lines), asked of the rest
+    if present & undos or not all(_undoes(text, present, syntax) for text in undos - {"no " + text for text in texts}):
         return None  # hier_config's own loop (a negation meeting a later line), or a refusal: worded there
     commands: list[str] = []
     if syntax.style == "set":
@@ -693,8 +695,9 @@ def _by_weight(platform: str, lineage: tuple[str, ...], branches: list[Branch]) 
     starts, rules = _ordering_under(platform, lineage)
     if not rules:
         return branches  # no rule can match a line here: every weight stays 0
-    weights = [next((weight for start, match, weight in rules if text.startswith(start) and match(text)), 0)
-               if starts is None or text.startswith(starts) else 0 for text, _ in branches]
+    # a line that can match a rule: its weight kept per lineage by _weight (lines recur from device to device)
+    weights = [_weight(platform, (*lineage, text)) or 0 if starts is None or text.startswith(starts) else 0
+               for text, _ in branches]
     if not any(weights):
         return branches
     order = sorted(range(len(branches)), key=weights.__getitem__)

@@ -177,6 +177,11 @@ class SecretMasker:
         others = [line for line in lines if line not in plain_lines]
         return not others or self.plain("\n".join(others))
 
+    def unchanged_after(self, prefix: str) -> bool:
+        """True when lines that mask as they are (``unchanged``) still do each after ``prefix``, joined by
+        newlines: nothing to mask can start within ``prefix``, and no literal holds a line break."""
+        return self.unchanged((), (), prefix)
+
     def _starts_nothing(self, prefix: str) -> bool:
         """True when no trigger word or literal can start within ``prefix`` (a diff's "+")."""
         folded = _folded(prefix)

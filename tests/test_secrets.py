@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -215,6 +216,37 @@ def test_lines_told_unchanged_mask_unchanged(known: str, picks: list[str | int],
     if masker.plain(known) and masker.unchanged(lines, frozenset(plain_lines), prefix):
         text = "\n".join(prefix + line for line in lines)
         assert masker(text) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(_LINES, st.lists(st.tuples(st.sampled_from(["no ", "delete ", "", "no", "n", "delete set "]),
+                                 st.one_of(_LINES, st.integers(0, 20))), max_size=8),
+       st.lists(st.sampled_from(["bench-secret", "+abc", "ab\ncd", "pass word", "o key", "te x", "no s"]), max_size=2))
+def test_a_rollback_told_unchanged_is_what_masking_it_gives(known: str, picks: list[tuple[str, str | int]],
+                                                             literals: list[str]) -> None:
+    """plan._shown_rollback: config lines negated (``no `` + a line, ``delete `` + what follows a line's
+    ``set ``) are shown as _mask_lines shows them, whether or not it scans them."""
+    from engine.plan import _mask_lines, _shown_config, _shown_rollback
+
+    masker = secrets.SecretMasker()
+    for literal in literals:
+        masker.add(literal)
+    lines = ("set " + known).split("\n") + known.split("\n")
+    rollback = tuple(prefix + (lines[pick % len(lines)].removeprefix("set " if prefix == "delete " else "")
+                               if isinstance(pick, int) else pick) for prefix, pick in picks)
+    _, plain_lines = _shown_config(masker, "set " + known + "\n" + known)
+    assert _shown_rollback(masker, rollback, plain_lines) == _mask_lines(masker, rollback)
+
+
+def test_a_rollback_of_config_lines_negated_is_not_scanned(monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.plan import _shown_config, _shown_rollback
+
+    masker = secrets.SecretMasker()
+    masker.add("hunter22")
+    _, plain_lines = _shown_config(masker, "interface Ethernet1\nset vlans v2 vlan-id 2\n")
+    monkeypatch.setattr(secrets.SecretMasker, "__call__", None)  # no text masked: told from the lines
+    rollback = ("no interface Ethernet1", "delete vlans v2 vlan-id 2")
+    assert _shown_rollback(masker, rollback, plain_lines) is rollback
 
 
 def test_a_prefix_that_can_start_a_trigger_or_literal_is_never_told_unchanged() -> None:
