@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import operator
 import re
 import zlib
 from collections import defaultdict
@@ -499,7 +500,7 @@ class Build:
             classes = tuple(
                 QosClass(
                     d.intent, f"INTENT-{d.intent}", self.class_minor(d.intent), d.rate_bps, d.ceil_bps, d.priority,
-                    d.queue, tuple(sorted(d.matches, key=_match_key)), traffic_classes[d.intent],
+                    d.queue, _in_match_order(d.matches), traffic_classes[d.intent],
                 )
                 for d in sorted(drafts.values(), key=lambda d: d.intent)
             )
@@ -652,7 +653,7 @@ class Build:
         links = self.site.links
         if len(value) == 1:
             return (self._hop(name, links[value[0]]),)
-        return tuple(sorted((self._hop(name, links[i]) for i in value), key=lambda h: (h.interface, h.address)))
+        return tuple(sorted((self._hop(name, links[i]) for i in value), key=_HOP_ORDER))
 
     def _explicit_routes(self, builder: DeviceBuilder, blocks: list[tuple[_ClassRoutes, Value, dict[str, Value]]],
                          vlans: list[Segment], of_gateway: dict[str, list[int]]) -> tuple[Route, ...]:
@@ -702,6 +703,7 @@ class Build:
         return numbers
 
 
+_HOP_ORDER = operator.attrgetter("interface", "address")  # next hops by interface, then address
 SUMMARY = "summary"  # the intent label of a route that summarises several VLANs' subnets
 SHARED_SUMMARY_FROM = 64  # exceptions from which a device's summary is looked up among the others' (Build._summarise)
 
@@ -728,6 +730,11 @@ def _safe(name: str) -> str:
 def _dotted(address: int) -> str:
     """``str(IPv4Address(address))`` without the object."""
     return f"{address >> 24}.{(address >> 16) & 255}.{(address >> 8) & 255}.{address & 255}"
+
+
+def _in_match_order(matches: set[Match]) -> tuple[Match, ...]:
+    """A guarantee's matches on one interface, sorted by ``_match_key`` (most have one: nothing to sort)."""
+    return tuple(matches) if len(matches) == 1 else tuple(sorted(matches, key=_match_key))
 
 
 def _match_key(match: Match) -> tuple[object, ...]:

@@ -89,8 +89,10 @@ class Network:
                     costs[other] = link.cost
             cheapest[device] = costs
         core = self._core(cheapest)
+        whole = len(core) == len(self.adjacency)  # no tree hangs off the topology: every neighbour is in the core
         for device in self.adjacency:
-            attached = tuple(sorted((n, c) for n, c in cheapest[device].items() if n in core))
+            attached = tuple(sorted(cheapest[device].items() if whole else
+                                    ((n, c) for n, c in cheapest[device].items() if n in core)))
             if device in core and attached:
                 key = attached
             else:  # a tree hanging off the core, or a core of one: a destination of its own

@@ -422,3 +422,25 @@ def test_the_spines_of_a_fabric_share_one_summary(tmp_path: Path) -> None:
     spines = [models[f"spine{i}"] for i in range(1, 5)]
     assert all(len(spine.routes) == 80 for spine in spines)
     assert len({hop for spine in spines for route in spine.routes for hop in route.next_hops}) == 4 * 80
+
+
+@pytest.mark.parametrize(("maker", "seed"), SHAPES, ids=[f"{m.__name__}-{s}" for m, s in SHAPES])
+def test_attachments_taken_whole_where_no_tree_hangs_off_are_the_filtered_ones(maker, seed: int, tmp_path: Path) -> None:
+    """Network takes each device's neighbours whole when its core is every device; that must be what
+    keeping the neighbours in the core says (the shapes here have hanging switches or none)."""
+    from engine.network import Network
+
+    network = Network(load_site(write_site(tmp_path, maker(random.Random(seed)), "summarised")))
+    cheapest: dict[str, dict[str, int]] = {}
+    for device, neighbours in network.adjacency.items():
+        costs = cheapest[device] = {}
+        for link, other in neighbours:
+            costs[other] = min(link.cost, costs.get(other, link.cost))
+    core = Network._core(cheapest)
+    for device in network.adjacency:
+        attached = tuple(sorted((n, c) for n, c in cheapest[device].items() if n in core))
+        if device in core and attached:
+            assert network.attachment(device) == attached
+            assert network._seeds[attached] == attached
+        else:
+            assert network.attachment(device) == (("", 0), (device, 0))
