@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import json
+import operator
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -650,6 +651,9 @@ def _folded(text: str) -> bool:
 Blocks = dict[int, tuple[list[Branch], list[str]]]
 
 
+_first = operator.itemgetter(0)  # a branch's text
+
+
 def _plain_branch(platform: str, node: cliconfig.Node, above: tuple[str, ...], lines: list[str],
                   blocks: Blocks | None = None) -> Branch | None:
     """``node`` as hier_config would read it back from its lines (each written to ``lines`` as the reader
@@ -683,7 +687,7 @@ def _plain_branch(platform: str, node: cliconfig.Node, above: tuple[str, ...], l
             return None
         lines.append(indent + line)
         children.append((line, []))
-    if len({child for child, _ in children}) != len(children) or children[-1][0] == _sectional_exit(platform, lineage):
+    if len(set(map(_first, children))) != len(children) or children[-1][0] == _sectional_exit(platform, lineage):
         return None
     if blocks is not None and not nested:
         blocks[id(children)] = (children, lines[start:])
