@@ -646,8 +646,9 @@ def _folded(text: str) -> bool:
 
 
 # id() of the children of a section without subsections -> those children and their lines as the reader
-# sees them (indented one space a level), which are the lines ``_emit_plain`` writes of them where no
-# ordering rule can sort them. The children are kept beside their lines: an id is only theirs while they live.
+# sees them (indented one space a level) and the section's exit line, which are the lines ``_emit_plain``
+# writes of them where no ordering rule can sort them. The children are kept beside their lines: an id is
+# only theirs while they live.
 Blocks = dict[int, tuple[list[Branch], list[str]]]
 
 
@@ -687,10 +688,14 @@ def _plain_branch(platform: str, node: cliconfig.Node, above: tuple[str, ...], l
             return None
         lines.append(indent + line)
         children.append((line, []))
-    if len(set(map(_first, children))) != len(children) or children[-1][0] == _sectional_exit(platform, lineage):
+    exit_text = _sectional_exit(platform, lineage)
+    if len(set(map(_first, children))) != len(children) or children[-1][0] == exit_text:
         return None
     if blocks is not None and not nested:
-        blocks[id(children)] = (children, lines[start:])
+        written = lines[start:]
+        if exit_text:
+            written.append(indent + exit_text)
+        blocks[id(children)] = (children, written)
     return text, children
 
 
@@ -742,8 +747,11 @@ def _emit_plain(platform: str, branches: list[Branch], lineage: tuple[str, ...],
             written = blocks.get(id(children)) if blocks else None
             if written is not None and written[0] is children and (
                     len(path) + 1 not in ordered or not _ordering_under(platform, path)[1]):
-                out += written[1]  # no rule orders these lines: in their order, as written (a callback's new lines are not)
-            elif any(grandchildren for _, grandchildren in children):
+                # no rule orders these lines: in their order, as written, with the section's exit line (a
+                # callback's new lines are not written)
+                out += written[1]
+                continue
+            if any(grandchildren for _, grandchildren in children):
                 _emit_plain(platform, children, path, out, blocks)
             else:  # lines without children: what the call would write
                 inner = indent + " "
