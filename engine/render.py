@@ -328,11 +328,10 @@ def _sequences(getter: Any, objects: list[Any]) -> list[Any]:
     return sequences
 
 
-def _set(found: dict[str, set[str]], role: str) -> set[str]:
-    values = found.get(role)
-    if values is None:
-        values = found[role] = set()
-    return values
+@cache
+def _is_dataclass(kind: type) -> bool:
+    """``dataclasses.is_dataclass(kind)``, asked once per class: each model's check asks of every class in it."""
+    return dataclasses.is_dataclass(kind)
 
 
 def _by_type(objects: list[Any]) -> list[tuple[type, list[Any]]]:
@@ -346,7 +345,7 @@ def _values_by_class(roots: list[Any]) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     work: list[tuple[type, list[Any]]] = []
     for kind, objects in _by_type(roots):
-        if dataclasses.is_dataclass(kind):
+        if _is_dataclass(kind):
             work.append((kind, objects))
         else:
             for root in objects:
@@ -356,14 +355,17 @@ def _values_by_class(roots: list[Any]) -> dict[str, set[str]]:
         plan = _pass(cls)
         try:
             for getter, role in plan.strings:
-                _set(found, role).update(map(getter, objects))
+                found.setdefault(role, set()).update(map(getter, objects))
             for getter, role in plan.string_tuples:
-                _set(found, role).update(chain.from_iterable(_sequences(getter, objects)))
+                found.setdefault(role, set()).update(chain.from_iterable(_sequences(getter, objects)))
         except TypeError:  # an unhashable value: not a string
             raise _Unexpected from None
         for getter, _role in plan.children:  # a dataclass's own fields say its strings' roles
-            for kind, items in _by_type(list(chain.from_iterable(_sequences(getter, objects)))):
-                if not dataclasses.is_dataclass(kind):
+            children = list(chain.from_iterable(_sequences(getter, objects)))
+            if not children:  # a device without limits, isolations...: nothing to sort by class
+                continue
+            for kind, items in _by_type(children):
+                if not _is_dataclass(kind):
                     raise _Unexpected
                 work.append((kind, items))
         for getter, role in plan.other:
