@@ -4,7 +4,8 @@ Intent summaries count reservations from one index per compilation (``Compilatio
 rather than each guarantee scanning every reservation. ``seal`` writes the plan file's text while threads
 hash its content, with stand-ins where the hash and the signature go (``_placed``): the bytes must be those
 of the text written with them, as ``json.dumps`` writes it. The plan file is written while the command makes
-its output, and nothing is printed when it cannot be written. ``device_hash`` writes its fields in sorted
+its output, and nothing is printed when it cannot be written. ``read_plan_file`` hashes the canonical text in pieces
+(``jsontext.compact_parts``): joined, they must be that text. ``device_hash`` writes its fields in sorted
 order rather than sorting them: the hash must be that of ``json.dumps(..., sort_keys=True)``.
 """
 
@@ -20,6 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine import jsontext
 from engine import plan as planning
 from engine.build import Reservation
 from engine.compilation import Compilation
@@ -98,6 +100,45 @@ def test_plan_files_of_the_golden_sites_are_sealed_as_the_standard_library_seals
             write_plan_file(tmp_path / "plan.json", parts)  # the pieces, written in order, are the file
             assert (tmp_path / "plan.json").read_bytes() == data
             assert read_plan_file(tmp_path / "plan.json", key)["plan_hash"] == json.loads(data)["plan_hash"]
+
+
+def _compact(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+# a plan's split objects (``desired``, ``devices``) with runs of entries longer than one piece
+big = st.dictionaries(keys, values, max_size=3 * jsontext._RUN)
+odd_keys = st.dictionaries(st.integers(-3, 30), values, min_size=2, max_size=4)  # sorted as numbers
+
+
+@settings(max_examples=400, deadline=None)
+@given(document=st.dictionaries(keys, values, max_size=6), desired=st.one_of(big, odd_keys, values),
+       devices=st.one_of(big, odd_keys), key=st.sampled_from([None, "", "k", "clé-\u00e9"]))
+def test_the_canonical_pieces_are_the_canonical_text(document: dict[str, Any], desired: Any, devices: Any,
+                                                      key: str | None) -> None:
+    """read_plan_file hashes the canonical text piece by piece: the pieces joined are json.dumps' text, with its
+    fallbacks (non-ASCII, DEL, floats, keys not strings) agreeing, and the digests are those of the whole."""
+    document = {**document, "desired": desired, "devices": devices}
+    whole = _compact({k: v for k, v in document.items() if k not in ("plan_hash", "signature")})
+    for floats in (None, jsontext.has_float(document)):
+        assert b"".join(planning._canonical_parts(document, floats)) == whole == planning._canonical(document, floats)
+    expected = "hmac-sha256:" + hmac.new(key.encode(), whole, hashlib.sha256).hexdigest() if key else None
+    assert planning._digests(document, key) == (hashlib.sha256(whole).hexdigest(), expected)
+    assert b"".join(jsontext.compact_parts(desired, split=("x",))) == _compact(desired)
+
+
+def test_the_canonical_pieces_of_golden_plan_files_are_their_canonical_text(tmp_path: Path) -> None:
+    for path in sorted(GOLDEN.glob("*/*/site.yaml")) + [fabric.generate(tmp_path / "fabric", 30)]:
+        site = load_site(path)
+        compilation = compile_site(site)
+        try:
+            plan = make_plan(site, compilation, RunningState(tmp_path))
+        except IntentError:
+            continue
+        document = json.loads(plan.plan_file(str(path), compilation.configs, site, "k"))
+        whole = _compact({k: v for k, v in document.items() if k not in ("plan_hash", "signature")})
+        assert b"".join(planning._canonical_parts(document)) == whole == planning._canonical(document)
+        assert planning._digests(document, "k") == (document["plan_hash"], document["signature"])
 
 
 def test_a_stand_in_not_where_expected_is_written_again() -> None:
