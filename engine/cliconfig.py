@@ -471,13 +471,33 @@ def set_head(line: str, syntax: PlatformSyntax) -> str:
 def set_split(line: str, syntax: PlatformSyntax) -> tuple[str, str]:
     """A ``set`` line's section (``set_head``) and the rest of it. Without a pattern that matches, the
     section is the first words joined by one space and the rest what follows them: a line with more
-    space between those words (``set  system host-name x``, a hand-edited file) is not cut inside a word."""
-    match = syntax.section_match(line)
-    if match is not None:
-        return match.group(0), line[match.end():].strip()
+    space between those words (``set  system host-name x``, a hand-edited file) is not cut inside a word,
+    and the patterns see such a line as with one space, so its section is the one-space line's."""
+    if "  " in line or not line.isprintable() or line[:1] == " " or line[-1:] == " ":
+        # more or other space than one between words: the patterns are written with one, so they are
+        # matched against the line with one, and the line itself is cut after the words the match took
+        single = " ".join(line.split())
+        if single != line:
+            match = syntax.section_match(single)
+            if match is not None:
+                return match.group(0), line[_index_in(line, match.end()):].strip()
+    else:
+        match = syntax.section_match(line)
+        if match is not None:
+            return match.group(0), line[match.end():].strip()
     words = line.split(None, syntax.section_words)
     return " ".join(words[: syntax.section_words]), (words[syntax.section_words].strip()
                                                       if len(words) > syntax.section_words else "")
+
+
+def _index_in(line: str, end: int) -> int:
+    """The index in ``line`` that ``end`` is in the same line with its words joined by one space."""
+    taken = 0
+    for word in re.finditer(r"\S+", line):
+        if taken + len(word.group(0)) >= end:
+            return word.start() + end - taken
+        taken += len(word.group(0)) + 1
+    return len(line)
 
 
 def first_section_match(sections: tuple[re.Pattern[str], ...], line: str) -> re.Match[str] | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from engine import cliconfig, remediate
@@ -323,6 +323,10 @@ def test_render_writes_the_lines_of_every_node(platform: str) -> None:
                                  "routing-options", "static", "route", "10.0.0.0/8", "next-hop", "class-of-service"]),
                 min_size=1, max_size=8),
        st.lists(st.sampled_from([" ", "  ", " \t", "   "]), min_size=8, max_size=8))
+# a section pattern that takes a word more than the fallback's words (found by hypothesis), and one that
+# takes the whole line, with the extra space only after the words the shorter pattern takes
+@example(["class-of-service", "interfaces", "interfaces"], [" ", " ", "  "] + [" "] * 5)
+@example(["class-of-service", "interfaces", "x", "scheduler-map", "y"], [" ", " ", " ", "  "] + [" "] * 4)
 def test_a_set_line_with_more_space_between_its_words_is_split_as_with_one(words: list[str], spaces: list[str]) -> None:
     # a hand-edited running file: the section is the same, and the rest is not cut inside a word
     syntax = platform_spec("junos").syntax
