@@ -111,6 +111,11 @@ def find(device: str, running: list[Node], desired: list[Node], syntax: Platform
     found += _svis(device, running, desired, syntax, rule.get("svi") or {}, numbers, marks)
     found += _routing(device, running, desired, rule.get("routing") or {}, numbers)
     found += _vlan_names(device, running, desired, syntax, raw, numbers)
+    if syntax.style == "set":
+        # A set-form config's statements are independent, and the device shows them in its own schema
+        # order whatever order they were entered in: a conflict lists them sorted, so that the same
+        # configuration gives the same refusal and note however its statements were ordered or repeated.
+        found = [replace(conflict, lines=tuple(sorted(conflict.lines))) for conflict in found]
     return found
 
 
