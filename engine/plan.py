@@ -145,7 +145,10 @@ class Plan:
         if site is not None:
             extra["site_sha256"] = site_hashes(site)
             extra["inventory_sha256"] = {name: device_hash(site.devices[name]) for name in sorted(configs)}
-        return sealed_parts({**form.data, **extra}, key, floats=form.floats or jsontext.has_float(extra))
+        desired = extra.pop("desired")
+        floats = form.floats or jsontext.has_float(extra) or any(
+            jsontext.has_float(c.document) if c.floats is None else c.floats for c in configs.values())
+        return sealed_parts({**form.data, **extra, "desired": desired}, key, floats=floats)
 
 
 class JsonForm(NamedTuple):

@@ -26,7 +26,7 @@ from typing import Any, cast
 
 import jinja2
 
-from engine import identifiers, linux
+from engine import identifiers, jsontext, linux
 from engine.cliconfig import PlatformSyntax, format_vlan_list
 from engine.device import DeviceModel, Isolation, Match, QosClass, ShareClass
 from engine.errors import IntentError, RenderError
@@ -46,6 +46,10 @@ class DeviceConfig:
     # Linux: (key, line) of every object of ``document`` as ``linux.objects`` lists them, when render made
     # them already (the template writes them; the plan diffs them): None, work them out from the document.
     objects: tuple[tuple[str, str], ...] | None = field(default=None, compare=False, repr=False)
+    # Whether ``document`` holds a float (``jsontext.has_float``), looked for where render made it (in the
+    # worker that rendered it, on a big site) so that writing the plan file need not walk every document
+    # again: None, not known.
+    floats: bool | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -539,4 +543,5 @@ def _render(model: DeviceModel, kernel: dict[str, Any] | None) -> DeviceConfig:
         )
     except jinja2.TemplateError as exc:
         raise RenderError(f"{model.name}: template {model.platform}/{spec.template} failed: {exc}") from exc
-    return DeviceConfig(model.name, model.platform, text, document, objects)
+    return DeviceConfig(model.name, model.platform, text, document, objects,
+                        jsontext.has_float(document) if document is not None else False)

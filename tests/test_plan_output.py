@@ -102,6 +102,28 @@ def test_plan_files_of_the_golden_sites_are_sealed_as_the_standard_library_seals
             assert read_plan_file(tmp_path / "plan.json", key)["plan_hash"] == json.loads(data)["plan_hash"]
 
 
+def test_a_float_in_a_desired_document_is_sealed_as_the_standard_library_seals_it(tmp_path: Path) -> None:
+    """render tells whether a Linux document holds a float (DeviceConfig.floats), so that the plan file is
+    not walked for one again; a config that does not say (read from a plan file) is looked at; either way a
+    float takes the plan file to json.dumps' text (orjson writes some floats differently)."""
+    from dataclasses import replace
+
+    path = GOLDEN / "linux" / "fresh" / "site.yaml"
+    site = load_site(path)
+    compilation = compile_site(site)
+    plan = make_plan(site, compilation, RunningState(tmp_path))
+    linux = sorted(name for name, config in compilation.configs.items() if config.document is not None)
+    assert linux and all(compilation.configs[name].floats is False for name in linux)
+    assert all(jsontext.has_float(compilation.configs[name].document) is False for name in linux)
+    for told in (True, None):
+        configs = dict(compilation.configs)
+        document = {**configs[linux[0]].document, "zz": [1e16, 0.1 + 0.2, 1e-7]}  # orjson: 1e16, json.dumps: 1e+16
+        configs[linux[0]] = replace(configs[linux[0]], document=document, floats=told)
+        for key in (None, "k"):
+            data = b"".join(plan.plan_file_parts(str(path), configs, site, key))
+            assert data == reference_seal(json.loads(data), key) and b"1e+16" in data
+
+
 def _compact(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
