@@ -14,7 +14,7 @@ import logging
 import os
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ import paramiko
 from engine.credentials import Prompt
 from engine.driver import Connection
 from engine.errors import ConnectError
+from engine.frozen import frozen
 from engine.model import Device
 
 # paramiko's transport thread logs a traceback for a peer that never sends its banner; the failure
@@ -30,7 +31,7 @@ from engine.model import Device
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 
-@dataclass(frozen=True)
+@frozen
 class ConnectOptions:
     known_hosts: Path = field(default_factory=lambda: Path(os.environ.get("INTENT_KNOWN_HOSTS",
                                                                           Path.home() / ".ssh" / "known_hosts")))

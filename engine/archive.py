@@ -21,10 +21,10 @@ import re
 import secrets
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import IntentError
+from engine.frozen import frozen
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 MIN_CHUNK, AVERAGE_BITS, MAX_CHUNK = 256, 10, 8192  # ~1 KiB chunks suit configuration files
@@ -54,7 +54,7 @@ def chunks(data: bytes) -> list[bytes]:
     return result
 
 
-@dataclass(frozen=True)
+@frozen
 class Stats:
     """What an archive holds: its snapshots and chunks, and the bytes they stand for and take."""
 

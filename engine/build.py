@@ -33,6 +33,7 @@ from engine.device import (
     Vlan,
 )
 from engine.errors import AdmissionError, TopologyError
+from engine.frozen import frozen
 from engine.model import Endpoint, Link, Site
 from engine.network import ClassDag, Network
 from engine.platforms import platform_data
@@ -82,7 +83,7 @@ def segments(intents: Sequence[object]) -> list[Segment]:
 _SEGMENT_CLASSES: dict[type, bool] = {}  # intent class -> whether it has the Segment shape
 
 
-@dataclass(frozen=True)
+@frozen
 class Reservation:
     """What guarantees reserve on one egress interface, out of what it may reserve of its capacity."""
 
@@ -128,7 +129,7 @@ class _PortDraft:
     prefixlen: int | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class _ClassRoutes:
     """Routing towards one destination class: its DAG, its gateways, and every device that routes there."""
 

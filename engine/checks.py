@@ -10,9 +10,8 @@ built-in or plugin, imports it without closing an import cycle.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from engine.compilation import Compilation
+from engine.frozen import frozen
 from engine.model import Site
 from engine.network import Network
 
@@ -21,7 +20,7 @@ SHARE_PORT = 5401
 CLOSED_PROBE_PORT = 5999  # a TCP port the probe listens on, which the isolation must cut
 
 
-@dataclass(frozen=True)
+@frozen
 class Host:
     """A lab host: a namespace behind one access port (CONTRACT §6)."""
 
@@ -41,7 +40,7 @@ def host_netns(device: str, interface: str) -> str:
 NOWHERE = Host("", "", "", "0.0.0.0/32", "0.0.0.0", 0)
 
 
-@dataclass(frozen=True)
+@frozen
 class Flow:
     name: str  # "guaranteed", "bulk from h-core1-eth3"
     source: Host
@@ -56,7 +55,7 @@ class Flow:
 NO_FLOW = Flow("none", NOWHERE, NOWHERE, 0)  # what a skipped check measures
 
 
-@dataclass(frozen=True)
+@frozen
 class Check:
     """One direction of a rate to measure: ``measured`` must get at least (or, ``at_most``, no more
     than) ``expected_bps`` while the ``competing`` flows run at the same time."""
@@ -72,7 +71,7 @@ class Check:
     ratio: float | None = None  # qos_share: measured / competing[0] must be this, within the tolerance
 
 
-@dataclass(frozen=True)
+@frozen
 class Reach:
     """Every host of ``hosts`` must get an answer from ``address``; none at all is "not measured"."""
 
@@ -83,7 +82,7 @@ class Reach:
     target: str  # how the report names it: "the gateway 10.10.0.1"
 
 
-@dataclass(frozen=True)
+@frozen
 class Probe:
     """One attempt to reach a host across a boundary (isolate's, or a plugin kind's), and whether it must
     get through."""
@@ -106,7 +105,7 @@ class Probe:
 Step = Check | Reach | Probe
 
 
-@dataclass(frozen=True)
+@frozen
 class LabView:
     """What a verify step may consult: the site, what it compiled to, and the lab's hosts."""
 

@@ -33,11 +33,12 @@ from functools import cached_property, partial
 from typing import Any
 
 from engine import junos
+from engine.frozen import frozen
 
 ALL_VLANS = frozenset(range(1, 4095))
 
 
-@dataclass(frozen=True)
+@frozen
 class TrunkSyntax:
     """A trunk's allowed-VLAN lines: ``prefix`` then a list, ``add``/``remove``/``except`` and a list,
     ``none`` or ``all``. ``mode`` marks a port as a trunk (one without a list allows every VLAN)."""
@@ -90,7 +91,7 @@ class TrunkSyntax:
         return f"{self.prefix}{keyword} {format_vlan_list(vlans)}"
 
 
-@dataclass(frozen=True)
+@frozen
 class PlatformSyntax:
     """How a CLI platform writes its configuration and which of its lines the engine owns (from its platform.yaml)."""
 

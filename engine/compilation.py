@@ -6,15 +6,16 @@ it. It imports only data modules, so nothing that imports it can close an import
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 
 from engine.build import Reservation
 from engine.device import DeviceModel
+from engine.frozen import frozen
 from engine.render import DeviceConfig
 
 
-@dataclass(frozen=True)
+@frozen
 class Compilation:
     """What compiling a site gives: each device's model and rendered configuration, and the reservations."""
 

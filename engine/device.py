@@ -8,9 +8,11 @@ and sorted, so the same site always renders the same bytes.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 from functools import lru_cache
+
+from engine.frozen import frozen
 
 
 @lru_cache(maxsize=64)  # 0..32: every port and SVI asks
@@ -25,7 +27,7 @@ class PortMode(StrEnum):
     ROUTED = "routed"  # layer-3 transit between gateways
 
 
-@dataclass(frozen=True)
+@frozen
 class Vlan:
     """A VLAN the device carries, from the vlan intent that made it."""
 
@@ -35,7 +37,7 @@ class Vlan:
     intent: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Svi:
     """The routed interface of a VLAN on its gateway (Linux: address on the VLAN's bridge)."""
 
@@ -50,7 +52,7 @@ class Svi:
         return netmask(self.prefixlen)
 
 
-@dataclass(frozen=True)
+@frozen
 class Port:
     """A physical interface the engine configures: an access port, a trunk, or a routed transit."""
 
@@ -67,7 +69,7 @@ class Port:
         return None if self.prefixlen is None else netmask(self.prefixlen)
 
 
-@dataclass(frozen=True)
+@frozen
 class NextHop:
     """One next hop of a static route: the gateway's address and the interface towards it."""
 
@@ -75,7 +77,7 @@ class NextHop:
     interface: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Route:
     """A static route to a remote VLAN subnet (or a summary of several), over one or more next hops."""
 
@@ -92,7 +94,7 @@ class Route:
         return str(ipaddress.IPv4Network(self.prefix).netmask)
 
 
-@dataclass(frozen=True)
+@frozen
 class Match:
     """One direction of traffic a class takes: source and destination prefixes plus narrowing."""
 
@@ -103,7 +105,7 @@ class Match:
     ports: tuple[tuple[int, int], ...] = ()  # destination port ranges, inclusive
 
 
-@dataclass(frozen=True)
+@frozen
 class QosClass:
     """A guarantee on one egress interface."""
 
@@ -118,7 +120,7 @@ class QosClass:
     traffic_class: int = 1  # hardware queue / forwarding class number on vendor platforms (1..6)
 
 
-@dataclass(frozen=True)
+@frozen
 class ShareClass:
     """One VLAN's weighted share of what the guarantees leave on an egress interface (qos_share)."""
 
@@ -139,7 +141,7 @@ class ShareClass:
         return 0x4000 + self.vlan
 
 
-@dataclass(frozen=True)
+@frozen
 class EgressPolicy:
     """The shaping tree on one egress interface: guarantees plus a default class for the rest."""
 
@@ -151,7 +153,7 @@ class EgressPolicy:
     shares: tuple[ShareClass, ...] = ()  # qos_share: the default class's bandwidth, shared by weight
 
 
-@dataclass(frozen=True)
+@frozen
 class Allowed:
     """Traffic an isolation still lets through: a protocol, optionally a destination port range."""
 
@@ -159,7 +161,7 @@ class Allowed:
     ports: tuple[int, int] | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Isolation:
     """No routed traffic from ``subnet`` (VLAN ``vlan``) to ``peer_subnet``, except ``allow`` (isolate).
 
@@ -180,7 +182,7 @@ class Isolation:
     transit: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class RateLimit:
     """A hard cap on everything routed in and out of a VLAN at its gateway."""
 
@@ -191,7 +193,7 @@ class RateLimit:
     rate_bps: int
 
 
-@dataclass(frozen=True)
+@frozen
 class DeviceModel:
     """Everything the engine configures on one device, each part sorted: what its platform's template renders."""
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self, runtime_checkable
@@ -22,6 +22,7 @@ from typing import Any, Protocol, Self, runtime_checkable
 from engine.credentials import Prompt
 from engine.entrypoints import EntryPoint, entry_points, source
 from engine.errors import ConnectError, IntentError
+from engine.frozen import frozen
 from engine.model import Device
 from engine.plan import DevicePlan
 from engine.render import DeviceConfig
@@ -122,7 +123,7 @@ class ClassStats(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@frozen
 class Connection:
     """How to reach devices: which drivers there are, where known SSH host keys are, whether host
     keys never seen before are accepted (and recorded), the deadlines of a connection, and who is

@@ -15,10 +15,10 @@ Every message is written for the network engineer reading it, never a Python rep
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from engine.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Location:
     """Where in which file a value was written (1-based line and column) and its JSON path."""
 

@@ -27,6 +27,7 @@ from engine import linux
 from engine.compiler import Compilation
 from engine.device import DeviceModel
 from engine.errors import IntentError
+from engine.frozen import frozen
 from engine.model import Site
 from engine.plan import make_plan
 
@@ -54,7 +55,7 @@ METRICS = {
 }
 
 
-@dataclass(frozen=True)
+@frozen
 class OwnedClass:
     device: str
     interface: str
@@ -64,7 +65,7 @@ class OwnedClass:
     ceil_bps: int
 
 
-@dataclass(frozen=True)
+@frozen
 class DeviceState:
     """What one read of a device returns: its running state as text, and class counters (may be empty)."""
 

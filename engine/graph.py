@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
 from enum import StrEnum
 
 from engine.build import Segment, segments
 from engine.compiler import build_site
 from engine.errors import IntentError
+from engine.frozen import frozen
 from engine.model import Intent, Link, Site
 from engine.plan import Plan
 from engine.units import format_bps
@@ -43,7 +43,7 @@ COLOURS = {Headroom.NONE: "#8a8a8a", Headroom.OK: "#2e7d32", Headroom.HIGH: "#e6
 SEVERITY = (Headroom.NONE, Headroom.OK, Headroom.HIGH, Headroom.REFUSED)
 
 
-@dataclass(frozen=True)
+@frozen
 class Direction:
     """One direction of a link: the egress interface of ``sender`` towards ``receiver``."""
 
@@ -83,7 +83,7 @@ class Direction:
         return ", ".join(self.intents)
 
 
-@dataclass(frozen=True)
+@frozen
 class LinkView:
     link: Link
     forward: Direction  # a -> b
@@ -98,7 +98,7 @@ class LinkView:
         return self.forward, self.backward
 
 
-@dataclass(frozen=True)
+@frozen
 class DeviceView:
     name: str
     platform: str
@@ -109,7 +109,7 @@ class DeviceView:
     changed: bool | None = None  # in a plan's diagram: does the plan change it
 
 
-@dataclass(frozen=True)
+@frozen
 class SiteView:
     site: str
     devices: tuple[DeviceView, ...]

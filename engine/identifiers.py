@@ -18,16 +18,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from engine.errors import IntentError
+from engine.frozen import frozen
 from engine.platforms import known_platforms, platform_data
 
 
-@dataclass(frozen=True)
+@frozen
 class NameRule:
     """What a name of one kind may be: a pattern, the same in words for the message, and a length."""
 

@@ -10,12 +10,12 @@ kind's ``lab_hosts``), so the lab names no kind.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from engine.checks import Host, host_netns
 from engine.driver import DriverRegistry
 from engine.errors import IntentError, TopologyError
+from engine.frozen import frozen
 from engine.model import Site
 from intents.base import LabHosts
 from intents.registry import Registry
@@ -23,7 +23,7 @@ from intents.registry import Registry
 __all__ = ["Cable", "LabBuilder", "LabSpec", "host_netns", "lab_builder", "lab_spec"]
 
 
-@dataclass(frozen=True)
+@frozen
 class Cable:
     a_netns: str
     a_interface: str
@@ -31,7 +31,7 @@ class Cable:
     b_interface: str
 
 
-@dataclass(frozen=True)
+@frozen
 class LabSpec:
     namespaces: tuple[str, ...]  # device namespaces
     cables: tuple[Cable, ...]

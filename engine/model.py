@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from decimal import Decimal
 from typing import Any
 
+from engine.frozen import frozen
 
-@dataclass(frozen=True)
+
+@frozen
 class Device:
     """One inventory host with its connection data. ``password`` is never shown in repr."""
 
@@ -29,7 +31,7 @@ class Device:
     extra: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
 
 
-@dataclass(frozen=True)
+@frozen
 class Endpoint:
     """One end of a link or an access port: ``device:interface``."""
 
@@ -40,7 +42,7 @@ class Endpoint:
         return f"{self.device}:{self.interface}"
 
 
-@dataclass(frozen=True)
+@frozen
 class Link:
     """A full-duplex link; ``bandwidth_bps`` is per direction."""
 
@@ -58,7 +60,7 @@ class Link:
         return self.a if self.a.device == device else self.b
 
 
-@dataclass(frozen=True)
+@frozen
 class Defaults:
     """The site file's ``defaults``: the reservable share of each link, the transit addresses, the routing mode."""
 
@@ -67,7 +69,7 @@ class Defaults:
     routing: str = "summarised"  # or "static-full": one explicit route per remote VLAN subnet
 
 
-@dataclass(frozen=True)
+@frozen
 class Intent:
     """Base of every intent kind's parsed form."""
 
@@ -75,7 +77,7 @@ class Intent:
     kind: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Site:
     """A loaded site: its devices (inventory), links (topology), defaults and parsed intents."""
 

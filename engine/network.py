@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict, deque
-from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from engine.errors import TopologyError
+from engine.frozen import frozen
 from engine.model import Link, Site
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 Attachment = tuple[tuple[str, int], ...]  # sorted (neighbour, cheapest link cost to it)
 
 
-@dataclass(frozen=True)
+@frozen
 class ClassDag:
     """The shortest-path DAG shared by every destination with one attachment.
 

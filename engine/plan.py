@@ -27,6 +27,7 @@ from engine.build import Reservation, segments
 from engine.compilation import Compilation
 from engine.device import DeviceModel, Port, PortMode
 from engine.errors import IntentError, Location, ValidationError
+from engine.frozen import frozen
 from engine.identifiers import check_file_name, inside
 from engine.model import Device, Site
 from engine.render import DeviceConfig, platform_spec, render, renderer
@@ -36,7 +37,7 @@ from engine.yamlsrc import decode
 from intents.registry import Registry
 
 
-@dataclass(frozen=True)
+@frozen
 class DevicePlan:
     """The plan of one device: its diff and full desired configuration, the commands and rollback."""
 
@@ -59,7 +60,7 @@ class DevicePlan:
         }
 
 
-@dataclass(frozen=True)
+@frozen
 class IntentSummary:
     """One intent in a plan: what it does in words, the devices it touches and those it changes."""
 
@@ -74,7 +75,7 @@ class IntentSummary:
                 "changed_devices": list(self.changed_devices)}
 
 
-@dataclass(frozen=True)
+@frozen
 class Plan:
     """What ``intent plan`` gives: every device's plan, the reservations, the intents' summaries."""
 

@@ -25,13 +25,13 @@ import json
 import operator
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 from engine import cliconfig
 from engine.errors import RenderError
+from engine.frozen import frozen
 from engine.render import platform_spec
 
 TAGS = ("desired", "owned", "takeover")
@@ -41,7 +41,7 @@ class NotOwnedError(ValueError):
     """The change would remove or negate configuration the engine does not own."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Remediation:
     """The commands that take a device from its running configuration to the merged one, and back."""
 
@@ -88,7 +88,7 @@ def _as_list(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-@dataclass(frozen=True)
+@frozen
 class Match:
     """One hier_config ``MatchRule`` as ``_predicate`` reads it: every test that is set must hold."""
 
@@ -102,7 +102,7 @@ class Match:
 Lineage = tuple[Match, ...]  # one Match per level, the top line's first
 
 
-@dataclass(frozen=True)
+@frozen
 class DriverRules:
     """What the remediation's own paths (``_fresh_direct``, ``set_weights``) read of a platform's
     hier_config driver, the engine's ordering rules included: its rules, and which of its methods are
@@ -429,7 +429,7 @@ def _fresh(platform: str, before: Any, after: Any, merged: list[cliconfig.Node],
 Branch = tuple[str, list["Branch"]]  # a line as hier_config would hold it, and its children
 
 
-@dataclass(frozen=True)
+@frozen
 class _PlainReader:
     """What hier_config's reader of a platform may do to a line-by-line text (``_plain_reader``)."""
 

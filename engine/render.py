@@ -19,7 +19,7 @@ import re
 import types
 import typing
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from functools import cache, lru_cache
 from itertools import chain
 from typing import Any, cast
@@ -30,12 +30,13 @@ from engine import identifiers, jsontext, linux
 from engine.cliconfig import PlatformSyntax, format_vlan_list
 from engine.device import DeviceModel, Isolation, Match, QosClass, ShareClass
 from engine.errors import IntentError, RenderError
+from engine.frozen import frozen
 from engine.platforms import TEMPLATES, platform_data
 from engine.units import format_bps
 from intents.match import dscp_name, port_masks
 
 
-@dataclass(frozen=True)
+@frozen
 class DeviceConfig:
     """The desired configuration of one device: text for humans and CLI devices, a document for Linux."""
 
@@ -52,7 +53,7 @@ class DeviceConfig:
     floats: bool | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@frozen
 class PlatformSpec:
     """A platform as its ``platform.yaml`` describes it: syntax, template, limits and the drivers that manage it."""
 
@@ -258,7 +259,7 @@ def _walk(value: object, role: str, found: dict[str, set[str]]) -> None:
                     stack.append((item, field_role))
 
 
-@dataclass(frozen=True)
+@frozen
 class _Pass:
     """How ``_values`` reads one dataclass's string-bearing fields, all objects of the class at once:
     ``strings``, fields annotated as a string (or None); ``string_tuples``, as a tuple of strings;

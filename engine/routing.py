@@ -24,14 +24,15 @@ every remote subnet goes via the same spines is one route, computed in O(depth) 
 from __future__ import annotations
 
 from bisect import bisect_left
-from dataclasses import dataclass
+
+from engine.frozen import frozen
 
 Value = tuple[int, ...]  # link indices of the next hops, in order
 NO_ROUTE: Value = ()
 DONT_CARE = None
 
 
-@dataclass(frozen=True)
+@frozen
 class TrieNode:
     """A node of the ``PrefixTrie``: a prefix with its children's indices, or a leaf holding one VLAN subnet."""
 

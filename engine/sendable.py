@@ -20,10 +20,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from dataclasses import dataclass
 
 from engine import cliconfig, remediate, takeover
 from engine.errors import IntentError
+from engine.frozen import frozen
 from engine.render import platform_spec
 from engine.secrets import MASK
 
@@ -31,7 +31,7 @@ SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # RFC 7914's interactive-login cost: ~0.1
 _HEADS = ("no ", "default ", "set ", "delete ", "deactivate ", "activate ")
 
 
-@dataclass(frozen=True)
+@frozen
 class HiddenLine:
     """Command ``line`` of a device plan is stored masked; ``source`` is the line of the configurations
     planned from (``sources()``) it is rebuilt from; ``verifier`` checks the rebuilt line

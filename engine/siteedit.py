@@ -18,13 +18,14 @@ import yaml
 
 from engine.compiler import Compilation, compile_site
 from engine.errors import IntentError, Location, ValidationError
+from engine.frozen import frozen
 from engine.loader import load_site
 from engine.model import Site
 from engine.plan import Plan, RunningSource, RunningState, make_plan
 from engine.words import Reading, read
 
 
-@dataclass(frozen=True)
+@frozen
 class Insertion:
     """The file with the intent added: ``text[:offset]`` is the original's first ``offset`` characters."""
 
@@ -167,7 +168,7 @@ def load_text(site_path: Path, text: str, added_from: int | None = None, *,
         os.unlink(temporary)
 
 
-@dataclass(frozen=True)
+@frozen
 class Addition:
     """A sentence made into an intent of a site, checked against the whole site, not yet written."""
 

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any
 
 from engine import cliconfig, junos
 from engine.cliconfig import Node, PlatformSyntax
+from engine.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Conflict:
     """Running configuration the engine does not own standing where an intent puts its own (a port, a VLAN)."""
 
@@ -356,7 +357,7 @@ def protected(device: str, running_text: str, syntax: PlatformSyntax, commands: 
     return refusals
 
 
-@dataclass(frozen=True)
+@frozen
 class Inheritance:
     """What a Junos running config inherits from its configuration groups (``engine.junos.inherited``):
     effective ``set`` line -> (group, the group statement it comes from). The plan works on the

@@ -42,6 +42,7 @@ from engine import faults, journal
 from engine.compilation import Compilation
 from engine.driver import Connection, Driver, FeatureProbe
 from engine.errors import CommitError, DriverError, IntentError, RollbackError
+from engine.frozen import frozen
 from engine.journal import JournalError
 from engine.model import Defaults, Device, Site
 from engine.plan import DevicePlan, Plan, _device_plan, make_plan, masker_for, to_send
@@ -59,7 +60,7 @@ def open_driver(device: Device, state: StateDir, connection: Connection = CONNEC
     return connection.drivers.create(device, state.device_dir(device.name), connection)
 
 
-@dataclass(frozen=True)
+@frozen
 class Deadlines:
     """``device``: a device's whole budget in one phase (read, change, restore), ``--device-timeout``;
     ``safety``: how long the safety reverter lets an apply run before it restores every device,

@@ -11,8 +11,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from decimal import Decimal
+
+from engine.frozen import frozen
 
 _NUMBER = r"([0-9]{1,30}(?:\.[0-9]{1,30})?)"
 _RATE = re.compile(rf"\s*{_NUMBER}\s*(bps|kbps|mbps|gbps|tbps)\s*", re.IGNORECASE | re.ASCII)
@@ -23,7 +24,7 @@ _FACTOR = {"": 1, "bps": 1, "kbps": 10**3, "mbps": 10**6, "gbps": 10**9, "tbps":
            "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
 
 
-@dataclass(frozen=True)
+@frozen
 class Rate:
     """A rate as written: absolute bits per second, or a share of the link it is applied to."""
 

@@ -28,6 +28,7 @@ from typing import Any, ClassVar, NoReturn
 import yaml
 
 from engine.errors import IntentError, Location, ValidationError
+from engine.frozen import frozen
 
 JsonPath = tuple[str | int, ...]
 
@@ -220,7 +221,7 @@ else:  # pragma: no cover - PyYAML built without libyaml
 PY_LOADER: type = _Loader
 
 
-@dataclass(frozen=True)
+@frozen
 class Limits:
     """How much a YAML file may ask of the parser. Defaults fit any real site; raise them if one does not.
 

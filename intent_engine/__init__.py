@@ -13,7 +13,7 @@ Every error is one of the engine's, rooted at ``IntentError`` (``ValidationError
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ from engine.errors import (
     TopologyError,
     ValidationError,
 )
+from engine.frozen import frozen
 
 __all__ = [
     "AdmissionError", "CommitError", "ConnectError", "Connection", "DriverError", "IntentError", "Plan", "RenderError",
@@ -54,7 +55,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'intent_engine' has no attribute {name!r}")
 
 
-@dataclass(frozen=True)
+@frozen
 class Plan:
     """A plan and what it was made from, so that ``apply`` can execute exactly it."""
 
@@ -80,7 +81,7 @@ class Plan:
         return [r.as_dict() for r in self.result.reservations]
 
 
-@dataclass(frozen=True)
+@frozen
 class Connection:
     """How devices are reached: SSH known_hosts file, whether new host keys are accepted, state directory."""
 

@@ -11,10 +11,10 @@ VLANs contradicts the isolation and is refused, naming both intents.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.device import Allowed, Isolation
+from engine.frozen import frozen
 from engine.model import Intent
 from intents.base import JsonPath, ParseContext, load_schema
 from intents.match import parse_port_list, parse_protocol
@@ -29,7 +29,7 @@ PORTED = (6, 17, 132)  # protocols with ports: tcp, udp, sctp
 NAMES = {1: "icmp", 6: "tcp", 17: "udp", 47: "gre", 50: "esp", 132: "sctp"}
 
 
-@dataclass(frozen=True)
+@frozen
 class IsolateIntent(Intent):
     """An isolate intent: no routed traffic either way between two VLANs, except what ``allow`` lets through."""
 

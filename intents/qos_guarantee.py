@@ -8,11 +8,11 @@ full rate (hashing may put all of it on one path) and a reservation checked agai
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.device import Match
 from engine.errors import TopologyError
+from engine.frozen import frozen
 from engine.model import Intent, Link
 from engine.units import Rate, format_bps, parse_rate
 from intents.base import JsonPath, ParseContext, load_schema
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from engine.network import Network
 
 
-@dataclass(frozen=True)
+@frozen
 class QosGuaranteeIntent(Intent):
     """A qos_guarantee intent: a rate reserved for traffic between two VLANs, in both directions."""
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.device import RateLimit
+from engine.frozen import frozen
 from engine.model import Intent
 from engine.units import format_bps, parse_bandwidth
 from intents.base import JsonPath, ParseContext, load_schema
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from engine.model import Site
 
 
-@dataclass(frozen=True)
+@frozen
 class QosLimitIntent(Intent):
     """A qos_limit intent: a hard cap on a VLAN's routed traffic at its gateway."""
 

@@ -12,10 +12,10 @@ Traffic of VLANs that are not listed shares as if it had weight 1 (on the Linux 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import TopologyError
+from engine.frozen import frozen
 from engine.model import Intent
 from intents.base import JsonPath, ParseContext, load_schema
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from engine.model import Site
 
 
-@dataclass(frozen=True)
+@frozen
 class QosShareIntent(Intent):
     """A qos_share intent: what the guarantees leave of a link, shared between VLANs by weight."""
 

@@ -8,10 +8,10 @@ the gateway address (first host of the subnet), and routes between VLANs whose g
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import TopologyError
+from engine.frozen import frozen
 from engine.model import Endpoint, Intent
 from intents.base import JsonPath, ParseContext, load_schema
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from engine.model import Site
 
 
-@dataclass(frozen=True)
+@frozen
 class VlanIntent(Intent):
     """A vlan intent: a VLAN, its subnet, the device that routes it and its access ports."""
 

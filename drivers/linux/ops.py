@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine import linux
+from engine.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class IpOp:
     """One link/address/route/sysctl change, as an `ip -batch` line (or a sysctl)."""
 
@@ -46,7 +47,7 @@ class IpOp:
         return f"sysctl -w {a[0]}={a[1]}"
 
 
-@dataclass(frozen=True)
+@frozen
 class TcOp:
     """One tc request, encoded by the transport once interface indexes are known."""
 

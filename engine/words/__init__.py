@@ -19,13 +19,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from importlib.metadata import entry_points
 from typing import Any, Protocol
 
 from engine.errors import Location, ValidationError
+from engine.frozen import frozen
 from engine.units import bytes_hint, format_bps, parse_bandwidth, parse_percent
 from intents.match import DSCP_NAMES, PROTOCOLS
 
@@ -46,7 +46,7 @@ class SentenceError(ValidationError):
         super().__init__([(Location(SENTENCE, 1, start + 1), quoted + reason)])
 
 
-@dataclass(frozen=True)
+@frozen
 class Part:
     """One value of a phrase and where it was written (character offsets in the sentence)."""
 
@@ -55,7 +55,7 @@ class Part:
     end: int
 
 
-@dataclass(frozen=True)
+@frozen
 class Said:
     """One thing the sentence says, e.g. ``Said("ceil", ..., parts=(Part("500Mbps", 40, 47),))``."""
 
@@ -111,7 +111,7 @@ class Phrases(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@frozen
 class KindPhrases:
     """A kind's phrases shipped as ``<key>.<language>.lark`` in ``package``, plus its ``build``."""
 
@@ -151,7 +151,7 @@ def phrases(plugins: bool = True) -> dict[str, Phrases]:
     return found
 
 
-@dataclass(frozen=True)
+@frozen
 class Reading:
     """The one intent a sentence means: its kind, its body, a suggested name, the language read."""
 
