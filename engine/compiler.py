@@ -27,8 +27,7 @@ def compile_site(site: Site, registry: Registry | None = None) -> Compilation:
 def render_all(models: dict[str, DeviceModel], render_one: Callable[[DeviceModel], DeviceConfig]) -> dict[str, DeviceConfig]:
     """Device -> its config by ``render_one`` (``renderer(models.values())``), spread over processes: the
     first device that fails, in the order of ``models``, raises its RenderError."""
-    return dict(zip(models, parallel.ordered_map(render_one, list(models.values()), first_of=_platform, cost=_size),
-                    strict=True))
+    return dict(zip(models, parallel.ordered_map(render_one, list(models.values()), first_of=_platform), strict=True))
 
 
 def compilation_of(build: Build, models: dict[str, DeviceModel], configs: dict[str, DeviceConfig]) -> Compilation:
@@ -40,11 +39,6 @@ def compilation_of(build: Build, models: dict[str, DeviceModel], configs: dict[s
 
 def _platform(model: DeviceModel) -> str:
     return model.platform
-
-
-def _size(model: DeviceModel) -> int:
-    """What rendering a model costs, roughly: its ports, routes and egress policies."""
-    return len(model.ports) + len(model.routes) + len(model.egress)
 
 
 def build_site(site: Site, registry: Registry | None = None) -> Build:

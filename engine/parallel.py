@@ -119,8 +119,7 @@ def worker_count(items: int, workers: int | None = None) -> int:
 
 def ordered_map(func: Callable[[T], R], items: Sequence[T], workers: int | None = None,
                 first_of: Callable[[T], Hashable] | None = None,
-                meanwhile: Callable[[], None] | None = None,
-                cost: Callable[[T], float] | None = None) -> Iterator[R]:
+                meanwhile: Callable[[], None] | None = None) -> Iterator[R]:
     """``func(item)`` for each of ``items``, in order, spread over processes (see the module).
 
     ``first_of``: what ``func`` works out once per kind of item and keeps (a platform's templates and
@@ -130,10 +129,7 @@ def ordered_map(func: Callable[[T], R], items: Sequence[T], workers: int | None 
     together, and a child's items cost more than this process's (copied pages, pickling), by an amount
     that varies with what ``func`` returns. ``meanwhile()``: work of this process's own that the
     children need not wait for, called once here after the first items and the forks (when nothing is
-    forked: before the items this process computes), before any other item; what it raises is raised.
-    ``cost``: a rough measure of what an item costs (a device's ports): the queue hands out the costliest
-    first (items of equal cost in their order), so that the last runs, on which the processes end, are
-    single cheap items, not a spine that one process computes while the others wait."""
+    forked: before the items this process computes), before any other item; what it raises is raised."""
     count = worker_count(len(items), workers)
     if count == 1:
         if meanwhile is not None:
@@ -145,11 +141,7 @@ def ordered_map(func: Callable[[T], R], items: Sequence[T], workers: int | None 
     waiting = meanwhile  # not called yet
     if _first_items(func, items, first_of, computed):
         try:
-            left = [index for index in range(len(items)) if index not in computed]
-            if cost is not None:
-                costs = [cost(items[index]) for index in left]
-                left = [index for _, index in sorted(zip(costs, left, strict=True), key=_costliest)]
-            queue = _Queue(left, count)
+            queue = _Queue([index for index in range(len(items)) if index not in computed], count)
         except OSError:  # no pipe to be had (a ulimit): everything computed here, below
             queue = None
     if queue is not None:
@@ -203,11 +195,6 @@ def _first_items(func: Callable[[T], R], items: Sequence[T], first_of: Callable[
             except Exception:  # noqa: BLE001 - raised in order by the caller's pass
                 return False
     return True
-
-
-def _costliest(entry: tuple[float, int]) -> tuple[float, int]:
-    """The order of (cost, index) entries in the queue: the costliest first, then by index."""
-    return -entry[0], entry[1]
 
 
 class _Queue:

@@ -15,7 +15,6 @@ import operator
 import os
 import re
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -544,13 +543,7 @@ def make_plan(site: Site, compilation: Compilation, running: RunningSource, regi
 
     names = sorted(compilation.configs)
     return _assembled(site, compilation, texts, running, registry,
-                      zip(names, parallel.ordered_map(plan_named, names, first_of=platform_of,
-                                                      cost=_links_of(site).__getitem__), strict=True))
-
-
-def _links_of(site: Site) -> Counter[str]:
-    """Device -> the number of links it ends (what its render and plan cost grows with: a spine's hundreds)."""
-    return Counter(end.device for link in site.links for end in (link.a, link.b))
+                      zip(names, parallel.ordered_map(plan_named, names, first_of=platform_of), strict=True))
 
 
 # One device's plan, or its problems; and its config when the device's kernel re-rendered it.
@@ -704,8 +697,8 @@ def compile_and_plan(site: Site, running: RunningSource, registry: Registry | No
     def platform_of(name: str) -> str:  # what a device's render and plan compile once per kind of device
         return site.devices[name].platform
 
-    steps = dict(zip(names, parallel.ordered_map(step, names, first_of=platform_of, meanwhile=freeze_all,
-                                                 cost=_links_of(site).__getitem__), strict=True))
+    steps = dict(zip(names, parallel.ordered_map(step, names, first_of=platform_of, meanwhile=freeze_all),
+                     strict=True))
     compilation = compilations[0]
     configs = {name: config for name, (config, _, _) in steps.items()}
     outcomes = {name: outcome for name, (_, _, outcome) in sorted(steps.items()) if outcome is not None}

@@ -143,27 +143,6 @@ print(json.dumps({"big": [i for i, (text, _) in enumerate(got) if text != str(i)
     assert out["pids"] == 2 and out["spine_pids"] == 2
 
 
-def test_the_costliest_items_are_handed_out_first_when_their_cost_is_told() -> None:
-    """Told each item's cost (a device's links), the queue gives the spines out first, so that the runs the
-    processes end on are cheap single items; results still come in the order of the items. Not told, the
-    spines (last in the items) are computed last."""
-    out = _program(_MAP + """
-def timed(i):
-    started = time.monotonic()
-    time.sleep(0.02 if i >= 996 else 0.0005)
-    return (i, started)
-told = list(parallel.ordered_map(timed, items, 2, cost=lambda i: 100 if i >= 996 else 1))
-untold = list(parallel.ordered_map(timed, items, 2))
-print(json.dumps({"told": told, "untold": untold}))
-""")
-    for name in ("told", "untold"):
-        assert [i for i, _ in out[name]] == list(range(1000)), name
-    for name, first in (("told", True), ("untold", False)):
-        starts = sorted(started for _, started in out[name][:996])
-        median_leaf = starts[len(starts) // 2]
-        assert all((started < median_leaf) is first for _, started in out[name][996:]), name
-
-
 @pytest.mark.parametrize("failing", [[731], [500], [0], [731, 733], [730, 731], [731, 500]])
 @pytest.mark.parametrize("kind", ["IntentError", "KeyError"])
 def test_an_exception_is_raised_as_the_loop_raises_it(failing: list[int], kind: str) -> None:
