@@ -22,6 +22,7 @@ import secrets
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from engine.errors import IntentError
 from engine.frozen import frozen
@@ -156,10 +157,23 @@ class Archive:
 
 
 def _write_atomic(path: Path, data: bytes | Sequence[bytes | memoryview]) -> None:
+    tmp, handle = open_temporary(path)
+    finish_atomic(path, tmp, handle, data)
+
+
+def open_temporary(path: Path) -> tuple[Path, BinaryIO]:
+    """The temporary file ``write_atomic`` writes ``path`` through (in the same directory, unique per
+    writer), created and open for writing; ``finish_atomic`` writes it and puts it in place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")  # unique per writer (threads)
+    return tmp, open(tmp, "wb")  # noqa: SIM115 - closed by finish_atomic
+
+
+def finish_atomic(path: Path, tmp: Path, handle: BinaryIO, data: bytes | Sequence[bytes | memoryview]) -> None:
+    """Write ``data`` to the temporary file ``open_temporary(path)`` made, fsync it, close it and rename it
+    to ``path``; on any failure the temporary file goes and ``path`` is left as it was."""
     try:
-        with open(tmp, "wb") as handle:
+        with handle:
             if isinstance(data, bytes):
                 handle.write(data)
             else:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Protocol, TypeVar, cast
 
 from engine import cliconfig, compiler, gcpause, jsontext, linux, parallel, remediate, runningstate, sendable, takeover
-from engine.archive import write_atomic
+from engine.archive import finish_atomic, open_temporary, write_atomic
 from engine.build import Reservation, segments
 from engine.compilation import Compilation
 from engine.device import DeviceModel, Port, PortMode
@@ -460,14 +460,32 @@ def write_plan_file(path: Path, data: bytes | Sequence[bytes | memoryview]) -> N
     try:
         write_atomic(path, data)
     except OSError as exc:
-        raise IntentError(f"{path}: cannot write the plan file: {exc.strerror or exc}") from None
+        raise _unwritable(path, exc) from None
 
 
 def plan_file_writer(path: Path, data: bytes | Sequence[bytes | memoryview]) -> Callable[[], None]:
-    """``write_plan_file(path, data)`` started in a thread (the write and its fsync wait on the disk, not
+    """``write_plan_file(path, data)``, written in a thread (the write and its fsync wait on the disk, not
     holding the GIL), so the caller makes its other output meanwhile; the function returned waits for the
-    file and raises what writing it raised. Call it before anything is shown."""
-    return _in_thread(lambda: write_plan_file(path, data))
+    file and raises what writing it raised. Call it before anything is shown. The temporary file is
+    created here, not in the thread: the thread's first call that lets go of the GIL is then the write
+    itself, where a thread that opened the file let go of it for ``open()`` and waited 7-10 ms to have it
+    back while this one wrote the plan's JSON (orjson does not let go of it)."""
+    try:
+        tmp, handle = open_temporary(path)
+    except OSError as exc:
+        raise _unwritable(path, exc) from None
+
+    def write() -> None:
+        try:
+            finish_atomic(path, tmp, handle, data)
+        except OSError as exc:
+            raise _unwritable(path, exc) from None
+
+    return _in_thread(write)
+
+
+def _unwritable(path: Path, exc: OSError) -> IntentError:
+    return IntentError(f"{path}: cannot write the plan file: {exc.strerror or exc}")
 
 
 class RunningSource(Protocol):

@@ -198,6 +198,13 @@ def test_a_plan_file_that_cannot_be_written_fails_the_command_before_it_prints(
     failed = run(*args, "--out", str(tmp_path / "other.json"), env=env)
     assert failed.code == 1 and "cannot write the plan file: No space left on device" in failed.stderr
     assert failed.stdout == "" and not (tmp_path / "other.json").exists()
+    assert not list(tmp_path.glob(".other.json.*"))  # the temporary file (made before the thread) went too
+    monkeypatch.undo()
+    blocked = tmp_path / "blocker"
+    blocked.write_text("a file, not a directory")
+    refused = run(*args, "--out", str(blocked / "plan.json"), env=env)  # fails creating the temporary file
+    assert refused.code == 1 and "cannot write the plan file" in refused.stderr and refused.stdout == ""
+    assert blocked.read_text() == "a file, not a directory"
 
 
 class Shown(str):
