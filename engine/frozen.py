@@ -9,7 +9,9 @@ what its fields are (``__frozen_compared__``, ``__frozen_hashed__``, ``__frozen_
 the same class with equal compared fields (``field(compare=False)`` left out; another class:
 ``NotImplemented``), the hash of the hashed fields (``field(hash=...)``, else the compared ones), and
 ``Name(field=value, ...)`` of the fields not marked ``repr=False``. A method the class body defines is
-kept, as dataclass keeps it.
+kept, as dataclass keeps it (a body's ``__hash__ = None`` too). Fields are compared as a tuple, as Python
+3.11's dataclass does (an object there equals itself, a NaN too); ``tests/test_frozen.py`` holds all
+three to the running Python's own dataclass.
 """
 
 from __future__ import annotations
@@ -46,8 +48,9 @@ def frozen(cls: type[T] | None = None, /, *, kw_only: bool = False, slots: bool 
         made.__frozen_shown__ = tuple(f.name for f in fields if f.repr)  # type: ignore[attr-defined]
         if "__eq__" not in own:
             made.__eq__ = _eq  # type: ignore[method-assign]
-        # dataclass adds a hash unless the class body defines one (an __eq__ of its own alone sets it to None)
-        if own.get("__hash__", None) is None:
+        # dataclass adds a hash unless the class body defines one, None included (Python sets it to None for
+        # a body that defines only __eq__: that is not one of its own)
+        if "__hash__" not in own or (own["__hash__"] is None and "__eq__" in own):
             made.__hash__ = _hash  # type: ignore[method-assign]
         if "__repr__" not in own:
             made.__repr__ = _repr  # type: ignore[method-assign]

@@ -61,6 +61,12 @@ class OwnEq:
 
 
 @frozen
+class Unhashable:
+    x: int
+    __hash__ = None  # type: ignore[assignment]
+
+
+@frozen
 class OwnRepr:
     x: int
 
@@ -108,6 +114,9 @@ def test_frozen_replace_fields_and_one_field_classes() -> None:
 def test_what_the_class_body_defines_is_kept() -> None:
     assert OwnEq(3) == OwnEq(13) and hash(OwnEq(3)) == hash(OwnEq(13)) == 3
     assert repr(OwnRepr(1)) == "mine" and OwnRepr(1) == OwnRepr(1) and OwnRepr(1) != OwnRepr(2)
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(Unhashable(1))  # the body's own __hash__ = None, as dataclass leaves it
+    assert Unhashable(1) == Unhashable(1)
 
 
 def test_a_record_that_holds_itself_is_shown_without_recursing() -> None:
