@@ -137,15 +137,15 @@ class Plan:
         extra: dict[str, Any] = {
             "format": PLAN_FORMAT, "site_file": site_file,
             "running_sha256": dict(sorted(self.running_sha256.items())),
-            "desired": {name: {"platform": c.platform, "text": c.text, "document": c.document}
-                        for name, c in sorted(configs.items())},
             "secrets": {name: [h.as_dict() for h in device.hidden]
                         for name, device in sorted(self.devices.items()) if device.hidden},
         }
         if site is not None:
             extra["site_sha256"] = site_hashes(site)
             extra["inventory_sha256"] = {name: device_hash(site.devices[name]) for name in sorted(configs)}
-        desired = extra.pop("desired")
+        desired = {name: {"platform": c.platform, "text": c.text, "document": c.document}
+                   for name, c in sorted(configs.items())}
+        # the desired documents' floats as render found them (DeviceConfig.floats), looked for where it did not say
         floats = form.floats or jsontext.has_float(extra) or any(
             jsontext.has_float(c.document) if c.floats is None else c.floats for c in configs.values())
         return sealed_parts({**form.data, **extra, "desired": desired}, key, floats=floats)
