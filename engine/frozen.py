@@ -20,43 +20,31 @@ import dataclasses
 import operator
 import reprlib
 from collections.abc import Callable
-from typing import Any, TypeVar, dataclass_transform, overload
+from typing import Any, TypeVar, dataclass_transform
 
 T = TypeVar("T")
 
 
-@overload
-def frozen(cls: type[T], /) -> type[T]: ...
-
-
-@overload
-def frozen(*, kw_only: bool = ..., slots: bool = ...) -> Callable[[type[T]], type[T]]: ...
-
-
 @dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field, dataclasses.Field))
-def frozen(cls: type[T] | None = None, /, *, kw_only: bool = False, slots: bool = False) -> Any:
-    """``dataclass(frozen=True, kw_only=..., slots=...)`` of ``cls`` with the shared methods (see the module)."""
-
-    def wrap(cls: type[T]) -> type[T]:
-        own = dict(cls.__dict__)
-        made = dataclasses.dataclass(cls, frozen=True, eq=False, repr=False, kw_only=kw_only, slots=slots)
-        fields = dataclasses.fields(made)  # type: ignore[arg-type]
-        compared = tuple(f.name for f in fields if f.compare)
-        made.__frozen_compared__ = _getter(compared)  # type: ignore[attr-defined]
-        made.__frozen_hashed__ = _getter(tuple(  # type: ignore[attr-defined]
-            f.name for f in fields if (f.compare if f.hash is None else f.hash)))
-        made.__frozen_shown__ = tuple(f.name for f in fields if f.repr)  # type: ignore[attr-defined]
-        if "__eq__" not in own:
-            made.__eq__ = _eq  # type: ignore[method-assign]
-        # dataclass adds a hash unless the class body defines one, None included (Python sets it to None for
-        # a body that defines only __eq__: that is not one of its own)
-        if "__hash__" not in own or (own["__hash__"] is None and "__eq__" in own):
-            made.__hash__ = _hash  # type: ignore[method-assign]
-        if "__repr__" not in own:
-            made.__repr__ = _repr  # type: ignore[method-assign]
-        return made
-
-    return wrap if cls is None else wrap(cls)
+def frozen(cls: type[T]) -> type[T]:
+    """``dataclass(frozen=True)`` of ``cls`` with the shared methods (see the module)."""
+    own = dict(cls.__dict__)
+    made = dataclasses.dataclass(cls, frozen=True, eq=False, repr=False)
+    fields = dataclasses.fields(made)  # type: ignore[arg-type]
+    compared = tuple(f.name for f in fields if f.compare)
+    made.__frozen_compared__ = _getter(compared)  # type: ignore[attr-defined]
+    made.__frozen_hashed__ = _getter(tuple(  # type: ignore[attr-defined]
+        f.name for f in fields if (f.compare if f.hash is None else f.hash)))
+    made.__frozen_shown__ = tuple(f.name for f in fields if f.repr)  # type: ignore[attr-defined]
+    if "__eq__" not in own:
+        made.__eq__ = _eq  # type: ignore[method-assign]
+    # dataclass adds a hash unless the class body defines one, None included (Python sets it to None for
+    # a body that defines only __eq__: that is not one of its own)
+    if "__hash__" not in own or (own["__hash__"] is None and "__eq__" in own):
+        made.__hash__ = _hash  # type: ignore[method-assign]
+    if "__repr__" not in own:
+        made.__repr__ = _repr  # type: ignore[method-assign]
+    return made
 
 
 def _getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
