@@ -200,6 +200,11 @@ def planned(platform: str, running: str, roles: dict[str, str], takeover: bool, 
         return None, compilation, exc.problems
 
 
+# A Junos statement entered again before the others of its port (hypothesis found it): the refusal and the
+# takeover note list the port's foreign statements in one order whatever order the file has them in.
+JUNOS_STATEMENT_AGAIN = {"source": "cases/junos/ex19-range-set.cfg", "roles": CASES_YAML["junos/ex19-range-set.cfg"]["roles"],
+                         "device_printed": True, "edits": [("section", 8706, 0)], "linux": "none", "linux_lines": None,
+                         "linux_document": None}
 REFERENCE: dict[tuple[str, bool], tuple[Any, list[str]]] = {}  # the unmutated config's plan of dut, or refusals
 
 
@@ -215,14 +220,8 @@ def reference(drawn: dict[str, Any]) -> tuple[Any, list[str]]:
 @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=False,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
 @given(drawn=mutated_sites())
-# A Junos statement entered again before the others of its port (hypothesis found it): the refusal and the
-# takeover note list the port's foreign statements in one order whatever order the file has them in.
-@example(drawn={"source": "cases/junos/ex19-range-set.cfg", "roles": CASES_YAML["junos/ex19-range-set.cfg"]["roles"],
-                "takeover": False, "device_printed": True, "edits": [("section", 8706, 0)], "linux": "none",
-                "linux_lines": None, "linux_document": None})
-@example(drawn={"source": "cases/junos/ex19-range-set.cfg", "roles": CASES_YAML["junos/ex19-range-set.cfg"]["roles"],
-                "takeover": True, "device_printed": True, "edits": [("section", 8706, 0)], "linux": "none",
-                "linux_lines": None, "linux_document": None})
+@example(drawn={**JUNOS_STATEMENT_AGAIN, "takeover": False})
+@example(drawn={**JUNOS_STATEMENT_AGAIN, "takeover": True})
 def planned_or_refused_in_the_mutated_file(drawn: dict[str, Any]) -> None:
     platform = drawn["source"].split("/")[1]
     original = (HERE / drawn["source"]).read_text()
