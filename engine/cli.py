@@ -269,10 +269,16 @@ def validate(sites: tuple[Path, ...], allow_plaintext_secrets: bool) -> None:
 @_guard
 @_without_collector
 def _validate_one(site: Path, allow_plaintext_secrets: bool) -> None:
+    from engine.yamlsrc import prefetch
+
+    early = prefetch(site)  # as plan does
     from engine.compiler import compile_site
     from engine.loader import load_site
 
-    loaded = load_site(site, allow_plaintext_secrets=allow_plaintext_secrets, keep=_kept if _program else None)
+    try:
+        loaded = load_site(site, allow_plaintext_secrets=allow_plaintext_secrets, keep=_kept if _program else None)
+    finally:
+        early.close()
     compilation = compile_site(loaded)
     _outlive(loaded, compilation)
     _stdout().print(f"{site}: valid ({len(loaded.intents)} intents, {len(loaded.devices)} devices, "
@@ -306,13 +312,19 @@ def plan(site: Path, running_dir: Path | None, output_format: str, out_file: Pat
     The diff of each device touches only what intent owns; the rest of its configuration is
     left out and never changed. Output is deterministic: same input, same bytes.
     """
+    from engine.yamlsrc import prefetch
+
+    early = prefetch(site)  # a large site file is parsed in a child while the modules below are imported
     from engine.loader import load_site
     from engine.plan import RunningState, compile_and_plan
     from engine.report import plan_markdown, plan_text
     from engine.state import StateDir
 
     try:
-        loaded = load_site(site, allow_plaintext_secrets=allow_plaintext_secrets, keep=_kept if _program else None)
+        try:
+            loaded = load_site(site, allow_plaintext_secrets=allow_plaintext_secrets, keep=_kept if _program else None)
+        finally:
+            early.close()  # taken by load_site, or (it failed first) not waited for
         if running_dir is not None and not running_dir.is_dir():
             raise IntentError(f"--running {running_dir}: no such directory")
         if running_dir is not None:  # each device compiled and planned in one step, the warning after compiling

@@ -11,6 +11,7 @@ import ipaddress
 import json
 import os
 import re
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from functools import cache, lru_cache
 from pathlib import Path
@@ -264,7 +265,6 @@ def _load_site(site_path: Path, site_doc: SourceDoc, topology_load: LaterLoad | 
     screened: list[Problem] = []
     seen_names: dict[str, int] = {}
     to_parse = _screen_intents(site_doc, raw_intents, registry, devices, screened, seen_names)
-    intent_locations = site_doc.item_locations(("intents",), len(raw_intents))
 
     links: tuple[Link, ...] = ()
     topology_doc = None
@@ -277,12 +277,13 @@ def _load_site(site_path: Path, site_doc: SourceDoc, topology_load: LaterLoad | 
 
     ctx = ParseContext(devices, links, site_doc.at, problems=screened, known_hosts=known_hosts)
     intents: list[Intent] = []
-    locations: dict[str, str] = {}
+    located: dict[str, int] = {}  # intent name -> its index in the site file's list
     for index, name, kind in to_parse:
         intent = kind.parse(name, raw_intents[index][kind.key], ("intents", index, kind.key), ctx)
         if intent is not None:
             intents.append(intent)
-            locations[name] = intent_locations[index]
+            located[name] = index
+    locations = IntentLocations(site_doc, located, len(raw_intents))
 
     files = tuple(str(doc.path) for doc in (site_doc, inventory_doc, topology_doc) if doc is not None) + inventory_files
     site = Site(str(data.get("site", "site")), str(site_path), devices, links, defaults, tuple(intents), files, locations)
@@ -295,6 +296,37 @@ def _load_site(site_path: Path, site_doc: SourceDoc, topology_load: LaterLoad | 
     if keep is not None:
         keep.extend((site_doc, inventory_doc, topology_doc, ctx))
     return site
+
+
+class IntentLocations(Mapping[str, str]):
+    """Intent name -> "FILE:LINE:COL" of its item in the site file, found when first asked for: only an
+    error or an edit asks, and finding them takes the file's node tree, which a site file parsed in a
+    child (``yamlsrc.prefetch``) has not made here (composing it is most of parsing the file again)."""
+
+    def __init__(self, doc: SourceDoc, located: dict[str, int], count: int) -> None:
+        self._doc, self._located, self._count = doc, located, count
+        self._found: dict[str, str] | None = None
+
+    def _all(self) -> dict[str, str]:
+        if self._found is None:
+            items = self._doc.item_locations(("intents",), self._count)
+            self._found = {name: items[index] for name, index in self._located.items()}
+        return self._found
+
+    def __getitem__(self, name: str) -> str:
+        return self._all()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._located)
+
+    def __len__(self) -> int:
+        return len(self._located)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._located
+
+    def __repr__(self) -> str:
+        return f"IntentLocations({self._all()!r})"
 
 
 def _screen_intents(site_doc: SourceDoc, raw_intents: list[Any], registry: Registry, devices: dict[str, Device],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import field
 from decimal import Decimal
 from typing import Any
@@ -88,7 +89,7 @@ class Site:
     defaults: Defaults
     intents: tuple[Intent, ...]
     files: tuple[str, ...] = ()
-    locations: dict[str, str] = field(default_factory=dict)  # intent name -> "FILE:LINE:COL"
+    locations: Mapping[str, str] = field(default_factory=dict)  # intent name -> "FILE:LINE:COL"
 
     def intents_of(self, kind: str) -> list[Intent]:
         return [intent for intent in self.intents if intent.kind == kind]

@@ -1,5 +1,6 @@
-"""``LaterLoad``, the topology parsed in a forked child while the loader reads the site and inventory,
-against ``load_yaml`` in this process: the same data (types included), the same position for every
+"""``LaterLoad``, the topology parsed in a forked child while the loader reads the site and inventory
+(and ``prefetch``, the site file parsed in one while the CLI imports the loader), against ``load_yaml``
+in this process: the same data (types included), the same position for every
 path (the child sends data alone; the node tree is composed here when a position is asked for), the
 same refusals; and whole sites, valid ones and the hostile corpus, load to the same site or the same
 error lines either way. The inputs are the repository's files and corpus, the hostile-input tests'
@@ -150,7 +151,7 @@ def site_outcome(site: Path) -> Any:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_each_hostile_case_loads_the_same_with_its_topology_read_in_a_child(
+def test_each_hostile_case_loads_the_same_with_its_topology_and_site_file_read_in_a_child(
         case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     work = tmp_path / "site"
     shutil.copytree(CORPUS / case, work)
@@ -159,6 +160,11 @@ def test_each_hostile_case_loads_the_same_with_its_topology_read_in_a_child(
     monkeypatch.setattr(yamlsrc, "FORK_BYTES", 0)
     monkeypatch.setattr(yamlsrc, "_may_fork", lambda: True)
     assert site_outcome(work / "site.yaml") == here
+    early = yamlsrc.prefetch(work / "site.yaml")  # the site file too, as `intent plan` starts it
+    try:
+        assert site_outcome(work / "site.yaml") == here
+    finally:
+        early.close()
 
 
 def test_a_child_that_dies_or_is_not_waited_for_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -198,3 +204,88 @@ def test_small_files_and_one_worker_are_read_here(tmp_path: Path, monkeypatch: p
     assert LaterLoad(path).child is None
     monkeypatch.setenv("INTENT_WORKERS", "x")  # said by the CLI, and where per-device work asks
     assert LaterLoad(path).child is None
+
+
+def prefetched(path: Path) -> SourceDoc:
+    """``load_yaml`` of a file ``yamlsrc.prefetch`` started (in a child, with ``forking``)."""
+    early = yamlsrc.prefetch(path, str(path))
+    try:
+        if early.refused is None:
+            assert early.child is not None, "no child was forked"
+        return load_yaml(path, str(path))
+    finally:
+        early.close()
+        assert not yamlsrc._prefetched
+
+
+@pytest.mark.usefixtures("forking")
+def test_every_yaml_file_of_the_repository_loads_the_same_prefetched() -> None:
+    for path in YAML_FILES:
+        assert outcome(prefetched, path) == outcome(lambda p: load_yaml(p, str(p)), path), path
+    assert outcome(prefetched, REPO / "no-such.yaml") == outcome(lambda p: load_yaml(p, str(p)), REPO / "no-such.yaml")
+
+
+@pytest.mark.usefixtures("forking")
+def test_a_prefetch_asked_for_otherwise_is_read_again_and_one_never_asked_for_is_killed(tmp_path: Path) -> None:
+    path = tmp_path / "in.yaml"
+    path.write_text("a: {b: {c: {d: 1}}}\n", encoding="utf-8")
+    early = yamlsrc.prefetch(path)
+    assert early.child is not None
+    set_limits(Limits(max_depth=2))  # the limits changed after it started: the file is read under the new ones
+    try:
+        with pytest.raises(ValidationError) as refused:
+            load_yaml(path)
+        assert "nested more than 2 levels deep" in refused.value.lines()[0]
+    finally:
+        set_limits(None)
+    assert early.child is None and not yamlsrc._prefetched  # its child killed and waited for
+    assert load_yaml(path).data == {"a": {"b": {"c": {"d": 1}}}}  # nothing left behind for the next load
+    early = yamlsrc.prefetch(path)
+    assert load_yaml(path, "shown otherwise").data == {"a": {"b": {"c": {"d": 1}}}}  # another name: not this one
+    assert early.child is not None
+    pid = early.child[0]
+    early.close()  # never taken: killed and waited for, no zombie
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, 0)
+    assert not yamlsrc._prefetched
+
+
+def test_a_prefetched_site_plans_and_refuses_as_a_site_read_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """``intent plan`` starts its site file in a child before it imports the loader: the same output; and
+    an admission refusal, which names the intent by its place in the site file (a position found from
+    the node tree, composed here only when asked: ``loader.IntentLocations``), the same too."""
+    from engine import cli
+    from tests.test_compile import ECMP_INVENTORY, ECMP_SITE, ECMP_TOPOLOGY
+
+    (tmp_path / "inventory.yaml").write_text(ECMP_INVENTORY)
+    (tmp_path / "topology.yaml").write_text(ECMP_TOPOLOGY)
+    (tmp_path / "running").mkdir()
+    site = tmp_path / "site.yaml"
+    refused = "  - name: backup\n    qos_guarantee: {between: [{vlan: 10}, {vlan: 20}], rate: 850Mbps}\n"
+    forks: list[str] = []
+    real_fork = yamlsrc._fork_load
+
+    def counted(text: str, shown: str, limits: Limits) -> tuple[int, int] | None:
+        forks.append(shown)
+        return real_fork(text, shown, limits)
+
+    def plan(forking: bool) -> tuple[int, str, str]:
+        with monkeypatch.context() as patch:
+            if forking:
+                patch.setattr(yamlsrc, "FORK_BYTES", 0)
+                patch.setattr(yamlsrc, "_may_fork", lambda: True)
+                patch.setattr(yamlsrc, "_fork_load", counted)
+            with pytest.raises(SystemExit) as ended:
+                cli.main.main(["plan", str(site), "--running", str(tmp_path / "running"), "--format", "json"])
+        out, err = capsys.readouterr()
+        return int(ended.value.code or 0), out, err
+
+    for text in (ECMP_SITE, ECMP_SITE + refused):
+        site.write_text(text)
+        here = plan(False)
+        forks.clear()
+        assert plan(True) == here
+        assert str(site) in forks  # the site file was parsed in a child
+        assert not yamlsrc._prefetched
+    assert here[0] == 1 and f'{site}:12:5: admission refused: backup needs 850Mbps' in here[1]
