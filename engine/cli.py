@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from engine.model import Site
     from engine.transaction import RunResult
     from engine.verify import VerifyReport
+    from engine.yamlsrc import LaterLoad
 
 F = TypeVar("F", bound=Callable[..., Any])
 EPILOG = "Docs: README.md. Exit codes: 0 ok, 1 error, 2 changes pending (--detailed-exitcode)."
@@ -118,6 +119,23 @@ def _outlive(*built: object) -> None:
     ends without freeing it object by object: at 1,000 devices that is 0.4 CPU s of a 2.4 s plan."""
     if _program:
         _kept.extend(built)
+
+
+def _prefetch(site: Path) -> LaterLoad | None:
+    """The site file's parse started in a forked child (``yamlsrc.prefetch``, for a large file where a core
+    is idle) while this process imports the loader and what planning needs (50-80 ms); None once those
+    are imported (a second site of ``validate``): the load would wait for the child at once."""
+    if "engine.loader" in sys.modules:
+        return None
+    from engine.yamlsrc import prefetch
+
+    return prefetch(site)
+
+
+def _close(early: LaterLoad | None) -> None:
+    """A prefetched load's child waited for or killed: taken by ``load_site``, or never asked for (it failed first)."""
+    if early is not None:
+        early.close()
 
 
 def _debug_traceback() -> None:
@@ -269,16 +287,14 @@ def validate(sites: tuple[Path, ...], allow_plaintext_secrets: bool) -> None:
 @_guard
 @_without_collector
 def _validate_one(site: Path, allow_plaintext_secrets: bool) -> None:
-    from engine.yamlsrc import prefetch
-
-    early = prefetch(site)  # as plan does
+    early = _prefetch(site)
     from engine.compiler import compile_site
     from engine.loader import load_site
 
     try:
         loaded = load_site(site, allow_plaintext_secrets=allow_plaintext_secrets, keep=_kept if _program else None)
     finally:
-        early.close()
+        _close(early)
     compilation = compile_site(loaded)
     _outlive(loaded, compilation)
     _stdout().print(f"{site}: valid ({len(loaded.intents)} intents, {len(loaded.devices)} devices, "
@@ -312,9 +328,7 @@ def plan(site: Path, running_dir: Path | None, output_format: str, out_file: Pat
     The diff of each device touches only what intent owns; the rest of its configuration is
     left out and never changed. Output is deterministic: same input, same bytes.
     """
-    from engine.yamlsrc import prefetch
-
-    early = prefetch(site)  # a large site file is parsed in a child while the modules below are imported
+    early = _prefetch(site)
     from engine.loader import load_site
     from engine.plan import RunningState, compile_and_plan
     from engine.report import plan_markdown, plan_text
@@ -324,7 +338,7 @@ def plan(site: Path, running_dir: Path | None, output_format: str, out_file: Pat
         try:
             loaded = load_site(site, allow_plaintext_secrets=allow_plaintext_secrets, keep=_kept if _program else None)
         finally:
-            early.close()  # taken by load_site, or (it failed first) not waited for
+            _close(early)
         if running_dir is not None and not running_dir.is_dir():
             raise IntentError(f"--running {running_dir}: no such directory")
         if running_dir is not None:  # each device compiled and planned in one step, the warning after compiling

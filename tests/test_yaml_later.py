@@ -250,42 +250,51 @@ def test_a_prefetch_asked_for_otherwise_is_read_again_and_one_never_asked_for_is
     assert not yamlsrc._prefetched
 
 
-def test_a_prefetched_site_plans_and_refuses_as_a_site_read_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    """``intent plan`` starts its site file in a child before it imports the loader: the same output; and
-    an admission refusal, which names the intent by its place in the site file (a position found from
-    the node tree, composed here only when asked: ``loader.IntentLocations``), the same too."""
-    from engine import cli
+DRIVER = """\
+import sys
+from engine import yamlsrc
+if sys.argv.pop(1) == "fork":  # every file forked for, and each fork said on stderr
+    yamlsrc.FORK_BYTES = 0
+    yamlsrc._may_fork = lambda: True
+    real = yamlsrc._fork_load
+
+    def counted(text, shown, limits):
+        sys.stderr.write(f"forked for {shown}\\n")
+        return real(text, shown, limits)
+
+    yamlsrc._fork_load = counted
+from engine.cli import main
+main()
+"""
+
+
+def test_a_prefetched_site_plans_and_refuses_as_a_site_read_here(tmp_path: Path) -> None:
+    """``intent plan`` starts its site file in a child before it imports the loader (a fresh process, as
+    the console script runs): the same output; and an admission refusal, which names the intent by its
+    place in the site file (a position found from the node tree, composed here only when asked:
+    ``loader.IntentLocations``), the same too."""
+    import subprocess
+    import sys
+
     from tests.test_compile import ECMP_INVENTORY, ECMP_SITE, ECMP_TOPOLOGY
 
     (tmp_path / "inventory.yaml").write_text(ECMP_INVENTORY)
     (tmp_path / "topology.yaml").write_text(ECMP_TOPOLOGY)
     (tmp_path / "running").mkdir()
+    (tmp_path / "driver.py").write_text(DRIVER)
     site = tmp_path / "site.yaml"
     refused = "  - name: backup\n    qos_guarantee: {between: [{vlan: 10}, {vlan: 20}], rate: 850Mbps}\n"
-    forks: list[str] = []
-    real_fork = yamlsrc._fork_load
 
-    def counted(text: str, shown: str, limits: Limits) -> tuple[int, int] | None:
-        forks.append(shown)
-        return real_fork(text, shown, limits)
-
-    def plan(forking: bool) -> tuple[int, str, str]:
-        with monkeypatch.context() as patch:
-            if forking:
-                patch.setattr(yamlsrc, "FORK_BYTES", 0)
-                patch.setattr(yamlsrc, "_may_fork", lambda: True)
-                patch.setattr(yamlsrc, "_fork_load", counted)
-            with pytest.raises(SystemExit) as ended:
-                cli.main.main(["plan", str(site), "--running", str(tmp_path / "running"), "--format", "json"])
-        out, err = capsys.readouterr()
-        return int(ended.value.code or 0), out, err
+    def plan(mode: str, *command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, str(tmp_path / "driver.py"), mode, *command, str(site)], cwd=REPO,
+                              capture_output=True, text=True, timeout=120)
 
     for text in (ECMP_SITE, ECMP_SITE + refused):
         site.write_text(text)
-        here = plan(False)
-        forks.clear()
-        assert plan(True) == here
-        assert str(site) in forks  # the site file was parsed in a child
-        assert not yamlsrc._prefetched
-    assert here[0] == 1 and f'{site}:12:5: admission refused: backup needs 850Mbps' in here[1]
+        for command in (("plan", "--running", str(tmp_path / "running"), "--format", "json"), ("validate",)):
+            here, forked = plan("here", *command), plan("fork", *command)
+            assert (forked.returncode, forked.stdout) == (here.returncode, here.stdout)
+            assert f"forked for {site}" in forked.stderr.splitlines()  # the site file was parsed in a child
+            assert "forked for" not in here.stderr and "Traceback" not in forked.stderr
+    assert here.returncode == 1 and f"{site}:12:5: admission refused: backup needs 850Mbps" in here.stderr
+    assert f"{site}:12:5: admission refused: backup needs 850Mbps" in forked.stderr
