@@ -179,12 +179,6 @@ def _canonical_parts(document: dict[str, Any], floats: bool | None = None) -> It
     return jsontext.compact_parts(body, floats=floats, split=_SPLIT)
 
 
-def _canonical(document: dict[str, Any], floats: bool | None = None) -> bytes:
-    """``_canonical_parts`` joined, written whole."""
-    body = {key: value for key, value in document.items() if key not in _SEAL_FIELDS}
-    return jsontext.compact(body, floats=floats)  # json.dumps(sort_keys, ",", ":", ensure_ascii), byte for byte
-
-
 def _digests(document: dict[str, Any], key: str | None, floats: bool | None = None) -> tuple[str, str | None]:
     """The plan hash (SHA-256) of ``document``'s canonical content and, given a key, its signature (HMAC-SHA256
     of the same bytes), fed piece by piece, as ``read_plan_file`` checks them: the whole text (11.5 MB at 1,000
@@ -220,18 +214,22 @@ def sealed_parts(document: dict[str, Any], key: str | None = None, *,
     body = {name: value for name, value in document.items() if name not in _SEAL_FIELDS}
     secret = key.encode() if key else None
     inner = False if floats is False else None  # a run holds a float only where the whole does
-    layout: list[memoryview | str] = []  # the runs' insides (the empty ones left out) and the sealing entries' names
     rest = sorted(body)
-    for bound in (*_SEAL_FIELDS, None):
-        taken = rest if bound is None else [name for name in rest if name < bound]
-        rest = rest[len(taken):]
-        if taken:
-            layout.append(memoryview(jsontext.compact({name: body[name] for name in taken}, floats=inner))[1:-1])
-        if bound is not None:
-            layout.append(bound)
-    values = _seals(_braced([run for run in layout if not isinstance(run, str)]), secret)
-    return [*_braced([run if not isinstance(run, str) else b'"' + run.encode() + b'":"' + values[run].encode() + b'"'
-                      for run in layout if not isinstance(run, str) or run in values]), b"\n"]
+    groups: list[list[str]] = []  # the content's keys before plan_hash, between it and signature, after it
+    for bound in _SEAL_FIELDS:
+        groups.append([name for name in rest if name < bound])
+        rest = rest[len(groups[-1]):]
+    groups.append(rest)
+    runs = [memoryview(jsontext.compact({name: body[name] for name in group}, floats=inner))[1:-1] if group else None
+            for group in groups]  # each run's text without its braces (None: no key there)
+    values = _seals(_braced([run for run in runs if run is not None]), secret)
+    entries: list[bytes | memoryview] = []
+    for run, name in zip(runs, (*_SEAL_FIELDS, None), strict=True):
+        if run is not None:
+            entries.append(run)
+        if name is not None and name in values:
+            entries.append(b'"' + name.encode() + b'":"' + values[name].encode() + b'"')
+    return [*_braced(entries), b"\n"]
 
 
 def _braced(entries: list[bytes | memoryview]) -> list[bytes | memoryview]:

@@ -23,7 +23,7 @@ import engine.remediate
 from drivers.napalm import NapalmDriver
 from drivers.netmiko import NetmikoDriver
 from engine.model import Device
-from engine.plan import PLAN_FORMAT, _canonical
+from engine.plan import PLAN_FORMAT, _canonical_parts
 from engine.secrets import MASK
 from engine.sendable import HiddenLine, hide, restore, sources
 from tests.hostile.common import Outcome, run
@@ -348,7 +348,7 @@ def test_apply_site_plans_once_in_memory_and_sends_that_plan(site: Path, devices
 def _resealed(document: dict[str, Any]) -> dict[str, Any]:
     """An edited plan file re-hashed, as someone who edits it and knows the hash function writes it."""
     body = {k: v for k, v in document.items() if k not in ("plan_hash", "signature")}
-    return {**body, "plan_hash": hashlib.sha256(_canonical(body)).hexdigest()}
+    return {**body, "plan_hash": hashlib.sha256(b"".join(_canonical_parts(body))).hexdigest()}
 
 
 def test_a_tampered_restoration_is_refused_before_any_device_changes(site: Path, devices: Devices,

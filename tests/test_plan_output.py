@@ -148,7 +148,7 @@ def test_the_canonical_pieces_are_the_canonical_text(document: dict[str, Any], d
     document = {**document, "desired": desired, "devices": devices}
     whole = _compact({k: v for k, v in document.items() if k not in ("plan_hash", "signature")})
     for floats in (None, jsontext.has_float(document)):
-        assert b"".join(planning._canonical_parts(document, floats)) == whole == planning._canonical(document, floats)
+        assert b"".join(planning._canonical_parts(document, floats)) == whole
     expected = "hmac-sha256:" + hmac.new(key.encode(), whole, hashlib.sha256).hexdigest() if key else None
     assert planning._digests(document, key) == (hashlib.sha256(whole).hexdigest(), expected)
     assert b"".join(jsontext.compact_parts(desired, split=("x",))) == _compact(desired)
@@ -164,7 +164,7 @@ def test_the_canonical_pieces_of_golden_plan_files_are_their_canonical_text(tmp_
             continue
         document = json.loads(plan.plan_file(str(path), compilation.configs, site, "k"))
         whole = _compact({k: v for k, v in document.items() if k not in ("plan_hash", "signature")})
-        assert b"".join(planning._canonical_parts(document)) == whole == planning._canonical(document)
+        assert b"".join(planning._canonical_parts(document)) == whole
         assert planning._digests(document, "k") == (document["plan_hash"], document["signature"])
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from engine.plan import PLAN_FORMAT, _canonical, read_plan_file
+from engine.plan import PLAN_FORMAT, _canonical_parts, read_plan_file
 from tests.hostile.common import Devices, run, write_site
 
 KEY = "ci-secret-plan-key-0123456789"
@@ -118,7 +118,7 @@ def test_a_textual_edit_of_one_command_is_refused(planned: tuple[Path, Path], de
 
 def rehashed(document: dict[str, Any]) -> dict[str, Any]:
     """What someone who edits a file and knows the hash function writes: a matching plan_hash."""
-    return {**document, "plan_hash": hashlib.sha256(_canonical(document)).hexdigest()}
+    return {**document, "plan_hash": hashlib.sha256(b"".join(_canonical_parts(document))).hexdigest()}
 
 
 def test_with_a_key_plans_are_signed_and_apply_refuses_unsigned_forged_or_foreign_ones(
